@@ -1,0 +1,1 @@
+//! Model → Rust files. (Being written.)

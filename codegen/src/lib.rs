@@ -1,0 +1,18 @@
+//! Markdown API reference → model → Rust code.
+//!
+//! The pipeline has three stages with narrow interfaces:
+//! - [`parse`]: spec pages (`SpecPage`) → [`model::Model`] plus warnings ([`diag::Diagnostic`]);
+//! - [`model`]: plain serde data, the only thing the emitter sees;
+//! - [`emit`]: `&Model` → generated files (path + contents), formatted with prettyplease.
+
+pub mod diag;
+pub mod emit;
+pub mod model;
+pub mod parse;
+
+/// One input page: its file name relative to the spec directory, and its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecPage {
+    pub file: String,
+    pub text: String,
+}
