@@ -1,1 +1,85 @@
-fn main() {}
+//! Project tasks: `cargo xtask regen [--check]`, `cargo xtask model`, `cargo xtask mock --addr ADDR`.
+
+mod regen;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  regen [--check]   regenerate generated/ from spec/ (--check: fail naming each stale file)
+  model             print the model of spec/ as JSON on stdout";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let root = project_root();
+    let result = match args.as_slice() {
+        ["regen"] => run_regen(&root, false),
+        ["regen", "--check"] => run_regen(&root, true),
+        ["model"] => run_model(&root),
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root: xtask lives one level below it.
+fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask is inside the workspace").to_path_buf()
+}
+
+fn run_regen(root: &Path, check: bool) -> Result<(), String> {
+    let out_dir = root.join("generated");
+    let plan = regen::plan(&root.join("spec"), &out_dir).map_err(|e| e.to_string())?;
+    for warning in &plan.warnings {
+        eprintln!("{warning}");
+    }
+    if check {
+        let stale: Vec<String> = plan
+            .write
+            .keys()
+            .map(|p| format!("generated/{p} is out of date"))
+            .chain(plan.remove.iter().map(|p| format!("generated/{p} is no longer generated")))
+            .collect();
+        if !stale.is_empty() {
+            return Err(format!("{}\nrun `cargo xtask regen` and commit the result", stale.join("\n")));
+        }
+        eprintln!("regen --check: {} generated files are up to date", plan.unchanged.len());
+        return Ok(());
+    }
+    regen::apply(&plan, &out_dir).map_err(|e| e.to_string())?;
+    let model = &plan.model;
+    let methods: usize = model.services.iter().map(|s| s.methods.len()).sum();
+    eprintln!(
+        "regen: {} services, {} methods, {} messages, {} enums, {} warnings; files: {} written, {} unchanged, {} removed",
+        model.services.len(),
+        methods,
+        model.messages.len(),
+        model.enums.len(),
+        plan.warnings.len(),
+        plan.write.len(),
+        plan.unchanged.len(),
+        plan.remove.len()
+    );
+    Ok(())
+}
+
+fn run_model(root: &Path) -> Result<(), String> {
+    let parsed = regen::load_model(&root.join("spec")).map_err(|e| e.to_string())?;
+    for warning in &parsed.warnings {
+        eprintln!("{warning}");
+    }
+    let json = serde_json::to_string_pretty(&parsed.model).map_err(|e| e.to_string())?;
+    println!("{json}");
+    Ok(())
+}

@@ -1,0 +1,189 @@
+//! Doc comments cleaned for rustdoc (in the spirit of prost-build's `ast.rs`).
+//!
+//! The reference's Markdown is mostly fine for rustdoc, except for what rustdoc reads differently:
+//! `[x]` becomes an intra-doc link (broken), bare URLs trip `rustdoc::bare_urls`, `<word>` trips
+//! `rustdoc::invalid_html_tags`, and an unlabelled code fence becomes a Rust doctest.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+/// `#[doc = "..."]` attributes, one per line, for a cleaned description. Empty text gives nothing.
+pub fn doc_attrs(markdown: &str) -> TokenStream {
+    let cleaned = clean(markdown);
+    let lines = cleaned.lines().map(|line| if line.is_empty() { String::new() } else { format!(" {line}") });
+    quote! { #( #[doc = #lines] )* }
+}
+
+/// Cleans Markdown for rustdoc; see the module docs for what changes.
+pub fn clean(markdown: &str) -> String {
+    let mut out = Vec::new();
+    let mut in_fence = false;
+    for line in markdown.trim().lines() {
+        let trimmed = line.trim_start();
+        if let Some(info) = trimmed.strip_prefix("```") {
+            if in_fence {
+                in_fence = false;
+                out.push(line.trim_end().to_string());
+            } else {
+                in_fence = true;
+                let indent = &line[..line.len() - trimmed.len()];
+                // An unlabelled or Rust-looking fence would be compiled as a doctest.
+                let lang = if info.trim().is_empty() { "text" } else { info.trim() };
+                out.push(format!("{indent}```{lang}"));
+            }
+            continue;
+        }
+        if in_fence {
+            out.push(line.trim_end().to_string());
+        } else {
+            out.push(clean_inline(line.trim_end()));
+        }
+    }
+    if in_fence {
+        out.push("```".to_string());
+    }
+    out.join("\n")
+}
+
+/// Escapes one line of prose outside code spans.
+fn clean_inline(line: &str) -> String {
+    let chars: Vec<char> = line.chars().collect();
+    let mut out = String::with_capacity(line.len() + 8);
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '`' => {
+                // Copy a whole code span verbatim: a run of n backticks up to the next run of n.
+                let run = chars[i..].iter().take_while(|&&c| c == '`').count();
+                let close = find_backtick_run(&chars, i + run, run);
+                let end = close.map_or(i + run, |j| j + run);
+                out.extend(&chars[i..end]);
+                i = end;
+            }
+            '\\' if i + 1 < chars.len() => {
+                out.push(c);
+                out.push(chars[i + 1]);
+                i += 2;
+            }
+            '[' => {
+                if let Some(end) = markdown_link_end(&chars, i) {
+                    let link: String = chars[i..end].iter().collect();
+                    out.push_str(&link);
+                    i = end;
+                } else {
+                    out.push_str("\\[");
+                    i += 1;
+                }
+            }
+            ']' => {
+                out.push_str("\\]");
+                i += 1;
+            }
+            '<' => {
+                if let Some(end) = autolink_end(&chars, i) {
+                    out.extend(&chars[i..end]);
+                    i = end;
+                } else {
+                    out.push_str("\\<");
+                    i += 1;
+                }
+            }
+            '>' => {
+                out.push_str("\\>");
+                i += 1;
+            }
+            'h' if starts_with(&chars, i, "http://") || starts_with(&chars, i, "https://") => {
+                let end = url_end(&chars, i);
+                out.push('<');
+                out.extend(&chars[i..end]);
+                out.push('>');
+                i = end;
+            }
+            _ => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+fn starts_with(chars: &[char], at: usize, needle: &str) -> bool {
+    let n: Vec<char> = needle.chars().collect();
+    chars.len() >= at + n.len() && chars[at..at + n.len()] == n[..]
+}
+
+fn find_backtick_run(chars: &[char], from: usize, len: usize) -> Option<usize> {
+    let mut j = from;
+    while j < chars.len() {
+        if chars[j] == '`' {
+            let run = chars[j..].iter().take_while(|&&c| c == '`').count();
+            if run == len {
+                return Some(j);
+            }
+            j += run;
+        } else {
+            j += 1;
+        }
+    }
+    None
+}
+
+/// End (exclusive) of `[text](url)` starting at `start`, if it is one.
+fn markdown_link_end(chars: &[char], start: usize) -> Option<usize> {
+    let close = chars[start + 1..].iter().position(|&c| c == ']')? + start + 1;
+    if chars[start + 1..close].contains(&'[') || chars.get(close + 1) != Some(&'(') {
+        return None;
+    }
+    let paren = chars[close + 2..].iter().position(|&c| c == ')')? + close + 2;
+    if chars[close + 2..paren].iter().any(|c| c.is_whitespace()) {
+        return None;
+    }
+    Some(paren + 1)
+}
+
+/// End (exclusive) of `<https://...>` starting at `start`, if it is one.
+fn autolink_end(chars: &[char], start: usize) -> Option<usize> {
+    if !(starts_with(chars, start + 1, "http://") || starts_with(chars, start + 1, "https://")) {
+        return None;
+    }
+    let close = chars[start..].iter().position(|&c| c == '>')? + start;
+    if chars[start..close].iter().any(|c| c.is_whitespace()) {
+        return None;
+    }
+    Some(close + 1)
+}
+
+/// A bare URL ends at whitespace or a closing bracket; trailing punctuation is not part of it.
+fn url_end(chars: &[char], start: usize) -> usize {
+    let mut end = start;
+    while end < chars.len() && !chars[end].is_whitespace() && !matches!(chars[end], ')' | ']' | '>' | '"' | '\'' | '`')
+    {
+        end += 1;
+    }
+    while end > start && matches!(chars[end - 1], '.' | ',' | ';' | ':' | '!' | '?') {
+        end -= 1;
+    }
+    end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clean;
+
+    #[test]
+    fn brackets_urls_and_tags_are_escaped_outside_code() {
+        assert_eq!(clean("a Optional[str] b"), "a Optional\\[str\\] b");
+        assert_eq!(clean("see https://example.com/x."), "see <https://example.com/x>.");
+        assert_eq!(clean("keep [link](https://x.io) and `a[0] <b>`"), "keep [link](https://x.io) and `a[0] <b>`");
+        assert_eq!(clean("map<string, int>"), "map\\<string, int\\>");
+        assert_eq!(clean("<https://x.io>"), "<https://x.io>");
+    }
+
+    #[test]
+    fn unlabelled_fences_are_text() {
+        assert_eq!(clean("x\n```\nfn main() {}\n```"), "x\n```text\nfn main() {}\n```");
+        assert_eq!(clean("```yaml\na: [1]\n```"), "```yaml\na: [1]\n```");
+    }
+}

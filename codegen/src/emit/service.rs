@@ -1,0 +1,278 @@
+//! One service → `src/{service}.rs`: procedure constants, the client (feature `client`) and the
+//! server trait with its router (feature `server`).
+
+use super::docs::doc_attrs;
+use super::names::{self, ident};
+use super::types::{field_names, TypeIndex};
+use super::EmitError;
+use crate::model::{Method, Service, Type};
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+/// Names derived from a method, shared by the client and the server.
+struct MethodNames {
+    /// `create_runner`
+    func: proc_macro2::Ident,
+    /// `CREATE_RUNNER`
+    constant: proc_macro2::Ident,
+    request: TokenStream,
+    response: TokenStream,
+}
+
+fn method_names(method: &Method) -> MethodNames {
+    let request = names::type_ident(&method.request);
+    let response = names::type_ident(&method.response);
+    MethodNames {
+        func: ident(&names::snake(&method.name)),
+        constant: ident(&names::shouty(&method.name)),
+        request: quote!(types::#request),
+        response: quote!(types::#response),
+    }
+}
+
+pub fn emit_service(service: &Service, index: &TypeIndex) -> Result<TokenStream, EmitError> {
+    let constants = service.methods.iter().map(|m| {
+        let MethodNames { constant, .. } = method_names(m);
+        let path = &m.path;
+        let doc = doc_attrs(&format!("`{}`", m.name));
+        quote!(#doc pub const #constant: &str = #path;)
+    });
+    let client = emit_client(service, index)?;
+    let server = emit_server(service);
+    let module_doc = format!(
+        "`{}`: procedure paths, the client (feature `client`) and the server trait (feature `server`).",
+        service.name
+    );
+    let service_path = format!("/{}/", service.name);
+    let names_doc = doc_attrs(&format!("Procedure paths of `{}`, as the router matches them.", service.name));
+    let module_doc = module_doc.lines().map(|l| format!(" {l}"));
+    Ok(quote! {
+        #( #![doc = #module_doc] )*
+
+        #[cfg(any(feature = "client", feature = "server"))]
+        use crate::types;
+
+        #names_doc
+        pub mod procedures {
+            /// The prefix every procedure path of this service starts with.
+            pub const SERVICE_PREFIX: &str = #service_path;
+            #( #constants )*
+        }
+
+        #client
+        #server
+    })
+}
+
+fn method_doc(method: &Method) -> String {
+    let mut doc = method.doc.trim().to_string();
+    if !doc.is_empty() {
+        doc.push_str("\n\n");
+    }
+    doc.push_str(&format!("Procedure: `{}`.", method.path));
+    if let Some(sdk) = &method.sdk_name {
+        doc.push_str(&format!(" Python SDK: `{}.{}`.", method.resource, sdk));
+    }
+    doc
+}
+
+fn deprecated_attr(method: &Method) -> TokenStream {
+    if method.deprecated {
+        quote!(#[deprecated])
+    } else {
+        quote!()
+    }
+}
+
+fn emit_client(service: &Service, index: &TypeIndex) -> Result<TokenStream, EmitError> {
+    let client = format_ident!("{}Client", names::pascal(&service.short_name));
+    let client_doc = doc_attrs(&format!("Client for `{}`. Cheap to clone: clones share one connection pool.", service.name));
+    let mut methods = Vec::new();
+    for method in &service.methods {
+        let MethodNames { func, constant, request, response } = method_names(method);
+        let docs = doc_attrs(&method_doc(method));
+        let deprecated = deprecated_attr(method);
+        methods.push(quote! {
+            #docs
+            #deprecated
+            pub async fn #func(&self, request: #request) -> Result<#response, ::gitpod_runtime::Error> {
+                self.transport.unary(procedures::#constant, &request).await
+            }
+        });
+        if method.pagination.is_some() {
+            methods.push(emit_stream_method(method, index)?);
+        }
+    }
+    Ok(quote! {
+        #[cfg(feature = "client")]
+        #client_doc
+        #[derive(Debug, Clone)]
+        pub struct #client {
+            transport: ::gitpod_runtime::client::Transport,
+        }
+
+        #[cfg(feature = "client")]
+        impl #client {
+            /// Creates a client from a configuration (base URL, token, timeout, retries).
+            pub fn new(config: ::gitpod_runtime::client::ClientConfig) -> Result<Self, ::gitpod_runtime::Error> {
+                Ok(Self { transport: ::gitpod_runtime::client::Transport::new(config)? })
+            }
+
+            /// Creates a client that shares an existing transport with other clients.
+            pub fn from_transport(transport: ::gitpod_runtime::client::Transport) -> Self {
+                Self { transport }
+            }
+
+            /// A copy of this client whose calls use `options` (per-call timeout and retries).
+            pub fn with_options(&self, options: ::gitpod_runtime::client::CallOptions) -> Self {
+                Self { transport: self.transport.with_options(options) }
+            }
+
+            #( #methods )*
+        }
+    })
+}
+
+/// `list_x_stream`: every item over all pages, following `nextToken`.
+fn emit_stream_method(method: &Method, index: &TypeIndex) -> Result<TokenStream, EmitError> {
+    let pagination = method.pagination.as_ref().expect("caller checked");
+    let MethodNames { func, constant, request, response } = method_names(method);
+    let stream_fn = format_ident!("{}_stream", func.to_string().trim_start_matches("r#"));
+    let item = names::type_ident(&pagination.item_type);
+    let items_field = response_field(index, &method.response, &pagination.items)?;
+    let next_token = next_token_expr(index, &method.response, &pagination.next_token)?;
+    let doc = doc_attrs(&format!(
+        "Every item of [`{0}`](Self::{0}) across all pages: follows `{1}` until it is empty.\n\n\
+         The request's own pagination token is where the first page starts.",
+        func.to_string().trim_start_matches("r#"),
+        pagination.next_token
+    ));
+    let deprecated = deprecated_attr(method);
+    Ok(quote! {
+        #doc
+        #deprecated
+        pub fn #stream_fn(
+            &self,
+            request: #request,
+        ) -> impl ::gitpod_runtime::Stream<Item = Result<types::#item, ::gitpod_runtime::Error>> + Send + 'static {
+            let transport = self.transport.clone();
+            ::gitpod_runtime::client::paginate(
+                move |token: Option<String>| {
+                    let transport = transport.clone();
+                    let request = request.clone();
+                    async move { transport.unary_page::<_, #response>(procedures::#constant, &request, token.as_deref()).await }
+                },
+                |response: #response| (response.#items_field, #next_token),
+            )
+        }
+    })
+}
+
+/// The Rust field name of the response field with wire name `wire`.
+fn response_field(index: &TypeIndex, message: &str, wire: &str) -> Result<proc_macro2::Ident, EmitError> {
+    let msg = index.message(message).ok_or_else(|| EmitError::new(format!("unknown message `{message}`")))?;
+    let names = field_names(msg);
+    msg.fields
+        .iter()
+        .zip(&names)
+        .find(|(f, _)| f.name == wire)
+        .map(|(_, n)| ident(n))
+        .ok_or_else(|| EmitError::new(format!("message `{message}` has no field `{wire}`")))
+}
+
+/// An expression of type `Option<String>` that takes the next-page token (a dotted path such as
+/// `pagination.nextToken`) out of an owned `response`, through optional and required fields alike.
+fn next_token_expr(index: &TypeIndex, message: &str, path: &str) -> Result<TokenStream, EmitError> {
+    let mut current = message.to_string();
+    let mut acc: Option<TokenStream> = None;
+    let segments: Vec<&str> = path.split('.').collect();
+    for (i, segment) in segments.iter().enumerate() {
+        let msg = index.message(&current).ok_or_else(|| EmitError::new(format!("unknown message `{current}`")))?;
+        let names = field_names(msg);
+        let (field, rust) = msg
+            .fields
+            .iter()
+            .zip(&names)
+            .find(|(f, _)| f.name == *segment)
+            .ok_or_else(|| EmitError::new(format!("pagination path `{path}`: `{current}` has no field `{segment}`")))?;
+        let id = ident(rust);
+        acc = Some(match (acc, field.optional) {
+            (None, true) => quote!(response.#id),
+            (None, false) => quote!(Some(response.#id)),
+            (Some(acc), true) => quote!(#acc.and_then(|m| m.#id)),
+            (Some(acc), false) => quote!(#acc.map(|m| m.#id)),
+        });
+        let last = i + 1 == segments.len();
+        match (&field.ty, last) {
+            (Type::String, true) => {}
+            (Type::Message { name }, false) => current = name.clone(),
+            _ => return Err(EmitError::new(format!("pagination path `{path}` does not lead to a string"))),
+        }
+    }
+    let acc = acc.ok_or_else(|| EmitError::new("empty pagination path"))?;
+    Ok(quote!(#acc.filter(|token| !token.is_empty())))
+}
+
+fn emit_server(service: &Service) -> TokenStream {
+    let trait_name = ident(&names::pascal(&service.short_name));
+    let trait_doc = doc_attrs(&format!(
+        "The server side of `{0}`: implement the methods you serve, then [`router`] or [`register`] it.\n\n\
+         Every method has a default body that answers `unimplemented`, so a method added to the reference \
+         never breaks an existing implementation.",
+        service.name
+    ));
+    let mut trait_methods = Vec::new();
+    let mut routes = Vec::new();
+    for method in &service.methods {
+        let MethodNames { func, constant, request, response } = method_names(method);
+        let docs = doc_attrs(&method_doc(method));
+        let deprecated = deprecated_attr(method);
+        trait_methods.push(quote! {
+            #docs
+            #deprecated
+            fn #func(
+                &self,
+                context: ::gitpod_runtime::server::RequestContext,
+                request: #request,
+            ) -> impl ::std::future::Future<Output = Result<#response, ::gitpod_runtime::ConnectError>> + Send {
+                let _ = (context, request);
+                ::std::future::ready(Err(::gitpod_runtime::ConnectError::unimplemented(procedures::#constant)))
+            }
+        });
+        let paged = method.pagination.is_some();
+        routes.push(quote! {
+            .unary(procedures::#constant, #paged, {
+                let service = service.clone();
+                move |context, request: #request| {
+                    let service = service.clone();
+                    async move { service.#func(context, request).await }
+                }
+            })
+        });
+    }
+    let register_doc = doc_attrs(&format!("Adds every method of `{}` to `router`.", service.name));
+    let router_doc = doc_attrs(&format!("An axum router that serves `{}` with `service`.", service.name));
+    quote! {
+        #[cfg(feature = "server")]
+        #trait_doc
+        pub trait #trait_name: Send + Sync + 'static {
+            #( #trait_methods )*
+        }
+
+        #[cfg(feature = "server")]
+        #register_doc
+        #[allow(deprecated)]
+        pub fn register<S: #trait_name>(
+            router: ::gitpod_runtime::server::ConnectRouter,
+            service: ::std::sync::Arc<S>,
+        ) -> ::gitpod_runtime::server::ConnectRouter {
+            router #( #routes )*
+        }
+
+        #[cfg(feature = "server")]
+        #router_doc
+        pub fn router<S: #trait_name>(service: S) -> ::axum::Router {
+            register(::gitpod_runtime::server::ConnectRouter::new(), ::std::sync::Arc::new(service)).into_axum()
+        }
+    }
+}

@@ -1,0 +1,354 @@
+//! Messages and enums → `src/types.rs`.
+
+use super::docs::doc_attrs;
+use super::names::{self, ident, UNKNOWN_VARIANT};
+use super::secrets::is_secret_field;
+use crate::model::{Enum, Field, Message, Model, Type};
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// How one model type is spelled in Rust and on the wire.
+struct RustType {
+    /// The Rust type of the value, without `Option`.
+    ty: TokenStream,
+    /// The `serde_with` adapter for it, when the plain serde encoding is not ProtoJSON's.
+    adapter: Option<String>,
+}
+
+/// Lookup tables the emitter needs about the model, computed once.
+pub struct TypeIndex<'m> {
+    messages: BTreeMap<&'m str, &'m Message>,
+    /// Message fields that must be boxed to break a cycle: (message, field wire name).
+    boxed: BTreeSet<(String, String)>,
+}
+
+impl<'m> TypeIndex<'m> {
+    pub fn new(model: &'m Model) -> Self {
+        let messages: BTreeMap<&str, &Message> = model.messages.iter().map(|m| (m.name.as_str(), m)).collect();
+        let boxed = cyclic_fields(&messages);
+        TypeIndex { messages, boxed }
+    }
+
+    pub fn message(&self, name: &str) -> Option<&'m Message> {
+        self.messages.get(name).copied()
+    }
+}
+
+/// Finds message-typed (non-list) fields through which a message reaches itself; those get a `Box`.
+fn cyclic_fields(messages: &BTreeMap<&str, &Message>) -> BTreeSet<(String, String)> {
+    fn reaches(from: &str, target: &str, messages: &BTreeMap<&str, &Message>, seen: &mut BTreeSet<String>) -> bool {
+        if !seen.insert(from.to_string()) {
+            return false;
+        }
+        let Some(message) = messages.get(from) else { return false };
+        message.fields.iter().any(|f| match &f.ty {
+            Type::Message { name } => name == target || reaches(name, target, messages, seen),
+            _ => false,
+        })
+    }
+    let mut boxed = BTreeSet::new();
+    for message in messages.values() {
+        for field in &message.fields {
+            if let Type::Message { name } = &field.ty {
+                if name == &message.name || reaches(name, &message.name, messages, &mut BTreeSet::new()) {
+                    boxed.insert((message.name.clone(), field.name.clone()));
+                }
+            }
+        }
+    }
+    boxed
+}
+
+fn rust_type(ty: &Type) -> RustType {
+    let plain = |ty: TokenStream| RustType { ty, adapter: None };
+    let adapted = |ty: TokenStream, adapter: &str| RustType { ty, adapter: Some(adapter.to_string()) };
+    match ty {
+        Type::String => plain(quote!(String)),
+        Type::Bool => plain(quote!(bool)),
+        Type::Int32 => plain(quote!(i32)),
+        Type::Uint32 => plain(quote!(u32)),
+        Type::Float => plain(quote!(f32)),
+        Type::Double => plain(quote!(f64)),
+        Type::Int64 => adapted(quote!(i64), "::gitpod_runtime::wire::Int64"),
+        Type::Uint64 => adapted(quote!(u64), "::gitpod_runtime::wire::Uint64"),
+        Type::Bytes => adapted(quote!(Vec<u8>), "::gitpod_runtime::wire::Bytes"),
+        Type::Timestamp => adapted(quote!(::gitpod_runtime::Timestamp), "::gitpod_runtime::wire::Timestamp"),
+        Type::Duration => adapted(quote!(::std::time::Duration), "::gitpod_runtime::wire::Duration"),
+        Type::Any => plain(quote!(::serde_json::Value)),
+        Type::Message { name } | Type::Enum { name } => {
+            let id = names::type_ident(name);
+            plain(quote!(#id))
+        }
+        Type::List { item } => {
+            let inner = rust_type(item);
+            let ty = inner.ty;
+            RustType {
+                ty: quote!(Vec<#ty>),
+                adapter: inner.adapter.map(|a| format!("Vec<{a}>")),
+            }
+        }
+        Type::Map { value } => {
+            let inner = rust_type(value);
+            let ty = inner.ty;
+            RustType {
+                ty: quote!(::std::collections::BTreeMap<String, #ty>),
+                adapter: inner.adapter.map(|a| format!("::std::collections::BTreeMap<::serde_with::Same, {a}>")),
+            }
+        }
+    }
+}
+
+/// Emits the `types.rs` file body: all messages, then all enums, each sorted by name.
+pub fn emit_types(model: &Model, index: &TypeIndex) -> TokenStream {
+    let messages = model.messages.iter().map(|m| emit_message(m, index));
+    let enums = model.enums.iter().map(emit_enum);
+    quote! {
+        //! Every message and enum of the API, sorted by name.
+        #![allow(deprecated)]
+
+        #( #messages )*
+        #( #enums )*
+    }
+}
+
+/// The field's Rust name, unique within its message.
+pub fn field_names(message: &Message) -> Vec<String> {
+    names::dedupe(message.fields.iter().map(|f| names::snake(&f.proto_name)))
+}
+
+fn emit_message(message: &Message, index: &TypeIndex) -> TokenStream {
+    let name = names::type_ident(&message.name);
+    let mut doc = message.doc.trim().to_string();
+    if !message.aliases.is_empty() {
+        let aliases: Vec<String> = message.aliases.iter().map(|a| format!("`{a}`")).collect();
+        let line = format!("The reference also calls this {}.", aliases.join(", "));
+        doc = if doc.is_empty() { line } else { format!("{doc}\n\n{line}") };
+    }
+    if doc.is_empty() {
+        doc = format!("The `{}` message.", message.name);
+    }
+    let docs = doc_attrs(&doc);
+    let rust_names = field_names(message);
+    let wire_names: BTreeSet<&str> = message.fields.iter().map(|f| f.name.as_str()).collect();
+    let mut needs_serde_as = false;
+    let fields: Vec<TokenStream> = message
+        .fields
+        .iter()
+        .zip(&rust_names)
+        .map(|(field, rust_name)| {
+            let boxed = index.boxed.contains(&(message.name.clone(), field.name.clone()));
+            let (tokens, uses_adapter) = emit_field(field, rust_name, boxed, &wire_names);
+            needs_serde_as |= uses_adapter;
+            tokens
+        })
+        .collect();
+    let has_secret = message.fields.iter().any(|f| is_secret_field(&message.name, f));
+    let derive_debug = if has_secret { quote!() } else { quote!(Debug,) };
+    let serde_as = if needs_serde_as {
+        quote!(#[::serde_with::serde_as])
+    } else {
+        quote!()
+    };
+    let debug_impl = if has_secret { emit_redacted_debug(message, &rust_names) } else { quote!() };
+    quote! {
+        #docs
+        #serde_as
+        #[derive(#derive_debug Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+        #[serde(default)]
+        pub struct #name {
+            #( #fields )*
+        }
+        #debug_impl
+    }
+}
+
+/// Returns the field tokens and whether they use a `serde_as` adapter.
+fn emit_field(field: &Field, rust_name: &str, boxed: bool, wire_names: &BTreeSet<&str>) -> (TokenStream, bool) {
+    let id = ident(rust_name);
+    let wire = &field.name;
+    let RustType { ty, adapter } = rust_type(&field.ty);
+    let ty = if boxed { quote!(Box<#ty>) } else { ty };
+    let is_list = matches!(field.ty, Type::List { .. } | Type::Map { .. });
+    let is_message = matches!(field.ty, Type::Message { .. });
+    let optional = field.optional && !is_list;
+
+    let mut serde_args = Vec::new();
+    if id.to_string() != *wire {
+        serde_args.push(quote!(rename = #wire));
+    }
+    // The snake_case alias is accepted on input unless another field owns that wire name.
+    if field.proto_name != *wire && !field.proto_name.is_empty() && !wire_names.contains(field.proto_name.as_str()) {
+        let alias = &field.proto_name;
+        serde_args.push(quote!(alias = #alias));
+    }
+    // ProtoJSON omits unset fields; `null` means unset, so non-optional fields read null as default.
+    let (full_ty, skip, as_adapter) = if optional {
+        (quote!(Option<#ty>), "Option::is_none".to_string(), adapter.map(|a| format!("Option<{a}>")))
+    } else if is_list {
+        let skip = if matches!(field.ty, Type::Map { .. }) { "::std::collections::BTreeMap::is_empty" } else { "Vec::is_empty" };
+        (ty, skip.to_string(), Some(default_on_null(adapter)))
+    } else if is_message {
+        // A required message is always written, as the reference shows it.
+        (ty, String::new(), Some("::serde_with::DefaultOnNull".to_string()))
+    } else {
+        (
+            ty,
+            "::gitpod_runtime::wire::is_default".to_string(),
+            Some(default_on_null(adapter)),
+        )
+    };
+    if !skip.is_empty() {
+        serde_args.push(quote!(skip_serializing_if = #skip));
+    }
+    let serde_attr = if serde_args.is_empty() { quote!() } else { quote!(#[serde(#(#serde_args),*)]) };
+    let uses_adapter = as_adapter.is_some();
+    let as_attr = match as_adapter {
+        Some(a) => quote!(#[serde_as(as = #a)]),
+        None => quote!(),
+    };
+    let mut doc = field.doc.trim().to_string();
+    if doc.is_empty() {
+        doc = format!("`{wire}`");
+    }
+    if field.required_marker {
+        doc.push_str("\n\nThe server requires this field.");
+    }
+    let docs = doc_attrs(&doc);
+    let deprecated = if field.deprecated { quote!(#[deprecated]) } else { quote!() };
+    (
+        quote! {
+            #docs
+            #deprecated
+            #as_attr
+            #serde_attr
+            pub #id: #full_ty,
+        },
+        uses_adapter,
+    )
+}
+
+/// `DefaultOnNull` around an adapter (or around the plain encoding).
+fn default_on_null(adapter: Option<String>) -> String {
+    match adapter {
+        Some(a) => format!("::serde_with::DefaultOnNull<{a}>"),
+        None => "::serde_with::DefaultOnNull".to_string(),
+    }
+}
+
+fn emit_redacted_debug(message: &Message, rust_names: &[String]) -> TokenStream {
+    let name = names::type_ident(&message.name);
+    let name_str = name.to_string();
+    let fields = message.fields.iter().zip(rust_names).map(|(field, rust_name)| {
+        let id = ident(rust_name);
+        let label = rust_name.as_str();
+        if is_secret_field(&message.name, field) {
+            quote!(.field(#label, &::gitpod_runtime::Redacted(&self.#id)))
+        } else {
+            quote!(.field(#label, &self.#id))
+        }
+    });
+    quote! {
+        impl ::std::fmt::Debug for #name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct(#name_str)
+                    #( #fields )*
+                    .finish()
+            }
+        }
+    }
+}
+
+fn emit_enum(e: &Enum) -> TokenStream {
+    let name = names::type_ident(&e.name);
+    let doc = if e.doc.trim().is_empty() { format!("The `{}` enum.", e.name) } else { e.doc.clone() };
+    let docs = doc_attrs(&doc);
+    let variant_names = names::enum_variants(&e.name, &e.values);
+    let variants: Vec<_> = variant_names.iter().map(|v| ident(v)).collect();
+    let wire: Vec<&String> = e.values.iter().collect();
+    let numbers: Vec<i32> = (0..e.values.len() as i32).collect();
+    let unknown = format_ident!("{}", UNKNOWN_VARIANT);
+    let variant_defs = variants.iter().zip(&wire).enumerate().map(|(i, (v, w))| {
+        let doc = doc_attrs(&format!("`{w}`"));
+        let default = if i == 0 { quote!(#[default]) } else { quote!() };
+        quote!(#doc #default #v,)
+    });
+    let all = quote!(#( Self::#variants ),*);
+    quote! {
+        #docs
+        ///
+        /// Open: values this crate does not know are kept in `Unrecognized` and sent back unchanged.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+        pub enum #name {
+            #( #variant_defs )*
+            /// A value this version of the crate does not know, kept as received.
+            #unknown(::std::string::String),
+        }
+
+        impl #name {
+            /// Every known value, in documented order.
+            pub const VALUES: &'static [Self] = &[#all];
+
+            /// The wire name of the value.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    #( Self::#variants => #wire, )*
+                    Self::#unknown(raw) => raw,
+                }
+            }
+        }
+
+        impl ::gitpod_runtime::ProtoEnum for #name {
+            fn from_name(name: &str) -> ::std::option::Option<Self> {
+                match name {
+                    #( #wire => ::std::option::Option::Some(Self::#variants), )*
+                    _ => ::std::option::Option::None,
+                }
+            }
+            fn from_number(number: i32) -> ::std::option::Option<Self> {
+                match number {
+                    #( #numbers => ::std::option::Option::Some(Self::#variants), )*
+                    _ => ::std::option::Option::None,
+                }
+            }
+            fn name(&self) -> &str {
+                self.as_str()
+            }
+            fn number(&self) -> ::std::option::Option<i32> {
+                match self {
+                    #( Self::#variants => ::std::option::Option::Some(#numbers), )*
+                    Self::#unknown(_) => ::std::option::Option::None,
+                }
+            }
+            fn unknown(raw: ::std::string::String) -> Self {
+                Self::#unknown(raw)
+            }
+        }
+
+        impl ::std::fmt::Display for #name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl ::std::str::FromStr for #name {
+            type Err = ::gitpod_runtime::UnknownEnumValue;
+            fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+                <Self as ::gitpod_runtime::ProtoEnum>::from_name(s)
+                    .ok_or_else(|| ::gitpod_runtime::UnknownEnumValue::new(stringify!(#name), s))
+            }
+        }
+
+        impl ::serde::Serialize for #name {
+            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
+                ::gitpod_runtime::enums::serialize(self, serializer)
+            }
+        }
+
+        impl<'de> ::serde::Deserialize<'de> for #name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
+                ::gitpod_runtime::enums::deserialize(deserializer)
+            }
+        }
+    }
+}

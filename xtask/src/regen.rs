@@ -1,0 +1,130 @@
+//! `cargo xtask regen`: spec → model → files in `generated/`, written only when everything succeeded.
+//!
+//! Like rust-analyzer's `ensure_file_contents`, but over a whole set of files: regen owns exactly
+//! the files whose first line is [`GENERATED_HEADER`]; it rewrites those that changed, removes those
+//! no longer produced, and never touches hand-written files.
+
+use gitpod_codegen::diag::Diagnostic;
+use gitpod_codegen::emit::{self, GeneratedFile, GENERATED_HEADER};
+use gitpod_codegen::model::Model;
+use gitpod_codegen::parse;
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// Everything regen would do, computed before anything is written.
+pub struct Plan {
+    pub model: Model,
+    pub warnings: Vec<Diagnostic>,
+    /// Files to write: path relative to the output dir → new contents.
+    pub write: BTreeMap<String, String>,
+    pub unchanged: Vec<String>,
+    /// Owned files that are no longer produced.
+    pub remove: Vec<String>,
+}
+
+/// Why regen stopped before writing anything.
+pub enum RegenError {
+    Spec(Vec<Diagnostic>),
+    Emit(emit::EmitError),
+    Io(String),
+}
+
+impl std::fmt::Display for RegenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RegenError::Spec(diags) => {
+                for d in diags {
+                    writeln!(f, "{d}")?;
+                }
+                write!(f, "regen: {} error(s) in the spec; generated/ was left unchanged", diags.len())
+            }
+            RegenError::Emit(e) => write!(f, "{e}\nregen: generated/ was left unchanged"),
+            RegenError::Io(e) => write!(f, "regen: {e}"),
+        }
+    }
+}
+
+/// Parses the spec directory into the model (shared by `regen`, `model` and `mock`).
+pub fn load_model(spec_dir: &Path) -> Result<parse::Parsed, RegenError> {
+    let (pages, overrides) = parse::load_spec_dir(spec_dir).map_err(|e| RegenError::Spec(vec![e]))?;
+    parse::parse_pages(&pages, overrides.as_ref()).map_err(RegenError::Spec)
+}
+
+/// Computes what regen would change in `out_dir` without writing.
+pub fn plan(spec_dir: &Path, out_dir: &Path) -> Result<Plan, RegenError> {
+    let parsed = load_model(spec_dir)?;
+    let files = emit::emit(&parsed.model).map_err(RegenError::Emit)?;
+    let existing = owned_files(out_dir).map_err(RegenError::Io)?;
+    let mut write = BTreeMap::new();
+    let mut unchanged = Vec::new();
+    for GeneratedFile { path, contents } in files {
+        if existing.get(&path) == Some(&contents) {
+            unchanged.push(path);
+        } else {
+            write.insert(path, contents);
+        }
+    }
+    let remove = existing
+        .keys()
+        .filter(|p| !write.contains_key(*p) && !unchanged.contains(p))
+        .cloned()
+        .collect();
+    Ok(Plan { model: parsed.model, warnings: parsed.warnings, write, unchanged, remove })
+}
+
+/// Applies a plan: each file is written to a temporary sibling and renamed into place.
+pub fn apply(plan: &Plan, out_dir: &Path) -> Result<(), RegenError> {
+    let io = |path: &Path, e: std::io::Error| RegenError::Io(format!("{}: {e}", path.display()));
+    for (rel, contents) in &plan.write {
+        let target = out_dir.join(rel);
+        if let Some(parent) = target.parent() {
+            fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
+        }
+        let tmp = tmp_path(&target);
+        fs::write(&tmp, contents).map_err(|e| io(&tmp, e))?;
+        fs::rename(&tmp, &target).map_err(|e| io(&target, e))?;
+    }
+    for rel in &plan.remove {
+        let target = out_dir.join(rel);
+        fs::remove_file(&target).map_err(|e| io(&target, e))?;
+    }
+    Ok(())
+}
+
+fn tmp_path(target: &Path) -> PathBuf {
+    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    target.with_file_name(format!(".{name}.regen-tmp"))
+}
+
+/// Files under `dir` whose first line is the generated header, keyed by relative path with `/`.
+fn owned_files(dir: &Path) -> Result<BTreeMap<String, String>, String> {
+    let mut out = BTreeMap::new();
+    if dir.exists() {
+        walk(dir, dir, &mut out)?;
+    }
+    Ok(out)
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) -> Result<(), String> {
+    let entries = fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for path in paths {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if name == "target" || name.starts_with('.') {
+            continue;
+        }
+        if path.is_dir() {
+            walk(root, &path, out)?;
+        } else if name.ends_with(".rs") {
+            let text = fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            if text.lines().next() == Some(GENERATED_HEADER) {
+                let rel = path.strip_prefix(root).expect("walk stays under root");
+                let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+                out.insert(rel, text);
+            }
+        }
+    }
+    Ok(())
+}
