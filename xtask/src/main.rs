@@ -9,7 +9,8 @@ const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   regen [--check]   regenerate generated/ from spec/ (--check: fail naming each stale file)
-  model             print the model of spec/ as JSON on stdout";
+  model             print the model of spec/ as JSON on stdout
+  test              run every check CI runs: tests, clippy, rustdoc, regen --check";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -19,6 +20,7 @@ fn main() -> ExitCode {
         ["regen"] => run_regen(&root, false),
         ["regen", "--check"] => run_regen(&root, true),
         ["model"] => run_model(&root),
+        ["test"] => run_tests(&root),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -81,5 +83,35 @@ fn run_model(root: &Path) -> Result<(), String> {
     }
     let json = serde_json::to_string_pretty(&parsed.model).map_err(|e| e.to_string())?;
     println!("{json}");
+    Ok(())
+}
+
+/// Everything CI checks, in order of how fast it fails.
+fn run_tests(root: &Path) -> Result<(), String> {
+    run_regen(root, true)?;
+    let steps: &[(&str, &[&str], &[(&str, &str)])] = &[
+        ("tests", &["test", "--workspace", "--all-targets"], &[]),
+        ("doctests", &["test", "--workspace", "--doc"], &[]),
+        ("clippy", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"], &[]),
+        ("rustdoc", &["doc", "--workspace", "--no-deps"], &[("RUSTDOCFLAGS", "-D warnings")]),
+        (
+            "generated crate without default features",
+            &["clippy", "-p", "gitpod-api", "--no-default-features", "--", "-D", "warnings"],
+            &[],
+        ),
+    ];
+    for (name, args, env) in steps {
+        eprintln!("==> {name}: cargo {}", args.join(" "));
+        let status = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(*args)
+            .envs(env.iter().copied())
+            .current_dir(root)
+            .status()
+            .map_err(|e| format!("cannot run cargo: {e}"))?;
+        if !status.success() {
+            return Err(format!("{name} failed"));
+        }
+    }
+    eprintln!("all checks passed");
     Ok(())
 }

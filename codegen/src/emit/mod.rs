@@ -6,6 +6,7 @@
 
 mod docs;
 mod names;
+mod samples;
 mod secrets;
 mod service;
 mod types;
@@ -54,6 +55,8 @@ pub fn emit(model: &Model) -> Result<Vec<GeneratedFile>, EmitError> {
         let path = format!("src/{}.rs", names::service_module(&service.short_name));
         files.push(render(&path, service::emit_service(service, &index)?)?);
     }
+    files.push(render("tests/samples/mod.rs", samples::emit_samples(model, &index))?);
+    files.push(render("tests/every_method.rs", samples::emit_every_method_test(model))?);
     Ok(files)
 }
 

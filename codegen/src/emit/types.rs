@@ -33,6 +33,11 @@ impl<'m> TypeIndex<'m> {
     pub fn message(&self, name: &str) -> Option<&'m Message> {
         self.messages.get(name).copied()
     }
+
+    /// Whether `message.field` (wire name) is boxed to break a cycle.
+    pub fn is_boxed(&self, message: &str, field: &str) -> bool {
+        self.boxed.contains(&(message.to_string(), field.to_string()))
+    }
 }
 
 /// Finds message-typed (non-list) fields through which a message reaches itself; those get a `Box`.
@@ -137,7 +142,7 @@ fn emit_message(message: &Message, index: &TypeIndex) -> TokenStream {
         .iter()
         .zip(&rust_names)
         .map(|(field, rust_name)| {
-            let boxed = index.boxed.contains(&(message.name.clone(), field.name.clone()));
+            let boxed = index.is_boxed(&message.name, &field.name);
             let (tokens, uses_adapter) = emit_field(field, rust_name, boxed, &wire_names);
             needs_serde_as |= uses_adapter;
             tokens
