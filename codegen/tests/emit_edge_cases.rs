@@ -1,6 +1,6 @@
 //! The emitter on a hand-built model of edge cases: snapshots of every file, and the output compiles.
 
-use gitpod_codegen::emit::emit;
+use gitpod_codegen::emit::{emit, EmitOptions};
 use gitpod_codegen::model::Model;
 use std::path::Path;
 
@@ -11,12 +11,12 @@ fn edge_model() -> Model {
 
 #[test]
 fn edge_cases_snapshot() {
-    for file in emit(&edge_model()).unwrap() {
+    for file in emit(&edge_model(), &EmitOptions::default()).unwrap() {
         insta::assert_snapshot!(format!("edge_cases__{}", file.path.replace('/', "__")), file.contents);
     }
 }
 
 #[test]
 fn emit_is_deterministic() {
-    assert_eq!(emit(&edge_model()).unwrap(), emit(&edge_model()).unwrap());
+    assert_eq!(emit(&edge_model(), &EmitOptions::default()).unwrap(), emit(&edge_model(), &EmitOptions::default()).unwrap());
 }

@@ -41,38 +41,47 @@ fn project_root() -> PathBuf {
 }
 
 fn run_regen(root: &Path, check: bool) -> Result<(), String> {
-    let out_dir = root.join("generated");
-    let plan = regen::plan(&root.join("spec"), &out_dir).map_err(|e| e.to_string())?;
-    for warning in &plan.warnings {
-        eprintln!("{warning}");
+    // Plan every target before writing any, so a failure anywhere leaves every crate as it was.
+    let mut plans = Vec::new();
+    for target in regen::targets(root).map_err(|e| e.to_string())? {
+        let plan = regen::plan(&target).map_err(|e| format!("{}: {e}", target.spec_dir.display()))?;
+        plans.push((target, plan));
     }
+    let rel = |p: &Path| p.strip_prefix(root).unwrap_or(p).display().to_string();
     if check {
-        let stale: Vec<String> = plan
-            .write
-            .keys()
-            .map(|p| format!("generated/{p} is out of date"))
-            .chain(plan.remove.iter().map(|p| format!("generated/{p} is no longer generated")))
-            .collect();
+        let mut stale = Vec::new();
+        for (target, plan) in &plans {
+            let dir = rel(&target.out_dir);
+            stale.extend(plan.write.keys().map(|p| format!("{dir}/{p} is out of date")));
+            stale.extend(plan.remove.iter().map(|p| format!("{dir}/{p} is no longer generated")));
+        }
         if !stale.is_empty() {
             return Err(format!("{}\nrun `cargo xtask regen` and commit the result", stale.join("\n")));
         }
-        eprintln!("regen --check: {} generated files are up to date", plan.unchanged.len());
+        let files: usize = plans.iter().map(|(_, p)| p.unchanged.len()).sum();
+        eprintln!("regen --check: {files} generated files are up to date");
         return Ok(());
     }
-    regen::apply(&plan, &out_dir).map_err(|e| e.to_string())?;
-    let model = &plan.model;
-    let methods: usize = model.services.iter().map(|s| s.methods.len()).sum();
-    eprintln!(
-        "regen: {} services, {} methods, {} messages, {} enums, {} warnings; files: {} written, {} unchanged, {} removed",
-        model.services.len(),
-        methods,
-        model.messages.len(),
-        model.enums.len(),
-        plan.warnings.len(),
-        plan.write.len(),
-        plan.unchanged.len(),
-        plan.remove.len()
-    );
+    for (target, plan) in &plans {
+        for warning in &plan.warnings {
+            eprintln!("{warning}");
+        }
+        regen::apply(plan, &target.out_dir).map_err(|e| e.to_string())?;
+        let model = &plan.model;
+        let methods: usize = model.services.iter().map(|s| s.methods.len()).sum();
+        eprintln!(
+            "regen {}: {} services, {} methods, {} messages, {} enums, {} warnings; files: {} written, {} unchanged, {} removed",
+            rel(&target.out_dir),
+            model.services.len(),
+            methods,
+            model.messages.len(),
+            model.enums.len(),
+            plan.warnings.len(),
+            plan.write.len(),
+            plan.unchanged.len(),
+            plan.remove.len()
+        );
+    }
     Ok(())
 }
 

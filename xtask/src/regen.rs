@@ -5,7 +5,7 @@
 //! no longer produced, and never touches hand-written files.
 
 use gitpod_codegen::diag::Diagnostic;
-use gitpod_codegen::emit::{self, GeneratedFile, GENERATED_HEADER};
+use gitpod_codegen::emit::{self, EmitOptions, GeneratedFile, GENERATED_HEADER};
 use gitpod_codegen::model::Model;
 use gitpod_codegen::parse;
 use std::collections::BTreeMap;
@@ -51,10 +51,41 @@ pub fn load_model(spec_dir: &Path) -> Result<parse::Parsed, RegenError> {
     parse::parse_pages(&pages, overrides.as_ref()).map_err(RegenError::Spec)
 }
 
-/// Computes what regen would change in `out_dir` without writing.
-pub fn plan(spec_dir: &Path, out_dir: &Path) -> Result<Plan, RegenError> {
-    let parsed = load_model(spec_dir)?;
-    let files = emit::emit(&parsed.model).map_err(RegenError::Emit)?;
+/// One crate regen writes: the spec it reads, the crate directory it writes into.
+pub struct Target {
+    pub spec_dir: PathBuf,
+    pub out_dir: PathBuf,
+    pub options: EmitOptions,
+}
+
+/// The crates regen owns: `generated/` from `spec/`, and one small crate per fixture in
+/// `fixtures/*/` (its own `spec/`), which the workspace builds so the fixtures' output is compiled.
+pub fn targets(root: &Path) -> Result<Vec<Target>, RegenError> {
+    let mut targets = vec![Target {
+        spec_dir: root.join("spec"),
+        out_dir: root.join("generated"),
+        options: EmitOptions { crate_name: "gitpod_api".into(), readme: Some("../../README.md".into()) },
+    }];
+    let fixtures = root.join("fixtures");
+    let entries = fs::read_dir(&fixtures).map_err(|e| RegenError::Io(format!("{}: {e}", fixtures.display())))?;
+    let mut dirs: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.join("spec").is_dir()).collect();
+    dirs.sort();
+    for dir in dirs {
+        let name = dir.file_name().map(|n| n.to_string_lossy().replace('-', "_")).unwrap_or_default();
+        targets.push(Target {
+            spec_dir: dir.join("spec"),
+            out_dir: dir.clone(),
+            options: EmitOptions { crate_name: format!("fixture_{name}"), readme: None },
+        });
+    }
+    Ok(targets)
+}
+
+/// Computes what regen would change in `target.out_dir` without writing.
+pub fn plan(target: &Target) -> Result<Plan, RegenError> {
+    let out_dir = &target.out_dir;
+    let parsed = load_model(&target.spec_dir)?;
+    let files = emit::emit(&parsed.model, &target.options).map_err(RegenError::Emit)?;
     let existing = owned_files(out_dir).map_err(RegenError::Io)?;
     let mut write = BTreeMap::new();
     let mut unchanged = Vec::new();

@@ -46,17 +46,34 @@ impl fmt::Display for EmitError {
 
 impl std::error::Error for EmitError {}
 
-/// Emits every file of the generated crate's `src/` for `model`, in a stable order.
-pub fn emit(model: &Model) -> Result<Vec<GeneratedFile>, EmitError> {
+/// What differs between crates generated from different specs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmitOptions {
+    /// The crate's name as Rust code spells it (`gitpod_api`), used by the generated tests.
+    pub crate_name: String,
+    /// A README (path relative to `src/lib.rs`) whose Rust snippets run as doctests of the crate.
+    pub readme: Option<String>,
+}
+
+impl Default for EmitOptions {
+    fn default() -> Self {
+        EmitOptions { crate_name: "gitpod_api".to_string(), readme: None }
+    }
+}
+
+/// Emits every file of the generated crate (`src/`, `tests/`) for `model`, in a stable order.
+pub fn emit(model: &Model, options: &EmitOptions) -> Result<Vec<GeneratedFile>, EmitError> {
     check_references(model)?;
     let index = types::TypeIndex::new(model);
-    let mut files = vec![render("src/lib.rs", emit_lib(model))?, render("src/types.rs", types::emit_types(model, &index))?];
+    let mut files =
+        vec![render("src/lib.rs", emit_lib(model, options))?, render("src/types.rs", types::emit_types(model, &index))?];
     for service in &model.services {
         let path = format!("src/{}.rs", names::service_module(&service.short_name));
         files.push(render(&path, service::emit_service(service, &index)?)?);
     }
-    files.push(render("tests/samples/mod.rs", samples::emit_samples(model, &index))?);
-    files.push(render("tests/every_method.rs", samples::emit_every_method_test(model))?);
+    let krate = names::ident(&options.crate_name);
+    files.push(render("tests/samples/mod.rs", samples::emit_samples(model, &index, &krate))?);
+    files.push(render("tests/every_method.rs", samples::emit_every_method_test(model, &krate))?);
     Ok(files)
 }
 
@@ -90,7 +107,7 @@ fn check_references(model: &Model) -> Result<(), EmitError> {
     Ok(())
 }
 
-fn emit_lib(model: &Model) -> TokenStream {
+fn emit_lib(model: &Model, options: &EmitOptions) -> TokenStream {
     let modules = model.services.iter().map(|s| {
         let module = names::ident(&names::service_module(&s.short_name));
         let doc = docs::doc_attrs(&format!("`{}`.", s.name));
@@ -118,6 +135,13 @@ fn emit_lib(model: &Model) -> TokenStream {
          Each service module has a client (feature `client`) and a server trait with a router (feature `server`). \
          The wire runtime they call is re-exported as [`runtime`]."
     );
+    let readme = options.readme.as_ref().map(|path| {
+        quote! {
+            #[cfg(doctest)]
+            #[doc = include_str!(#path)]
+            pub struct ReadmeDoctests;
+        }
+    });
     let crate_doc = crate_doc.lines().map(|l| if l.is_empty() { String::new() } else { format!(" {l}") });
     quote! {
         #( #![doc = #crate_doc] )*
@@ -131,9 +155,7 @@ fn emit_lib(model: &Model) -> TokenStream {
         #( #clients )*
         #( #traits )*
 
-        #[cfg(doctest)]
-        #[doc = include_str!("../../README.md")]
-        pub struct ReadmeDoctests;
+        #readme
     }
 }
 

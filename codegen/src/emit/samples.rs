@@ -64,7 +64,7 @@ impl Sampler<'_, '_> {
             Type::Uint64 => quote!(18_446_744_073_709_551_615),
             Type::Float => quote!(1.5),
             Type::Double => quote!(2.25),
-            Type::Bytes => quote!(vec![0, 1, 2, 251, 254, 255]),
+            Type::Bytes => quote!(Vec::from([0, 1, 2, 251, 254, 255])),
             Type::Timestamp => quote!("2024-02-29T12:34:56.123456789Z".parse().unwrap()),
             Type::Duration => quote!(::std::time::Duration::new(1, 500_000_000)),
             Type::Any => quote!(::serde_json::json!({ "nested": [1, "two", null] })),
@@ -77,7 +77,7 @@ impl Sampler<'_, '_> {
                     Type::Enum { name } if self.side == Side::Response => self.enum_value(name, true),
                     _ => first.clone(),
                 };
-                quote!(vec![#first, #second])
+                quote!(Vec::from([#first, #second]))
             }
             Type::Map { value } => {
                 let v = self.value(value, wire, depth);
@@ -102,7 +102,7 @@ impl Sampler<'_, '_> {
 }
 
 /// `tests/samples/mod.rs`: `{method}_request()` and `{method}_response()` for every method.
-pub fn emit_samples(model: &Model, index: &TypeIndex) -> TokenStream {
+pub fn emit_samples(model: &Model, index: &TypeIndex, krate: &proc_macro2::Ident) -> TokenStream {
     let mut fns = Vec::new();
     for service in &model.services {
         for method in &service.methods {
@@ -127,14 +127,14 @@ pub fn emit_samples(model: &Model, index: &TypeIndex) -> TokenStream {
         //! Filled sample requests and responses for every method, built from the model.
         #![allow(dead_code, deprecated, clippy::all)]
 
-        use gitpod_api::types;
+        use #krate::types;
 
         #( #fns )*
     }
 }
 
 /// `tests/every_method.rs`: every method of every service over 127.0.0.1.
-pub fn emit_every_method_test(model: &Model) -> TokenStream {
+pub fn emit_every_method_test(model: &Model, krate: &proc_macro2::Ident) -> TokenStream {
     let mut impls = Vec::new();
     let mut registrations = Vec::new();
     let mut calls = Vec::new();
@@ -172,7 +172,7 @@ pub fn emit_every_method_test(model: &Model) -> TokenStream {
         });
         registrations.push(quote!(let router = #module::register(router, service.clone());));
         calls.push(quote! {
-            let #client_var = gitpod_api::#client_ty::new(config.clone()).unwrap();
+            let #client_var = #krate::#client_ty::new(config.clone()).unwrap();
             #( #service_calls )*
         });
     }
@@ -185,9 +185,9 @@ pub fn emit_every_method_test(model: &Model) -> TokenStream {
 
         mod samples;
 
-        use gitpod_api::runtime::client::ClientConfig;
-        use gitpod_api::runtime::server::{ConnectRouter, RequestContext};
-        use gitpod_api::{types, ConnectError};
+        use #krate::runtime::client::ClientConfig;
+        use #krate::runtime::server::{ConnectRouter, RequestContext};
+        use #krate::{types, ConnectError};
         use std::sync::Arc;
 
         /// Answers every method with its sample response after checking the request.
@@ -212,7 +212,7 @@ pub fn emit_every_method_test(model: &Model) -> TokenStream {
             #( #registrations )*
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
-            let server = tokio::spawn(gitpod_api::runtime::server::serve(listener, router.into_axum()));
+            let server = tokio::spawn(#krate::runtime::server::serve(listener, router.into_axum()));
             let config = ClientConfig::new().base_url(format!("http://{addr}")).bearer_token("sample-token").max_retries(0);
             let mut called = 0;
             #( #calls )*
