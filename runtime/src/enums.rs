@@ -1,0 +1,95 @@
+//! Open enums: serde functions for types implementing [`ProtoEnum`].
+//!
+//! Values are written as their names. Names and numbers are both accepted; a value this crate
+//! does not know becomes the enum's `Unknown` variant (via [`ProtoEnum::unknown`]) so that a newer
+//! server never breaks an older client. While a server decodes a request, *strict mode* is on
+//! (see [`with_strict`]): then an unknown name is a decode error naming the field.
+
+use std::cell::Cell;
+use std::fmt;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::Serializer;
+
+/// An open protobuf enum as generated code models it: known variants plus one `Unknown(String)`.
+pub trait ProtoEnum: Sized + Clone {
+    /// The variant with this wire name, for known values only.
+    fn from_name(name: &str) -> Option<Self>;
+    /// The variant with this number (documented order = number), for known values only.
+    fn from_number(n: i32) -> Option<Self>;
+    /// The wire string; the `Unknown` variant returns its kept text.
+    fn name(&self) -> &str;
+    /// The number of a known variant; `None` for `Unknown`.
+    fn number(&self) -> Option<i32>;
+    /// Builds the `Unknown` variant keeping the raw text (a name, or a number as decimal text).
+    fn unknown(raw: String) -> Self;
+}
+
+thread_local! {
+    static STRICT: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` with strict enum decoding on this thread: an unknown enum *name* is an error instead
+/// of an `Unknown` value. The server decodes requests this way; unknown *numbers* stay accepted.
+pub fn with_strict<R>(f: impl FnOnce() -> R) -> R {
+    struct Reset(bool);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            STRICT.with(|s| s.set(self.0));
+        }
+    }
+    let _reset = Reset(STRICT.with(|s| s.replace(true)));
+    f()
+}
+
+/// True while [`with_strict`] is running on this thread.
+pub fn is_strict() -> bool {
+    STRICT.with(|s| s.get())
+}
+
+/// Serializes an enum as its name (an unknown value kept from a number is written as that number).
+pub fn serialize<E: ProtoEnum, S: Serializer>(v: &E, s: S) -> Result<S::Ok, S::Error> {
+    if v.number().is_none() {
+        if let Ok(n) = v.name().parse::<i32>() {
+            return s.serialize_i32(n);
+        }
+    }
+    s.serialize_str(v.name())
+}
+
+/// Deserializes an enum from a name or a number. Unknown values become `E::unknown(text)`,
+/// except unknown names in strict mode (server side), which are errors.
+pub fn deserialize<'de, E: ProtoEnum, D: Deserializer<'de>>(d: D) -> Result<E, D::Error> {
+    struct V<E>(std::marker::PhantomData<E>);
+    impl<'de, E: ProtoEnum> Visitor<'de> for V<E> {
+        type Value = E;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an enum value name or number")
+        }
+        fn visit_str<Er: de::Error>(self, v: &str) -> Result<E, Er> {
+            if let Some(e) = E::from_name(v) {
+                return Ok(e);
+            }
+            if is_strict() {
+                return Err(Er::custom(format_args!("unknown enum value {v:?}")));
+            }
+            Ok(E::unknown(v.to_owned()))
+        }
+        fn visit_i64<Er: de::Error>(self, v: i64) -> Result<E, Er> {
+            let n = i32::try_from(v).map_err(|_| Er::custom("enum number out of range"))?;
+            Ok(E::from_number(n).unwrap_or_else(|| E::unknown(n.to_string())))
+        }
+        fn visit_u64<Er: de::Error>(self, v: u64) -> Result<E, Er> {
+            let n = i32::try_from(v).map_err(|_| Er::custom("enum number out of range"))?;
+            Ok(E::from_number(n).unwrap_or_else(|| E::unknown(n.to_string())))
+        }
+        fn visit_f64<Er: de::Error>(self, v: f64) -> Result<E, Er> {
+            if v.fract() == 0.0 && v >= i32::MIN as f64 && v <= i32::MAX as f64 {
+                self.visit_i64(v as i64)
+            } else {
+                Err(Er::custom(format_args!("{v} is not an enum number")))
+            }
+        }
+    }
+    d.deserialize_any(V(std::marker::PhantomData))
+}

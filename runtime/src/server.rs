@@ -1,0 +1,602 @@
+//! Connect JSON server on axum: a [`ConnectRouter`] maps procedure paths to handlers and turns
+//! into an [`axum::Router`].
+//!
+//! What it does for every request, in order:
+//! 1. unknown procedure → HTTP 404 (`unimplemented`); a method other than POST → 405 with
+//!    `Allow: POST`; a content type other than `application/json` (parameters such as
+//!    `charset=utf-8` allowed) → 415 with `Accept-Post: application/json`;
+//! 2. `Connect-Timeout-Ms` becomes the deadline of everything that follows (`deadline_exceeded`);
+//! 3. the [`AuthHook`] runs (it can reject, or hand an identity to the handler);
+//! 4. the body is read up to [`ServerConfig::max_body_bytes`] (`resource_exhausted` past it),
+//!    gunzipped when `Content-Encoding: gzip`; an empty body is `{}`;
+//! 5. for paged routes the query's `token` / `pageSize` override the body's `pagination`;
+//! 6. the body is decoded (strict enums, `invalid_argument` naming the field on error) and the
+//!    handler runs; a panic becomes `internal` and the server keeps serving;
+//! 7. the response is JSON (gzipped when the client accepts it and it is large enough); errors are
+//!    `{"code","message","details"?}` with the HTTP status of [`Code::http_status`].
+//!
+//! `Connect-Protocol-Version` is not required.
+
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::io::{Read, Write};
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures_util::{FutureExt, StreamExt};
+use http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::{Code, ConnectError};
+
+/// A boxed, sendable future (what [`AuthHook::authenticate`] returns).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What an auth hook returns on success: an identity handed to handlers (or none).
+pub type Identity = Arc<dyn Any + Send + Sync>;
+
+/// What a handler sees besides its request message.
+#[derive(Clone)]
+pub struct RequestContext {
+    headers: HeaderMap,
+    bearer_token: Option<String>,
+    procedure: String,
+    deadline: Option<Instant>,
+    identity: Option<Identity>,
+}
+
+impl std::fmt::Debug for RequestContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestContext")
+            .field("procedure", &self.procedure)
+            .field("bearer_token", &crate::Redacted(&self.bearer_token))
+            .field("deadline", &self.deadline)
+            .field("has_identity", &self.identity.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RequestContext {
+    /// A context for `procedure` with no headers, token, deadline or identity (for tests and for
+    /// calling a service implementation directly).
+    pub fn new(procedure: impl Into<String>) -> Self {
+        RequestContext {
+            headers: HeaderMap::new(),
+            bearer_token: None,
+            procedure: procedure.into(),
+            deadline: None,
+            identity: None,
+        }
+    }
+
+    /// Replaces the headers (and the bearer token taken from their `Authorization`).
+    pub fn with_headers(mut self, headers: HeaderMap) -> Self {
+        self.bearer_token = bearer_from(&headers);
+        self.headers = headers;
+        self
+    }
+
+    /// Sets the identity.
+    pub fn with_identity(mut self, identity: Identity) -> Self {
+        self.identity = Some(identity);
+        self
+    }
+
+    /// The request headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The token of an `Authorization: Bearer <token>` header, if any.
+    pub fn bearer_token(&self) -> Option<&str> {
+        self.bearer_token.as_deref()
+    }
+
+    /// The procedure, e.g. `gitpod.v1.RunnerService/ListRunners` (no leading slash).
+    pub fn procedure(&self) -> &str {
+        &self.procedure
+    }
+
+    /// The deadline from `Connect-Timeout-Ms`, if the client sent one.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    /// The identity the auth hook handed over, if it is a `T`.
+    pub fn identity<T: Any + Send + Sync>(&self) -> Option<&T> {
+        self.identity.as_deref().and_then(|i| i.downcast_ref::<T>())
+    }
+
+    /// The identity the auth hook handed over, untyped.
+    pub fn identity_any(&self) -> Option<&Identity> {
+        self.identity.as_ref()
+    }
+}
+
+fn bearer_from(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, token) = v.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+        .filter(|t| !t.is_empty())
+}
+
+/// The one authentication hook of a router: it sees the headers and the bearer token before any
+/// handler runs, and either rejects the request (normally with `unauthenticated`) or lets it
+/// through, optionally with an identity that handlers read with [`RequestContext::identity`].
+///
+/// Synchronous closures `Fn(&HeaderMap, Option<&str>) -> Result<Option<Identity>, ConnectError>`
+/// implement it.
+pub trait AuthHook: Send + Sync + 'static {
+    /// Decides about one request.
+    fn authenticate(
+        &self,
+        headers: &HeaderMap,
+        bearer_token: Option<&str>,
+    ) -> BoxFuture<'static, Result<Option<Identity>, ConnectError>>;
+}
+
+impl<F> AuthHook for F
+where
+    F: Fn(&HeaderMap, Option<&str>) -> Result<Option<Identity>, ConnectError> + Send + Sync + 'static,
+{
+    fn authenticate(
+        &self,
+        headers: &HeaderMap,
+        bearer_token: Option<&str>,
+    ) -> BoxFuture<'static, Result<Option<Identity>, ConnectError>> {
+        let r = self(headers, bearer_token);
+        Box::pin(std::future::ready(r))
+    }
+}
+
+/// Server settings.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// The largest request body accepted, after gunzip (default 4 MiB); larger is
+    /// `resource_exhausted` (HTTP 429).
+    pub max_body_bytes: usize,
+    /// Gzip responses when the client sends `Accept-Encoding: gzip` (default true).
+    pub compress_responses: bool,
+    /// Smallest response body that is gzipped (default 1 KiB).
+    pub compress_min_bytes: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig { max_body_bytes: 4 * 1024 * 1024, compress_responses: true, compress_min_bytes: 1024 }
+    }
+}
+
+impl ServerConfig {
+    /// Sets [`ServerConfig::max_body_bytes`].
+    pub fn max_body_bytes(mut self, n: usize) -> Self {
+        self.max_body_bytes = n;
+        self
+    }
+    /// Sets [`ServerConfig::compress_responses`].
+    pub fn compress_responses(mut self, on: bool) -> Self {
+        self.compress_responses = on;
+        self
+    }
+}
+
+type Handler =
+    Arc<dyn Fn(RequestContext, Bytes) -> BoxFuture<'static, Result<Vec<u8>, ConnectError>> + Send + Sync>;
+
+#[derive(Clone)]
+struct Route {
+    paged: bool,
+    handler: Handler,
+}
+
+/// Routes Connect procedures to handlers. Build it, then [`ConnectRouter::into_axum`].
+#[derive(Clone, Default)]
+pub struct ConnectRouter {
+    routes: BTreeMap<String, Route>,
+    config: ServerConfig,
+    auth: Option<Arc<dyn AuthHook>>,
+}
+
+impl std::fmt::Debug for ConnectRouter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectRouter")
+            .field("procedures", &self.routes.keys().collect::<Vec<_>>())
+            .field("config", &self.config)
+            .field("auth", &self.auth.is_some())
+            .finish()
+    }
+}
+
+fn normalize(procedure: &str) -> String {
+    procedure.trim_start_matches('/').to_owned()
+}
+
+impl ConnectRouter {
+    /// An empty router with the default [`ServerConfig`] and no auth hook.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Replaces the server settings.
+    pub fn config(mut self, c: ServerConfig) -> Self {
+        self.config = c;
+        self
+    }
+
+    /// Sets the auth hook (replacing any earlier one).
+    pub fn auth(mut self, hook: impl AuthHook) -> Self {
+        self.auth = Some(Arc::new(hook));
+        self
+    }
+
+    fn add(mut self, procedure: &str, paged: bool, handler: Handler) -> Self {
+        let key = normalize(procedure);
+        assert!(
+            !key.is_empty() && key.contains('/'),
+            "procedure {procedure:?} must look like `package.Service/Method`"
+        );
+        if self.routes.insert(key, Route { paged, handler }).is_some() {
+            panic!("procedure {procedure:?} registered twice");
+        }
+        self
+    }
+
+    /// Registers a typed unary handler for `procedure` (`gitpod.v1.Service/Method`, a leading `/`
+    /// allowed). `paged`: query `token`/`pageSize` override the body's `pagination.token` /
+    /// `pagination.pageSize` before decoding. Panics when the procedure is already registered.
+    pub fn unary<Req, Resp, F, Fut>(self, procedure: &'static str, paged: bool, handler: F) -> Self
+    where
+        Req: DeserializeOwned + Send + 'static,
+        Resp: Serialize + Send + 'static,
+        F: Fn(RequestContext, Req) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Resp, ConnectError>> + Send + 'static,
+    {
+        let handler = Arc::new(handler);
+        let h: Handler = Arc::new(move |ctx: RequestContext, body: Bytes| {
+            let handler = handler.clone();
+            Box::pin(async move {
+                let req: Req = crate::enums::with_strict(|| crate::decode::decode_json::<Req>(&body))
+                    .map_err(|m| ConnectError::invalid_argument(format!("invalid request: {m}")))?;
+                let resp = handler(ctx, req).await?;
+                serde_json::to_vec(&resp)
+                    .map_err(|e| ConnectError::internal(format!("cannot encode the response: {e}")))
+            })
+        });
+        self.add(procedure, paged, h)
+    }
+
+    /// Registers an untyped handler working on JSON values (used by mock servers).
+    pub fn unary_json<F, Fut>(self, procedure: impl Into<String>, paged: bool, handler: F) -> Self
+    where
+        F: Fn(RequestContext, serde_json::Value) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<serde_json::Value, ConnectError>> + Send + 'static,
+    {
+        let handler = Arc::new(handler);
+        let h: Handler = Arc::new(move |ctx: RequestContext, body: Bytes| {
+            let handler = handler.clone();
+            Box::pin(async move {
+                let req: serde_json::Value = crate::decode::decode_json(&body)
+                    .map_err(|m| ConnectError::invalid_argument(format!("invalid request: {m}")))?;
+                let resp = handler(ctx, req).await?;
+                serde_json::to_vec(&resp)
+                    .map_err(|e| ConnectError::internal(format!("cannot encode the response: {e}")))
+            })
+        });
+        let procedure: String = procedure.into();
+        self.add(&procedure, paged, h)
+    }
+
+    /// Adds every route of `other` (its config and auth hook are ignored). Panics on a procedure
+    /// registered in both.
+    pub fn merge(mut self, other: ConnectRouter) -> Self {
+        for (k, r) in other.routes {
+            self = self.add(&k, r.paged, r.handler);
+        }
+        self
+    }
+
+    /// The registered procedures (`package.Service/Method`, no leading slash), sorted.
+    pub fn procedures(&self) -> impl Iterator<Item = &str> {
+        self.routes.keys().map(String::as_str)
+    }
+
+    /// An axum router serving every procedure at `/{procedure}` (nest it to serve under a prefix).
+    pub fn into_axum(self) -> axum::Router {
+        axum::Router::new().fallback(dispatch).with_state(Arc::new(self))
+    }
+}
+
+fn error_response(status: StatusCode, err: &ConnectError) -> Response {
+    let body = serde_json::to_vec(&err.to_json()).unwrap_or_else(|_| b"{\"code\":\"internal\"}".to_vec());
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp
+}
+
+impl IntoResponse for ConnectError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        error_response(status, &self)
+    }
+}
+
+fn is_json_content_type(headers: &HeaderMap) -> bool {
+    let Some(ct) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let mut parts = ct.split(';');
+    let essence = parts.next().unwrap_or("").trim();
+    if !essence.eq_ignore_ascii_case("application/json") {
+        return false;
+    }
+    // A charset other than UTF-8 is not JSON as Connect speaks it.
+    parts.all(|p| match p.split_once('=') {
+        Some((k, v)) if k.trim().eq_ignore_ascii_case("charset") => {
+            let v = v.trim().trim_matches('"');
+            v.eq_ignore_ascii_case("utf-8") || v.eq_ignore_ascii_case("utf8")
+        }
+        _ => true,
+    })
+}
+
+fn parse_timeout(headers: &HeaderMap) -> Result<Option<Duration>, ConnectError> {
+    let Some(v) = headers.get("connect-timeout-ms") else { return Ok(None) };
+    let s = v.to_str().unwrap_or("").trim();
+    if s.is_empty() || s.len() > 10 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ConnectError::invalid_argument(format!(
+            "invalid Connect-Timeout-Ms header {s:?}: expected at most 10 digits"
+        )));
+    }
+    Ok(Some(Duration::from_millis(s.parse().unwrap_or(u64::MAX))))
+}
+
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).any(|v| {
+        v.split(',').any(|item| {
+            let mut it = item.split(';');
+            let name = it.next().unwrap_or("").trim();
+            let q_zero = it.any(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q == 0.0)
+            });
+            name.eq_ignore_ascii_case("gzip") && !q_zero
+        })
+    })
+}
+
+fn too_large(limit: usize) -> ConnectError {
+    ConnectError::resource_exhausted(format!("request body is larger than the limit of {limit} bytes"))
+}
+
+async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, ConnectError> {
+    if let Some(len) = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        if len > limit as u64 {
+            return Err(too_large(limit));
+        }
+    }
+    let encoding = headers
+        .get(header::CONTENT_ENCODING)
+        .map(|v| v.to_str().unwrap_or("?").trim().to_ascii_lowercase());
+    let gzip = match encoding.as_deref() {
+        None | Some("") | Some("identity") => false,
+        Some("gzip") => true,
+        Some(other) => {
+            return Err(ConnectError::unimplemented_encoding(other));
+        }
+    };
+    let mut stream = body.into_data_stream();
+    let mut buf = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| ConnectError::canceled(format!("cannot read the request body: {e}")))?;
+        if buf.len() + chunk.len() > limit {
+            return Err(too_large(limit));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    if !gzip {
+        return Ok(Bytes::from(buf));
+    }
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(&buf[..])
+        .take(limit as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| ConnectError::invalid_argument(format!("invalid gzip request body: {e}")))?;
+    if out.len() > limit {
+        return Err(too_large(limit));
+    }
+    Ok(Bytes::from(out))
+}
+
+impl ConnectError {
+    fn unimplemented_encoding(enc: &str) -> ConnectError {
+        ConnectError::new(
+            Code::Unimplemented,
+            format!("unsupported Content-Encoding {enc:?}: use gzip or identity"),
+        )
+    }
+}
+
+/// Applies the query's `token` / `pageSize` to the body's `pagination`.
+fn override_pagination(body: Bytes, query: Option<&str>) -> Result<Bytes, ConnectError> {
+    let Some(q) = query.filter(|q| !q.is_empty()) else { return Ok(body) };
+    let uri: http::Uri = format!("/?{q}")
+        .parse()
+        .map_err(|_| ConnectError::invalid_argument("invalid query string"))?;
+    let pairs = axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&uri)
+        .map_err(|e| ConnectError::invalid_argument(format!("invalid query string: {e}")))?
+        .0;
+    let mut token = None;
+    let mut page_size = None;
+    for (k, v) in pairs {
+        match k.as_str() {
+            "token" => token = Some(v),
+            "pageSize" | "page_size" => {
+                let n: i64 = v.trim().parse().map_err(|_| {
+                    ConnectError::invalid_argument(format!("query parameter pageSize: {v:?} is not an integer"))
+                })?;
+                page_size = Some(n);
+            }
+            _ => {}
+        }
+    }
+    if token.is_none() && page_size.is_none() {
+        return Ok(body);
+    }
+    let mut value: serde_json::Value = crate::decode::decode_json(&body)
+        .map_err(|m| ConnectError::invalid_argument(format!("invalid request: {m}")))?;
+    let obj = value
+        .as_object_mut()
+        .ok_or_else(|| ConnectError::invalid_argument("invalid request: the body must be a JSON object"))?;
+    let pagination = obj.entry("pagination").or_insert_with(|| serde_json::json!({}));
+    if pagination.is_null() {
+        *pagination = serde_json::json!({});
+    }
+    let p = pagination
+        .as_object_mut()
+        .ok_or_else(|| ConnectError::invalid_argument("invalid request: field `pagination` must be an object"))?;
+    if let Some(t) = token {
+        p.insert("token".into(), t.into());
+    }
+    if let Some(n) = page_size {
+        p.remove("page_size");
+        p.insert("pageSize".into(), n.into());
+    }
+    serde_json::to_vec(&value)
+        .map(Bytes::from)
+        .map_err(|e| ConnectError::internal(e.to_string()))
+}
+
+async fn dispatch(State(router): State<Arc<ConnectRouter>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let procedure = normalize(parts.uri.path());
+    let Some(route) = router.routes.get(&procedure).cloned() else {
+        return error_response(
+            StatusCode::NOT_FOUND,
+            &ConnectError::new(Code::Unimplemented, format!("unknown procedure /{procedure}")),
+        );
+    };
+    if parts.method != Method::POST {
+        let mut r = error_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            &ConnectError::new(
+                Code::Unimplemented,
+                format!("method {} is not allowed for /{procedure}: use POST", parts.method),
+            ),
+        );
+        r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return r;
+    }
+    if !is_json_content_type(&parts.headers) {
+        let ct = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .unwrap_or_default();
+        let mut r = error_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            &ConnectError::new(
+                Code::Unimplemented,
+                format!("unsupported content type {ct:?}: this server speaks application/json"),
+            ),
+        );
+        r.headers_mut().insert("accept-post", HeaderValue::from_static("application/json"));
+        return r;
+    }
+    let timeout = match parse_timeout(&parts.headers) {
+        Ok(t) => t,
+        Err(e) => return e.into_response(),
+    };
+    let deadline = timeout.map(|t| Instant::now() + t);
+    let gzip_ok = router.config.compress_responses && accepts_gzip(&parts.headers);
+    let bearer_token = bearer_from(&parts.headers);
+    let query = parts.uri.query().map(str::to_owned);
+    let limit = router.config.max_body_bytes;
+
+    let work = {
+        let router = router.clone();
+        async move {
+            let identity = match &router.auth {
+                Some(hook) => hook.authenticate(&parts.headers, bearer_token.as_deref()).await?,
+                None => None,
+            };
+            let mut body = read_body(body, &parts.headers, limit).await?;
+            if body.iter().all(|b| b.is_ascii_whitespace()) {
+                body = Bytes::from_static(b"{}");
+            }
+            if route.paged {
+                body = override_pagination(body, query.as_deref())?;
+            }
+            let ctx = RequestContext { headers: parts.headers, bearer_token, procedure, deadline, identity };
+            (route.handler)(ctx, body).await
+        }
+    };
+    let work = AssertUnwindSafe(work).catch_unwind();
+    let result = match timeout {
+        Some(t) => match tokio::time::timeout(t, work).await {
+            Ok(r) => r,
+            Err(_) => Ok(Err(ConnectError::deadline_exceeded(format!(
+                "the deadline of {} ms passed",
+                t.as_millis()
+            )))),
+        },
+        None => work.await,
+    };
+    let result = result.unwrap_or_else(|_panic| Err(ConnectError::internal("the handler panicked")));
+    match result {
+        Ok(body) => json_response(body, gzip_ok, router.config.compress_min_bytes),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn json_response(body: Vec<u8>, gzip_ok: bool, min_bytes: usize) -> Response {
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let body = if gzip_ok && body.len() >= min_bytes {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        gzip(&body)
+    } else {
+        body
+    };
+    let mut resp = Response::new(Body::from(body));
+    *resp.headers_mut() = headers;
+    resp.headers_mut().insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    resp
+}
+
+/// Serves `router` on `listener` until the process ends (or the task is dropped).
+pub async fn serve(listener: tokio::net::TcpListener, router: axum::Router) -> std::io::Result<()> {
+    axum::serve(listener, router).await
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then finishes in-flight requests.
+pub async fn serve_with_shutdown(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let _ = enc.write_all(data);
+    enc.finish().unwrap_or_default()
+}

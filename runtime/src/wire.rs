@@ -1,0 +1,283 @@
+//! ProtoJSON encodings of the well-known scalar types, as [`serde_with`] adapters.
+//!
+//! Each adapter implements [`SerializeAs`] and [`DeserializeAs`], so it composes with
+//! `Option<_>`, `Vec<_>` and `HashMap<String, _>` inside `#[serde_as(as = "...")]`:
+//!
+//! ```
+//! use gitpod_runtime::serde_with::{self, serde_as};
+//! use gitpod_runtime::wire;
+//!
+//! #[serde_as]
+//! #[derive(serde::Serialize, serde::Deserialize, Default, PartialEq, Debug)]
+//! #[serde(rename_all = "camelCase")]
+//! struct Example {
+//!     #[serde_as(as = "Option<wire::Int64>")]
+//!     #[serde(default, skip_serializing_if = "Option::is_none")]
+//!     size: Option<i64>,
+//!     #[serde_as(as = "wire::NullAsDefault<Vec<wire::Bytes>>")]
+//!     #[serde(default, skip_serializing_if = "wire::is_default")]
+//!     blobs: Vec<Vec<u8>>,
+//! }
+//!
+//! let e: Example = serde_json::from_str(r#"{"size": "12", "blobs": null}"#).unwrap();
+//! assert_eq!(e, Example { size: Some(12), blobs: vec![] });
+//! assert_eq!(serde_json::to_string(&e).unwrap(), r#"{"size":"12"}"#);
+//! ```
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use base64::Engine as _;
+use chrono::{SecondsFormat, Utc};
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serializer};
+use serde_with::{DeserializeAs, SerializeAs};
+
+/// Returns true when `v` equals `T::default()`; for `skip_serializing_if` (ProtoJSON omits
+/// fields at their default value).
+pub fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
+}
+
+// ---------------------------------------------------------------- 64-bit integers
+
+/// `i64` as a JSON string (`"123"`); decodes strings and numbers (`"123"`, `123`, `1e3`).
+pub struct Int64;
+/// `u64` as a JSON string (`"123"`); decodes strings and numbers.
+pub struct Uint64;
+
+macro_rules! int_adapter {
+    ($adapter:ident, $ty:ty, $what:literal) => {
+        impl SerializeAs<$ty> for $adapter {
+            fn serialize_as<S: Serializer>(v: &$ty, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(v)
+            }
+        }
+
+        impl<'de> DeserializeAs<'de, $ty> for $adapter {
+            fn deserialize_as<D: Deserializer<'de>>(d: D) -> Result<$ty, D::Error> {
+                struct V;
+                impl<'de> Visitor<'de> for V {
+                    type Value = $ty;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str(concat!($what, " as a string or a number"))
+                    }
+                    fn visit_i64<E: de::Error>(self, v: i64) -> Result<$ty, E> {
+                        <$ty>::try_from(v).map_err(|_| E::custom(concat!("out of range for ", $what)))
+                    }
+                    fn visit_u64<E: de::Error>(self, v: u64) -> Result<$ty, E> {
+                        <$ty>::try_from(v).map_err(|_| E::custom(concat!("out of range for ", $what)))
+                    }
+                    fn visit_f64<E: de::Error>(self, v: f64) -> Result<$ty, E> {
+                        float_to_int::<$ty, E>(v, $what)
+                    }
+                    fn visit_str<E: de::Error>(self, v: &str) -> Result<$ty, E> {
+                        if let Ok(n) = v.parse::<$ty>() {
+                            return Ok(n);
+                        }
+                        // ProtoJSON also accepts exponent notation such as "1e3".
+                        match v.parse::<f64>() {
+                            Ok(f) if !v.trim().is_empty() && v.trim() == v => {
+                                float_to_int::<$ty, E>(f, $what)
+                            }
+                            _ => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
+                        }
+                    }
+                }
+                d.deserialize_any(V)
+            }
+        }
+    };
+}
+
+fn float_to_int<T: TryFrom<i128>, E: de::Error>(v: f64, what: &str) -> Result<T, E> {
+    if v.fract() != 0.0 || !v.is_finite() {
+        return Err(E::custom(format_args!("{v} is not an integer ({what})")));
+    }
+    if v.abs() > 1.8446744073709552e19 {
+        return Err(E::custom(format_args!("out of range for {what}")));
+    }
+    T::try_from(v as i128).map_err(|_| E::custom(format_args!("out of range for {what}")))
+}
+
+int_adapter!(Int64, i64, "int64");
+int_adapter!(Uint64, u64, "uint64");
+
+// ---------------------------------------------------------------- bytes
+
+/// `Vec<u8>` as base64: standard alphabet with padding out; decodes the standard and the
+/// URL-safe alphabet, padded or not.
+pub struct Bytes;
+
+const B64_LENIENT: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
+);
+
+/// Decodes base64 in any of the forms ProtoJSON allows (standard or URL-safe, padded or not).
+pub fn decode_base64(s: &str) -> Result<Vec<u8>, base64::DecodeError> {
+    if s.contains(['-', '_']) {
+        let std: String = s
+            .chars()
+            .map(|c| match c {
+                '-' => '+',
+                '_' => '/',
+                c => c,
+            })
+            .collect();
+        B64_LENIENT.decode(std)
+    } else {
+        B64_LENIENT.decode(s)
+    }
+}
+
+impl SerializeAs<Vec<u8>> for Bytes {
+    fn serialize_as<S: Serializer>(v: &Vec<u8>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(v))
+    }
+}
+
+impl<'de> DeserializeAs<'de, Vec<u8>> for Bytes {
+    fn deserialize_as<D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        decode_base64(&s).map_err(|e| de::Error::custom(format_args!("invalid base64: {e}")))
+    }
+}
+
+// ---------------------------------------------------------------- Timestamp
+
+/// [`crate::Timestamp`] as RFC 3339 in UTC with `Z` and 0, 3, 6 or 9 fractional digits
+/// (`"2024-01-02T03:04:05.123456789Z"`); decodes any RFC 3339 offset.
+pub struct Timestamp;
+
+/// Formats a timestamp the ProtoJSON way (UTC, `Z`, 0/3/6/9 fractional digits).
+pub fn format_timestamp(t: &crate::Timestamp) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+/// Parses an RFC 3339 timestamp (any offset) into UTC.
+pub fn parse_timestamp(s: &str) -> Result<crate::Timestamp, String> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("invalid RFC 3339 timestamp {s:?}: {e}"))
+}
+
+impl SerializeAs<crate::Timestamp> for Timestamp {
+    fn serialize_as<S: Serializer>(v: &crate::Timestamp, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format_timestamp(v))
+    }
+}
+
+impl<'de> DeserializeAs<'de, crate::Timestamp> for Timestamp {
+    fn deserialize_as<D: Deserializer<'de>>(d: D) -> Result<crate::Timestamp, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        parse_timestamp(&s).map_err(de::Error::custom)
+    }
+}
+
+// ---------------------------------------------------------------- Duration
+
+/// [`std::time::Duration`] as seconds with an `s` suffix (`"1.5s"`, `"0s"`, `"1.000000001s"`,
+/// 0/3/6/9 fractional digits); decodes an optional leading `+` and up to 9 fractional digits.
+/// Negative durations cannot be represented by `std::time::Duration` and are rejected.
+pub struct Duration;
+
+/// Formats a duration the ProtoJSON way.
+pub fn format_duration(d: &std::time::Duration) -> String {
+    let secs = d.as_secs();
+    let nanos = d.subsec_nanos();
+    if nanos == 0 {
+        format!("{secs}s")
+    } else if nanos.is_multiple_of(1_000_000) {
+        format!("{secs}.{:03}s", nanos / 1_000_000)
+    } else if nanos.is_multiple_of(1_000) {
+        format!("{secs}.{:06}s", nanos / 1_000)
+    } else {
+        format!("{secs}.{nanos:09}s")
+    }
+}
+
+/// Parses a ProtoJSON duration (`"1.5s"`, `"+2s"`).
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let err = || format!("invalid duration {s:?} (expected e.g. \"1.5s\")");
+    let body = s.strip_suffix('s').ok_or_else(err)?;
+    if body.starts_with('-') {
+        return Err(format!("negative duration {s:?} is not supported"));
+    }
+    let body = body.strip_prefix('+').unwrap_or(body);
+    let (int, frac) = match body.split_once('.') {
+        Some((i, f)) => (i, f),
+        None => (body, ""),
+    };
+    if int.is_empty() && frac.is_empty() {
+        return Err(err());
+    }
+    if !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(err());
+    }
+    if frac.len() > 9 {
+        return Err(format!("duration {s:?} has more than 9 fractional digits"));
+    }
+    let secs: u64 = if int.is_empty() { 0 } else { int.parse().map_err(|_| err())? };
+    if secs > 315_576_000_000 {
+        return Err(format!("duration {s:?} is out of range"));
+    }
+    let nanos: u32 = if frac.is_empty() {
+        0
+    } else {
+        format!("{frac:0<9}").parse().map_err(|_| err())?
+    };
+    Ok(std::time::Duration::new(secs, nanos))
+}
+
+impl SerializeAs<std::time::Duration> for Duration {
+    fn serialize_as<S: Serializer>(v: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format_duration(v))
+    }
+}
+
+impl<'de> DeserializeAs<'de, std::time::Duration> for Duration {
+    fn deserialize_as<D: Deserializer<'de>>(d: D) -> Result<std::time::Duration, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        parse_duration(&s).map_err(de::Error::custom)
+    }
+}
+
+// ---------------------------------------------------------------- null = default
+
+/// Decodes `null` as `T::default()` (ProtoJSON: `null` means unset). Serializes as `U`.
+///
+/// `NullAsDefault` alone wraps plain serde (`Vec<Message>`, `HashMap<String, String>`, `bool`);
+/// `NullAsDefault<Vec<Int64>>` wraps another adapter.
+pub struct NullAsDefault<U = serde_with::Same>(PhantomData<U>);
+
+impl<T, U: SerializeAs<T>> SerializeAs<T> for NullAsDefault<U> {
+    fn serialize_as<S: Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+        U::serialize_as(v, s)
+    }
+}
+
+impl<'de, T: Default, U: DeserializeAs<'de, T>> DeserializeAs<'de, T> for NullAsDefault<U> {
+    fn deserialize_as<D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
+        let v: Option<serde_with::de::DeserializeAsWrap<T, U>> = Option::deserialize(d)?;
+        Ok(v.map(|w| w.into_inner()).unwrap_or_default())
+    }
+}
+
+/// An open enum ([`crate::ProtoEnum`]) as its name; decodes names and numbers (see
+/// [`crate::enums::deserialize`]). Composes with `Option<_>`, `Vec<_>`, maps.
+pub struct Enum;
+
+impl<E: crate::ProtoEnum> SerializeAs<E> for Enum {
+    fn serialize_as<S: Serializer>(v: &E, s: S) -> Result<S::Ok, S::Error> {
+        crate::enums::serialize(v, s)
+    }
+}
+
+impl<'de, E: crate::ProtoEnum> DeserializeAs<'de, E> for Enum {
+    fn deserialize_as<D: Deserializer<'de>>(d: D) -> Result<E, D::Error> {
+        crate::enums::deserialize(d)
+    }
+}
