@@ -93,3 +93,27 @@ pub fn deserialize<'de, E: ProtoEnum, D: Deserializer<'de>>(d: D) -> Result<E, D
     }
     d.deserialize_any(V(std::marker::PhantomData))
 }
+
+/// `FromStr` on a generated enum failed: the text is not one of the enum's documented values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownEnumValue {
+    /// The enum's Rust name.
+    pub enum_name: &'static str,
+    /// The text that did not match.
+    pub value: String,
+}
+
+impl UnknownEnumValue {
+    /// The error for `value` not being a value of `enum_name`.
+    pub fn new(enum_name: &'static str, value: &str) -> Self {
+        UnknownEnumValue { enum_name, value: value.to_string() }
+    }
+}
+
+impl std::fmt::Display for UnknownEnumValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "`{}` is not a known value of {}", self.value, self.enum_name)
+    }
+}
+
+impl std::error::Error for UnknownEnumValue {}

@@ -17,6 +17,7 @@ pub mod error;
 #[cfg(any(feature = "client", feature = "server"))]
 mod decode;
 mod redact;
+pub mod testing;
 pub mod wire;
 
 #[cfg(feature = "client")]
@@ -24,7 +25,7 @@ pub mod client;
 #[cfg(feature = "server")]
 pub mod server;
 
-pub use enums::ProtoEnum;
+pub use enums::{ProtoEnum, UnknownEnumValue};
 pub use error::{Code, ConnectError, Error};
 pub use redact::{Redacted, RedactedValue};
 

@@ -1,0 +1,58 @@
+//! Helpers for tests of generated types (used by the generated example tests).
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+
+/// Decodes `json` into `T`, encodes it back, and panics with the differing paths unless the result
+/// equals `json` as JSON: key order does not matter, and strings that are the same Timestamp or
+/// Duration written differently (`"+1.5s"` vs `"1.5s"`, `.117Z` vs `.117000Z`) count as equal.
+pub fn assert_json_round_trip<T: Serialize + DeserializeOwned>(json: &str) {
+    let expected: Value = serde_json::from_str(json).unwrap_or_else(|e| panic!("the example is not JSON: {e}"));
+    let decoded: T = {
+        let de = &mut serde_json::Deserializer::from_str(json);
+        serde_path_to_error::deserialize(de).unwrap_or_else(|e| panic!("decode failed at `{}`: {}", e.path(), e.inner()))
+    };
+    let actual = serde_json::to_value(&decoded).unwrap_or_else(|e| panic!("encode failed: {e}"));
+    let mut differences = Vec::new();
+    diff("", &expected, &actual, &mut differences);
+    assert!(differences.is_empty(), "round trip changed the JSON:\n{}", differences.join("\n"));
+}
+
+fn diff(path: &str, expected: &Value, actual: &Value, out: &mut Vec<String>) {
+    match (expected, actual) {
+        (Value::Object(e), Value::Object(a)) => {
+            for (key, ev) in e {
+                let p = format!("{path}.{key}");
+                match a.get(key) {
+                    Some(av) => diff(&p, ev, av, out),
+                    None => out.push(format!("{p}: lost (was {ev})")),
+                }
+            }
+            for key in a.keys().filter(|k| !e.contains_key(*k)) {
+                out.push(format!("{path}.{key}: added ({})", a[key]));
+            }
+        }
+        (Value::Array(e), Value::Array(a)) if e.len() == a.len() => {
+            for (i, (ev, av)) in e.iter().zip(a).enumerate() {
+                diff(&format!("{path}[{i}]"), ev, av, out);
+            }
+        }
+        (Value::String(e), Value::String(a)) if same_well_known_value(e, a) => {}
+        (e, a) if e == a => {}
+        (e, a) => out.push(format!("{path}: {e} became {a}")),
+    }
+}
+
+fn same_well_known_value(expected: &str, actual: &str) -> bool {
+    if expected == actual {
+        return true;
+    }
+    if let (Ok(e), Ok(a)) = (crate::wire::parse_duration(expected), crate::wire::parse_duration(actual)) {
+        return e == a;
+    }
+    if let (Ok(e), Ok(a)) = (crate::wire::parse_timestamp(expected), crate::wire::parse_timestamp(actual)) {
+        return e == a;
+    }
+    false
+}
