@@ -47,7 +47,8 @@ impl std::fmt::Display for RegenError {
 
 /// Parses the spec directory into the model (shared by `regen`, `model` and `mock`).
 pub fn load_model(spec_dir: &Path) -> Result<parse::Parsed, RegenError> {
-    let (pages, overrides) = parse::load_spec_dir(spec_dir).map_err(|e| RegenError::Spec(vec![e]))?;
+    let (pages, overrides) =
+        parse::load_spec_dir(spec_dir).map_err(|e| RegenError::Io(format!("{}: {e}", spec_dir.display())))?;
     parse::parse_pages(&pages, overrides.as_ref()).map_err(RegenError::Spec)
 }
 

@@ -74,6 +74,7 @@ pub fn emit(model: &Model, options: &EmitOptions) -> Result<Vec<GeneratedFile>, 
     let krate = names::ident(&options.crate_name);
     files.push(render("tests/samples/mod.rs", samples::emit_samples(model, &index, &krate))?);
     files.push(render("tests/every_method.rs", samples::emit_every_method_test(model, &krate))?);
+    files.push(render("tests/examples.rs", samples::emit_example_tests(model, &krate))?);
     Ok(files)
 }
 

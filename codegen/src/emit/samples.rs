@@ -47,7 +47,8 @@ impl Sampler<'_, '_> {
                 quote!(#id: #value)
             }
         });
-        quote!(types::#ty { #( #fields, )* })
+        let rest = if message.undocumented_fields.is_empty() { quote!() } else { quote!(..Default::default()) };
+        quote!(types::#ty { #( #fields, )* #rest })
     }
 
     fn value(&self, ty: &Type, wire: &str, depth: usize) -> TokenStream {
@@ -177,6 +178,7 @@ pub fn emit_every_method_test(model: &Model, krate: &proc_macro2::Ident) -> Toke
         });
     }
     let total: usize = model.services.iter().map(|s| s.methods.len()).sum();
+    let modules = model.services.iter().map(|s| ident(&names::service_module(&s.short_name)));
     quote! {
         //! Every method of every service: the generated client sends a filled request to a server
         //! built from the generated traits over 127.0.0.1; the server checks it and answers a
@@ -188,6 +190,7 @@ pub fn emit_every_method_test(model: &Model, krate: &proc_macro2::Ident) -> Toke
         use #krate::runtime::client::ClientConfig;
         use #krate::runtime::server::{ConnectRouter, RequestContext};
         use #krate::{types, ConnectError};
+        use #krate::{ #( #modules ),* };
         use std::sync::Arc;
 
         /// Answers every method with its sample response after checking the request.
@@ -220,4 +223,50 @@ pub fn emit_every_method_test(model: &Model, krate: &proc_macro2::Ident) -> Toke
             server.abort();
         }
     }
+}
+
+/// `tests/examples.rs`: every JSON response example of the reference decodes into its response
+/// type and encodes back to the same JSON.
+pub fn emit_example_tests(model: &Model, krate: &proc_macro2::Ident) -> TokenStream {
+    let tests = model.services.iter().flat_map(|s| &s.methods).filter_map(|method| {
+        let example = raw_string(&pretty_json(method.examples.response.as_ref()?));
+        let name = format_ident!("{}_response_example", names::snake(&method.name));
+        let ty = names::type_ident(&method.response);
+        let doc = format!(" The documented response of `{}`.", method.path);
+        Some(quote! {
+            #[doc = #doc]
+            #[test]
+            fn #name() {
+                assert_json_round_trip::<types::#ty>(#example);
+            }
+        })
+    });
+    quote! {
+        //! The reference's JSON response examples, decoded into the generated response types and
+        //! encoded back: the result must equal the example as JSON (key order aside; well-known
+        //! types compared by value, e.g. `"+1.5s"` and `"1.5s"`).
+        #![allow(deprecated)]
+
+        use #krate::runtime::testing::assert_json_round_trip;
+        use #krate::types;
+
+        #( #tests )*
+    }
+}
+
+/// The JSON text pretty-printed, so it reads well in the generated file (unchanged if it is not JSON).
+fn pretty_json(text: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or_else(|| text.to_string())
+}
+
+/// A raw string literal (`r#"..."#`) with enough hashes for `text`.
+fn raw_string(text: &str) -> proc_macro2::Literal {
+    let mut hashes = String::from("#");
+    while text.contains(&format!("\"{hashes}")) {
+        hashes.push('#');
+    }
+    format!("r{hashes}\"{text}\"{hashes}").parse().expect("a raw string literal always lexes")
 }

@@ -148,6 +148,7 @@ fn emit_message(message: &Message, index: &TypeIndex) -> TokenStream {
             tokens
         })
         .collect();
+    let undocumented = emit_undocumented_field(message);
     let has_secret = message.fields.iter().any(|f| is_secret_field(&message.name, f));
     let derive_debug = if has_secret { quote!() } else { quote!(Debug,) };
     let serde_as = if needs_serde_as {
@@ -163,6 +164,7 @@ fn emit_message(message: &Message, index: &TypeIndex) -> TokenStream {
         #[serde(default)]
         pub struct #name {
             #( #fields )*
+            #undocumented
         }
         #debug_impl
     }
@@ -241,9 +243,33 @@ fn default_on_null(adapter: Option<String>) -> String {
     }
 }
 
+/// Messages whose JSON examples show fields the reference does not describe keep every field they
+/// do not know, so a read-modify-write round trip does not drop what the server sent.
+fn emit_undocumented_field(message: &Message) -> TokenStream {
+    if message.undocumented_fields.is_empty() {
+        return quote!();
+    }
+    let seen: Vec<String> = message.undocumented_fields.iter().map(|f| format!("`{f}`")).collect();
+    let doc = doc_attrs(&format!(
+        "Fields the server sends that the reference does not describe (its examples show {}), kept as \
+         received so that sending this message back does not lose them.",
+        seen.join(", ")
+    ));
+    quote! {
+        #doc
+        #[serde(flatten)]
+        pub undocumented: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    }
+}
+
 fn emit_redacted_debug(message: &Message, rust_names: &[String]) -> TokenStream {
     let name = names::type_ident(&message.name);
     let name_str = name.to_string();
+    let undocumented = if message.undocumented_fields.is_empty() {
+        quote!()
+    } else {
+        quote!(.field("undocumented", &self.undocumented))
+    };
     let fields = message.fields.iter().zip(rust_names).map(|(field, rust_name)| {
         let id = ident(rust_name);
         let label = rust_name.as_str();
@@ -258,6 +284,7 @@ fn emit_redacted_debug(message: &Message, rust_names: &[String]) -> TokenStream 
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.debug_struct(#name_str)
                     #( #fields )*
+                    #undocumented
                     .finish()
             }
         }
