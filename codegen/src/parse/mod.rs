@@ -1,18 +1,188 @@
-//! Spec pages → model. (Being written.)
+//! Spec pages → model.
+//!
+//! Stages, one module each:
+//! - [`blocks`]: collapse whitespace and restore the block structure (headings, items, fences) of a page;
+//! - [`page`]: pulldown-cmark over the restored Markdown → a section tree;
+//! - `sections`: a page's sections → raw methods and Domain Types definitions (flat field lists);
+//! - `types`: item heads and the type spellings of both dialects;
+//! - `nesting` / `resolve`: recover which fields belong to which nested message;
+//! - `merge`: one model from every page, scoped names, types settled with the examples' evidence;
+//! - `docs`, `examples`, `names`: description cleanup, canonical example text, name conversions;
+//! - `overview`, `overrides`: the plain-text overview page and `spec/overrides.toml`.
 
-use crate::diag::Diagnostic;
+pub mod blocks;
+mod docs;
+mod examples;
+mod merge;
+mod names;
+pub mod nesting;
+mod overrides;
+mod overview;
+pub mod page;
+mod resolve;
+mod sections;
+pub mod types;
+
+use crate::diag::{Diagnostic, Severity};
 use crate::model::Model;
 use crate::SpecPage;
+use nesting::DecisionStats;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 
 /// The result of a successful parse: the model and the warnings the pages left.
 #[derive(Debug, Clone)]
 pub struct Parsed {
     pub model: Model,
     pub warnings: Vec<Diagnostic>,
+    pub stats: ParseStats,
+}
+
+/// How nesting was recovered: each decision and the signal that settled it.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct ParseStats {
+    /// For each field after the first child of an open message: which open level it belongs to.
+    pub boundaries: DecisionStats,
+    /// For each field of a named type: message (children follow) or enum.
+    pub kinds: DecisionStats,
+    pub methods: usize,
+    pub messages: usize,
+    pub enums: usize,
+}
+
+/// Reads every page in `dir` (sorted by name) and the optional `overrides.toml`.
+pub fn load_spec_dir(dir: &Path) -> std::io::Result<(Vec<SpecPage>, Option<SpecPage>)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<Vec<_>, _>>()?.into_iter().map(|e| e.path()).collect();
+    files.sort();
+    let mut pages = vec![];
+    let mut overrides = None;
+    for path in files {
+        let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_string) else { continue };
+        let is_page = name.ends_with(".md") || name.ends_with(".txt");
+        if !path.is_file() || !(is_page || name == "overrides.toml") {
+            continue;
+        }
+        let page = SpecPage { file: name.clone(), text: std::fs::read_to_string(&path)? };
+        if name == "overrides.toml" {
+            overrides = Some(page);
+        } else {
+            pages.push(page);
+        }
+    }
+    Ok((pages, overrides))
 }
 
 /// Parses every page (and the optional `overrides.toml` page) into one model.
 /// Errors (never panics) carry file, position and excerpt.
-pub fn parse_pages(_pages: &[SpecPage], _overrides: Option<&SpecPage>) -> Result<Parsed, Vec<Diagnostic>> {
-    Ok(Parsed { model: Model::default(), warnings: vec![] })
+pub fn parse_pages(pages: &[SpecPage], overrides: Option<&SpecPage>) -> Result<Parsed, Vec<Diagnostic>> {
+    let mut errors = vec![];
+    let mut warnings = vec![];
+    let ov = match overrides.map(overrides::Overrides::parse).transpose() {
+        Ok(ov) => ov.unwrap_or_default(),
+        Err(e) => {
+            errors.push(e);
+            overrides::Overrides::default()
+        }
+    };
+
+    // Sorted by file name so nothing depends on the order pages were passed in.
+    let mut sorted: Vec<&SpecPage> = pages.iter().collect();
+    sorted.sort_by(|a, b| a.file.cmp(&b.file));
+    let mut trees = BTreeMap::new();
+    let mut overviews = vec![];
+    let mut methods = vec![];
+    let mut domains = vec![];
+    for p in sorted {
+        if p.file.ends_with(".txt") {
+            overviews.push(p);
+            continue;
+        }
+        match page::parse_page(&p.file, &p.text) {
+            Ok(tree) => {
+                let raw = sections::read_page(&tree, &mut warnings);
+                methods.extend(raw.methods);
+                domains.extend(raw.domains);
+                trees.insert(p.file.clone(), tree);
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    let methods = dedupe_methods(methods, &trees, &mut errors, &mut warnings);
+    let domains = dedupe_domains(domains);
+
+    let res = resolve::resolve(methods, domains, &trees, &mut warnings);
+    let built = merge::build(&res, &trees, &ov);
+    warnings.extend(built.warnings);
+    let known: BTreeSet<String> = built.model.services.iter().flat_map(|s| s.methods.iter().map(|m| m.path.clone())).collect();
+    for o in overviews {
+        warnings.extend(overview::check(o, &known));
+    }
+    warnings.sort_by(|a, b| (&a.file, a.offset, &a.message).cmp(&(&b.file, b.offset, &b.message)));
+    warnings.dedup();
+    errors.extend(warnings.iter().filter(|w| w.severity == Severity::Error).cloned());
+    if !errors.is_empty() {
+        errors.sort_by(|a, b| (&a.file, a.offset).cmp(&(&b.file, b.offset)));
+        return Err(errors);
+    }
+    let model = built.model;
+    let stats = ParseStats {
+        boundaries: res.boundaries,
+        kinds: res.kinds,
+        methods: model.services.iter().map(|s| s.methods.len()).sum(),
+        messages: model.messages.len(),
+        enums: model.enums.len(),
+    };
+    Ok(Parsed { model, warnings, stats })
+}
+
+/// The same method documented on several pages (000 and 004 are excerpts of 001) is read once: the richest
+/// copy wins (most items, then a JSON example, then file name); copies whose field lists differ are reported.
+fn dedupe_methods(methods: Vec<sections::RawMethod>, trees: &BTreeMap<String, page::Page>, errors: &mut Vec<Diagnostic>, warnings: &mut Vec<Diagnostic>) -> Vec<sections::RawMethod> {
+    let mut by_path: BTreeMap<String, Vec<sections::RawMethod>> = BTreeMap::new();
+    for m in methods {
+        match &m.path {
+            Some(p) if p.starts_with('/') && p.matches('/').count() == 2 => by_path.entry(p.clone()).or_default().push(m),
+            _ => {
+                if let Some(t) = trees.get(&m.file) {
+                    errors.push(t.error(m.offset, format!("method `{}` has no `**post** `/service/Method`` path", m.rpc)));
+                }
+            }
+        }
+    }
+    let mut out = vec![];
+    for (_, mut copies) in by_path {
+        copies.sort_by(|a, b| {
+            let richness = |m: &sections::RawMethod| (m.params.len() + m.returns.len() + m.query.len(), m.json_text.is_some());
+            richness(b).cmp(&richness(a)).then_with(|| a.file.cmp(&b.file))
+        });
+        let first = copies.remove(0);
+        let heads = |m: &sections::RawMethod| m.params.iter().chain(&m.returns).map(|e| format!("{:?}", e.head)).collect::<Vec<_>>();
+        for other in &copies {
+            if heads(other) != heads(&first) {
+                if let Some(t) = trees.get(&other.file) {
+                    warnings.push(t.warning(
+                        other.offset,
+                        format!("`{}` is also documented in {} with different fields; that copy is used", first.rpc, first.file),
+                    ));
+                }
+            }
+        }
+        out.push(first);
+    }
+    out
+}
+
+/// Identical Domain Types definitions on several pages count once.
+fn dedupe_domains(domains: Vec<sections::RawDomain>) -> Vec<sections::RawDomain> {
+    let mut seen = BTreeSet::new();
+    let mut sorted = domains;
+    sorted.sort_by(|a, b| (&a.file, a.offset).cmp(&(&b.file, b.offset)));
+    sorted
+        .into_iter()
+        .filter(|d| {
+            let key = (d.title.clone(), d.entries.iter().map(|e| format!("{:?}{}", e.head, e.text)).collect::<Vec<_>>());
+            seen.insert(key)
+        })
+        .collect()
 }

@@ -1,0 +1,269 @@
+//! Restores the Markdown block structure of a page whose whitespace may have been collapsed.
+//!
+//! Every page is first collapsed (each whitespace run becomes one space) so that a page with intact newlines and
+//! the same page flattened to one line go through exactly the same code; an offset map leads back to the original
+//! bytes for diagnostics. The collapsed text is then cut into blocks (headings, list items, fenced code, paragraphs)
+//! by the rules the reference pages follow, and rendered as one-block-per-line Markdown for pulldown-cmark.
+
+use crate::diag::Diagnostic;
+
+/// A page with whitespace collapsed, plus the way back to original offsets.
+#[derive(Debug, Clone)]
+pub struct Collapsed {
+    pub text: String,
+    /// `origin[i]` is the original byte offset of collapsed byte `i` (one extra entry for the end).
+    origin: Vec<usize>,
+}
+
+impl Collapsed {
+    pub fn new(src: &str) -> Self {
+        let mut text = String::with_capacity(src.len());
+        let mut origin = Vec::with_capacity(src.len() + 1);
+        let mut pending_space: Option<usize> = None;
+        for (i, ch) in src.char_indices() {
+            if ch.is_whitespace() {
+                if pending_space.is_none() && !text.is_empty() {
+                    pending_space = Some(i);
+                }
+                continue;
+            }
+            if let Some(at) = pending_space.take() {
+                text.push(' ');
+                origin.push(at);
+            }
+            text.push(ch);
+            origin.extend(std::iter::repeat(i).take(ch.len_utf8()));
+        }
+        origin.push(src.len());
+        Collapsed { text, origin }
+    }
+
+    /// Original byte offset of a collapsed offset.
+    pub fn original(&self, collapsed: usize) -> usize {
+        self.origin.get(collapsed).copied().unwrap_or_else(|| self.origin.last().copied().unwrap_or(0))
+    }
+}
+
+/// What a block is. Text is kept exactly as it stands in the collapsed page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BlockKind {
+    Heading { level: u8, title: String },
+    /// A list item: `head` is the leading code span (without backticks) when there is one.
+    Item { head: Option<String>, text: String },
+    Code { lang: String, body: String },
+    Para { text: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Block {
+    pub kind: BlockKind,
+    /// Byte offset in the collapsed text.
+    pub offset: usize,
+}
+
+/// Cuts collapsed text into blocks. Fails (with a diagnostic) only on an unterminated code fence or code span
+/// in an item head, the two places where the rest of the page cannot be read safely.
+pub fn split_blocks(file: &str, src: &str, page: &Collapsed) -> Result<Vec<Block>, Diagnostic> {
+    let t = page.text.as_str();
+    let mut blocks = Vec::new();
+    let mut pos = 0;
+    let mut in_examples = false;
+    let err = |at: usize, msg: String| Diagnostic::error(file, src, page.original(at), msg);
+    while pos < t.len() {
+        if t[pos..].starts_with(' ') {
+            pos += 1;
+            continue;
+        }
+        let rest = &t[pos..];
+        if rest.starts_with("```") {
+            let lang_end = rest[3..].find(' ').map_or(rest.len(), |i| i + 3);
+            let lang = rest[3..lang_end].to_string();
+            let Some(close) = find_fence_close(t, pos + lang_end) else {
+                return Err(err(pos, "unterminated code fence: no closing ``` before the end of the page".into()));
+            };
+            let body = t[(pos + lang_end).min(close)..close].trim().to_string();
+            blocks.push(Block { kind: BlockKind::Code { lang, body }, offset: pos });
+            pos = close + 3;
+            continue;
+        }
+        if let Some((level, title, end)) = heading_at(t, pos) {
+            in_examples = level == 3 && title == "Examples";
+            if level <= 2 {
+                in_examples = false;
+            }
+            blocks.push(Block { kind: BlockKind::Heading { level, title }, offset: pos });
+            pos = end;
+            continue;
+        }
+        if rest.starts_with("- `") {
+            let head_start = pos + 3;
+            let Some(close) = t[head_start..].find('`').map(|i| head_start + i) else {
+                return Err(err(pos, "list item code span is not closed".into()));
+            };
+            let head = t[head_start..close].to_string();
+            let end = next_block_start(t, close + 1, in_examples);
+            let text = t[close + 1..end].trim().to_string();
+            blocks.push(Block { kind: BlockKind::Item { head: Some(head), text }, offset: pos });
+            pos = end;
+            continue;
+        }
+        if in_examples && rest.starts_with("- ") {
+            let end = next_block_start(t, pos + 2, in_examples);
+            let text = t[pos + 2..end].trim().to_string();
+            blocks.push(Block { kind: BlockKind::Item { head: None, text }, offset: pos });
+            pos = end;
+            continue;
+        }
+        let end = next_block_start(t, pos, in_examples).max(pos + 1);
+        let end = floor_boundary(t, end);
+        let text = t[pos..end].trim().to_string();
+        if !text.is_empty() {
+            blocks.push(Block { kind: BlockKind::Para { text }, offset: pos });
+        }
+        pos = end.max(pos + rest.chars().next().map_or(1, char::len_utf8));
+    }
+    Ok(blocks)
+}
+
+fn floor_boundary(t: &str, mut i: usize) -> usize {
+    i = i.min(t.len());
+    while i > 0 && !t.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// A closing fence is ``` preceded by a space and followed by a space or the end.
+fn find_fence_close(t: &str, from: usize) -> Option<usize> {
+    let mut search = from;
+    while let Some(i) = t.get(search..)?.find(" ```") {
+        let at = search + i + 1;
+        let after = &t[at + 3..];
+        if after.is_empty() || after.starts_with(' ') {
+            return Some(at);
+        }
+        search = at + 3;
+    }
+    None
+}
+
+/// Recognises a real heading at `pos`: `#`..`####` then a space. A level-1 heading is real only when a short
+/// plain title is followed directly by ` ## ` (this rejects `# This is the default…` in code and `# Examples`
+/// inside Timestamp descriptions). Returns level, title and the offset after the title.
+fn heading_at(t: &str, pos: usize) -> Option<(u8, String, usize)> {
+    if pos > 0 && !t[..pos].ends_with(' ') {
+        return None;
+    }
+    let rest = &t[pos..];
+    let level = rest.bytes().take_while(|&b| b == b'#').count();
+    if !(1..=4).contains(&level) || !rest[level..].starts_with(' ') {
+        return None;
+    }
+    let title_start = pos + level + 1;
+    if level == 1 {
+        let close = t[title_start..].find(" ## ")?;
+        let title = &t[title_start..title_start + close];
+        let plain = !title.is_empty()
+            && title.len() <= 60
+            && title.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ')
+            && title.starts_with(|c: char| c.is_ascii_uppercase());
+        return plain.then(|| (1, title.to_string(), title_start + close));
+    }
+    let end = title_end(t, title_start);
+    let title = t[title_start..end].trim();
+    if title.is_empty() {
+        return None;
+    }
+    Some((level as u8, title.to_string(), end))
+}
+
+/// A heading title runs until the first item, code span, bold text, fence or heading after it.
+fn title_end(t: &str, from: usize) -> usize {
+    [" - ", " `", " **", " #"].iter().filter_map(|m| t[from..].find(m)).min().map_or(t.len(), |i| from + i)
+}
+
+/// Where the text starting at `from` ends: at the next item, fence or real heading.
+fn next_block_start(t: &str, from: usize, in_examples: bool) -> usize {
+    let mut i = from;
+    let bytes = t.as_bytes();
+    while i < t.len() {
+        if bytes[i] == b' ' {
+            let next = &t[i + 1..];
+            if next.starts_with("- `") || next.starts_with("```") || (in_examples && next.starts_with("- ")) {
+                return i;
+            }
+            if next.starts_with('#') && heading_at(t, i + 1).is_some() {
+                return i;
+            }
+        }
+        i += 1;
+    }
+    t.len()
+}
+
+/// Renders blocks as Markdown, one block per line (fences on their own lines), and records for each output line
+/// the block it came from so pulldown-cmark ranges can be mapped back.
+pub fn to_markdown(blocks: &[Block]) -> (String, Vec<(usize, usize)>) {
+    let mut md = String::new();
+    let mut starts = Vec::with_capacity(blocks.len());
+    for (idx, b) in blocks.iter().enumerate() {
+        starts.push((md.len(), idx));
+        match &b.kind {
+            BlockKind::Heading { level, title } => {
+                md.push_str(&"#".repeat(*level as usize));
+                md.push(' ');
+                md.push_str(title);
+            }
+            BlockKind::Item { head, text } => {
+                md.push_str("- ");
+                if let Some(h) = head {
+                    md.push('`');
+                    md.push_str(h);
+                    md.push('`');
+                    if !text.is_empty() {
+                        md.push(' ');
+                    }
+                }
+                md.push_str(text);
+            }
+            BlockKind::Code { lang, body } => {
+                md.push_str("```");
+                md.push_str(lang);
+                md.push('\n');
+                md.push_str(body);
+                md.push_str("\n```");
+            }
+            BlockKind::Para { text } => md.push_str(text),
+        }
+        md.push_str("\n\n");
+    }
+    (md, starts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collapse_maps_offsets_back() {
+        let c = Collapsed::new("a\n\n  b c");
+        assert_eq!(c.text, "a b c");
+        assert_eq!(c.original(2), 5);
+    }
+
+    #[test]
+    fn false_headings_stay_text() {
+        let src = "# Policies ## M `x` ### Example ```python a = 1 # This is the default ``` ### Parameters - `a: str` see # Examples here";
+        let c = Collapsed::new(src);
+        let blocks = split_blocks("f", src, &c).unwrap();
+        let headings: Vec<_> = blocks
+            .iter()
+            .filter_map(|b| match &b.kind {
+                BlockKind::Heading { title, .. } => Some(title.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(headings, ["Policies", "M", "Example", "Parameters"]);
+        assert!(blocks.iter().any(|b| b.kind == BlockKind::Item { head: Some("a: str".into()), text: "see # Examples here".into() }));
+    }
+}

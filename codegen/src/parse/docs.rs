@@ -1,0 +1,82 @@
+//! Description cleanup: one canonical text whatever the page's whitespace, protobuf boilerplate shortened.
+
+/// Collapses whitespace, shortens the well-known-type boilerplate, strips `+required`/`+optional` markers
+/// (they become data) and puts plain `- ` bullets after a colon on their own lines. Links are kept.
+pub fn clean(text: &str) -> String {
+    let mut t: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    t = shorten_boilerplate(&t);
+    for marker in [" +required", "+required ", "+required", " +optional", "+optional "] {
+        t = t.replace(marker, if marker.starts_with(' ') { "" } else { " " });
+    }
+    let t = t.trim().to_string();
+    bullets(&t)
+}
+
+const TIMESTAMP_START: &str = "A Timestamp represents a point in time";
+const DURATION_START: &str = "A Duration represents a signed, fixed-length span of time";
+
+/// Replaces the protobuf Timestamp/Duration text (with its `# Examples` and `# JSON Mapping` parts) by one
+/// sentence; text the docs put before it is kept.
+fn shorten_boilerplate(t: &str) -> String {
+    if let Some(i) = t.find(TIMESTAMP_START) {
+        let before = t[..i].trim_end();
+        let short = "A point in time, independent of any time zone, at nanosecond resolution; on the wire an \
+                     [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) string such as `2017-01-15T01:30:15.01Z`.";
+        return join(before, short);
+    }
+    if let Some(i) = t.find(DURATION_START) {
+        let before = t[..i].trim_end();
+        let short = "A signed, fixed-length span of time at nanosecond resolution; on the wire a decimal number of seconds with an `s` suffix, such as `1.5s`.";
+        return join(before, short);
+    }
+    t.to_string()
+}
+
+fn join(before: &str, short: &str) -> String {
+    if before.is_empty() {
+        short.to_string()
+    } else {
+        format!("{before} {short}")
+    }
+}
+
+/// `Use this method to: - A - B` → a Markdown list on its own lines.
+fn bullets(t: &str) -> String {
+    let Some(colon) = t.find(": - ") else { return t.to_string() };
+    let (intro, rest) = t.split_at(colon + 1);
+    let items: Vec<&str> = rest.trim_start().trim_start_matches("- ").split(" - ").map(str::trim).collect();
+    let mut out = intro.to_string();
+    out.push('\n');
+    for item in items {
+        out.push_str("\n- ");
+        out.push_str(item);
+    }
+    out
+}
+
+/// Deprecation in prose: `Deprecated: …`, `deprecated, will be removed …`.
+pub fn is_deprecated(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    lower.starts_with("deprecated") || lower.contains(". deprecated") || lower.contains("deprecated:") || lower.contains(" deprecated,")
+}
+
+pub fn has_required_marker(text: &str) -> bool {
+    text.contains("+required")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn boilerplate_and_bullets() {
+        let t = clean("Time when created. A Timestamp represents a point in time ... # Examples ... # JSON Mapping ...");
+        assert_eq!(t, format!("Time when created. {}", clean("A Timestamp represents a point in time")));
+        assert!(!t.contains("JSON Mapping"));
+        assert_eq!(clean("Does x. Use this method to: - A - B"), "Does x. Use this method to:\n\n- A\n- B");
+        assert_eq!(clean("start hour. +required"), "start hour.");
+        assert!(is_deprecated("deprecated, will be removed. Use exchange_token instead."));
+        assert!(is_deprecated("Maximum. Deprecated: Use pagination.page_size instead"));
+        assert!(!is_deprecated("the deprecated_field name"));
+    }
+}

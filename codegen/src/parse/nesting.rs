@@ -1,0 +1,514 @@
+//! Recovers nesting from a flat run of field items.
+//!
+//! A message-typed field is followed directly by its first child; where the children end is not written down.
+//! For every later field while a message is open we decide which open level it belongs to, using (strongest first):
+//! the JSON response example, field sets of the same type confirmed elsewhere (JSON-resolved or Domain Types),
+//! the `XxxParam` → `Xxx` twin, HTTP `object { a, b }` summaries, "no object repeats a key", and the sort order the
+//! reference uses inside an object. If only the sort order speaks and it allows more than one level, the
+//! boundary is ambiguous: we take the innermost level and say so in a warning.
+
+use super::names::{snake, wire};
+use super::types::{Head, Spelled, TypeExpr};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The signal that settled one decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Signal {
+    JsonExample,
+    KnownType,
+    ParamTwin,
+    InlineObject,
+    DuplicateKey,
+    FieldOrder,
+    /// The sort order allowed several levels, but only one lets the rest of the list be placed.
+    Lookahead,
+    EnumValues,
+    KnownEnum,
+    FirstChild,
+    /// Nothing settled it: a warning was emitted and the innermost reading taken.
+    Ambiguous,
+}
+
+/// One list item as the nesting pass sees it.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub head: Head,
+    pub text: String,
+    pub offset: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Kind {
+    Scalar,
+    Enum { name: String, values: Vec<String> },
+    /// `type_name` is the docs' name, `None` for an HTTP inline object.
+    Message { type_name: Option<String>, children: Vec<FieldNode>, json: Option<Value> },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldNode {
+    /// The name as spelled (snake_case in Python, camelCase in HTTP).
+    pub name: String,
+    pub spelled: Spelled,
+    pub text: String,
+    pub offset: usize,
+    pub kind: Kind,
+    /// The JSON example value of this field, when the list had one.
+    pub example: Option<Value>,
+}
+
+impl FieldNode {
+    pub fn wire(&self) -> String {
+        wire(&self.name)
+    }
+}
+
+/// What other places have confirmed: field sets of named messages and the names of enums.
+#[derive(Debug, Default, Clone)]
+pub struct Registry {
+    pub shapes: BTreeMap<String, Vec<(Signal, BTreeSet<String>)>>,
+    pub enums: BTreeSet<String>,
+}
+
+impl Registry {
+    pub fn add_shape(&mut self, name: &str, signal: Signal, set: BTreeSet<String>) {
+        let entry = self.shapes.entry(name.to_string()).or_default();
+        if !entry.iter().any(|(_, s)| *s == set) {
+            entry.push((signal, set));
+        }
+    }
+}
+
+/// Counts of decisions per signal.
+#[derive(Debug, Default, Clone, Serialize, PartialEq)]
+pub struct DecisionStats {
+    pub total: usize,
+    pub by_signal: BTreeMap<Signal, usize>,
+}
+
+impl DecisionStats {
+    pub fn record(&mut self, s: Signal) {
+        self.total += 1;
+        *self.by_signal.entry(s).or_default() += 1;
+    }
+    pub fn add(&mut self, other: &DecisionStats) {
+        self.total += other.total;
+        for (k, v) in &other.by_signal {
+            *self.by_signal.entry(*k).or_default() += v;
+        }
+    }
+}
+
+/// A finding of the nesting pass, positioned at an entry's offset.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub offset: usize,
+    pub message: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub fields: Vec<FieldNode>,
+    /// Where each open message ended (boundaries) and whether named types are messages or enums (kinds).
+    pub boundaries: DecisionStats,
+    pub kinds: DecisionStats,
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Clone)]
+struct Level {
+    field: Option<FieldNode>,
+    children: Vec<FieldNode>,
+    known: Vec<(Signal, BTreeSet<String>)>,
+    json: Option<Value>,
+    /// Set when the fields contradict every known set: the name is shared by a different structure.
+    refuted: bool,
+}
+
+impl Level {
+    fn new(field: Option<FieldNode>, known: Vec<(Signal, BTreeSet<String>)>, json: Option<Value>) -> Self {
+        Level { field, children: vec![], known, json, refuted: false }
+    }
+    /// Known sets that still agree with every child seen so far.
+    fn live_known(&self, open_child: Option<&FieldNode>) -> Vec<&(Signal, BTreeSet<String>)> {
+        if self.refuted {
+            return vec![];
+        }
+        let mut names = self.children.iter().chain(open_child).map(FieldNode::wire);
+        let names: Vec<String> = names.by_ref().collect();
+        self.known.iter().filter(|(_, set)| names.iter().all(|n| set.contains(n))).collect()
+    }
+}
+
+enum Fit {
+    Yes(Signal),
+    No(Signal),
+}
+
+fn order_rank(f: &FieldNode) -> (u8, String) {
+    let s = snake(&f.name);
+    let rank = match s.as_str() {
+        "id" => 0,
+        "token" => 1,
+        _ if !f.spelled.optional => 2,
+        _ => 3,
+    };
+    (rank, s)
+}
+
+/// Whether `f` can continue `level`, whose still-open last child (a message being filled) is `open_child`.
+fn fits(level: &Level, open_child: Option<&FieldNode>, f: &FieldNode) -> Fit {
+    let w = f.wire();
+    if level.children.iter().chain(open_child).any(|c| c.wire() == w) {
+        return Fit::No(Signal::DuplicateKey);
+    }
+    let live = level.live_known(open_child);
+    if !live.is_empty() {
+        let signal = live.iter().map(|(s, _)| *s).min().unwrap_or(Signal::KnownType);
+        return if live.iter().any(|(_, set)| set.contains(&w)) { Fit::Yes(signal) } else { Fit::No(signal) };
+    }
+    match open_child.or(level.children.last()) {
+        Some(last) if order_rank(f) <= order_rank(last) => Fit::No(Signal::FieldOrder),
+        _ => Fit::Yes(Signal::FieldOrder),
+    }
+}
+
+fn json_object_keys(v: Option<&Value>) -> Option<BTreeSet<String>> {
+    match v? {
+        Value::Object(m) => Some(m.keys().cloned().collect()),
+        Value::Array(a) => json_object_keys(a.first()),
+        _ => None,
+    }
+}
+
+fn json_child(v: Option<&Value>, key: &str) -> Option<Value> {
+    match v? {
+        Value::Object(m) => m.get(key).cloned(),
+        _ => None,
+    }
+}
+
+/// The object a message field's example holds (first element for lists).
+fn json_message(v: Option<&Value>) -> Option<Value> {
+    match v? {
+        Value::Array(a) => json_message(a.first()),
+        Value::Object(_) => v.cloned(),
+        _ => None,
+    }
+}
+
+/// Nests a flat list. `json` is the example object matching the list's top level, when there is one.
+/// `root_type` names the class the list defines (Domain Types), whose confirmed field sets then apply.
+pub fn nest(entries: &[Entry], json: Option<&Value>, root_type: Option<&str>, registry: &Registry) -> Outcome {
+    let mut out = Outcome::default();
+    let mut root = Level::new(None, vec![], json.cloned());
+    if let Some(keys) = json_object_keys(json) {
+        root.known.push((Signal::JsonExample, keys));
+    }
+    if let Some(shapes) = root_type.and_then(|t| registry.shapes.get(t)) {
+        root.known.extend(shapes.iter().map(|(_, set)| (Signal::KnownType, set.clone())));
+    }
+    let mut stack = vec![root];
+    run(entries, 0, &mut stack, registry, &mut out, true);
+    while stack.len() > 1 {
+        close(&mut stack);
+    }
+    out.fields = stack.pop().map(|l| l.children).unwrap_or_default();
+    out
+}
+
+/// Places every entry from `from` on. Returns false at a dead end (a field no open level accepts).
+/// Without `lookahead`, stops at the first dead end: that is how look-ahead probes a reading.
+fn run(entries: &[Entry], from: usize, stack: &mut Vec<Level>, registry: &Registry, out: &mut Outcome, lookahead: bool) -> bool {
+    let mut ok = true;
+    for i in from..entries.len() {
+        if !step(entries, i, stack, registry, out, lookahead, None) {
+            ok = false;
+            if !lookahead {
+                return false;
+            }
+        }
+    }
+    ok
+}
+
+/// Places entry `i`; `forced` imposes the level (used when probing a reading).
+fn step(entries: &[Entry], i: usize, stack: &mut Vec<Level>, registry: &Registry, out: &mut Outcome, lookahead: bool, forced: Option<usize>) -> bool {
+    let mut placed = true;
+    {
+        let e = &entries[i];
+        let i = i + 1;
+        let (name, spelled) = match &e.head {
+            Head::Field { name, spelled } => (name.clone(), spelled.clone()),
+            Head::Value(v) => {
+                attach_value(stack, v, e, out);
+                return true;
+            }
+            _ => {
+                out.findings.push(Finding { offset: e.offset, message: format!("unexpected header item inside a field list: {:?}", e.head) });
+                return true;
+            }
+        };
+        let mut node = FieldNode { name, spelled, text: e.text.clone(), offset: e.offset, kind: Kind::Scalar, example: None };
+
+        // The first child follows its message directly; every later field needs a decision.
+        if stack.len() > 1 && stack.last().is_some_and(|l| !l.children.is_empty()) {
+            placed = decide_level(stack, &node, entries, i - 1, registry, out, lookahead, forced);
+        } else if !lookahead && stack.len() == 1 {
+            // A probe also fails when a top-level field breaks the top level's sort order.
+            let open_child = None;
+            if matches!(fits(&stack[0], open_child, &node), Fit::No(_)) {
+                placed = false;
+            }
+        }
+        let parent_json = stack.last().and_then(|l| l.json.clone());
+        node.example = json_child(parent_json.as_ref(), &node.wire());
+
+        let next = entries.get(i).map(|n| &n.head);
+        let opened = match node.spelled.ty.element().clone() {
+            TypeExpr::Named(x) => {
+                let next_is_value = matches!(next, Some(Head::Value(_)));
+                if next_is_value {
+                    out.kinds.record(Signal::EnumValues);
+                    node.kind = Kind::Enum { name: x, values: vec![] };
+                    None
+                } else if registry.enums.contains(&x) {
+                    out.kinds.record(Signal::KnownEnum);
+                    node.kind = Kind::Enum { name: x, values: vec![] };
+                    None
+                } else if matches!(next, Some(Head::Field { .. })) {
+                    out.kinds.record(Signal::FirstChild);
+                    Some(open_level(&node, Some(&x), registry))
+                } else {
+                    out.findings.push(Finding {
+                        offset: e.offset,
+                        message: format!("`{}: {x}` has neither fields nor enum values after it; read as an empty message", node.name),
+                    });
+                    out.kinds.record(Signal::Ambiguous);
+                    node.kind = Kind::Message { type_name: Some(x), children: vec![], json: None };
+                    None
+                }
+            }
+            TypeExpr::Object(names) => {
+                let mut level = open_level(&node, None, registry);
+                level.known.push((Signal::InlineObject, names.iter().map(|n| wire(n)).collect()));
+                if names.is_empty() || !matches!(next, Some(Head::Field { .. })) {
+                    node.kind = Kind::Message { type_name: None, children: vec![], json: None };
+                    None
+                } else {
+                    Some(level)
+                }
+            }
+            _ => None,
+        };
+        match opened {
+            Some(mut level) => {
+                if let Some(obj) = json_message(node.example.as_ref()) {
+                    if let Some(keys) = json_object_keys(Some(&obj)) {
+                        level.known.insert(0, (Signal::JsonExample, keys));
+                    }
+                    level.json = Some(obj);
+                }
+                if let Some(opened) = level.field.take() {
+                    node.kind = opened.kind;
+                }
+                level.field = Some(node);
+                stack.push(level);
+            }
+            None => {
+                if let Some(top) = stack.last_mut() {
+                    top.children.push(node);
+                }
+            }
+        }
+    }
+    placed
+}
+
+fn open_level(node: &FieldNode, type_name: Option<&str>, registry: &Registry) -> Level {
+    let mut known = vec![];
+    if let Some(x) = type_name {
+        if let Some(shapes) = registry.shapes.get(x) {
+            known.extend(shapes.iter().cloned().map(|(s, set)| (if s == Signal::JsonExample { Signal::KnownType } else { s }, set)));
+        }
+        if let Some(twin) = x.strip_suffix("Param").and_then(|t| registry.shapes.get(t)) {
+            known.extend(twin.iter().cloned().map(|(_, set)| (Signal::ParamTwin, set)));
+        }
+    }
+    let kind = Kind::Message { type_name: type_name.map(str::to_string), children: vec![], json: None };
+    let mut field = node.clone();
+    field.kind = kind;
+    Level::new(Some(field), known, None)
+}
+
+fn close(stack: &mut Vec<Level>) {
+    let Some(level) = stack.pop() else { return };
+    let Some(mut field) = level.field else { return };
+    if let Kind::Message { children, json, .. } = &mut field.kind {
+        *children = level.children;
+        *json = level.json;
+    }
+    if let Some(parent) = stack.last_mut() {
+        parent.children.push(field);
+    }
+}
+
+/// Chooses the open level a field belongs to and closes the levels inside it.
+#[allow(clippy::too_many_arguments)]
+fn decide_level(stack: &mut Vec<Level>, node: &FieldNode, entries: &[Entry], i: usize, registry: &Registry, out: &mut Outcome, lookahead: bool, forced: Option<usize>) -> bool {
+    let e = &entries[i];
+    if let Some(j) = forced {
+        while stack.len() > j + 1 {
+            close(stack);
+        }
+        return true;
+    }
+    let mut chosen = None;
+    let mut first_exclusion = None;
+    let mut fitting = vec![];
+    for attempt in 0..stack.len() {
+        first_exclusion = None;
+        fitting.clear();
+        for j in (0..stack.len()).rev() {
+            let open_child = stack.get(j + 1).and_then(|l| l.field.as_ref());
+            match fits(&stack[j], open_child, node) {
+                Fit::Yes(s) => fitting.push((j, s)),
+                Fit::No(s) => {
+                    if fitting.is_empty() && first_exclusion.is_none() {
+                        first_exclusion = Some(s);
+                    }
+                }
+            }
+        }
+        if !fitting.is_empty() {
+            break;
+        }
+        // Nothing accepts it: the innermost level still trusting a known set of its type name meets a
+        // different structure under that name. Drop that set there and decide again.
+        let open_child = |j: usize| stack.get(j + 1).and_then(|l| l.field.as_ref());
+        let Some(j) = (1..stack.len()).rev().find(|&j| !stack[j].live_known(open_child(j)).is_empty()) else { break };
+        stack[j].refuted = true;
+        let _ = attempt;
+    }
+    if let Some(&(j, s)) = fitting.first() {
+        chosen = Some(j);
+        let signal = if j == stack.len() - 1 { s } else { first_exclusion.unwrap_or(s) };
+        let outer_fits = fitting.len() > 1;
+        if s == Signal::FieldOrder && outer_fits && j == stack.len() - 1 && !lookahead {
+            // Probing a reading: take the innermost level, as the final pass would without more evidence.
+        } else if s == Signal::FieldOrder && outer_fits && j == stack.len() - 1 {
+            // Only the sort order speaks and it allows several levels: keep the readings under which the rest
+            // of the list can still be placed (a later field would otherwise sort out of order everywhere).
+            let viable: Vec<(usize, Signal)> = fitting
+                .iter()
+                .copied()
+                .filter(|&(k, _)| {
+                    let mut sim = stack.clone();
+                    let mut scratch = Outcome::default();
+                    step(entries, i, &mut sim, registry, &mut scratch, false, Some(k)) && run(entries, i + 1, &mut sim, registry, &mut scratch, false)
+                })
+                .collect();
+            if viable.len() == 1 {
+                chosen = Some(viable[0].0);
+                out.boundaries.record(Signal::Lookahead);
+            } else {
+            let fitting = if viable.is_empty() { fitting.clone() } else { viable };
+            chosen = Some(fitting[0].0);
+            let readings: Vec<String> = fitting.iter().map(|&(k, _)| level_label(stack, k)).collect();
+            out.findings.push(Finding {
+                offset: e.offset,
+                message: format!(
+                    "ambiguous nesting: `{}` may belong to {}; nothing in the pages settles it, reading it as part of {}",
+                    node.name,
+                    readings.join(" or "),
+                    readings[0]
+                ),
+            });
+            out.boundaries.record(Signal::Ambiguous);
+            }
+        } else {
+            out.boundaries.record(signal);
+        }
+    }
+    let mut placed = true;
+    let j = match chosen {
+        Some(j) => j,
+        None => {
+            placed = false;
+            // No level accepts it: keep the innermost level that does not already have it, and report.
+            let j = (0..stack.len()).rev().find(|&k| !stack[k].children.iter().any(|c| c.wire() == node.wire())).unwrap_or(0);
+            out.findings.push(Finding {
+                offset: e.offset,
+                message: format!("`{}` fits no open message by the known field sets or the field order; placed in {}", node.name, level_label(stack, j)),
+            });
+            out.boundaries.record(Signal::Ambiguous);
+            j
+        }
+    };
+    while stack.len() > j + 1 {
+        close(stack);
+    }
+    placed
+}
+
+fn level_label(stack: &[Level], k: usize) -> String {
+    match stack.get(k).and_then(|l| l.field.as_ref()) {
+        Some(f) => format!("`{}`", f.name),
+        None => "the top level".to_string(),
+    }
+}
+
+fn attach_value(stack: &mut [Level], v: &str, e: &Entry, out: &mut Outcome) {
+    let target = stack.last_mut().and_then(|l| l.children.last_mut());
+    match target {
+        Some(FieldNode { kind: Kind::Enum { values, .. }, .. }) => {
+            if !values.iter().any(|x| x == v) {
+                values.push(v.to_string());
+            }
+        }
+        _ => out.findings.push(Finding { offset: e.offset, message: format!("enum value \"{v}\" does not follow an enum-typed field; ignored") }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::types::parse_head;
+
+    fn entries(heads: &[&str]) -> Vec<Entry> {
+        heads.iter().enumerate().map(|(i, h)| Entry { head: parse_head(h).unwrap(), text: String::new(), offset: i }).collect()
+    }
+
+    fn shape(fields: &[FieldNode]) -> String {
+        fields
+            .iter()
+            .map(|f| match &f.kind {
+                Kind::Message { children, .. } => format!("{}{{{}}}", f.name, shape(children)),
+                _ => f.name.clone(),
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn json_example_settles_boundaries() {
+        let e = entries(&["runner: Runner", "created_at: Optional[datetime]", "spec: Optional[RunnerSpec]", "desired_phase: Optional[str]", "status: Optional[RunnerStatus]", "phase: Optional[str]", "updated_at: Optional[datetime]", "updated_at: Optional[datetime]", "access_token: Optional[str]"]);
+        let json: Value = serde_json::from_str(r#"{"runner": {"createdAt": "x", "spec": {"desiredPhase": "a"}, "status": {"phase": "p", "updatedAt": "t"}, "updatedAt": "t"}, "accessToken": "a"}"#).unwrap();
+        let out = nest(&e, Some(&json), None, &Registry::default());
+        assert_eq!(shape(&out.fields), "runner{created_at spec{desired_phase} status{phase updated_at} updated_at} access_token");
+        assert!(out.findings.is_empty(), "{:?}", out.findings);
+    }
+
+    #[test]
+    fn field_order_and_duplicates_settle_boundaries_and_ambiguity_is_reported() {
+        let e = entries(&["environment_class: Optional[EnvironmentClass]", "id: str", "runner_id: str", "enabled: Optional[bool]", "runner_id: Optional[str]", "scm_integration: Optional[ScmIntegration]", "id: Optional[str]", "scm_id: Optional[str]", "virtual_directory: Optional[str]"]);
+        let out = nest(&e, None, None, &Registry::default());
+        assert_eq!(shape(&out.fields), "environment_class{id runner_id enabled} runner_id scm_integration{id scm_id virtual_directory}");
+        assert_eq!(out.findings.len(), 1);
+        assert!(out.findings[0].message.contains("`virtual_directory` may belong to `scm_integration` or the top level"));
+        assert_eq!(out.boundaries.by_signal.get(&Signal::DuplicateKey), Some(&1));
+    }
+}

@@ -1,0 +1,530 @@
+//! The request examples (YAML blocks and the Python call's keyword arguments) read back into JSON
+//! request values, guided by the request message's fields.
+//!
+//! After the whitespace collapse a YAML block like `spec: desiredPhase: X configuration: region: "r"`
+//! no longer says where `configuration` belongs, so the reader walks the request type: a key opens
+//! the field it names in the innermost open message that has such a field. The same walk reads the
+//! blocks whose indentation survived, so both forms give the same value. Python calls are parsed as
+//! the literal subset of Python they use (strings, numbers, booleans, `None`, dicts, lists) and their
+//! snake_case keys mapped to wire names through the same fields.
+
+use crate::model::{Field, Message, Model, Type};
+use serde_json::{Map, Number, Value};
+use std::collections::BTreeMap;
+
+/// An example that does not fit its request type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExampleProblem {
+    /// Procedure path of the method.
+    pub method: String,
+    /// Which example: the YAML block's title, or `Python call`.
+    pub example: String,
+    pub message: String,
+}
+
+/// Fills `RequestExample::value` and `Examples::python_args` for every method of `model`.
+pub fn read_all(model: &mut Model) -> Vec<ExampleProblem> {
+    let messages: BTreeMap<String, Message> = model.messages.iter().map(|m| (m.name.clone(), m.clone())).collect();
+    let enums: BTreeMap<String, Vec<String>> = model.enums.iter().map(|e| (e.name.clone(), e.values.clone())).collect();
+    let mut problems = Vec::new();
+    for method in model.services.iter_mut().flat_map(|s| s.methods.iter_mut()) {
+        let Some(request) = messages.get(&method.request) else { continue };
+        let reader = TypedReader { messages: &messages, enums: &enums };
+        for example in &mut method.examples.requests {
+            match reader.yaml(&example.yaml, request) {
+                Ok(value) => example.value = Some(value),
+                Err(message) => problems.push(ExampleProblem {
+                    method: method.path.clone(),
+                    example: example.title.clone(),
+                    message,
+                }),
+            }
+        }
+        if let Some(call) = &method.examples.python {
+            match python_kwargs(call).and_then(|args| reader.python(&args, request)) {
+                Ok(value) => method.examples.python_args = Some(value),
+                Err(message) => problems.push(ExampleProblem {
+                    method: method.path.clone(),
+                    example: "Python call".to_string(),
+                    message,
+                }),
+            }
+        }
+    }
+    problems
+}
+
+struct TypedReader<'a> {
+    messages: &'a BTreeMap<String, Message>,
+    enums: &'a BTreeMap<String, Vec<String>>,
+}
+
+/// A field of a message found by its wire name or its snake_case name.
+fn find_field<'m>(message: &'m Message, key: &str) -> Option<&'m Field> {
+    message.fields.iter().find(|f| f.name == key).or_else(|| message.fields.iter().find(|f| f.proto_name == key))
+}
+
+impl TypedReader<'_> {
+    fn message(&self, name: &str) -> Result<&Message, String> {
+        self.messages.get(name).ok_or_else(|| format!("unknown message `{name}`"))
+    }
+
+    /// Reads a (possibly whitespace-collapsed) YAML mapping as a value of `request`.
+    fn yaml(&self, text: &str, request: &Message) -> Result<Value, String> {
+        let tokens = yaml_tokens(text)?;
+        // The stack of open messages: (message, the object being filled).
+        let mut stack: Vec<(&Message, Map<String, Value>, Option<String>)> = vec![(request, Map::new(), None)];
+        let mut i = 0;
+        while i < tokens.len() {
+            let YamlToken::Key(key) = &tokens[i] else {
+                return Err(format!("expected a `key:` but found {:?}", tokens[i]));
+            };
+            // The innermost open message that has this field takes it; deeper ones close.
+            let depth = stack
+                .iter()
+                .rposition(|(m, obj, _)| find_field(m, key).is_some_and(|f| !obj.contains_key(&f.name)))
+                .ok_or_else(|| format!("`{key}` is not a field of any open message ({})", open_names(&stack)))?;
+            close_to(&mut stack, depth + 1);
+            let field = find_field(stack[depth].0, key).expect("rposition found it").clone();
+            i += 1;
+            match (&field.ty, tokens.get(i)) {
+                (Type::Message { name }, Some(YamlToken::Key(_))) => {
+                    let nested = self.message(name)?;
+                    stack.push((nested, Map::new(), Some(field.name.clone())));
+                }
+                (_, Some(YamlToken::Scalar(raw))) => {
+                    let value = self.scalar(raw, &field.ty).map_err(|e| format!("`{key}`: {e}"))?;
+                    stack[depth].1.insert(field.name.clone(), value);
+                    i += 1;
+                }
+                (_, Some(YamlToken::Flow(items))) => {
+                    let Type::List { item } = &field.ty else {
+                        return Err(format!("`{key}` is not a list but the example gives one"));
+                    };
+                    let values = items.iter().map(|raw| self.scalar(raw, item)).collect::<Result<Vec<_>, _>>()?;
+                    stack[depth].1.insert(field.name.clone(), Value::Array(values));
+                    i += 1;
+                }
+                (_, other) => return Err(format!("`{key}` has no value (found {other:?})")),
+            }
+        }
+        close_to(&mut stack, 1);
+        Ok(Value::Object(stack.pop().expect("the request stays open").1))
+    }
+
+    /// A YAML scalar as a JSON value of type `ty`.
+    fn scalar(&self, raw: &YamlScalar, ty: &Type) -> Result<Value, String> {
+        let text = match raw {
+            YamlScalar::Quoted(s) => return self.typed_string(s, ty),
+            YamlScalar::Plain(s) => s.as_str(),
+        };
+        match ty {
+            Type::Bool => match text {
+                "true" => Ok(Value::Bool(true)),
+                "false" => Ok(Value::Bool(false)),
+                _ => Err(format!("`{text}` is not a boolean")),
+            },
+            Type::Int32 | Type::Uint32 | Type::Float | Type::Double => {
+                text.parse::<Number>().map(Value::Number).map_err(|_| format!("`{text}` is not a number"))
+            }
+            Type::Int64 | Type::Uint64 => {
+                text.parse::<i128>().map(|_| Value::String(text.to_string())).map_err(|_| format!("`{text}` is not an integer"))
+            }
+            _ => self.typed_string(text, ty),
+        }
+    }
+
+    fn typed_string(&self, s: &str, ty: &Type) -> Result<Value, String> {
+        match ty {
+            Type::String | Type::Bytes | Type::Timestamp | Type::Duration | Type::Int64 | Type::Uint64 | Type::Any => {
+                Ok(Value::String(s.to_string()))
+            }
+            Type::Enum { name } => self.enum_value(s, name),
+            other => Err(format!("a string does not fit a field of type {other:?}")),
+        }
+    }
+
+    fn enum_value(&self, s: &str, enum_name: &str) -> Result<Value, String> {
+        match self.enums.get(enum_name) {
+            Some(values) if values.iter().any(|v| v == s) => Ok(Value::String(s.to_string())),
+            Some(_) => Err(format!("`{s}` is not a value of `{enum_name}`")),
+            None => Err(format!("unknown enum `{enum_name}`")),
+        }
+    }
+
+    /// Python keyword arguments (already parsed) as a value of `request`, keys mapped to wire names.
+    fn python(&self, value: &Value, request: &Message) -> Result<Value, String> {
+        let Value::Object(args) = value else { return Err("keyword arguments are not a mapping".into()) };
+        let mut out = Map::new();
+        for (key, v) in args {
+            let field = find_field(request, key).ok_or_else(|| format!("`{key}` is not a field of `{}`", request.name))?;
+            out.insert(field.name.clone(), self.python_value(v, &field.ty).map_err(|e| format!("`{key}`: {e}"))?);
+        }
+        Ok(Value::Object(out))
+    }
+
+    fn python_value(&self, value: &Value, ty: &Type) -> Result<Value, String> {
+        match (ty, value) {
+            (Type::Message { name }, Value::Object(_)) => self.python(value, self.message(name)?),
+            (Type::List { item }, Value::Array(items)) => {
+                items.iter().map(|v| self.python_value(v, item)).collect::<Result<Vec<_>, _>>().map(Value::Array)
+            }
+            (Type::Map { value: inner }, Value::Object(map)) => map
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), self.python_value(v, inner)?)))
+                .collect::<Result<Map<_, _>, String>>()
+                .map(Value::Object),
+            (Type::Int64 | Type::Uint64, Value::Number(n)) => Ok(Value::String(n.to_string())),
+            (_, Value::Null) => Ok(Value::Null),
+            (Type::Bool, Value::Bool(_))
+            | (Type::Int32 | Type::Uint32 | Type::Float | Type::Double, Value::Number(_))
+            | (Type::Any, _) => Ok(value.clone()),
+            (Type::Enum { name }, Value::String(s)) => self.enum_value(s, name),
+            (Type::String | Type::Bytes | Type::Timestamp | Type::Duration | Type::Int64 | Type::Uint64, Value::String(_)) => {
+                Ok(value.clone())
+            }
+            (ty, v) => Err(format!("{v} does not fit a field of type {ty:?}")),
+        }
+    }
+}
+
+fn open_names(stack: &[(&Message, Map<String, Value>, Option<String>)]) -> String {
+    stack.iter().map(|(m, _, _)| format!("`{}`", m.name)).collect::<Vec<_>>().join(", ")
+}
+
+/// Closes open messages until `len` remain, storing each in its parent.
+fn close_to(stack: &mut Vec<(&Message, Map<String, Value>, Option<String>)>, len: usize) {
+    while stack.len() > len {
+        let (_, object, field) = stack.pop().expect("len >= 1");
+        let parent = &mut stack.last_mut().expect("len >= 1").1;
+        parent.insert(field.expect("nested messages have a field"), Value::Object(object));
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum YamlScalar {
+    Quoted(String),
+    Plain(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum YamlToken {
+    Key(String),
+    Scalar(YamlScalar),
+    /// A flow sequence `["A", "B"]`.
+    Flow(Vec<YamlScalar>),
+}
+
+/// Splits YAML text into keys and values, ignoring layout (which may have been collapsed).
+fn yaml_tokens(text: &str) -> Result<Vec<YamlToken>, String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_whitespace() {
+            i += 1;
+        } else if c == '"' || c == '\'' {
+            let (s, next) = quoted(&chars, i)?;
+            tokens.push(YamlToken::Scalar(YamlScalar::Quoted(s)));
+            i = next;
+        } else if c == '[' {
+            let mut items = Vec::new();
+            i += 1;
+            loop {
+                while i < chars.len() && (chars[i].is_whitespace() || chars[i] == ',') {
+                    i += 1;
+                }
+                match chars.get(i) {
+                    None => return Err("unterminated `[` in the example".into()),
+                    Some(']') => {
+                        i += 1;
+                        break;
+                    }
+                    Some('"' | '\'') => {
+                        let (s, next) = quoted(&chars, i)?;
+                        items.push(YamlScalar::Quoted(s));
+                        i = next;
+                    }
+                    Some(_) => {
+                        let start = i;
+                        while i < chars.len() && !matches!(chars[i], ',' | ']') {
+                            i += 1;
+                        }
+                        items.push(YamlScalar::Plain(chars[start..i].iter().collect::<String>().trim().to_string()));
+                    }
+                }
+            }
+            tokens.push(YamlToken::Flow(items));
+        } else {
+            let start = i;
+            while i < chars.len() && !chars[i].is_whitespace() {
+                i += 1;
+            }
+            let word: String = chars[start..i].iter().collect();
+            match word.strip_suffix(':') {
+                Some(key) if !key.is_empty() => tokens.push(YamlToken::Key(key.to_string())),
+                _ => tokens.push(YamlToken::Scalar(YamlScalar::Plain(word))),
+            }
+        }
+    }
+    Ok(tokens)
+}
+
+/// A quoted YAML string starting at `start`; returns it and the index after the closing quote.
+fn quoted(chars: &[char], start: usize) -> Result<(String, usize), String> {
+    let quote = chars[start];
+    let mut out = String::new();
+    let mut i = start + 1;
+    while i < chars.len() {
+        match chars[i] {
+            '\\' if quote == '"' && i + 1 < chars.len() => {
+                out.push(match chars[i + 1] {
+                    'n' => '\n',
+                    't' => '\t',
+                    other => other,
+                });
+                i += 2;
+            }
+            c if c == quote => {
+                // A doubled single quote is an escaped quote.
+                if quote == '\'' && chars.get(i + 1) == Some(&'\'') {
+                    out.push('\'');
+                    i += 2;
+                    continue;
+                }
+                return Ok((out, i + 1));
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    Err("unterminated string in the example".into())
+}
+
+/// The keyword arguments of a Python call `client.a.b(k=v, ...)` as a JSON object.
+pub fn python_kwargs(call: &str) -> Result<Value, String> {
+    let open = call.find('(').ok_or("the Python example has no call")?;
+    let mut parser = PyParser { chars: call[open + 1..].chars().collect(), i: 0 };
+    let mut args = Map::new();
+    loop {
+        parser.skip_ws();
+        match parser.peek() {
+            Some(')') => return Ok(Value::Object(args)),
+            None => return Err("unterminated Python call".into()),
+            _ => {}
+        }
+        let name = parser.identifier()?;
+        parser.skip_ws();
+        parser.expect('=')?;
+        let value = parser.value()?;
+        args.insert(name, value);
+        parser.skip_ws();
+        if parser.peek() == Some(',') {
+            parser.i += 1;
+        }
+    }
+}
+
+struct PyParser {
+    chars: Vec<char>,
+    i: usize,
+}
+
+impl PyParser {
+    fn peek(&self) -> Option<char> {
+        self.chars.get(self.i).copied()
+    }
+
+    fn skip_ws(&mut self) {
+        while self.peek().is_some_and(char::is_whitespace) {
+            self.i += 1;
+        }
+    }
+
+    fn expect(&mut self, c: char) -> Result<(), String> {
+        self.skip_ws();
+        if self.peek() == Some(c) {
+            self.i += 1;
+            Ok(())
+        } else {
+            Err(format!("expected `{c}` in the Python call at {:?}", self.rest()))
+        }
+    }
+
+    fn rest(&self) -> String {
+        self.chars[self.i.min(self.chars.len())..].iter().take(20).collect()
+    }
+
+    fn identifier(&mut self) -> Result<String, String> {
+        self.skip_ws();
+        let start = self.i;
+        while self.peek().is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            self.i += 1;
+        }
+        if start == self.i {
+            return Err(format!("expected a name in the Python call at {:?}", self.rest()));
+        }
+        Ok(self.chars[start..self.i].iter().collect())
+    }
+
+    fn value(&mut self) -> Result<Value, String> {
+        self.skip_ws();
+        match self.peek() {
+            Some('"' | '\'') => {
+                let (s, next) = quoted(&self.chars, self.i)?;
+                self.i = next;
+                Ok(Value::String(s))
+            }
+            Some('{') => {
+                self.i += 1;
+                let mut map = Map::new();
+                loop {
+                    self.skip_ws();
+                    if self.peek() == Some('}') {
+                        self.i += 1;
+                        return Ok(Value::Object(map));
+                    }
+                    let Value::String(key) = self.value()? else { return Err("dict keys must be strings".into()) };
+                    self.expect(':')?;
+                    let v = self.value()?;
+                    map.insert(key, v);
+                    self.skip_ws();
+                    if self.peek() == Some(',') {
+                        self.i += 1;
+                    }
+                }
+            }
+            Some('[') => {
+                self.i += 1;
+                let mut items = Vec::new();
+                loop {
+                    self.skip_ws();
+                    if self.peek() == Some(']') {
+                        self.i += 1;
+                        return Ok(Value::Array(items));
+                    }
+                    items.push(self.value()?);
+                    self.skip_ws();
+                    if self.peek() == Some(',') {
+                        self.i += 1;
+                    }
+                }
+            }
+            Some(c) if c == '-' || c.is_ascii_digit() => {
+                let start = self.i;
+                self.i += 1;
+                while self.peek().is_some_and(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '_' | '+' | '-')) {
+                    self.i += 1;
+                }
+                let text: String = self.chars[start..self.i].iter().filter(|&&c| c != '_').collect();
+                text.parse::<Number>().map(Value::Number).map_err(|_| format!("`{text}` is not a number"))
+            }
+            Some(_) => match self.identifier()?.as_str() {
+                "True" => Ok(Value::Bool(true)),
+                "False" => Ok(Value::Bool(false)),
+                "None" => Ok(Value::Null),
+                other => Err(format!("`{other}` is not a Python literal")),
+            },
+            None => Err("unexpected end of the Python call".into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Field, Message};
+
+    fn field(name: &str, proto: &str, ty: Type) -> Field {
+        Field {
+            name: name.into(),
+            proto_name: proto.into(),
+            ty,
+            optional: true,
+            doc: String::new(),
+            deprecated: false,
+            required_marker: false,
+        }
+    }
+
+    fn messages() -> BTreeMap<String, Message> {
+        let msg = |name: &str, fields: Vec<Field>| Message { name: name.into(), fields, ..Default::default() };
+        let list = vec![
+            msg(
+                "Req",
+                vec![
+                    field("name", "name", Type::String),
+                    field("spec", "spec", Type::Message { name: "Spec".into() }),
+                    field("pagination", "pagination", Type::Message { name: "Page".into() }),
+                    field("providers", "providers", Type::List { item: Box::new(Type::Enum { name: "P".into() }) }),
+                ],
+            ),
+            msg(
+                "Spec",
+                vec![
+                    field("configuration", "configuration", Type::Message { name: "Config".into() }),
+                    field("desiredPhase", "desired_phase", Type::Enum { name: "Phase".into() }),
+                ],
+            ),
+            msg("Config", vec![field("autoUpdate", "auto_update", Type::Bool), field("region", "region", Type::String)]),
+            msg("Page", vec![field("pageSize", "page_size", Type::Int32)]),
+        ];
+        list.into_iter().map(|m| (m.name.clone(), m)).collect()
+    }
+
+    fn enums() -> BTreeMap<String, Vec<String>> {
+        [("Phase".to_string(), vec!["ACTIVE".to_string()]), ("P".to_string(), vec!["A".to_string(), "B".to_string()])]
+            .into_iter()
+            .collect()
+    }
+
+    #[test]
+    fn collapsed_and_indented_yaml_read_the_same() {
+        let messages = messages();
+        let enums = enums();
+        let reader = TypedReader { messages: &messages, enums: &enums };
+        let req = &messages["Req"];
+        let collapsed = r#"name: "Prod" spec: desiredPhase: ACTIVE configuration: region: "us" autoUpdate: true pagination: pageSize: 20 providers: ["A", "B"]"#;
+        let indented = "name: \"Prod\"\nspec:\n  desiredPhase: ACTIVE\n  configuration:\n    region: \"us\"\n    autoUpdate: true\npagination:\n  pageSize: 20\nproviders: [\"A\", \"B\"]\n";
+        let want = serde_json::json!({
+            "name": "Prod",
+            "spec": {"desiredPhase": "ACTIVE", "configuration": {"region": "us", "autoUpdate": true}},
+            "pagination": {"pageSize": 20},
+            "providers": ["A", "B"]
+        });
+        assert_eq!(reader.yaml(collapsed, req).unwrap(), want);
+        assert_eq!(reader.yaml(indented, req).unwrap(), want);
+    }
+
+    #[test]
+    fn python_kwargs_map_to_wire_names() {
+        let messages = messages();
+        let enums = enums();
+        let reader = TypedReader { messages: &messages, enums: &enums };
+        let call = r#"client.x.create( name="Prod", spec={ "configuration": { "auto_update": True, "region": "us", }, "desired_phase": "ACTIVE", }, pagination={"page_size": 20}, )"#;
+        let args = python_kwargs(call).unwrap();
+        let value = reader.python(&args, &messages["Req"]).unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!({
+                "name": "Prod",
+                "spec": {"configuration": {"autoUpdate": true, "region": "us"}, "desiredPhase": "ACTIVE"},
+                "pagination": {"pageSize": 20}
+            })
+        );
+    }
+
+    #[test]
+    fn misfits_are_reported_not_guessed() {
+        let messages = messages();
+        let enums = enums();
+        let reader = TypedReader { messages: &messages, enums: &enums };
+        assert!(reader.yaml("nope: 1", &messages["Req"]).unwrap_err().contains("`nope`"));
+        assert!(reader.yaml("pagination: pageSize: abc", &messages["Req"]).is_err());
+        assert!(reader.yaml("spec: desiredPhase: GONE", &messages["Req"]).unwrap_err().contains("GONE"));
+        assert!(python_kwargs("client.x(name=undefined_variable)").is_err());
+    }
+}

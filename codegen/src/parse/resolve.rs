@@ -1,0 +1,250 @@
+//! Runs the nesting pass over every field list of every method and Domain Types definition.
+//!
+//! Pass 1 nests the lists that have a JSON example (responses) and the Domain Types definitions, and records the
+//! field sets they confirm per type name. Pass 2 nests every list again with those sets as evidence; only pass 2
+//! counts decisions and reports findings.
+
+use super::names::wire;
+use super::nesting::{nest, DecisionStats, Entry, FieldNode, Kind, Registry, Signal};
+use super::page::Page;
+use super::sections::{Dialect, RawDomain, RawMethod};
+use super::types::{Head, Spelled, TypeExpr};
+use crate::diag::Diagnostic;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// What a method returns, nested.
+#[derive(Debug, Clone)]
+pub enum Response {
+    /// `object`, `unknown`, or no Returns section: an empty message.
+    Empty,
+    /// A list of fields (Python `class X` header or HTTP fields), `class_name` when the docs name it.
+    Fields { class_name: Option<String>, fields: Vec<FieldNode> },
+}
+
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub raw: RawMethod,
+    pub json: Option<Value>,
+    pub query: Vec<FieldNode>,
+    pub body: Vec<FieldNode>,
+    pub response: Response,
+}
+
+#[derive(Debug, Clone)]
+pub struct ResolvedDomain {
+    pub raw: RawDomain,
+    /// The header item (`class X`, `Literal[…]`, `X = unknown`).
+    pub header: Option<Head>,
+    pub fields: Vec<FieldNode>,
+}
+
+#[derive(Debug, Default)]
+pub struct Resolution {
+    pub methods: Vec<Resolved>,
+    pub domains: Vec<ResolvedDomain>,
+    pub boundaries: DecisionStats,
+    pub kinds: DecisionStats,
+}
+
+/// The envelope of a Python list method (`SyncPoliciesPage[RunnerPolicy]`): the item class name.
+fn page_item(spelling: Option<&str>) -> Option<String> {
+    let s = spelling?;
+    let (outer, inner) = s.split_once('[')?;
+    (outer.starts_with("Sync") && outer.ends_with("Page")).then(|| inner.trim_end_matches(']').to_string())
+}
+
+/// The items key of a list envelope: the one array-valued key other than `pagination`.
+fn items_key(json: Option<&Value>) -> Option<String> {
+    let Value::Object(m) = json? else { return None };
+    let keys: Vec<&String> = m.iter().filter(|(k, v)| *k != "pagination" && v.is_array()).map(|(k, _)| k).collect();
+    (keys.len() == 1).then(|| keys[0].clone())
+}
+
+fn split_header(entries: &[Entry]) -> (Option<Head>, &[Entry]) {
+    match entries.first().map(|e| &e.head) {
+        Some(h @ (Head::Class { .. } | Head::EnumDecl { .. } | Head::Untyped { .. })) => (Some(h.clone()), &entries[1..]),
+        _ => (None, entries),
+    }
+}
+
+pub fn resolve(methods: Vec<RawMethod>, domains: Vec<RawDomain>, pages: &BTreeMap<String, Page>, warnings: &mut Vec<Diagnostic>) -> Resolution {
+    let mut registry = Registry::default();
+    collect_enums(&methods, &domains, &mut registry);
+
+    let jsons: Vec<Option<Value>> = methods
+        .iter()
+        .map(|m| m.json_text.as_deref().and_then(|t| serde_json::from_str(t).ok()))
+        .collect();
+    for (m, j) in methods.iter().zip(&jsons) {
+        if m.json_text.is_some() && j.is_none() {
+            if let Some(p) = pages.get(&m.file) {
+                warnings.push(p.warning(m.json_offset, "the JSON response example is not valid JSON; not used"));
+            }
+        }
+    }
+
+    // Pass 1: lists with a JSON example confirm the field sets of the types they contain.
+    for (m, j) in methods.iter().zip(&jsons) {
+        let (res, _, _) = nest_response(m, j.as_ref(), &registry);
+        if let Response::Fields { class_name, fields } = &res {
+            if let Some(c) = class_name {
+                registry.add_shape(c, Signal::JsonExample, fields.iter().map(FieldNode::wire).collect());
+            }
+            record_shapes(fields, &mut registry, Signal::JsonExample);
+        }
+    }
+    for m in methods.iter().filter(|m| m.dialect == Dialect::Http) {
+        let out = nest(&m.params, None, None, &registry);
+        record_shapes(&out.fields, &mut registry, Signal::KnownType);
+    }
+    // Domain Types definitions end at a heading, so their top level is exact.
+    for d in &domains {
+        let (header, rest) = split_header(&d.entries);
+        if let Some(Head::Class { name, .. }) = header {
+            let out = nest(rest, None, Some(&name), &registry);
+            registry.add_shape(&name, Signal::KnownType, out.fields.iter().map(FieldNode::wire).collect());
+        }
+    }
+
+    if std::env::var("PARSE_DEBUG").is_ok() { for (k, v) in &registry.shapes { eprintln!("{k}: {v:?}"); } }
+    // Pass 2: everything, counted.
+    let mut res = Resolution::default();
+    for (m, j) in methods.into_iter().zip(jsons) {
+        let page = pages.get(&m.file);
+        let mut report = |findings: Vec<super::nesting::Finding>| {
+            if let Some(p) = page {
+                warnings.extend(findings.into_iter().map(|f| p.warning(f.offset, f.message)));
+            }
+        };
+        let (response, b, k) = nest_response(&m, j.as_ref(), &registry);
+        res.boundaries.add(&b.0);
+        res.kinds.add(&k);
+        report(b.1);
+
+        let mut query = vec![];
+        let mut params: &[Entry] = &m.params;
+        // Python list methods put the query parameters `token`, `page_size` first.
+        if m.dialect == Dialect::Python && field_name(params.first()) == Some("token") && field_name(params.get(1)) == Some("page_size") {
+            query.extend(params[..2].iter().cloned());
+            params = &params[2..];
+        }
+        query.extend(m.query.iter().cloned());
+        let q = nest(&query, None, None, &registry);
+        let body = nest(params, None, None, &registry);
+        for o in [&body] {
+            res.boundaries.add(&o.boundaries);
+            res.kinds.add(&o.kinds);
+        }
+        report(body.findings);
+        report(q.findings);
+        res.methods.push(Resolved { raw: m, json: j, query: q.fields, body: body.fields, response });
+    }
+    for d in domains {
+        let (header, rest) = split_header(&d.entries);
+        // An enum definition lists its values after the header; there is nothing to nest.
+        let rest = if matches!(header, Some(Head::EnumDecl { .. })) { &[][..] } else { rest };
+        let class = match &header {
+            Some(Head::Class { name, .. }) => Some(name.as_str()),
+            _ => None,
+        };
+        let out = nest(rest, None, class, &registry);
+        res.boundaries.add(&out.boundaries);
+        res.kinds.add(&out.kinds);
+        if let Some(p) = pages.get(&d.file) {
+            warnings.extend(out.findings.into_iter().map(|f| p.warning(f.offset, f.message)));
+        }
+        res.domains.push(ResolvedDomain { raw: d, header, fields: out.fields });
+    }
+    res
+}
+
+fn field_name(e: Option<&Entry>) -> Option<&str> {
+    match e.map(|e| &e.head) {
+        Some(Head::Field { name, .. }) => Some(name.as_str()),
+        _ => None,
+    }
+}
+
+type Counted = (DecisionStats, Vec<super::nesting::Finding>);
+
+fn nest_response(m: &RawMethod, json: Option<&Value>, registry: &Registry) -> (Response, Counted, DecisionStats) {
+    let (header, rest) = split_header(&m.returns);
+    if matches!(header, Some(Head::Untyped { .. })) || m.returns.is_empty() {
+        return (Response::Empty, (DecisionStats::default(), vec![]), DecisionStats::default());
+    }
+    let class_name = match &header {
+        Some(Head::Class { name, .. }) => Some(name.clone()),
+        _ => None,
+    };
+    // A Python list method documents only the item class; its fields sit under the envelope's items key.
+    if let (Some(item), Some(key)) = (page_item(m.returns_spelling.as_deref()), items_key(json)) {
+        let item_json = json.and_then(|j| j.get(&key)).and_then(|a| a.get(0));
+        let out = nest(rest, item_json, Some(&item), registry);
+        let items = FieldNode {
+            name: key.clone(),
+            spelled: Spelled { ty: TypeExpr::List(Box::new(TypeExpr::Named(item.clone()))), optional: true },
+            text: String::new(),
+            offset: m.returns_offset,
+            kind: Kind::Message { type_name: Some(item), children: out.fields, json: item_json.cloned() },
+            example: json.and_then(|j| j.get(&key)).cloned(),
+        };
+        let next = FieldNode {
+            name: "nextToken".into(),
+            spelled: Spelled { ty: TypeExpr::String, optional: true },
+            text: String::new(),
+            offset: m.returns_offset,
+            kind: Kind::Scalar,
+            example: json.and_then(|j| j.pointer("/pagination/nextToken")).cloned(),
+        };
+        let pagination = FieldNode {
+            name: "pagination".into(),
+            spelled: Spelled { ty: TypeExpr::Named("Pagination".into()), optional: true },
+            text: String::new(),
+            offset: m.returns_offset,
+            kind: Kind::Message { type_name: Some("Pagination".into()), children: vec![next], json: json.and_then(|j| j.get("pagination")).cloned() },
+            example: json.and_then(|j| j.get("pagination")).cloned(),
+        };
+        let mut fields = vec![pagination, items];
+        fields.sort_by_key(|f| wire(&f.name));
+        return (Response::Fields { class_name: None, fields }, (out.boundaries, out.findings), out.kinds);
+    }
+    let out = nest(rest, json, class_name.as_deref(), registry);
+    (Response::Fields { class_name, fields: out.fields }, (out.boundaries, out.findings), out.kinds)
+}
+
+fn record_shapes(fields: &[FieldNode], registry: &mut Registry, signal: Signal) {
+    for f in fields {
+        if let Kind::Message { type_name, children, .. } = &f.kind {
+            // An HTTP inline `object { a, b }` confirms the shape of the type its field name names.
+            let name = type_name.clone().unwrap_or_else(|| super::names::pascal(&f.name));
+            registry.add_shape(&name, signal, children.iter().map(FieldNode::wire).collect());
+            record_shapes(children, registry, signal);
+        }
+    }
+}
+
+/// Enum names: a named type followed by quoted values anywhere, and Domain Types `Literal[…]` / `X = "A" or …`.
+fn collect_enums(methods: &[RawMethod], domains: &[RawDomain], registry: &mut Registry) {
+    let lists = methods.iter().flat_map(|m| [&m.params, &m.query, &m.returns]).chain(domains.iter().map(|d| &d.entries));
+    for list in lists {
+        for pair in list.windows(2) {
+            if let (Head::Field { spelled, .. }, Head::Value(_)) = (&pair[0].head, &pair[1].head) {
+                if let TypeExpr::Named(n) = spelled.ty.element() {
+                    registry.enums.insert(n.clone());
+                }
+            }
+        }
+    }
+    for d in domains {
+        match d.entries.first().map(|e| &e.head) {
+            Some(Head::EnumDecl { name: Some(n), .. }) => {
+                registry.enums.insert(n.clone());
+            }
+            Some(Head::EnumDecl { name: None, .. }) => {
+                registry.enums.insert(super::names::title_to_type(&d.title));
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! Reads a page's section tree into raw methods and Domain Types definitions (still flat field lists).
+
+use super::examples;
+use super::nesting::Entry;
+use super::page::{Node, Page, Section};
+use super::types::parse_head;
+use crate::diag::Diagnostic;
+use crate::model::RequestExample;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Python,
+    Http,
+}
+
+/// One `## RpcName` section as written, before nesting.
+#[derive(Debug, Clone)]
+pub struct RawMethod {
+    pub file: String,
+    pub offset: usize,
+    pub rpc: String,
+    pub dialect: Dialect,
+    /// Title of the `#` heading above the method (`Policies`), if any.
+    pub group_title: Option<String>,
+    /// From the Python signature: `runners.policies`, `create`, `PolicyCreateParams`, `SyncPoliciesPage[RunnerPolicy]`.
+    pub sdk_resource: Option<String>,
+    pub sdk_name: Option<String>,
+    pub params_alias: Option<String>,
+    pub returns_spelling: Option<String>,
+    pub path: Option<String>,
+    pub doc: String,
+    pub request_examples: Vec<RequestExample>,
+    pub python: Option<String>,
+    pub json_text: Option<String>,
+    pub json_offset: usize,
+    pub params: Vec<Entry>,
+    pub params_offset: usize,
+    pub query: Vec<Entry>,
+    pub returns: Vec<Entry>,
+    pub returns_offset: usize,
+}
+
+/// One `### Title` definition under `## Domain Types`.
+#[derive(Debug, Clone)]
+pub struct RawDomain {
+    pub file: String,
+    pub offset: usize,
+    pub title: String,
+    pub entries: Vec<Entry>,
+}
+
+#[derive(Debug, Default)]
+pub struct RawPage {
+    pub methods: Vec<RawMethod>,
+    pub domains: Vec<RawDomain>,
+}
+
+pub fn read_page(page: &Page, warnings: &mut Vec<Diagnostic>) -> RawPage {
+    let mut raw = RawPage::default();
+    visit(page, &page.root, None, &mut raw, warnings);
+    raw
+}
+
+fn visit(page: &Page, s: &Section, group: Option<&str>, raw: &mut RawPage, warnings: &mut Vec<Diagnostic>) {
+    for child in &s.children {
+        match child.level {
+            1 => visit(page, child, Some(&child.title), raw, warnings),
+            2 if child.title == "Domain Types" => {
+                for d in &child.children {
+                    raw.domains.push(RawDomain {
+                        file: page.file.clone(),
+                        offset: d.offset,
+                        title: d.title.clone(),
+                        entries: entries(page, &d.body, warnings),
+                    });
+                }
+            }
+            2 => raw.methods.push(read_method(page, child, group, warnings)),
+            _ => warnings.push(page.warning(child.offset, format!("section `{}` is not under a method or Domain Types; ignored", child.title))),
+        }
+    }
+}
+
+/// Item nodes → entries; items whose head is not a known form are reported and skipped.
+fn entries(page: &Page, body: &[Node], warnings: &mut Vec<Diagnostic>) -> Vec<Entry> {
+    let mut out = vec![];
+    for n in body {
+        if let Node::Item { head: Some(h), text, offset } = n {
+            match parse_head(h) {
+                Some(head) => out.push(Entry { head, text: text.clone(), offset: *offset }),
+                None => warnings.push(page.warning(*offset, format!("item `{h}` is not a field, enum value or type header; ignored"))),
+            }
+        }
+    }
+    out
+}
+
+fn read_method(page: &Page, s: &Section, group: Option<&str>, warnings: &mut Vec<Diagnostic>) -> RawMethod {
+    let mut m = RawMethod {
+        file: page.file.clone(),
+        offset: s.offset,
+        rpc: s.title.clone(),
+        dialect: Dialect::Http,
+        group_title: group.map(str::to_string),
+        sdk_resource: None,
+        sdk_name: None,
+        params_alias: None,
+        returns_spelling: None,
+        path: None,
+        doc: String::new(),
+        request_examples: vec![],
+        python: None,
+        json_text: None,
+        json_offset: s.offset,
+        params: vec![],
+        params_offset: s.offset,
+        query: vec![],
+        returns: vec![],
+        returns_offset: s.offset,
+    };
+    let mut doc_parts = vec![];
+    for n in &s.body {
+        if let Node::Para { text, .. } = n {
+            doc_parts.push(read_intro(&mut m, text));
+        }
+    }
+    m.doc = doc_parts.join(" ").trim().to_string();
+    for sub in &s.children {
+        match sub.title.as_str() {
+            "Examples" => m.request_examples = request_examples(&sub.body),
+            "Parameters" | "Body Parameters" => {
+                m.params_offset = sub.offset;
+                m.params.extend(entries(page, &sub.body, warnings));
+            }
+            "Query Parameters" => m.query.extend(entries(page, &sub.body, warnings)),
+            "Returns" => {
+                m.returns_offset = sub.offset;
+                m.returns = entries(page, &sub.body, warnings);
+            }
+            "Example" => {
+                for n in &sub.body {
+                    if let Node::Code { lang, body, .. } = n {
+                        if lang == "python" {
+                            m.python = examples::python_call(body);
+                        }
+                    }
+                }
+                for resp in sub.children.iter().filter(|c| c.title == "Response") {
+                    for n in &resp.body {
+                        if let Node::Code { lang, body, offset } = n {
+                            if lang == "json" {
+                                m.json_text = Some(body.clone());
+                                m.json_offset = *offset;
+                            }
+                        }
+                    }
+                }
+            }
+            other => warnings.push(page.warning(sub.offset, format!("unknown method subsection `{other}`; ignored"))),
+        }
+    }
+    m
+}
+
+/// Reads the signature (`` `runners.x.create(P**kwargs) -> R` ``) and `**post** `/path`` off the intro
+/// paragraph and returns the remaining description.
+fn read_intro(m: &mut RawMethod, text: &str) -> String {
+    let mut rest = text.trim();
+    if let Some(sig) = rest.strip_prefix('`').and_then(|r| r.split_once('`')) {
+        if let Some((call, ret)) = sig.0.split_once(" -> ") {
+            if let Some((target, args)) = call.split_once('(') {
+                m.dialect = Dialect::Python;
+                if let Some((res, name)) = target.rsplit_once('.') {
+                    m.sdk_resource = Some(res.to_string());
+                    m.sdk_name = Some(name.to_string());
+                }
+                let alias = args.trim_end_matches(')').trim_end_matches("**kwargs").trim();
+                m.params_alias = (!alias.is_empty()).then(|| alias.to_string());
+                m.returns_spelling = Some(ret.trim().to_string());
+                rest = sig.1.trim();
+            }
+        }
+    }
+    if let Some(after) = rest.strip_prefix("**post**").map(str::trim) {
+        if let Some((path, tail)) = after.strip_prefix('`').and_then(|r| r.split_once('`')) {
+            m.path = Some(path.to_string());
+            rest = tail.trim();
+        }
+    }
+    rest.to_string()
+}
+
+/// `- Title: description` items each followed by a ```yaml block.
+fn request_examples(body: &[Node]) -> Vec<RequestExample> {
+    let mut out = vec![];
+    let mut title: Option<String> = None;
+    for n in body {
+        match n {
+            Node::Item { head: None, text, .. } => title = Some(examples::collapse(text)),
+            Node::Code { lang, body, .. } if lang == "yaml" => {
+                out.push(RequestExample { title: title.take().unwrap_or_default(), yaml: examples::collapse(body) });
+            }
+            _ => {}
+        }
+    }
+    out
+}
