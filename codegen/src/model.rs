@@ -81,6 +81,8 @@ pub struct Examples {
     pub python: Option<String>,
     /// The JSON response example, as written.
     pub response: Option<String>,
+    /// The Python call's keyword arguments read against the request type, as a JSON request value.
+    pub python_args: Option<serde_json::Value>,
 }
 
 /// One YAML request example.
@@ -88,6 +90,8 @@ pub struct Examples {
 pub struct RequestExample {
     pub title: String,
     pub yaml: String,
+    /// The YAML read against the request type, as a JSON request value (`None` if it does not fit).
+    pub value: Option<serde_json::Value>,
 }
 
 /// A message (struct).

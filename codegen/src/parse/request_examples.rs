@@ -72,44 +72,57 @@ impl TypedReader<'_> {
     /// Reads a (possibly whitespace-collapsed) YAML mapping as a value of `request`.
     fn yaml(&self, text: &str, request: &Message) -> Result<Value, String> {
         let tokens = yaml_tokens(text)?;
-        // The stack of open messages: (message, the object being filled).
-        let mut stack: Vec<(&Message, Map<String, Value>, Option<String>)> = vec![(request, Map::new(), None)];
         let mut i = 0;
-        while i < tokens.len() {
-            let YamlToken::Key(key) = &tokens[i] else {
-                return Err(format!("expected a `key:` but found {:?}", tokens[i]));
-            };
-            // The innermost open message that has this field takes it; deeper ones close.
-            let depth = stack
-                .iter()
-                .rposition(|(m, obj, _)| find_field(m, key).is_some_and(|f| !obj.contains_key(&f.name)))
-                .ok_or_else(|| format!("`{key}` is not a field of any open message ({})", open_names(&stack)))?;
-            close_to(&mut stack, depth + 1);
-            let field = find_field(stack[depth].0, key).expect("rposition found it").clone();
-            i += 1;
-            match (&field.ty, tokens.get(i)) {
-                (Type::Message { name }, Some(YamlToken::Key(_))) => {
-                    let nested = self.message(name)?;
-                    stack.push((nested, Map::new(), Some(field.name.clone())));
+        let value = self.yaml_message(&tokens, &mut i, request)?;
+        match tokens.get(i) {
+            None => Ok(Value::Object(value)),
+            Some(YamlToken::Key(key)) => Err(format!("`{key}` is not a field of `{}` or of any message it opens", request.name)),
+            Some(other) => Err(format!("unexpected {other:?} at the top level")),
+        }
+    }
+
+    /// Reads keys into one message for as long as they name fields it does not have yet; the
+    /// first key that does not belongs to an enclosing message (the innermost-first reading).
+    fn yaml_message(&self, tokens: &[YamlToken], i: &mut usize, message: &Message) -> Result<Map<String, Value>, String> {
+        let mut object = Map::new();
+        while let Some(YamlToken::Key(key)) = tokens.get(*i) {
+            let Some(field) = find_field(message, key).filter(|f| !object.contains_key(&f.name)) else { break };
+            *i += 1;
+            let value = match (&field.ty, tokens.get(*i)) {
+                (Type::Message { name }, Some(YamlToken::Key(_))) => Value::Object(self.yaml_message(tokens, i, self.message(name)?)?),
+                (Type::List { item }, Some(YamlToken::Dash)) => {
+                    let mut items = Vec::new();
+                    while let Some(YamlToken::Dash) = tokens.get(*i) {
+                        *i += 1;
+                        items.push(match (&**item, tokens.get(*i)) {
+                            (Type::Message { name }, Some(YamlToken::Key(_))) => {
+                                Value::Object(self.yaml_message(tokens, i, self.message(name)?)?)
+                            }
+                            (_, Some(YamlToken::Scalar(raw))) => {
+                                *i += 1;
+                                self.scalar(raw, item).map_err(|e| format!("`{key}`: {e}"))?
+                            }
+                            (_, other) => return Err(format!("`{key}`: a list item has no value (found {other:?})")),
+                        });
+                    }
+                    Value::Array(items)
                 }
                 (_, Some(YamlToken::Scalar(raw))) => {
-                    let value = self.scalar(raw, &field.ty).map_err(|e| format!("`{key}`: {e}"))?;
-                    stack[depth].1.insert(field.name.clone(), value);
-                    i += 1;
+                    *i += 1;
+                    self.scalar(raw, &field.ty).map_err(|e| format!("`{key}`: {e}"))?
                 }
-                (_, Some(YamlToken::Flow(items))) => {
+                (_, Some(YamlToken::Flow(raws))) => {
                     let Type::List { item } = &field.ty else {
                         return Err(format!("`{key}` is not a list but the example gives one"));
                     };
-                    let values = items.iter().map(|raw| self.scalar(raw, item)).collect::<Result<Vec<_>, _>>()?;
-                    stack[depth].1.insert(field.name.clone(), Value::Array(values));
-                    i += 1;
+                    *i += 1;
+                    Value::Array(raws.iter().map(|raw| self.scalar(raw, item)).collect::<Result<Vec<_>, _>>()?)
                 }
-                (_, other) => return Err(format!("`{key}` has no value (found {other:?})")),
-            }
+                (_, other) => return Err(format!("`{key}` has no value that fits its type (found {other:?})")),
+            };
+            object.insert(field.name.clone(), value);
         }
-        close_to(&mut stack, 1);
-        Ok(Value::Object(stack.pop().expect("the request stays open").1))
+        Ok(object)
     }
 
     /// A YAML scalar as a JSON value of type `ty`.
@@ -188,19 +201,6 @@ impl TypedReader<'_> {
     }
 }
 
-fn open_names(stack: &[(&Message, Map<String, Value>, Option<String>)]) -> String {
-    stack.iter().map(|(m, _, _)| format!("`{}`", m.name)).collect::<Vec<_>>().join(", ")
-}
-
-/// Closes open messages until `len` remain, storing each in its parent.
-fn close_to(stack: &mut Vec<(&Message, Map<String, Value>, Option<String>)>, len: usize) {
-    while stack.len() > len {
-        let (_, object, field) = stack.pop().expect("len >= 1");
-        let parent = &mut stack.last_mut().expect("len >= 1").1;
-        parent.insert(field.expect("nested messages have a field"), Value::Object(object));
-    }
-}
-
 #[derive(Debug, Clone, PartialEq)]
 enum YamlScalar {
     Quoted(String),
@@ -213,6 +213,8 @@ enum YamlToken {
     Scalar(YamlScalar),
     /// A flow sequence `["A", "B"]`.
     Flow(Vec<YamlScalar>),
+    /// A block sequence item marker `- `.
+    Dash,
 }
 
 /// Splits YAML text into keys and values, ignoring layout (which may have been collapsed).
@@ -264,6 +266,7 @@ fn yaml_tokens(text: &str) -> Result<Vec<YamlToken>, String> {
             let word: String = chars[start..i].iter().collect();
             match word.strip_suffix(':') {
                 Some(key) if !key.is_empty() => tokens.push(YamlToken::Key(key.to_string())),
+                _ if word == "-" => tokens.push(YamlToken::Dash),
                 _ => tokens.push(YamlToken::Scalar(YamlScalar::Plain(word))),
             }
         }
@@ -422,12 +425,29 @@ impl PyParser {
                 let text: String = self.chars[start..self.i].iter().filter(|&&c| c != '_').collect();
                 text.parse::<Number>().map(Value::Number).map_err(|_| format!("`{text}` is not a number"))
             }
-            Some(_) => match self.identifier()?.as_str() {
-                "True" => Ok(Value::Bool(true)),
-                "False" => Ok(Value::Bool(false)),
-                "None" => Ok(Value::Null),
-                other => Err(format!("`{other}` is not a Python literal")),
-            },
+            Some(_) => {
+                let mut name = self.identifier()?;
+                while self.peek() == Some('.') {
+                    self.i += 1;
+                    name.push('.');
+                    name.push_str(&self.identifier()?);
+                }
+                match name.as_str() {
+                    "True" => Ok(Value::Bool(true)),
+                    "False" => Ok(Value::Bool(false)),
+                    "None" => Ok(Value::Null),
+                    // `datetime.fromisoformat("2024-12-31T23:59:59")`: the SDK sends it as an ISO string;
+                    // a naive time is read as UTC.
+                    "datetime.fromisoformat" | "datetime.datetime.fromisoformat" => {
+                        self.expect('(')?;
+                        let Value::String(iso) = self.value()? else { return Err("fromisoformat takes a string".into()) };
+                        self.expect(')')?;
+                        let has_offset = iso.ends_with('Z') || iso.get(19..).is_some_and(|tail| tail.contains(['+', '-']));
+                        Ok(Value::String(if has_offset { iso } else { format!("{iso}Z") }))
+                    }
+                    other => Err(format!("`{other}` is not a Python literal")),
+                }
+            }
             None => Err("unexpected end of the Python call".into()),
         }
     }
@@ -460,6 +480,8 @@ mod tests {
                     field("spec", "spec", Type::Message { name: "Spec".into() }),
                     field("pagination", "pagination", Type::Message { name: "Page".into() }),
                     field("providers", "providers", Type::List { item: Box::new(Type::Enum { name: "P".into() }) }),
+                    field("pairs", "pairs", Type::List { item: Box::new(Type::Message { name: "Pair".into() }) }),
+                    field("expiresAt", "expires_at", Type::Timestamp),
                 ],
             ),
             msg(
@@ -471,6 +493,7 @@ mod tests {
             ),
             msg("Config", vec![field("autoUpdate", "auto_update", Type::Bool), field("region", "region", Type::String)]),
             msg("Page", vec![field("pageSize", "page_size", Type::Int32)]),
+            msg("Pair", vec![field("key", "key", Type::String), field("value", "value", Type::String)]),
         ];
         list.into_iter().map(|m| (m.name.clone(), m)).collect()
     }
@@ -515,6 +538,20 @@ mod tests {
                 "pagination": {"pageSize": 20}
             })
         );
+    }
+
+    #[test]
+    fn block_sequences_and_datetimes() {
+        let messages = messages();
+        let enums = enums();
+        let reader = TypedReader { messages: &messages, enums: &enums };
+        let yaml = r#"name: "n" pairs: - key: "cpu" value: "8" - key: "mem" value: "16" spec: desiredPhase: ACTIVE"#;
+        assert_eq!(
+            reader.yaml(yaml, &messages["Req"]).unwrap(),
+            serde_json::json!({"name": "n", "pairs": [{"key": "cpu", "value": "8"}, {"key": "mem", "value": "16"}], "spec": {"desiredPhase": "ACTIVE"}})
+        );
+        let args = python_kwargs(r#"client.x(expires_at=datetime.fromisoformat("2024-12-31T23:59:59"), )"#).unwrap();
+        assert_eq!(reader.python(&args, &messages["Req"]).unwrap(), serde_json::json!({"expiresAt": "2024-12-31T23:59:59Z"}));
     }
 
     #[test]

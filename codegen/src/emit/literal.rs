@@ -1,0 +1,115 @@
+//! A request example (a JSON value the parser read against the request type) as a Rust
+//! expression, for the examples in the client methods' rustdoc.
+
+use super::names::{self, ident};
+use super::types::{field_names, TypeIndex};
+use crate::model::{Message, Type};
+use proc_macro2::TokenStream;
+use quote::quote;
+use serde_json::Value;
+
+/// Builds Rust expressions for example values; `types` is the path of the generated types module
+/// as the example's code spells it.
+pub struct LiteralWriter<'a, 'm> {
+    pub index: &'a TypeIndex<'m>,
+    pub enums: &'a dyn Fn(&str) -> Option<Vec<String>>,
+    pub types: TokenStream,
+}
+
+impl LiteralWriter<'_, '_> {
+    /// `value` as an expression of message type `name`; `None` when it does not fit.
+    pub fn message(&self, name: &str, value: &Value) -> Option<TokenStream> {
+        let message: &Message = self.index.message(name)?;
+        let Value::Object(object) = value else { return None };
+        let names = field_names(message);
+        let types = &self.types;
+        let ty = names::type_ident(name);
+        let mut fields = Vec::new();
+        for (key, v) in object {
+            let (field, rust) = message.fields.iter().zip(&names).find(|(f, _)| &f.name == key)?;
+            if v.is_null() {
+                continue;
+            }
+            let id = ident(rust);
+            let mut expr = self.value(&field.ty, v)?;
+            if self.index.is_boxed(&message.name, &field.name) {
+                expr = quote!(Box::new(#expr));
+            }
+            let is_collection = matches!(field.ty, Type::List { .. } | Type::Map { .. });
+            fields.push(if field.optional && !is_collection { quote!(#id: Some(#expr)) } else { quote!(#id: #expr) });
+        }
+        let rest = if fields.len() < message.fields.len() || !message.undocumented_fields.is_empty() {
+            quote!(..Default::default())
+        } else {
+            quote!()
+        };
+        Some(quote!(#types::#ty { #( #fields, )* #rest }))
+    }
+
+    fn value(&self, ty: &Type, value: &Value) -> Option<TokenStream> {
+        let types = &self.types;
+        Some(match (ty, value) {
+            (Type::String, Value::String(s)) => quote!(#s.into()),
+            (Type::Bool, Value::Bool(b)) => quote!(#b),
+            (Type::Int32, Value::Number(n)) => {
+                let v = i32::try_from(n.as_i64()?).ok()?;
+                quote!(#v)
+            }
+            (Type::Uint32, Value::Number(n)) => {
+                let v = u32::try_from(n.as_u64()?).ok()?;
+                quote!(#v)
+            }
+            (Type::Int64, v) => {
+                let n: i64 = json_integer(v)?;
+                quote!(#n)
+            }
+            (Type::Uint64, v) => {
+                let n: u64 = json_integer(v)?;
+                quote!(#n)
+            }
+            (Type::Float, Value::Number(n)) => {
+                let v = n.as_f64()? as f32;
+                quote!(#v)
+            }
+            (Type::Double, Value::Number(n)) => {
+                let v = n.as_f64()?;
+                quote!(#v)
+            }
+            (Type::Timestamp, Value::String(s)) => quote!(#s.parse().unwrap()),
+            (Type::Duration, Value::String(s)) => quote!(gitpod_api::runtime::wire::parse_duration(#s).unwrap()),
+            (Type::Bytes, Value::String(s)) => quote!(gitpod_api::runtime::wire::decode_base64(#s).unwrap()),
+            (Type::Any, v) => {
+                let text = v.to_string();
+                quote!(serde_json::from_str(#text).unwrap())
+            }
+            (Type::Enum { name }, Value::String(s)) => {
+                let values = (self.enums)(name)?;
+                let position = values.iter().position(|v| v == s)?;
+                let variant = ident(&names::enum_variants(name, &values)[position]);
+                let ty = names::type_ident(name);
+                quote!(#types::#ty::#variant)
+            }
+            (Type::Message { name }, v) => self.message(name, v)?,
+            (Type::List { item }, Value::Array(items)) => {
+                let items = items.iter().map(|v| self.value(item, v)).collect::<Option<Vec<_>>>()?;
+                quote!(vec![#( #items ),*])
+            }
+            (Type::Map { value: inner }, Value::Object(map)) => {
+                let entries = map
+                    .iter()
+                    .map(|(k, v)| self.value(inner, v).map(|v| quote!((#k.to_string(), #v))))
+                    .collect::<Option<Vec<_>>>()?;
+                quote!([#( #entries ),*].into_iter().collect())
+            }
+            _ => return None,
+        })
+    }
+}
+
+fn json_integer<T: std::str::FromStr>(value: &Value) -> Option<T> {
+    match value {
+        Value::String(s) => s.parse().ok(),
+        Value::Number(n) => n.to_string().parse().ok(),
+        _ => None,
+    }
+}
