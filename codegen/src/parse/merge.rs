@@ -166,9 +166,20 @@ pub fn build(res: &Resolution, pages: &BTreeMap<String, Page>, overrides: &Overr
             // A Domain Types copy of a method's response is that response.
             let probe = b.add(None, name.clone(), None, &d.fields, None, Side::Response, true, &d.raw.file, d.raw.offset, None);
             let same_root = method_roots.iter().any(|&(_, r)| b.insts[r].alias.as_deref() == Some(name.as_str()) && b.insts[r].sig == b.insts[probe].sig);
-            if same_root {
+            // HTTP pages name a response only in Domain Types (`PolicyCreateResponse`): the method on the same
+            // page whose RPC starts with that verb and whose response has this structure.
+            let verb_root = (!same_root).then(|| verb_match(&b, &method_roots, res, name, &d.raw.file, |r| b.insts[r].sig == b.insts[probe].sig)).flatten();
+            if let Some(r) = verb_root {
+                b.insts[r].alias = Some(name.clone());
+            }
+            if same_root || verb_root.is_some() {
                 b.insts[probe].domain_top = false;
                 b.insts[probe].root = Some(String::new()); // marks it as absorbed; never named or emitted
+            }
+        }
+        if let Some(Head::Untyped { name: Some(name) }) = &d.header {
+            if let Some(r) = verb_match(&b, &method_roots, res, name, &d.raw.file, |r| b.insts[r].fields.is_empty()) {
+                b.insts[r].alias = Some(name.clone());
             }
         }
     }
@@ -237,6 +248,25 @@ pub fn build(res: &Resolution, pages: &BTreeMap<String, Page>, overrides: &Overr
     warnings.sort_by(|a, c| (&a.file, a.offset, &a.message).cmp(&(&c.file, c.offset, &c.message)));
     warnings.dedup();
     Built { model, warnings }
+}
+
+/// The method on `file` whose RPC starts with the verb of `{Thing}{Verb}Response` and whose response has no
+/// docs name yet and passes `ok`.
+fn verb_match(b: &Builder, roots: &[(usize, usize)], res: &Resolution, name: &str, file: &str, ok: impl Fn(usize) -> bool) -> Option<usize> {
+    let stem = name.strip_suffix("Response")?;
+    let verb_at = stem.rfind(|c: char| c.is_ascii_uppercase())?;
+    let verb = &stem[verb_at..];
+    let hits: Vec<usize> = res
+        .methods
+        .iter()
+        .zip(roots)
+        .filter(|(m, &(_, r))| m.raw.file == file && m.raw.rpc.starts_with(verb) && b.insts[r].alias.is_none() && ok(r))
+        .map(|(_, &(_, r))| r)
+        .collect();
+    match hits.as_slice() {
+        [one] => Some(*one),
+        _ => None,
+    }
 }
 
 fn rpc_name(path: &Option<String>, title: &str) -> String {
@@ -530,6 +560,7 @@ fn services(res: &Resolution, roots: &[(usize, usize)], b: &Builder, names: &[St
                 requests: m.raw.request_examples.clone(),
                 python: m.raw.python.clone(),
                 response: m.raw.json_text.as_deref().and_then(examples::canonical_json),
+                python_args: None,
             },
         };
         services.entry(service).or_default().push(method);

@@ -19,6 +19,7 @@ pub mod nesting;
 mod overrides;
 mod overview;
 pub mod page;
+mod request_examples;
 mod resolve;
 mod sections;
 pub mod types;
@@ -109,11 +110,20 @@ pub fn parse_pages(pages: &[SpecPage], overrides: Option<&SpecPage>) -> Result<P
         }
     }
     let methods = dedupe_methods(methods, &trees, &mut errors, &mut warnings);
+    let method_places: BTreeMap<String, (String, usize)> =
+        methods.iter().filter_map(|m| Some((m.path.clone()?, (m.file.clone(), m.offset)))).collect();
     let domains = dedupe_domains(domains);
 
     let res = resolve::resolve(methods, domains, &trees, &mut warnings);
-    let built = merge::build(&res, &trees, &ov);
+    let mut built = merge::build(&res, &trees, &ov);
     warnings.extend(built.warnings);
+    // Request examples are read against the request types, so they come after the model is built.
+    for problem in request_examples::read_all(&mut built.model) {
+        if let Some(page) = method_places.get(&problem.method).and_then(|(file, offset)| Some((trees.get(file)?, *offset))) {
+            let message = format!("request example `{}` of {} does not fit the request type: {}", problem.example, problem.method, problem.message);
+            warnings.push(page.0.warning(page.1, message));
+        }
+    }
     let known: BTreeSet<String> = built.model.services.iter().flat_map(|s| s.methods.iter().map(|m| m.path.clone())).collect();
     for o in overviews {
         warnings.extend(overview::check(o, &known));

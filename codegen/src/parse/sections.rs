@@ -198,7 +198,7 @@ fn request_examples(body: &[Node]) -> Vec<RequestExample> {
         match n {
             Node::Item { head: None, text, .. } => title = Some(examples::collapse(text)),
             Node::Code { lang, body, .. } if lang == "yaml" => {
-                out.push(RequestExample { title: title.take().unwrap_or_default(), yaml: examples::collapse(body) });
+                out.push(RequestExample { title: title.take().unwrap_or_default(), yaml: examples::collapse(body), value: None });
             }
             _ => {}
         }

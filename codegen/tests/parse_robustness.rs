@@ -1,0 +1,103 @@
+//! Malformed input gives diagnostics, never a panic.
+
+mod parse_common;
+
+use gitpod_codegen::diag::Severity;
+use gitpod_codegen::parse::parse_pages;
+use gitpod_codegen::SpecPage;
+use parse_common::{fixture, spec_pages};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// A small deterministic generator (no dependency needed for this).
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self, bound: usize) -> usize {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((self.0 >> 33) as usize) % bound.max(1)
+    }
+}
+
+fn floor(t: &str, mut i: usize) -> usize {
+    while i > 0 && !t.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn mutants(text: &str, rng: &mut Lcg, n: usize) -> Vec<String> {
+    let mut out = vec![];
+    for k in 0..n {
+        let a = floor(text, rng.next(text.len()));
+        let b = floor(text, (a + rng.next(400)).min(text.len()));
+        out.push(match k % 5 {
+            0 => text[..a].to_string(),                           // truncation
+            1 => format!("{}{}", &text[..a], &text[b..]),           // deleted span
+            2 => {
+                // shuffled list items
+                let mut items: Vec<&str> = text.split(" - `").collect();
+                for i in (1..items.len()).rev() {
+                    let j = 1 + rng.next(i);
+                    items.swap(i, j);
+                }
+                items.join(" - `")
+            }
+            3 => {
+                // duplicated heading
+                let h = text[a..].find(" ## ").map_or(a, |i| a + i);
+                let end = floor(text, (h + 40).min(text.len()));
+                format!("{}{}{}", &text[..end], &text[h..end], &text[end..])
+            }
+            _ => format!("{}{}{}", &text[..a], ["```", "- `", " # X ## ", "`x: Optional[", "\"", "{"][rng.next(6)], &text[a..]),
+        });
+    }
+    out
+}
+
+#[test]
+fn mutated_pages_give_a_model_or_diagnostics_never_a_panic() {
+    let (pages, _) = spec_pages();
+    let mut rng = Lcg(7);
+    let mut runs = 0;
+    let mut errs = 0;
+    for page in pages.iter().filter(|p| p.text.len() < 20_000).chain(Some(&fixture("policies.intact.python.md"))) {
+        for text in mutants(&page.text, &mut rng, 60) {
+            let mutated = SpecPage { file: page.file.clone(), text };
+            let result = catch_unwind(AssertUnwindSafe(|| parse_pages(std::slice::from_ref(&mutated), None)));
+            let result = result.unwrap_or_else(|_| panic!("panic on a mutant of {}:\n{}", page.file, mutated.text));
+            if let Err(diags) = result {
+                errs += 1;
+                assert!(diags.iter().all(|d| d.severity == Severity::Error && d.file == page.file && d.line >= 1));
+            }
+            runs += 1;
+        }
+    }
+    // The large page: fewer, bigger cuts keep the test fast.
+    let big = pages.iter().find(|p| p.file == "runners.python.md").unwrap();
+    for text in mutants(&big.text, &mut rng, 8) {
+        let mutated = SpecPage { file: big.file.clone(), text };
+        assert!(catch_unwind(AssertUnwindSafe(|| parse_pages(std::slice::from_ref(&mutated), None))).is_ok());
+        runs += 1;
+    }
+    assert!(runs >= 290);
+    assert!(errs > 0, "some mutants must be rejected with diagnostics");
+}
+
+#[test]
+fn errors_name_file_line_column_and_excerpt() {
+    let text = "# Policies\n\n## CreateRunnerPolicy\n\n**post** `/gitpod.v1.RunnerService/CreateRunnerPolicy`\n\n### Example\n\n```python\nclient.runners.policies.create(\n";
+    let page = SpecPage { file: "broken.python.md".into(), text: text.into() };
+    let errs = parse_pages(&[page], None).expect_err("unterminated fence");
+    let e = &errs[0];
+    assert_eq!((e.file.as_str(), e.line, e.column), ("broken.python.md", 9, 1));
+    assert!(e.message.contains("unterminated code fence"), "{}", e.message);
+    assert!(e.excerpt.starts_with("```python"), "{}", e.excerpt);
+    assert!(e.to_string().contains("broken.python.md:9:1"));
+}
+
+#[test]
+fn bad_overrides_are_errors_with_a_position() {
+    let (pages, _) = spec_pages();
+    let ov = SpecPage { file: "overrides.toml".into(), text: "[field_types]\n\"Runner.name\" = \"int9\"\n".into() };
+    let errs = parse_pages(&pages, Some(&ov)).expect_err("bad type name");
+    assert_eq!((errs[0].file.as_str(), errs[0].line), ("overrides.toml", 2));
+}
