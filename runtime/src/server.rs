@@ -31,11 +31,14 @@ use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::{FutureExt, StreamExt};
-use http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use http::{header, HeaderValue, Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::error::{Code, ConnectError};
+
+/// The request headers an [`AuthHook`] and [`RequestContext::headers`] give (re-exported from `http`).
+pub use http::HeaderMap;
 
 /// A boxed, sendable future (what [`AuthHook::authenticate`] returns).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -540,6 +543,11 @@ async fn dispatch(State(router): State<Arc<ConnectRouter>>, req: Request) -> Res
             let mut body = read_body(body, &parts.headers, limit).await?;
             if body.iter().all(|b| b.is_ascii_whitespace()) {
                 body = Bytes::from_static(b"{}");
+            }
+            if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+                return Err(ConnectError::invalid_argument(
+                    "invalid request: the body must be a JSON object, not an array",
+                ));
             }
             if route.paged {
                 body = override_pagination(body, query.as_deref())?;
