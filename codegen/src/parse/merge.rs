@@ -210,7 +210,7 @@ pub fn build(res: &Resolution, pages: &BTreeMap<String, Page>, overrides: &Overr
             let deprecated = raw_any.clone().any(|f| docs::is_deprecated(&f.text));
             let required_marker = raw_any.clone().any(|f| docs::has_required_marker(&f.text));
             let optional = raw_any.clone().all(|f| f.spelled.optional);
-            let ty = to_type(f, first.child_inst[fi].map(|c| names[c].as_str()), name, &evidence, overrides, &mut b.warnings, pages);
+            let ty = to_type(f, first.child_inst[fi].map(|c| names[c].as_str()), name, &first.file, &evidence, overrides, &mut b.warnings, pages);
             msg.fields.push(Field { name: f.wire(), proto_name: snake(&f.name), ty, optional, doc: doc_src, deprecated, required_marker });
         }
         let mut aliases: BTreeSet<String> = idxs.iter().filter_map(|&i| b.insts[i].alias.clone()).collect();
@@ -418,7 +418,7 @@ fn is_duration(s: &str) -> bool {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn to_type(f: &FieldNode, nested: Option<&str>, msg: &str, ev: &Evidence, ov: &Overrides, warnings: &mut Vec<Diagnostic>, pages: &BTreeMap<String, Page>) -> Type {
+fn to_type(f: &FieldNode, nested: Option<&str>, msg: &str, file: &str, ev: &Evidence, ov: &Overrides, warnings: &mut Vec<Diagnostic>, pages: &BTreeMap<String, Page>) -> Type {
     let values = ev.get(msg, &f.wire());
     let element = match (&f.kind, nested) {
         (Kind::Message { .. }, Some(n)) => Type::Message { name: n.to_string() },
@@ -427,7 +427,7 @@ fn to_type(f: &FieldNode, nested: Option<&str>, msg: &str, ev: &Evidence, ov: &O
             if let Some(t) = ov.field_type(msg, &f.wire()) {
                 return t;
             }
-            scalar(f, values, ev, msg, warnings, pages)
+            scalar(f, values, ev, msg, file, warnings, pages)
         }
     };
     match &f.spelled.ty {
@@ -437,7 +437,7 @@ fn to_type(f: &FieldNode, nested: Option<&str>, msg: &str, ev: &Evidence, ov: &O
     }
 }
 
-fn scalar(f: &FieldNode, values: &[Value], ev: &Evidence, msg: &str, warnings: &mut Vec<Diagnostic>, pages: &BTreeMap<String, Page>) -> Type {
+fn scalar(f: &FieldNode, values: &[Value], ev: &Evidence, msg: &str, file: &str, warnings: &mut Vec<Diagnostic>, pages: &BTreeMap<String, Page>) -> Type {
     let any_string = values.iter().any(Value::is_string);
     match f.spelled.ty.element() {
         TypeExpr::String => {
@@ -461,7 +461,10 @@ fn scalar(f: &FieldNode, values: &[Value], ev: &Evidence, msg: &str, warnings: &
             } else if ev.python_ints.contains(&f.wire()) {
                 Type::Int32
             } else {
-                let _ = (msg, warnings, pages);
+                // Neither an example nor the Python dialect says whether this `number` is an integer.
+                if let Some(p) = pages.get(file) {
+                    warnings.push(p.warning(f.offset, format!("`{msg}.{}` is an HTTP `number` no other page types; read as double (spec/overrides.toml can say otherwise)", f.wire())));
+                }
                 Type::Double
             }
         }
@@ -536,7 +539,7 @@ fn services(res: &Resolution, roots: &[(usize, usize)], b: &Builder, names: &[St
             .map(|f| Field {
                 name: f.wire(),
                 proto_name: snake(&f.name),
-                ty: to_type(f, None, "", ev, ov, warnings, pages),
+                ty: to_type(f, None, "", &m.raw.file, ev, ov, warnings, pages),
                 optional: f.spelled.optional,
                 doc: docs::clean(&f.text),
                 deprecated: docs::is_deprecated(&f.text),
