@@ -1,0 +1,369 @@
+//! Request validation against the model, with ProtoJSON's input rules: lowerCamelCase and
+//! snake_case names, `null` as unset, 64-bit integers as strings or numbers, enums as names or
+//! numbers, bytes as (URL-safe or standard, padded or not) base64, RFC 3339 timestamps, `"1.5s"`
+//! durations. Unlike a ProtoJSON decoder, unknown fields are errors: the mock exists to catch them.
+
+use gitpod_codegen::model::{Enum, Message, Model, Type};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::fmt;
+
+/// A request that does not fit the schema: where (`spec.configuration.releaseChannel`) and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    /// Dotted path of the offending field, wire (lowerCamelCase) names, `[i]` for list items.
+    /// Empty when the whole body is wrong.
+    pub path: String,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            write!(f, "request body: {}", self.problem)
+        } else {
+            write!(f, "field `{}`: {}", self.path, self.problem)
+        }
+    }
+}
+
+/// The messages and enums of a model, by name.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Schema {
+    messages: HashMap<String, Message>,
+    enums: HashMap<String, Enum>,
+}
+
+fn join(parent: &str, name: &str) -> String {
+    if parent.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{parent}.{name}")
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a bool",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn lower_camel(snake: &str) -> String {
+    let mut out = String::with_capacity(snake.len());
+    let mut upper = false;
+    for c in snake.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// An integer given as a JSON number (integral, exponent allowed) or a decimal string.
+fn integer(v: &Value) -> Option<i128> {
+    match v {
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Some(i128::from(i))
+            } else if let Some(u) = n.as_u64() {
+                Some(i128::from(u))
+            } else {
+                let f = n.as_f64()?;
+                // Integral floats (`1e3`, `5.0`) are integers to ProtoJSON; 2^64 bounds keep the cast exact enough.
+                (f.fract() == 0.0 && f.abs() < 1.9e19).then_some(f as i128)
+            }
+        }
+        Value::String(s) => {
+            let t = s.as_str();
+            if t.is_empty() || t.trim() != t {
+                return None;
+            }
+            t.parse::<i128>().ok().or_else(|| {
+                let f: f64 = t.parse().ok()?;
+                (f.fract() == 0.0 && f.abs() < 1.9e19).then_some(f as i128)
+            })
+        }
+        _ => None,
+    }
+}
+
+impl Schema {
+    pub(crate) fn new(model: &Model) -> Self {
+        Schema {
+            messages: model.messages.iter().map(|m| (m.name.clone(), m.clone())).collect(),
+            enums: model.enums.iter().map(|e| (e.name.clone(), e.clone())).collect(),
+        }
+    }
+
+    pub(crate) fn has_message(&self, name: &str) -> bool {
+        self.messages.contains_key(name)
+    }
+
+    /// Checks a request body against the message `name`.
+    pub(crate) fn check_request(&self, body: &Value, name: &str) -> Result<(), Invalid> {
+        match self.messages.get(name) {
+            Some(m) => self.check_message(body, m, ""),
+            // The model does not describe the message: nothing to check against.
+            None => Ok(()),
+        }
+    }
+
+    fn check_message(&self, v: &Value, msg: &Message, path: &str) -> Result<(), Invalid> {
+        let Value::Object(obj) = v else {
+            return Err(Invalid {
+                path: path.to_owned(),
+                problem: format!("expected an object ({}), got {}", msg.name, kind(v)),
+            });
+        };
+        let mut seen: HashMap<usize, &str> = HashMap::new();
+        for (key, value) in obj {
+            let found = msg
+                .fields
+                .iter()
+                .position(|f| f.name == *key || f.proto_name == *key || lower_camel(&f.proto_name) == *key);
+            let Some(i) = found else {
+                let mut known: Vec<&str> = msg.fields.iter().map(|f| f.name.as_str()).collect();
+                known.sort_unstable();
+                let known =
+                    if known.is_empty() { "it has no fields".to_owned() } else { format!("known: {}", known.join(", ")) };
+                return Err(Invalid {
+                    path: join(path, key),
+                    problem: format!("unknown field of {} ({known})", msg.name),
+                });
+            };
+            let field = &msg.fields[i];
+            if let Some(other) = seen.insert(i, key) {
+                return Err(Invalid {
+                    path: join(path, &field.name),
+                    problem: format!("given twice, as `{other}` and as `{key}`"),
+                });
+            }
+            if value.is_null() {
+                continue; // ProtoJSON: null means unset
+            }
+            self.check_type(value, &field.ty, &join(path, &field.name))?;
+        }
+        Ok(())
+    }
+
+    fn check_type(&self, v: &Value, ty: &Type, path: &str) -> Result<(), Invalid> {
+        let bad = |problem: String| Err(Invalid { path: path.to_owned(), problem });
+        let int = |lo: i128, hi: i128, what: &str| -> Result<(), Invalid> {
+            match integer(v) {
+                Some(i) if (lo..=hi).contains(&i) => Ok(()),
+                Some(i) => bad(format!("{i} is out of range for {what}")),
+                None => bad(format!("expected {what} (a number or a decimal string), got {}", describe(v))),
+            }
+        };
+        match ty {
+            Type::String => match v {
+                Value::String(_) => Ok(()),
+                _ => bad(format!("expected a string, got {}", describe(v))),
+            },
+            Type::Bool => match v {
+                Value::Bool(_) => Ok(()),
+                _ => bad(format!("expected a bool, got {}", describe(v))),
+            },
+            Type::Int32 => int(i128::from(i32::MIN), i128::from(i32::MAX), "an int32"),
+            Type::Uint32 => int(0, i128::from(u32::MAX), "a uint32"),
+            Type::Int64 => int(i128::from(i64::MIN), i128::from(i64::MAX), "an int64"),
+            Type::Uint64 => int(0, i128::from(u64::MAX), "a uint64"),
+            Type::Float | Type::Double => match v {
+                Value::Number(_) => Ok(()),
+                Value::String(s) if matches!(s.as_str(), "NaN" | "Infinity" | "-Infinity") => Ok(()),
+                Value::String(s) if s.trim() == s && s.parse::<f64>().is_ok_and(f64::is_finite) => Ok(()),
+                _ => bad(format!("expected a number, got {}", describe(v))),
+            },
+            Type::Bytes => match v {
+                Value::String(s) => match gitpod_runtime::wire::decode_base64(s) {
+                    Ok(_) => Ok(()),
+                    Err(e) => bad(format!("expected base64 bytes, got {s:?} ({e})")),
+                },
+                _ => bad(format!("expected base64 bytes (a string), got {}", describe(v))),
+            },
+            Type::Timestamp => match v {
+                Value::String(s) => match gitpod_runtime::wire::parse_timestamp(s) {
+                    Ok(_) => Ok(()),
+                    Err(e) => bad(format!("expected an RFC 3339 timestamp: {e}")),
+                },
+                _ => bad(format!("expected an RFC 3339 timestamp (a string), got {}", describe(v))),
+            },
+            Type::Duration => match v {
+                Value::String(s) => match gitpod_runtime::wire::parse_duration(s) {
+                    Ok(_) => Ok(()),
+                    Err(e) => bad(e),
+                },
+                _ => bad(format!("expected a duration like \"1.5s\", got {}", describe(v))),
+            },
+            Type::Any => Ok(()),
+            Type::Message { name } => match self.messages.get(name) {
+                Some(m) => self.check_message(v, m, path),
+                None => match v {
+                    Value::Object(_) => Ok(()),
+                    _ => bad(format!("expected an object ({name}), got {}", describe(v))),
+                },
+            },
+            Type::Enum { name } => {
+                let e = self.enums.get(name);
+                match v {
+                    Value::String(s) => match e {
+                        Some(e) if !e.values.iter().any(|x| x == s) => {
+                            bad(format!("{s:?} is not a value of {name} (one of {})", e.values.join(", ")))
+                        }
+                        _ => Ok(()),
+                    },
+                    // Open enums: any int32 number is accepted.
+                    Value::Number(_) => int(i128::from(i32::MIN), i128::from(i32::MAX), "an enum number"),
+                    _ => bad(format!("expected a {name} value (a string), got {}", describe(v))),
+                }
+            }
+            Type::List { item } => match v {
+                Value::Array(items) => {
+                    for (i, x) in items.iter().enumerate() {
+                        let p = format!("{path}[{i}]");
+                        if x.is_null() {
+                            return Err(Invalid { path: p, problem: "null is not allowed in a list".into() });
+                        }
+                        self.check_type(x, item, &p)?;
+                    }
+                    Ok(())
+                }
+                _ => bad(format!("expected an array, got {}", describe(v))),
+            },
+            Type::Map { value } => match v {
+                Value::Object(entries) => {
+                    for (k, x) in entries {
+                        let p = join(path, k);
+                        if x.is_null() {
+                            return Err(Invalid { path: p, problem: "null is not allowed as a map value".into() });
+                        }
+                        self.check_type(x, value, &p)?;
+                    }
+                    Ok(())
+                }
+                _ => bad(format!("expected an object (map), got {}", describe(v))),
+            },
+        }
+    }
+}
+
+/// `a string ("x")`, `a number (5)`: the kind plus a short rendering of the value.
+fn describe(v: &Value) -> String {
+    match v {
+        Value::Null | Value::Array(_) | Value::Object(_) => kind(v).to_owned(),
+        _ => {
+            let mut s = v.to_string();
+            if s.len() > 40 {
+                let mut end = 40;
+                while !s.is_char_boundary(end) {
+                    end -= 1;
+                }
+                s.truncate(end);
+                s.push('…');
+            }
+            format!("{} ({s})", kind(v))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gitpod_codegen::model::Field;
+    use serde_json::json;
+
+    fn field(name: &str, proto: &str, ty: Type) -> Field {
+        Field {
+            name: name.into(),
+            proto_name: proto.into(),
+            ty,
+            optional: true,
+            doc: String::new(),
+            deprecated: false,
+            required_marker: false,
+        }
+    }
+
+    fn schema() -> Schema {
+        let model = Model {
+            services: vec![],
+            messages: vec![
+                Message {
+                    name: "Req".into(),
+                    fields: vec![
+                        field("runnerId", "runner_id", Type::String),
+                        field("count", "count", Type::Int64),
+                        field("small", "small", Type::Int32),
+                        field("when", "when", Type::Timestamp),
+                        field("data", "data", Type::Bytes),
+                        field("spec", "spec", Type::Message { name: "Spec".into() }),
+                        field("tags", "tags", Type::List { item: Box::new(Type::String) }),
+                        field("ttl", "ttl", Type::Duration),
+                    ],
+                    ..Default::default()
+                },
+                Message {
+                    name: "Spec".into(),
+                    fields: vec![field("releaseChannel", "release_channel", Type::Enum { name: "Channel".into() })],
+                    ..Default::default()
+                },
+            ],
+            enums: vec![Enum {
+                name: "Channel".into(),
+                doc: String::new(),
+                values: vec!["CHANNEL_UNSPECIFIED".into(), "CHANNEL_STABLE".into()],
+            }],
+        };
+        Schema::new(&model)
+    }
+
+    fn check(v: Value) -> Result<(), Invalid> {
+        schema().check_request(&v, "Req")
+    }
+
+    fn path_of(v: Value) -> String {
+        check(v).expect_err("should be invalid").path
+    }
+
+    #[test]
+    fn accepts_protojson_spellings() {
+        check(json!({})).unwrap();
+        check(json!({"runnerId": "r", "count": "12", "small": 5, "when": "2024-01-02T03:04:05.123456789Z",
+                     "data": "aGk", "spec": {"release_channel": "CHANNEL_STABLE"}, "tags": ["a"], "ttl": "1.5s"}))
+        .unwrap();
+        check(json!({"runner_id": "r", "count": 12, "small": "5", "data": "aGk_-w==", "spec": {"releaseChannel": 1}}))
+            .unwrap();
+        check(json!({"runnerId": null, "spec": null, "tags": null, "when": "2024-01-02T03:04:05+02:00"})).unwrap();
+    }
+
+    #[test]
+    fn names_the_field() {
+        assert_eq!(path_of(json!({"bogus": 1})), "bogus");
+        assert_eq!(path_of(json!({"runnerId": 5})), "runnerId");
+        assert_eq!(path_of(json!({"spec": {"releaseChannel": "NOPE"}})), "spec.releaseChannel");
+        assert_eq!(path_of(json!({"spec": {"release_channel": true}})), "spec.releaseChannel");
+        assert_eq!(path_of(json!({"spec": {"extra": 1}})), "spec.extra");
+        assert_eq!(path_of(json!({"spec": []})), "spec");
+        assert_eq!(path_of(json!({"count": "12x"})), "count");
+        assert_eq!(path_of(json!({"count": 1.5})), "count");
+        assert_eq!(path_of(json!({"small": 3_000_000_000_u64})), "small");
+        assert_eq!(path_of(json!({"when": "2024-13-02T03:04:05Z"})), "when");
+        assert_eq!(path_of(json!({"when": "2024-12-31T23:59:59"})), "when");
+        assert_eq!(path_of(json!({"data": "not base64!"})), "data");
+        assert_eq!(path_of(json!({"tags": ["a", 1]})), "tags[1]");
+        assert_eq!(path_of(json!({"ttl": "5m"})), "ttl");
+        assert_eq!(path_of(json!({"runnerId": "a", "runner_id": "b"})), "runnerId");
+        assert_eq!(path_of(json!([])), "");
+    }
+}
