@@ -4,10 +4,10 @@
 //! `Option<_>`, `Vec<_>` and `HashMap<String, _>` inside `#[serde_as(as = "...")]`:
 //!
 //! ```
-//! use gitpod_runtime::serde_with::{self, serde_as};
+//! use gitpod_runtime::serde_with::serde_as;
 //! use gitpod_runtime::wire;
 //!
-//! #[serde_as]
+//! #[serde_as(crate = "gitpod_runtime::serde_with")]
 //! #[derive(serde::Serialize, serde::Deserialize, Default, PartialEq, Debug)]
 //! #[serde(rename_all = "camelCase")]
 //! struct Example {
