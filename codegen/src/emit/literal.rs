@@ -14,6 +14,8 @@ pub struct LiteralWriter<'a, 'm> {
     pub index: &'a TypeIndex<'m>,
     pub enums: &'a dyn Fn(&str) -> Option<Vec<String>>,
     pub types: TokenStream,
+    /// The generated crate's name, for runtime helpers (`gitpod_api::runtime::wire`).
+    pub krate: proc_macro2::Ident,
 }
 
 impl LiteralWriter<'_, '_> {
@@ -48,6 +50,7 @@ impl LiteralWriter<'_, '_> {
 
     fn value(&self, ty: &Type, value: &Value) -> Option<TokenStream> {
         let types = &self.types;
+        let krate = &self.krate;
         Some(match (ty, value) {
             (Type::String, Value::String(s)) => quote!(#s.into()),
             (Type::Bool, Value::Bool(b)) => quote!(#b),
@@ -76,8 +79,8 @@ impl LiteralWriter<'_, '_> {
                 quote!(#v)
             }
             (Type::Timestamp, Value::String(s)) => quote!(#s.parse().unwrap()),
-            (Type::Duration, Value::String(s)) => quote!(gitpod_api::runtime::wire::parse_duration(#s).unwrap()),
-            (Type::Bytes, Value::String(s)) => quote!(gitpod_api::runtime::wire::decode_base64(#s).unwrap()),
+            (Type::Duration, Value::String(s)) => quote!(#krate::runtime::wire::parse_duration(#s).unwrap()),
+            (Type::Bytes, Value::String(s)) => quote!(#krate::runtime::wire::decode_base64(#s).unwrap()),
             (Type::Any, v) => {
                 let text = v.to_string();
                 quote!(serde_json::from_str(#text).unwrap())

@@ -5,6 +5,7 @@
 //! prettyplease, which makes output deterministic.
 
 mod docs;
+mod literal;
 mod names;
 mod samples;
 mod secrets;
@@ -67,11 +68,12 @@ pub fn emit(model: &Model, options: &EmitOptions) -> Result<Vec<GeneratedFile>, 
     let index = types::TypeIndex::new(model);
     let mut files =
         vec![render("src/lib.rs", emit_lib(model, options))?, render("src/types.rs", types::emit_types(model, &index))?];
+    let krate = names::ident(&options.crate_name);
+    let examples = service::ExampleWriter { model, index: &index, krate: krate.clone() };
     for service in &model.services {
         let path = format!("src/{}.rs", names::service_module(&service.short_name));
-        files.push(render(&path, service::emit_service(service, &index)?)?);
+        files.push(render(&path, service::emit_service(service, &index, &examples)?)?);
     }
-    let krate = names::ident(&options.crate_name);
     files.push(render("tests/samples/mod.rs", samples::emit_samples(model, &index, &krate))?);
     files.push(render("tests/every_method.rs", samples::emit_every_method_test(model, &krate))?);
     files.push(render("tests/examples.rs", samples::emit_example_tests(model, &krate))?);

@@ -5,7 +5,8 @@ use super::docs::doc_attrs;
 use super::names::{self, ident};
 use super::types::{field_names, TypeIndex};
 use super::EmitError;
-use crate::model::{Method, Service, Type};
+use super::literal::LiteralWriter;
+use crate::model::{Method, Model, Service, Type};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
@@ -30,14 +31,14 @@ fn method_names(method: &Method) -> MethodNames {
     }
 }
 
-pub fn emit_service(service: &Service, index: &TypeIndex) -> Result<TokenStream, EmitError> {
+pub fn emit_service(service: &Service, index: &TypeIndex, examples: &ExampleWriter) -> Result<TokenStream, EmitError> {
     let constants = service.methods.iter().map(|m| {
         let MethodNames { constant, .. } = method_names(m);
         let path = &m.path;
         let doc = doc_attrs(&format!("`{}`", m.name));
         quote!(#doc pub const #constant: &str = #path;)
     });
-    let client = emit_client(service, index)?;
+    let client = emit_client(service, index, examples)?;
     let server = emit_server(service);
     let module_doc = format!(
         "`{}`: procedure paths, the client (feature `client`) and the server trait (feature `server`).",
@@ -84,13 +85,18 @@ fn deprecated_attr(method: &Method) -> TokenStream {
     }
 }
 
-fn emit_client(service: &Service, index: &TypeIndex) -> Result<TokenStream, EmitError> {
+fn emit_client(service: &Service, index: &TypeIndex, examples: &ExampleWriter) -> Result<TokenStream, EmitError> {
     let client = format_ident!("{}Client", names::pascal(&service.short_name));
     let client_doc = doc_attrs(&format!("Client for `{}`. Cheap to clone: clones share one connection pool.", service.name));
     let mut methods = Vec::new();
     for method in &service.methods {
         let MethodNames { func, constant, request, response } = method_names(method);
-        let docs = doc_attrs(&method_doc(method));
+        let mut doc = method_doc(method);
+        if let Some(example) = examples.client_example(service, method) {
+            doc.push_str("\n\n# Example\n\n");
+            doc.push_str(&example);
+        }
+        let docs = doc_attrs(&doc);
         let deprecated = deprecated_attr(method);
         methods.push(quote! {
             #docs
@@ -274,5 +280,51 @@ fn emit_server(service: &Service) -> TokenStream {
         pub fn router<S: #trait_name>(service: S) -> ::axum::Router {
             register(::gitpod_runtime::server::ConnectRouter::new(), ::std::sync::Arc::new(service)).into_axum()
         }
+    }
+}
+
+/// Writes the rustdoc example of each client method from the reference's request example.
+pub struct ExampleWriter<'a, 'm> {
+    pub model: &'m Model,
+    pub index: &'a TypeIndex<'m>,
+    /// The generated crate as Rust code names it (`gitpod_api`).
+    pub krate: proc_macro2::Ident,
+}
+
+impl ExampleWriter<'_, '_> {
+    /// A `no_run` doctest calling `method` with its first documented request example, if any fits.
+    fn client_example(&self, service: &Service, method: &Method) -> Option<String> {
+        let examples = &method.examples;
+        let (title, value) = examples
+            .requests
+            .iter()
+            .find_map(|r| Some((r.title.clone(), r.value.clone()?)))
+            .or_else(|| Some((String::new(), examples.python_args.clone()?)))?;
+        let krate = &self.krate;
+        let enums = |name: &str| self.model.enums.iter().find(|e| e.name == name).map(|e| e.values.clone());
+        let writer = LiteralWriter { index: self.index, enums: &enums, types: quote!(types), krate: krate.clone() };
+        let request = writer.message(&method.request, &value)?;
+        let client = format_ident!("{}Client", names::pascal(&service.short_name));
+        let func = ident(&names::snake(&method.name));
+        // Formatted inside a short wrapper so prettyplease lays out only the body.
+        let file: syn::File = syn::parse2(quote! {
+            fn f() {
+                use #krate::types;
+                let response = client.#func(#request).await?;
+                println!("{response:?}");
+            }
+        })
+        .ok()?;
+        let code = prettyplease::unparse(&file);
+        let body: Vec<&str> = code.trim_end().lines().collect();
+        let mut lines = vec![format!("# async fn example(client: {krate}::{client}) -> Result<(), {krate}::Error> {{")];
+        for line in &body[1..body.len() - 1] {
+            lines.push(line.strip_prefix("    ").unwrap_or(line).to_string());
+        }
+        lines.push("# Ok(())".to_string());
+        lines.push("# }".to_string());
+        let title = title.trim();
+        let intro = if title.is_empty() { String::from("The reference's example:") } else { title.to_string() };
+        Some(format!("{intro}\n\n```rust,no_run\n{}\n```", lines.join("\n")))
     }
 }
