@@ -1,5 +1,6 @@
 //! Project tasks: `cargo xtask regen [--check]`, `cargo xtask model`, `cargo xtask mock --addr ADDR`.
 
+mod mock;
 mod regen;
 
 use std::path::{Path, PathBuf};
@@ -10,7 +11,8 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   regen [--check]   regenerate generated/ from spec/ (--check: fail naming each stale file)
   model             print the model of spec/ as JSON on stdout
-  test              run every check CI runs: tests, clippy, rustdoc, regen --check";
+  test              run every check CI runs: tests, clippy, rustdoc, regen --check
+  mock --addr ADDR [--lenient]  serve every method's documented example on ADDR until Ctrl-C";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -21,6 +23,7 @@ fn main() -> ExitCode {
         ["regen", "--check"] => run_regen(&root, true),
         ["model"] => run_model(&root),
         ["test"] => run_tests(&root),
+        ["mock", rest @ ..] => mock::run(&root, rest),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
