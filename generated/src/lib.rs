@@ -8,6 +8,7 @@
 //!
 //! Each service module has a client (feature `client`) and a server trait with a router (feature `server`). The wire runtime they call is re-exported as [`runtime`].
 #![deny(missing_docs)]
+
 pub use ::gitpod_runtime as runtime;
 pub use ::gitpod_runtime::{Code, ConnectError, Error};
 pub mod types;

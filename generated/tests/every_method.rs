@@ -3,6 +3,7 @@
 //! built from the generated traits over 127.0.0.1; the server checks it and answers a
 //! filled response, which must come back unchanged.
 #![allow(deprecated)]
+
 mod samples;
 use gitpod_api::runtime::client::ClientConfig;
 use gitpod_api::runtime::server::{ConnectRouter, RequestContext};
@@ -30,6 +31,7 @@ fn check<T: PartialEq + std::fmt::Debug>(
     }
     Ok(())
 }
+
 impl project_service::ProjectService for Checked {
     async fn create_project_policy(
         &self,
@@ -39,6 +41,7 @@ impl project_service::ProjectService for Checked {
         check(&context, &request, &samples::create_project_policy_request())?;
         Ok(samples::create_project_policy_response())
     }
+
     async fn delete_project_policy(
         &self,
         context: RequestContext,
@@ -47,6 +50,7 @@ impl project_service::ProjectService for Checked {
         check(&context, &request, &samples::delete_project_policy_request())?;
         Ok(samples::delete_project_policy_response())
     }
+
     async fn list_project_policies(
         &self,
         context: RequestContext,
@@ -55,6 +59,7 @@ impl project_service::ProjectService for Checked {
         check(&context, &request, &samples::list_project_policies_request())?;
         Ok(samples::list_project_policies_response())
     }
+
     async fn update_project_policy(
         &self,
         context: RequestContext,
@@ -64,6 +69,7 @@ impl project_service::ProjectService for Checked {
         Ok(samples::update_project_policy_response())
     }
 }
+
 impl runner_configuration_service::RunnerConfigurationService for Checked {
     async fn create_environment_class(
         &self,
@@ -73,6 +79,7 @@ impl runner_configuration_service::RunnerConfigurationService for Checked {
         check(&context, &request, &samples::create_environment_class_request())?;
         Ok(samples::create_environment_class_response())
     }
+
     async fn create_host_authentication_token(
         &self,
         context: RequestContext,
@@ -81,6 +88,7 @@ impl runner_configuration_service::RunnerConfigurationService for Checked {
         check(&context, &request, &samples::create_host_authentication_token_request())?;
         Ok(samples::create_host_authentication_token_response())
     }
+
     async fn create_scm_integration(
         &self,
         context: RequestContext,
@@ -89,6 +97,7 @@ impl runner_configuration_service::RunnerConfigurationService for Checked {
         check(&context, &request, &samples::create_scm_integration_request())?;
         Ok(samples::create_scm_integration_response())
     }
+
     async fn delete_host_authentication_token(
         &self,
         context: RequestContext,
@@ -97,6 +106,7 @@ impl runner_configuration_service::RunnerConfigurationService for Checked {
         check(&context, &request, &samples::delete_host_authentication_token_request())?;
         Ok(samples::delete_host_authentication_token_response())
     }
+
     async fn delete_scm_integration(
         &self,
         context: RequestContext,
@@ -105,6 +115,7 @@ impl runner_configuration_service::RunnerConfigurationService for Checked {
         check(&context, &request, &samples::delete_scm_integration_request())?;
         Ok(samples::delete_scm_integration_response())
     }
+
     async fn get_environment_class(
         &self,
         context: RequestContext,
@@ -113,6 +124,7 @@ impl runner_configuration_service::RunnerConfigurationService for Checked {
         check(&context, &request, &samples::get_environment_class_request())?;
         Ok(samples::get_environment_class_response())
     }
+
     async fn get_host_authentication_token(
         &self,
         context: RequestContext,
@@ -121,6 +133,7 @@ impl runner_configuration_service::RunnerConfigurationService for Checked {
         check(&context, &request, &samples::get_host_authentication_token_request())?;
         Ok(samples::get_host_authentication_token_response())
     }
+
     async fn get_runner_configuration_schema(
         &self,
         context: RequestContext,
@@ -129,6 +142,7 @@ impl runner_configuration_service::RunnerConfigurationService for Checked {
         check(&context, &request, &samples::get_runner_configuration_schema_request())?;
         Ok(samples::get_runner_configuration_schema_response())
     }
+
     async fn get_scm_integration(
         &self,
         context: RequestContext,
@@ -137,6 +151,7 @@ impl runner_configuration_service::RunnerConfigurationService for Checked {
         check(&context, &request, &samples::get_scm_integration_request())?;
         Ok(samples::get_scm_integration_response())
     }
+
     async fn list_environment_classes(
         &self,
         context: RequestContext,
@@ -145,6 +160,7 @@ impl runner_configuration_service::RunnerConfigurationService for Checked {
         check(&context, &request, &samples::list_environment_classes_request())?;
         Ok(samples::list_environment_classes_response())
     }
+
     async fn list_host_authentication_tokens(
         &self,
         context: RequestContext,
@@ -153,6 +169,7 @@ impl runner_configuration_service::RunnerConfigurationService for Checked {
         check(&context, &request, &samples::list_host_authentication_tokens_request())?;
         Ok(samples::list_host_authentication_tokens_response())
     }
+
     async fn list_scm_integrations(
         &self,
         context: RequestContext,
@@ -161,6 +178,7 @@ impl runner_configuration_service::RunnerConfigurationService for Checked {
         check(&context, &request, &samples::list_scm_integrations_request())?;
         Ok(samples::list_scm_integrations_response())
     }
+
     async fn update_environment_class(
         &self,
         context: RequestContext,
@@ -169,6 +187,7 @@ impl runner_configuration_service::RunnerConfigurationService for Checked {
         check(&context, &request, &samples::update_environment_class_request())?;
         Ok(samples::update_environment_class_response())
     }
+
     async fn update_host_authentication_token(
         &self,
         context: RequestContext,
@@ -177,6 +196,7 @@ impl runner_configuration_service::RunnerConfigurationService for Checked {
         check(&context, &request, &samples::update_host_authentication_token_request())?;
         Ok(samples::update_host_authentication_token_response())
     }
+
     async fn update_scm_integration(
         &self,
         context: RequestContext,
@@ -185,6 +205,7 @@ impl runner_configuration_service::RunnerConfigurationService for Checked {
         check(&context, &request, &samples::update_scm_integration_request())?;
         Ok(samples::update_scm_integration_response())
     }
+
     async fn validate_runner_configuration(
         &self,
         context: RequestContext,
@@ -194,6 +215,7 @@ impl runner_configuration_service::RunnerConfigurationService for Checked {
         Ok(samples::validate_runner_configuration_response())
     }
 }
+
 impl runner_service::RunnerService for Checked {
     async fn check_authentication_for_host(
         &self,
@@ -203,6 +225,7 @@ impl runner_service::RunnerService for Checked {
         check(&context, &request, &samples::check_authentication_for_host_request())?;
         Ok(samples::check_authentication_for_host_response())
     }
+
     async fn check_repository_access(
         &self,
         context: RequestContext,
@@ -211,6 +234,7 @@ impl runner_service::RunnerService for Checked {
         check(&context, &request, &samples::check_repository_access_request())?;
         Ok(samples::check_repository_access_response())
     }
+
     async fn create_runner(
         &self,
         context: RequestContext,
@@ -219,6 +243,7 @@ impl runner_service::RunnerService for Checked {
         check(&context, &request, &samples::create_runner_request())?;
         Ok(samples::create_runner_response())
     }
+
     async fn create_runner_logs_token(
         &self,
         context: RequestContext,
@@ -227,6 +252,7 @@ impl runner_service::RunnerService for Checked {
         check(&context, &request, &samples::create_runner_logs_token_request())?;
         Ok(samples::create_runner_logs_token_response())
     }
+
     async fn create_runner_policy(
         &self,
         context: RequestContext,
@@ -235,6 +261,7 @@ impl runner_service::RunnerService for Checked {
         check(&context, &request, &samples::create_runner_policy_request())?;
         Ok(samples::create_runner_policy_response())
     }
+
     async fn create_runner_token(
         &self,
         context: RequestContext,
@@ -243,6 +270,7 @@ impl runner_service::RunnerService for Checked {
         check(&context, &request, &samples::create_runner_token_request())?;
         Ok(samples::create_runner_token_response())
     }
+
     async fn delete_runner(
         &self,
         context: RequestContext,
@@ -251,6 +279,7 @@ impl runner_service::RunnerService for Checked {
         check(&context, &request, &samples::delete_runner_request())?;
         Ok(samples::delete_runner_response())
     }
+
     async fn delete_runner_policy(
         &self,
         context: RequestContext,
@@ -259,6 +288,7 @@ impl runner_service::RunnerService for Checked {
         check(&context, &request, &samples::delete_runner_policy_request())?;
         Ok(samples::delete_runner_policy_response())
     }
+
     async fn get_runner(
         &self,
         context: RequestContext,
@@ -267,6 +297,7 @@ impl runner_service::RunnerService for Checked {
         check(&context, &request, &samples::get_runner_request())?;
         Ok(samples::get_runner_response())
     }
+
     async fn list_runner_policies(
         &self,
         context: RequestContext,
@@ -275,6 +306,7 @@ impl runner_service::RunnerService for Checked {
         check(&context, &request, &samples::list_runner_policies_request())?;
         Ok(samples::list_runner_policies_response())
     }
+
     async fn list_runners(
         &self,
         context: RequestContext,
@@ -283,6 +315,7 @@ impl runner_service::RunnerService for Checked {
         check(&context, &request, &samples::list_runners_request())?;
         Ok(samples::list_runners_response())
     }
+
     async fn list_scm_organizations(
         &self,
         context: RequestContext,
@@ -291,6 +324,7 @@ impl runner_service::RunnerService for Checked {
         check(&context, &request, &samples::list_scm_organizations_request())?;
         Ok(samples::list_scm_organizations_response())
     }
+
     async fn parse_context_url(
         &self,
         context: RequestContext,
@@ -299,6 +333,7 @@ impl runner_service::RunnerService for Checked {
         check(&context, &request, &samples::parse_context_url_request())?;
         Ok(samples::parse_context_url_response())
     }
+
     async fn search_repositories(
         &self,
         context: RequestContext,
@@ -307,6 +342,7 @@ impl runner_service::RunnerService for Checked {
         check(&context, &request, &samples::search_repositories_request())?;
         Ok(samples::search_repositories_response())
     }
+
     async fn update_runner(
         &self,
         context: RequestContext,
@@ -315,6 +351,7 @@ impl runner_service::RunnerService for Checked {
         check(&context, &request, &samples::update_runner_request())?;
         Ok(samples::update_runner_response())
     }
+
     async fn update_runner_policy(
         &self,
         context: RequestContext,
@@ -324,6 +361,7 @@ impl runner_service::RunnerService for Checked {
         Ok(samples::update_runner_policy_response())
     }
 }
+
 #[tokio::test]
 async fn every_method_round_trips_over_http() {
     let service = Arc::new(Checked);

@@ -3,6 +3,7 @@
 //! encoded back: the result must equal the example as JSON (key order aside; well-known
 //! types compared by value, e.g. `"+1.5s"` and `"1.5s"`).
 #![allow(deprecated)]
+
 use gitpod_api::runtime::testing::assert_json_round_trip;
 use gitpod_api::types;
 /// The documented response of `/gitpod.v1.ProjectService/CreateProjectPolicy`.
@@ -19,11 +20,13 @@ fn create_project_policy_response_example() {
 }"#,
     );
 }
+
 /// The documented response of `/gitpod.v1.ProjectService/DeleteProjectPolicy`.
 #[test]
 fn delete_project_policy_response_example() {
     assert_json_round_trip::<types::DeleteProjectPolicyResponse>(r#"{}"#);
 }
+
 /// The documented response of `/gitpod.v1.ProjectService/ListProjectPolicies`.
 #[test]
 fn list_project_policies_response_example() {
@@ -43,6 +46,7 @@ fn list_project_policies_response_example() {
 }"#,
     );
 }
+
 /// The documented response of `/gitpod.v1.ProjectService/UpdateProjectPolicy`.
 #[test]
 fn update_project_policy_response_example() {
@@ -57,6 +61,7 @@ fn update_project_policy_response_example() {
 }"#,
     );
 }
+
 /// The documented response of `/gitpod.v1.RunnerConfigurationService/CreateEnvironmentClass`.
 #[test]
 fn create_environment_class_response_example() {
@@ -66,6 +71,7 @@ fn create_environment_class_response_example() {
   "id": "id"
 }"#);
 }
+
 /// The documented response of `/gitpod.v1.RunnerConfigurationService/CreateHostAuthenticationToken`.
 #[test]
 fn create_host_authentication_token_response_example() {
@@ -92,6 +98,7 @@ fn create_host_authentication_token_response_example() {
 }"#,
     );
 }
+
 /// The documented response of `/gitpod.v1.RunnerConfigurationService/CreateSCMIntegration`.
 #[test]
 fn create_scm_integration_response_example() {
@@ -101,16 +108,19 @@ fn create_scm_integration_response_example() {
   "id": "182bd5e5-6e1a-4fe4-a799-aa6d9a6ab26e"
 }"#);
 }
+
 /// The documented response of `/gitpod.v1.RunnerConfigurationService/DeleteHostAuthenticationToken`.
 #[test]
 fn delete_host_authentication_token_response_example() {
     assert_json_round_trip::<types::DeleteHostAuthenticationTokenResponse>(r#"{}"#);
 }
+
 /// The documented response of `/gitpod.v1.RunnerConfigurationService/DeleteSCMIntegration`.
 #[test]
 fn delete_scm_integration_response_example() {
     assert_json_round_trip::<types::DeleteScmIntegrationResponse>(r#"{}"#);
 }
+
 /// The documented response of `/gitpod.v1.RunnerConfigurationService/GetEnvironmentClass`.
 #[test]
 fn get_environment_class_response_example() {
@@ -134,6 +144,7 @@ fn get_environment_class_response_example() {
 }"#,
     );
 }
+
 /// The documented response of `/gitpod.v1.RunnerConfigurationService/GetHostAuthenticationToken`.
 #[test]
 fn get_host_authentication_token_response_example() {
@@ -160,6 +171,7 @@ fn get_host_authentication_token_response_example() {
 }"#,
     );
 }
+
 /// The documented response of `/gitpod.v1.RunnerConfigurationService/GetRunnerConfigurationSchema`.
 #[test]
 fn get_runner_configuration_schema_response_example() {
@@ -273,6 +285,7 @@ fn get_runner_configuration_schema_response_example() {
 }"#,
     );
 }
+
 /// The documented response of `/gitpod.v1.RunnerConfigurationService/GetSCMIntegration`.
 #[test]
 fn get_scm_integration_response_example() {
@@ -296,6 +309,7 @@ fn get_scm_integration_response_example() {
 }"#,
     );
 }
+
 /// The documented response of `/gitpod.v1.RunnerConfigurationService/ListEnvironmentClasses`.
 #[test]
 fn list_environment_classes_response_example() {
@@ -324,6 +338,7 @@ fn list_environment_classes_response_example() {
 }"#,
     );
 }
+
 /// The documented response of `/gitpod.v1.RunnerConfigurationService/ListHostAuthenticationTokens`.
 #[test]
 fn list_host_authentication_tokens_response_example() {
@@ -355,6 +370,7 @@ fn list_host_authentication_tokens_response_example() {
 }"#,
     );
 }
+
 /// The documented response of `/gitpod.v1.RunnerConfigurationService/ListSCMIntegrations`.
 #[test]
 fn list_scm_integrations_response_example() {
@@ -383,21 +399,25 @@ fn list_scm_integrations_response_example() {
 }"#,
     );
 }
+
 /// The documented response of `/gitpod.v1.RunnerConfigurationService/UpdateEnvironmentClass`.
 #[test]
 fn update_environment_class_response_example() {
     assert_json_round_trip::<types::UpdateEnvironmentClassResponse>(r#"{}"#);
 }
+
 /// The documented response of `/gitpod.v1.RunnerConfigurationService/UpdateHostAuthenticationToken`.
 #[test]
 fn update_host_authentication_token_response_example() {
     assert_json_round_trip::<types::UpdateHostAuthenticationTokenResponse>(r#"{}"#);
 }
+
 /// The documented response of `/gitpod.v1.RunnerConfigurationService/UpdateSCMIntegration`.
 #[test]
 fn update_scm_integration_response_example() {
     assert_json_round_trip::<types::UpdateScmIntegrationResponse>(r#"{}"#);
 }
+
 /// The documented response of `/gitpod.v1.RunnerConfigurationService/ValidateRunnerConfiguration`.
 #[test]
 fn validate_runner_configuration_response_example() {
@@ -426,6 +446,7 @@ fn validate_runner_configuration_response_example() {
 }"#,
     );
 }
+
 /// The documented response of `/gitpod.v1.RunnerService/CheckAuthenticationForHost`.
 #[test]
 fn check_authentication_for_host_response_example() {
@@ -453,6 +474,7 @@ fn check_authentication_for_host_response_example() {
 }"#,
     );
 }
+
 /// The documented response of `/gitpod.v1.RunnerService/CheckRepositoryAccess`.
 #[test]
 fn check_repository_access_response_example() {
@@ -463,6 +485,7 @@ fn check_repository_access_response_example() {
   "hasAccess": true
 }"#);
 }
+
 /// The documented response of `/gitpod.v1.RunnerService/CreateRunner`.
 #[test]
 fn create_runner_response_example() {
@@ -542,6 +565,7 @@ fn create_runner_response_example() {
 }"#,
     );
 }
+
 /// The documented response of `/gitpod.v1.RunnerService/CreateRunnerLogsToken`.
 #[test]
 fn create_runner_logs_token_response_example() {
@@ -551,6 +575,7 @@ fn create_runner_logs_token_response_example() {
   "accessToken": "accessToken"
 }"#);
 }
+
 /// The documented response of `/gitpod.v1.RunnerService/CreateRunnerPolicy`.
 #[test]
 fn create_runner_policy_response_example() {
@@ -565,6 +590,7 @@ fn create_runner_policy_response_example() {
 }"#,
     );
 }
+
 /// The documented response of `/gitpod.v1.RunnerService/CreateRunnerToken`.
 #[test]
 fn create_runner_token_response_example() {
@@ -575,16 +601,19 @@ fn create_runner_token_response_example() {
   "exchangeToken": "exchangeToken"
 }"#);
 }
+
 /// The documented response of `/gitpod.v1.RunnerService/DeleteRunner`.
 #[test]
 fn delete_runner_response_example() {
     assert_json_round_trip::<types::DeleteRunnerResponse>(r#"{}"#);
 }
+
 /// The documented response of `/gitpod.v1.RunnerService/DeleteRunnerPolicy`.
 #[test]
 fn delete_runner_policy_response_example() {
     assert_json_round_trip::<types::DeleteRunnerPolicyResponse>(r#"{}"#);
 }
+
 /// The documented response of `/gitpod.v1.RunnerService/GetRunner`.
 #[test]
 fn get_runner_response_example() {
@@ -662,6 +691,7 @@ fn get_runner_response_example() {
 }"#,
     );
 }
+
 /// The documented response of `/gitpod.v1.RunnerService/ListRunnerPolicies`.
 #[test]
 fn list_runner_policies_response_example() {
@@ -681,6 +711,7 @@ fn list_runner_policies_response_example() {
 }"#,
     );
 }
+
 /// The documented response of `/gitpod.v1.RunnerService/ListRunners`.
 #[test]
 fn list_runners_response_example() {
@@ -763,6 +794,7 @@ fn list_runners_response_example() {
 }"#,
     );
 }
+
 /// The documented response of `/gitpod.v1.RunnerService/ListSCMOrganizations`.
 #[test]
 fn list_scm_organizations_response_example() {
@@ -780,6 +812,7 @@ fn list_scm_organizations_response_example() {
 }"#,
     );
 }
+
 /// The documented response of `/gitpod.v1.RunnerService/ParseContextURL`.
 #[test]
 fn parse_context_url_response_example() {
@@ -831,6 +864,7 @@ fn parse_context_url_response_example() {
 }"#,
     );
 }
+
 /// The documented response of `/gitpod.v1.RunnerService/SearchRepositories`.
 #[test]
 fn search_repositories_response_example() {
@@ -851,11 +885,13 @@ fn search_repositories_response_example() {
 }"#,
     );
 }
+
 /// The documented response of `/gitpod.v1.RunnerService/UpdateRunner`.
 #[test]
 fn update_runner_response_example() {
     assert_json_round_trip::<types::UpdateRunnerResponse>(r#"{}"#);
 }
+
 /// The documented response of `/gitpod.v1.RunnerService/UpdateRunnerPolicy`.
 #[test]
 fn update_runner_policy_response_example() {

@@ -166,6 +166,31 @@ fn emit_lib(model: &Model, options: &EmitOptions) -> TokenStream {
 fn render(path: &str, tokens: TokenStream) -> Result<GeneratedFile, EmitError> {
     let file: syn::File =
         syn::parse2(tokens).map_err(|e| EmitError::new(format!("{path}: generated tokens do not parse: {e}")))?;
-    let body = prettyplease::unparse(&file);
+    let body = separate_items(&prettyplease::unparse(&file));
     Ok(GeneratedFile { path: path.to_string(), contents: format!("{GENERATED_HEADER}\n{body}") })
+}
+
+/// prettyplease puts items right below each other; a blank line after each closing brace (and
+/// after the file's inner doc and attributes) makes the files, and their diffs, easier to read.
+fn separate_items(code: &str) -> String {
+    let starts_item = |line: &str| {
+        let t = line.trim_start();
+        ["///", "#[", "pub ", "impl", "fn ", "mod ", "use ", "struct ", "enum ", "const ", "async fn ", "trait "]
+            .iter()
+            .any(|p| t.starts_with(p))
+    };
+    let mut out = String::with_capacity(code.len() + code.len() / 20);
+    let mut previous = "";
+    for line in code.lines() {
+        let prev = previous.trim();
+        let after_block = prev == "}" || prev == "};";
+        let after_header = (prev.starts_with("//!") || prev.starts_with("#![")) && !line.trim_start().starts_with("//!") && !line.trim_start().starts_with("#![");
+        if (after_block || after_header) && starts_item(line) {
+            out.push('\n');
+        }
+        out.push_str(line);
+        out.push('\n');
+        previous = line;
+    }
+    out
 }
