@@ -160,3 +160,89 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) -> Result<(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    }
+
+    /// The staleness check in the normal test run: a forgotten `cargo xtask regen` fails here.
+    #[test]
+    fn generated_files_are_up_to_date() {
+        for target in targets(&root()).unwrap_or_else(|e| panic!("{e}")) {
+            let plan = plan(&target).unwrap_or_else(|e| panic!("{e}"));
+            let stale: Vec<&String> = plan.write.keys().chain(&plan.remove).collect();
+            assert!(
+                stale.is_empty(),
+                "{} is stale: {stale:?}; run `cargo xtask regen` and commit the result",
+                target.out_dir.display()
+            );
+        }
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("xtask-regen-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn snapshot(dir: &Path) -> BTreeMap<String, String> {
+        let mut files = BTreeMap::new();
+        for entry in fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_file() {
+                files.insert(path.file_name().unwrap().to_string_lossy().into_owned(), fs::read_to_string(&path).unwrap());
+            }
+        }
+        files
+    }
+
+    #[test]
+    fn a_failed_regen_leaves_the_output_untouched() {
+        let dir = scratch("failed");
+        let spec = dir.join("spec");
+        let out = dir.join("out");
+        fs::create_dir_all(&spec).unwrap();
+        fs::create_dir_all(out.join("src")).unwrap();
+        // A method whose path is missing: the parser must reject it.
+        fs::write(spec.join("broken.python.md"), "# Things\n\n## GetThing\n\n**post** nowhere\n\n### Parameters\n\n- `id: Optional[str]`\n").unwrap();
+        fs::write(out.join("src/lib.rs"), format!("{GENERATED_HEADER}\n// old output\n")).unwrap();
+        let before = snapshot(&out.join("src"));
+        let target = Target { spec_dir: spec, out_dir: out.clone(), options: EmitOptions::default() };
+        match plan(&target) {
+            Err(RegenError::Spec(diags)) => assert!(diags.iter().all(|d| d.file == "broken.python.md")),
+            Err(other) => panic!("expected spec errors, got {other}"),
+            Ok(_) => panic!("a page without a path must not parse"),
+        }
+        assert_eq!(snapshot(&out.join("src")), before);
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn regen_owns_only_files_with_the_header() {
+        let dir = scratch("owned");
+        let out = dir.join("out");
+        fs::create_dir_all(out.join("src")).unwrap();
+        fs::write(out.join("src/stale.rs"), format!("{GENERATED_HEADER}\n// no longer produced\n")).unwrap();
+        fs::write(out.join("src/handwritten.rs"), "// mine\n").unwrap();
+        let target = Target {
+            spec_dir: root().join("fixtures/edge-cases/spec"),
+            out_dir: out.clone(),
+            options: EmitOptions { crate_name: "fixture_edge_cases".into(), readme: None },
+        };
+        let first = plan(&target).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(first.remove, ["src/stale.rs"]);
+        apply(&first, &out).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!out.join("src/stale.rs").exists());
+        assert_eq!(fs::read_to_string(out.join("src/handwritten.rs")).unwrap(), "// mine\n");
+        // A second run writes nothing: output is deterministic.
+        let second = plan(&target).unwrap_or_else(|e| panic!("{e}"));
+        assert!(second.write.is_empty() && second.remove.is_empty());
+        assert_eq!(second.unchanged.len(), first.write.len());
+        let _ = fs::remove_dir_all(&dir);
+    }
+}

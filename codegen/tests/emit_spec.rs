@@ -1,0 +1,82 @@
+//! The emitter on the real spec and on the edge-case fixture pages: insta snapshots of every
+//! generated file and of the fixture's model, and output that does not depend on page order or on
+//! the order of sections within a page.
+
+mod parse_common;
+
+use gitpod_codegen::emit::{emit, EmitOptions, GeneratedFile};
+use gitpod_codegen::parse::{load_spec_dir, parse_pages};
+use gitpod_codegen::SpecPage;
+use parse_common::parse_spec;
+use std::path::Path;
+
+fn emit_pages(pages: &[SpecPage]) -> Vec<GeneratedFile> {
+    let parsed = parse_pages(pages, None).unwrap_or_else(|e| panic!("{e:?}"));
+    emit(&parsed.model, &EmitOptions::default()).expect("the model emits")
+}
+
+#[test]
+fn every_generated_file_of_the_spec() {
+    let files = emit(&parse_spec().model, &EmitOptions::default()).unwrap();
+    assert!(files.len() >= 8);
+    for file in files {
+        insta::assert_snapshot!(format!("spec__{}", file.path.replace('/', "__")), file.contents);
+    }
+}
+
+#[test]
+fn edge_case_fixture_model_and_code() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/edge-cases/spec");
+    let (pages, overrides) = load_spec_dir(&dir).unwrap();
+    let parsed = parse_pages(&pages, overrides.as_ref()).unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+    insta::assert_json_snapshot!("edge_cases_fixture_model", parsed.model);
+    let options = EmitOptions { crate_name: "fixture_edge_cases".into(), readme: None };
+    for file in emit(&parsed.model, &options).unwrap() {
+        insta::assert_snapshot!(format!("edge_cases_fixture__{}", file.path.replace('/', "__")), file.contents);
+    }
+}
+
+/// Splits a collapsed page into its `## Method` sections (before the first: the page head).
+fn sections(text: &str) -> (String, Vec<String>) {
+    let mut parts = text.split(" ## ");
+    let head = parts.next().unwrap_or_default().to_string();
+    (head, parts.map(|s| format!(" ## {s}")).collect())
+}
+
+#[test]
+fn output_does_not_depend_on_page_or_section_order() {
+    let (pages, _) = load_spec_dir(&parse_common::spec_dir()).unwrap();
+    let baseline = emit_pages(&pages);
+
+    let mut reversed = pages.clone();
+    reversed.reverse();
+    assert_eq!(emit_pages(&reversed), baseline, "page order changed the output");
+
+    // Method sections of the big page in reverse order, within each run of movable sections: a
+    // Domain Types section, or one that ends with the next resource's `# Heading`, stays put.
+    let mut shuffled = pages.clone();
+    let page = shuffled.iter_mut().find(|p| p.file == "runners.python.md").unwrap();
+    let (head, mut parts) = sections(&page.text);
+    let ends_with_resource_heading = |part: &str| {
+        part.rsplit_once(" # ").is_some_and(|(_, tail)| tail.chars().all(|c| c.is_ascii_alphabetic() || c == ' '))
+    };
+    let movable = |part: &str| !part.starts_with(" ## Domain Types") && !ends_with_resource_heading(part);
+    let mut runs: Vec<Vec<usize>> = vec![vec![]];
+    for (i, part) in parts.iter().enumerate() {
+        if movable(part) {
+            runs.last_mut().unwrap().push(i);
+        } else {
+            runs.push(vec![]);
+        }
+    }
+    let original = parts.clone();
+    for run in runs.iter().filter(|r| r.len() > 1) {
+        for (dst, src) in run.iter().zip(run.iter().rev()) {
+            parts[*dst] = original[*src].clone();
+        }
+    }
+    assert_ne!(parts, original, "the test must actually reorder sections");
+    page.text = format!("{head}{}", parts.concat());
+    assert_eq!(emit_pages(&shuffled), baseline, "section order changed the output");
+}
