@@ -44,6 +44,11 @@ use std::sync::Arc;
 use std::time::Instant;
 use validate::Schema;
 
+/// The README's Rust example is compiled as a doctest so it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 /// The spec pages embedded at build time: (file name, contents).
 const SPEC_PAGES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/spec_pages.rs"));
 
