@@ -101,7 +101,9 @@ fn run_model(root: &Path) -> Result<(), String> {
 /// Everything CI checks, in order of how fast it fails.
 fn run_tests(root: &Path) -> Result<(), String> {
     run_regen(root, true)?;
-    let steps: &[(&str, &[&str], &[(&str, &str)])] = &[
+    /// (what, cargo arguments, extra environment)
+    type Step<'a> = (&'a str, &'a [&'a str], &'a [(&'a str, &'a str)]);
+    let steps: &[Step] = &[
         ("tests", &["test", "--workspace", "--all-targets"], &[]),
         ("doctests", &["test", "--workspace", "--doc"], &[]),
         ("clippy", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"], &[]),

@@ -181,7 +181,7 @@ fn emit_field(field: &Field, rust_name: &str, boxed: bool, wire_names: &BTreeSet
     let optional = field.optional && !is_list;
 
     let mut serde_args = Vec::new();
-    if id.to_string() != *wire {
+    if id != wire.as_str() {
         serde_args.push(quote!(rename = #wire));
     }
     // The snake_case alias is accepted on input unless another field owns that wire name.

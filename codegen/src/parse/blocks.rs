@@ -32,7 +32,7 @@ impl Collapsed {
                 origin.push(at);
             }
             text.push(ch);
-            origin.extend(std::iter::repeat(i).take(ch.len_utf8()));
+            origin.extend(std::iter::repeat_n(i, ch.len_utf8()));
         }
         origin.push(src.len());
         Collapsed { text, origin }
@@ -75,8 +75,8 @@ pub fn split_blocks(file: &str, src: &str, page: &Collapsed) -> Result<Vec<Block
             continue;
         }
         let rest = &t[pos..];
-        if rest.starts_with("```") {
-            let lang_end = rest[3..].find(' ').map_or(rest.len(), |i| i + 3);
+        if let Some(after_ticks) = rest.strip_prefix("```") {
+            let lang_end = after_ticks.find(' ').map_or(rest.len(), |i| i + 3);
             let lang = rest[3..lang_end].to_string();
             let Some(close) = find_fence_close(t, pos + lang_end) else {
                 return Err(err(pos, "unterminated code fence: no closing ``` before the end of the page".into()));

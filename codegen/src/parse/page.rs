@@ -59,7 +59,9 @@ pub fn parse_page(file: &str, src: &str) -> Result<Page, Diagnostic> {
         starts.get(i).and_then(|&(_, b)| blocks.get(b)).map_or(0, |b| collapsed.original(b.offset))
     };
 
-    let mut nodes: Vec<(Option<(u8, String)>, Option<Node>, usize)> = Vec::new();
+    // (heading level and title, or a node), with the original offset where it starts.
+    type Entry = (Option<(u8, String)>, Option<Node>, usize);
+    let mut nodes: Vec<Entry> = Vec::new();
     let mut list_depth = 0usize;
     let mut heading: Option<(u8, String, usize)> = None;
     let mut item: Option<(usize, std::ops::Range<usize>)> = None;

@@ -132,10 +132,8 @@ pub fn resolve(methods: Vec<RawMethod>, domains: Vec<RawDomain>, pages: &BTreeMa
         query.extend(m.query.iter().cloned());
         let q = nest(&query, None, None, &registry);
         let body = nest(params, None, None, &registry);
-        for o in [&body] {
-            res.boundaries.add(&o.boundaries);
-            res.kinds.add(&o.kinds);
-        }
+        res.boundaries.add(&body.boundaries);
+        res.kinds.add(&body.kinds);
         report(body.findings);
         report(q.findings);
         res.methods.push(Resolved { raw: m, json: j, query: q.fields, body: body.fields, response });
