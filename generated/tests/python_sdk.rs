@@ -494,6 +494,7 @@ struct Plan {
 }
 
 impl Plan {
+    #[allow(clippy::too_many_arguments)]
     fn call(&mut self, script: &Script, m: &Method, id: String, kwargs: Value, paginate: bool, steps: Vec<Step>, expect: Expect) {
         self.scenario.push(json!({ "id": id, "call": m.sdk, "kwargs": kwargs, "paginate": paginate }));
         let key = m.procedure.trim_start_matches('/').to_owned();

@@ -558,3 +558,18 @@ async fn protojson_leniency_unknown_fields_snake_case_enum_numbers_and_null() {
     assert!(last.contains("2024-02-29T12:34:56.123456789Z"), "{last}");
     // The Connect-Protocol-Version header is optional (none of the raw requests sent it).
 }
+
+/// BUG (reported, not fixed here): ProtoJSON accepts int32 values as numbers *or strings*
+/// ("Either numbers or strings are accepted", protobuf.dev JSON mapping; protobuf-go/connect-go
+/// servers accept `"pageSize": "2"`). The generated `i32` fields (here `PaginationRequest.pageSize`)
+/// are plain serde `i32`, so a generated server answers 400 `invalid type: string "2", expected i32`.
+#[tokio::test]
+async fn int32_fields_accept_numbers_in_strings_as_protojson_requires() {
+    let server = Server::start().await;
+    let raw = Raw { http: reqwest::Client::new(), base: server.base_url() };
+    let a = raw
+        .post(runner_service::procedures::LIST_RUNNER_POLICIES, r#"{"runnerId": "r1", "pagination": {"pageSize": "2"}}"#)
+        .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.body["policies"].as_array().map(Vec::len), Some(2));
+}
