@@ -280,6 +280,8 @@ pub trait ProjectService: Send + Sync + 'static {
     /// - Audit permissions
     ///
     /// Procedure: `/gitpod.v1.ProjectService/ListProjectPolicies`.
+    ///
+    /// The query parameters `token`, `pageSize` (how the SDKs ask for later pages) are already applied to `request.pagination`.
     fn list_project_policies(
         &self,
         context: ::gitpod_runtime::server::RequestContext,

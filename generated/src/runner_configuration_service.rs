@@ -985,6 +985,8 @@ pub trait RunnerConfigurationService: Send + Sync + 'static {
     /// - Check enabled status
     ///
     /// Procedure: `/gitpod.v1.RunnerConfigurationService/ListEnvironmentClasses`. Python SDK: `runners.configurations.environment_classes.list`.
+    ///
+    /// The query parameters `token`, `pageSize` (how the SDKs ask for later pages) are already applied to `request.pagination`.
     fn list_environment_classes(
         &self,
         context: ::gitpod_runtime::server::RequestContext,
@@ -1012,6 +1014,8 @@ pub trait RunnerConfigurationService: Send + Sync + 'static {
     /// - Monitor token status
     ///
     /// Procedure: `/gitpod.v1.RunnerConfigurationService/ListHostAuthenticationTokens`. Python SDK: `runners.configurations.host_authentication_tokens.list`.
+    ///
+    /// The query parameters `token`, `pageSize` (how the SDKs ask for later pages) are already applied to `request.pagination`.
     fn list_host_authentication_tokens(
         &self,
         context: ::gitpod_runtime::server::RequestContext,
@@ -1039,6 +1043,8 @@ pub trait RunnerConfigurationService: Send + Sync + 'static {
     /// - Check available SCMs
     ///
     /// Procedure: `/gitpod.v1.RunnerConfigurationService/ListSCMIntegrations`. Python SDK: `runners.configurations.scm_integrations.list`.
+    ///
+    /// The query parameters `token`, `pageSize` (how the SDKs ask for later pages) are already applied to `request.pagination`.
     fn list_scm_integrations(
         &self,
         context: ::gitpod_runtime::server::RequestContext,

@@ -910,6 +910,8 @@ pub trait RunnerService: Send + Sync + 'static {
     /// - Audit permissions
     ///
     /// Procedure: `/gitpod.v1.RunnerService/ListRunnerPolicies`. Python SDK: `runners.policies.list`.
+    ///
+    /// The query parameters `token`, `pageSize` (how the SDKs ask for later pages) are already applied to `request.pagination`.
     fn list_runner_policies(
         &self,
         context: ::gitpod_runtime::server::RequestContext,
@@ -938,6 +940,8 @@ pub trait RunnerService: Send + Sync + 'static {
     /// - Check runner availability
     ///
     /// Procedure: `/gitpod.v1.RunnerService/ListRunners`. Python SDK: `runners.list`.
+    ///
+    /// The query parameters `token`, `pageSize` (how the SDKs ask for later pages) are already applied to `request.pagination`.
     fn list_runners(
         &self,
         context: ::gitpod_runtime::server::RequestContext,
@@ -957,6 +961,8 @@ pub trait RunnerService: Send + Sync + 'static {
     /// - Check organization admin permissions for webhook creation
     ///
     /// Procedure: `/gitpod.v1.RunnerService/ListSCMOrganizations`. Python SDK: `runners.list_scm_organizations`.
+    ///
+    /// The reference also lists the query parameters `token`, `pageSize`: read them with `context.query_param(..)`.
     fn list_scm_organizations(
         &self,
         context: ::gitpod_runtime::server::RequestContext,

@@ -722,16 +722,20 @@ pub struct EnvironmentClassEnumPossibleValue {
 }
 
 /// The `EnvironmentClassInt` message.
+#[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct EnvironmentClassInt {
     /// `default`
+    #[serde_as(as = "Option<::gitpod_runtime::wire::Number>")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default: Option<i32>,
     /// `max`
+    #[serde_as(as = "Option<::gitpod_runtime::wire::Number>")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max: Option<i32>,
     /// `min`
+    #[serde_as(as = "Option<::gitpod_runtime::wire::Number>")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub min: Option<i32>,
 }
@@ -1415,6 +1419,7 @@ pub struct Organization {
 }
 
 /// The reference also calls this `Pagination`.
+#[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct PaginationRequest {
@@ -1422,6 +1427,7 @@ pub struct PaginationRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
     /// Page size is the maximum number of results to retrieve per page. Defaults to 25. Maximum 100.
+    #[serde_as(as = "Option<::gitpod_runtime::wire::Number>")]
     #[serde(
         rename = "pageSize",
         alias = "page_size",
@@ -1793,16 +1799,20 @@ pub struct RunnerConfigEnumPossibleValue {
 }
 
 /// The `RunnerConfigInt` message.
+#[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct RunnerConfigInt {
     /// `default`
+    #[serde_as(as = "Option<::gitpod_runtime::wire::Number>")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default: Option<i32>,
     /// `max`
+    #[serde_as(as = "Option<::gitpod_runtime::wire::Number>")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max: Option<i32>,
     /// `min`
+    #[serde_as(as = "Option<::gitpod_runtime::wire::Number>")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub min: Option<i32>,
 }
@@ -2223,11 +2233,13 @@ pub struct ScmPat {
 }
 
 /// The reference also calls this `RunnerSearchRepositoriesParams`.
+#[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct SearchRepositoriesRequest {
     /// Maximum number of repositories to return. Default: 25, Maximum: 100 Deprecated: Use pagination.page_size instead
     #[deprecated]
+    #[serde_as(as = "Option<::gitpod_runtime::wire::Number>")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i32>,
     /// Pagination parameters for repository search
@@ -2270,6 +2282,7 @@ pub struct SearchRepositoriesRequest {
 pub struct SearchRepositoriesResponse {
     /// Deprecated: Use pagination token instead. Total pages can be extracted from token.
     #[deprecated]
+    #[serde_as(as = "Option<::gitpod_runtime::wire::Number>")]
     #[serde(
         rename = "lastPage",
         alias = "last_page",
@@ -2678,10 +2691,12 @@ impl ::std::fmt::Debug for UpdateScmIntegrationRequest {
 #[serde(default)]
 pub struct UpdateScmIntegrationResponse {}
 /// The reference also calls this `UpdateWindowParam`.
+#[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct UpdateWindow {
     /// end_hour is the end of the update window as a UTC hour (0-23). If not set, defaults to start_hour + 2.
+    #[serde_as(as = "Option<::gitpod_runtime::wire::Number>")]
     #[serde(
         rename = "endHour",
         alias = "end_hour",
@@ -2691,6 +2706,7 @@ pub struct UpdateWindow {
     /// start_hour is the beginning of the update window as a UTC hour (0-23).
     ///
     /// The server requires this field.
+    #[serde_as(as = "Option<::gitpod_runtime::wire::Number>")]
     #[serde(
         rename = "startHour",
         alias = "start_hour",

@@ -54,6 +54,8 @@ pub struct RequestContext {
     procedure: String,
     deadline: Option<Instant>,
     identity: Option<Identity>,
+    /// The URL's query parameters, decoded (the SDKs send `token`/`pageSize` there).
+    query: Vec<(String, String)>,
 }
 
 impl std::fmt::Debug for RequestContext {
@@ -77,6 +79,7 @@ impl RequestContext {
             procedure: procedure.into(),
             deadline: None,
             identity: None,
+            query: Vec::new(),
         }
     }
 
@@ -116,6 +119,17 @@ impl RequestContext {
     /// The identity the auth hook handed over, if it is a `T`.
     pub fn identity<T: Any + Send + Sync>(&self) -> Option<&T> {
         self.identity.as_deref().and_then(|i| i.downcast_ref::<T>())
+    }
+
+    /// The value of query parameter `name` in the request URL, if present. The reference lists some
+    /// parameters as query parameters only (e.g. `token`/`pageSize` of `ListSCMOrganizations`).
+    pub fn query_param(&self, name: &str) -> Option<&str> {
+        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// Every query parameter of the request URL, decoded, in order.
+    pub fn query(&self) -> &[(String, String)] {
+        &self.query
     }
 
     /// The identity the auth hook handed over, untyped.
@@ -437,15 +451,22 @@ impl ConnectError {
     }
 }
 
+/// The decoded query parameters of a request URL.
+fn query_pairs(uri: &http::Uri) -> Result<Vec<(String, String)>, ConnectError> {
+    if uri.query().is_none_or(str::is_empty) {
+        return Ok(Vec::new());
+    }
+    axum::extract::Query::<Vec<(String, String)>>::try_from_uri(uri)
+        .map(|q| q.0)
+        .map_err(|e| ConnectError::invalid_argument(format!("invalid query string: {e}")))
+}
+
 /// Applies the query's `token` / `pageSize` to the body's `pagination`.
-fn override_pagination(body: Bytes, query: Option<&str>) -> Result<Bytes, ConnectError> {
-    let Some(q) = query.filter(|q| !q.is_empty()) else { return Ok(body) };
-    let uri: http::Uri = format!("/?{q}")
-        .parse()
-        .map_err(|_| ConnectError::invalid_argument("invalid query string"))?;
-    let pairs = axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&uri)
-        .map_err(|e| ConnectError::invalid_argument(format!("invalid query string: {e}")))?
-        .0;
+fn override_pagination(body: Bytes, pairs: &[(String, String)]) -> Result<Bytes, ConnectError> {
+    if pairs.is_empty() {
+        return Ok(body);
+    }
+    let pairs = pairs.to_vec();
     let mut token = None;
     let mut page_size = None;
     for (k, v) in pairs {
@@ -530,7 +551,7 @@ async fn dispatch(State(router): State<Arc<ConnectRouter>>, req: Request) -> Res
     let deadline = timeout.map(|t| Instant::now() + t);
     let gzip_ok = router.config.compress_responses && accepts_gzip(&parts.headers);
     let bearer_token = bearer_from(&parts.headers);
-    let query = parts.uri.query().map(str::to_owned);
+    let query = query_pairs(&parts.uri);
     let limit = router.config.max_body_bytes;
 
     let work = {
@@ -549,10 +570,11 @@ async fn dispatch(State(router): State<Arc<ConnectRouter>>, req: Request) -> Res
                     "invalid request: the body must be a JSON object, not an array",
                 ));
             }
+            let query = query?;
             if route.paged {
-                body = override_pagination(body, query.as_deref())?;
+                body = override_pagination(body, &query)?;
             }
-            let ctx = RequestContext { headers: parts.headers, bearer_token, procedure, deadline, identity };
+            let ctx = RequestContext { headers: parts.headers, bearer_token, procedure, deadline, identity, query };
             (route.handler)(ctx, body).await
         }
     };

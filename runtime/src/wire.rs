@@ -245,6 +245,12 @@ impl<'de> DeserializeAs<'de, std::time::Duration> for Duration {
     }
 }
 
+// ---------------------------------------------------------------- 32-bit numbers
+
+/// 32-bit integers and floats: written as JSON numbers, read from numbers or from strings
+/// (`"2"`, `"1.5"`, `"NaN"`), as ProtoJSON parsers accept both.
+pub type Number = serde_with::PickFirst<(serde_with::Same, serde_with::DisplayFromStr)>;
+
 // ---------------------------------------------------------------- null = default
 
 /// Decodes `null` as `T::default()` (ProtoJSON: `null` means unset). Serializes as `U`.

@@ -92,6 +92,8 @@ struct EchoResp {
     bearer: Option<String>,
     procedure: String,
     has_deadline: bool,
+    #[serde(default)]
+    query_token: Option<String>,
 }
 
 #[derive(Debug)]
@@ -113,6 +115,7 @@ fn router(handled: Arc<AtomicUsize>) -> ConnectRouter {
                 bearer: ctx.bearer_token().map(str::to_owned),
                 procedure: ctx.procedure().to_owned(),
                 has_deadline: ctx.deadline().is_some(),
+                query_token: ctx.query_param("token").map(str::to_owned),
                 req,
             })
         }
@@ -525,9 +528,10 @@ async fn query_token_overrides_body_pagination_on_paged_routes() {
     assert_eq!(v["req"]["pagination"], json!({"token":"t3"}));
     let (_, _, v) = f.post("gitpod.v1.TestService/List?pageSize=2", "").await;
     assert_eq!(v["req"]["pagination"], json!({"pageSize":2}));
-    // not a paged route: the query is ignored
-    let (_, _, v) = f.post("gitpod.v1.TestService/Echo?token=abc", body).await;
+    // not a paged route: the body is left alone, and the handler can still read the query
+    let (_, _, v) = f.post("gitpod.v1.TestService/Echo?token=abc%20d", body).await;
     assert_eq!(v["req"]["pagination"], json!({"token":"old","pageSize":3}));
+    assert_eq!(v["queryToken"], "abc d");
     let got = f.post("gitpod.v1.TestService/List?pageSize=many", body).await;
     assert_error(&got, 400, "invalid_argument", "pageSize");
 

@@ -77,6 +77,27 @@ fn method_doc(method: &Method) -> String {
     doc
 }
 
+/// The method doc, plus where the query parameters the reference lists end up on the server.
+fn server_method_doc(method: &Method) -> String {
+    let mut doc = method_doc(method);
+    if !method.query.is_empty() {
+        let params: Vec<String> = method.query.iter().map(|q| format!("`{}`", q.name)).collect();
+        let params = params.join(", ");
+        if method.pagination.is_some() {
+            doc.push_str(&format!(
+                "\n\nThe query parameters {params} (how the SDKs ask for later pages) are already applied to \
+                 `request.pagination`."
+            ));
+        } else {
+            doc.push_str(&format!(
+                "\n\nThe reference also lists the query parameters {params}: read them with \
+                 `context.query_param(..)`."
+            ));
+        }
+    }
+    doc
+}
+
 fn deprecated_attr(method: &Method) -> TokenStream {
     if method.deprecated {
         quote!(#[deprecated])
@@ -231,7 +252,7 @@ fn emit_server(service: &Service) -> TokenStream {
     let mut routes = Vec::new();
     for method in &service.methods {
         let MethodNames { func, constant, request, response } = method_names(method);
-        let docs = doc_attrs(&method_doc(method));
+        let docs = doc_attrs(&server_method_doc(method));
         let deprecated = deprecated_attr(method);
         trait_methods.push(quote! {
             #docs
