@@ -129,6 +129,18 @@ def error_json(exc: BaseException) -> dict[str, Any]:
     return out
 
 
+def all_pages(first: Any) -> tuple[list[Any], int]:
+    """Every item over every page of an SDK page object (its auto-pagination), and the page count."""
+    items: list[Any] = []
+    pages = 0
+    for page in first.iter_pages():
+        pages += 1
+        if pages > MAX_PAGES:
+            raise RuntimeError(f"more than {MAX_PAGES} pages; server keeps returning nextToken")
+        items.extend(to_jsonable(item) for item in page._get_page_items())
+    return items, pages
+
+
 def run_call(client: Gitpod, call: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     """Returns (line, driver_bug)."""
     cid = call.get("id")
@@ -139,14 +151,7 @@ def run_call(client: Gitpod, call: dict[str, Any]) -> tuple[dict[str, Any], bool
         method = resolve(c, call["call"])
         kwargs = decode_markers(call.get("kwargs") or {})
         if call.get("paginate"):
-            first = method(**kwargs)
-            items: list[Any] = []
-            pages = 0
-            for page in first.iter_pages():
-                pages += 1
-                if pages > MAX_PAGES:
-                    raise RuntimeError(f"more than {MAX_PAGES} pages; server keeps returning nextToken")
-                items.extend(to_jsonable(item) for item in page._get_page_items())
+            items, pages = all_pages(method(**kwargs))
             line.update(ok=True, result=items, pages=pages)
         else:
             line.update(ok=True, result=to_jsonable(method(**kwargs)))

@@ -47,7 +47,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gitpod  # noqa: E402
 from gitpod import Gitpod  # noqa: E402
 
-from driver import MAX_PAGES, error_json, resolve, to_jsonable  # noqa: E402
+from driver import all_pages, error_json, resolve, to_jsonable  # noqa: E402
 
 _CALL_START = re.compile(r"\bclient((?:\.[A-Za-z_][A-Za-z0-9_]*)+)\s*\(")
 
@@ -99,13 +99,7 @@ def run_one(client: Gitpod, call: dict[str, Any]) -> dict[str, Any]:
             scope = {"client": client, "datetime": datetime, "date": date, "timezone": timezone, "os": os}
             result = eval(compile(expr, f"<example {call.get('id')}>", "eval"), scope)  # noqa: S307 (our own docs)
         if hasattr(result, "iter_pages"):
-            items: list[Any] = []
-            pages = 0
-            for page in result.iter_pages():
-                pages += 1
-                if pages > MAX_PAGES:
-                    raise RuntimeError(f"more than {MAX_PAGES} pages; server keeps returning nextToken")
-                items.extend(to_jsonable(item) for item in page._get_page_items())
+            items, pages = all_pages(result)
             line.update(ok=True, result=items, pages=pages)
         else:
             line.update(ok=True, result=to_jsonable(result))
