@@ -3,9 +3,11 @@
 //! The pipeline has three stages with narrow interfaces:
 //! - [`parse`]: spec pages (`SpecPage`) → [`model::Model`] plus warnings ([`diag::Diagnostic`]);
 //! - [`model`]: plain serde data, the only thing the emitter sees;
-//! - [`emit`]: `&Model` → generated files (path + contents), formatted with prettyplease.
+//! - [`emit`]: `&Model` → generated files (path + contents), formatted with prettyplease;
+//! - [`diff`]: what changed in the API between two models (for regen's report).
 
 pub mod diag;
+pub mod diff;
 pub mod emit;
 pub mod model;
 pub mod parse;

@@ -70,6 +70,13 @@ fn run_regen(root: &Path, check: bool) -> Result<(), String> {
             eprintln!("{warning}");
         }
         regen::apply(plan, &target.out_dir).map_err(|e| e.to_string())?;
+        if !plan.api_changes.is_empty() {
+            let breaking = plan.api_changes.iter().filter(|c| c.breaking).count();
+            eprintln!("API changes in {} ({} breaking):", rel(&target.out_dir), breaking);
+            for change in &plan.api_changes {
+                eprintln!("  {change}");
+            }
+        }
         let model = &plan.model;
         let methods: usize = model.services.iter().map(|s| s.methods.len()).sum();
         eprintln!(

@@ -5,6 +5,7 @@
 //! no longer produced, and never touches hand-written files.
 
 use gitpod_codegen::diag::Diagnostic;
+use gitpod_codegen::diff::{self, Change};
 use gitpod_codegen::emit::{self, EmitOptions, GeneratedFile, GENERATED_HEADER};
 use gitpod_codegen::model::Model;
 use gitpod_codegen::parse;
@@ -21,7 +22,13 @@ pub struct Plan {
     pub unchanged: Vec<String>,
     /// Owned files that are no longer produced.
     pub remove: Vec<String>,
+    /// How the API differs from the model regen wrote last time (`api-model.json`).
+    pub api_changes: Vec<Change>,
 }
+
+/// The model as regen last wrote it, checked in beside the code so that the next regen can say
+/// what changed in the API (and reviewers can read the model's diff).
+pub const MODEL_FILE: &str = "api-model.json";
 
 /// Why regen stopped before writing anything.
 pub enum RegenError {
@@ -86,8 +93,15 @@ pub fn targets(root: &Path) -> Result<Vec<Target>, RegenError> {
 pub fn plan(target: &Target) -> Result<Plan, RegenError> {
     let out_dir = &target.out_dir;
     let parsed = load_model(&target.spec_dir)?;
-    let files = emit::emit(&parsed.model, &target.options).map_err(RegenError::Emit)?;
+    let mut files = emit::emit(&parsed.model, &target.options).map_err(RegenError::Emit)?;
+    let model_json = serde_json::to_string_pretty(&parsed.model).map_err(|e| RegenError::Io(e.to_string()))?;
+    files.push(GeneratedFile { path: MODEL_FILE.to_string(), contents: format!("{model_json}\n") });
     let existing = owned_files(out_dir).map_err(RegenError::Io)?;
+    let api_changes = existing
+        .get(MODEL_FILE)
+        .and_then(|old| serde_json::from_str::<Model>(old).ok())
+        .map(|old| diff::diff(&old, &parsed.model))
+        .unwrap_or_default();
     let mut write = BTreeMap::new();
     let mut unchanged = Vec::new();
     for GeneratedFile { path, contents } in files {
@@ -102,7 +116,7 @@ pub fn plan(target: &Target) -> Result<Plan, RegenError> {
         .filter(|p| !write.contains_key(*p) && !unchanged.contains(p))
         .cloned()
         .collect();
-    Ok(Plan { model: parsed.model, warnings: parsed.warnings, write, unchanged, remove })
+    Ok(Plan { model: parsed.model, warnings: parsed.warnings, write, unchanged, remove, api_changes })
 }
 
 /// Applies a plan: each file is written to a temporary sibling and renamed into place.
@@ -134,6 +148,11 @@ fn owned_files(dir: &Path) -> Result<BTreeMap<String, String>, String> {
     let mut out = BTreeMap::new();
     if dir.exists() {
         walk(dir, dir, &mut out)?;
+    }
+    let model = dir.join(MODEL_FILE);
+    if model.is_file() {
+        let text = fs::read_to_string(&model).map_err(|e| format!("{}: {e}", model.display()))?;
+        out.insert(MODEL_FILE.to_string(), text);
     }
     Ok(out)
 }
@@ -219,6 +238,37 @@ mod tests {
             Ok(_) => panic!("a page without a path must not parse"),
         }
         assert_eq!(snapshot(&out.join("src")), before);
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn regen_reports_api_changes_against_the_last_model() {
+        let dir = scratch("api-changes");
+        let spec = dir.join("spec");
+        let out = dir.join("out");
+        fs::create_dir_all(&spec).unwrap();
+        let page = fs::read_to_string(root().join("fixtures/edge-cases/spec/things.python.md")).unwrap();
+        fs::write(spec.join("things.python.md"), &page).unwrap();
+        let target = Target {
+            spec_dir: spec.clone(),
+            out_dir: out.clone(),
+            options: EmitOptions { crate_name: "fixture_edge_cases".into(), readme: None },
+        };
+        let first = plan(&target).unwrap_or_else(|e| panic!("{e}"));
+        assert!(first.api_changes.is_empty(), "no previous model: nothing to compare");
+        apply(&first, &out).unwrap_or_else(|e| panic!("{e}"));
+
+        // The docs drop an enum value and add a request field.
+        let without_large: String =
+            page.lines().filter(|l| !l.contains("THING_KIND_LARGE")).map(|l| format!("{l}\n")).collect();
+        let changed = without_large
+            .replace("- `id: Optional[str]`\n\n  id is the thing's identifier", "- `id: Optional[str]`\n\n  id is the thing's identifier\n\n- `verbose: Optional[bool]`\n\n  verbose asks for more");
+        assert_ne!(changed, page);
+        fs::write(spec.join("things.python.md"), changed).unwrap();
+        let second = plan(&target).unwrap_or_else(|e| panic!("{e}"));
+        let report: Vec<String> = second.api_changes.iter().map(|c| c.to_string()).collect();
+        assert!(report.contains(&"BREAKING enum value ThingKind.THING_KIND_LARGE: removed".to_string()), "{report:#?}");
+        assert!(report.contains(&"         field GetThingRequest.verbose: added".to_string()), "{report:#?}");
         let _ = fs::remove_dir_all(&dir);
     }
 
