@@ -228,7 +228,7 @@ pub fn emit_every_method_test(model: &Model, krate: &proc_macro2::Ident) -> Toke
 /// `tests/examples.rs`: every JSON response example of the reference decodes into its response
 /// type and encodes back to the same JSON.
 pub fn emit_example_tests(model: &Model, krate: &proc_macro2::Ident) -> TokenStream {
-    let tests = model.services.iter().flat_map(|s| &s.methods).filter_map(|method| {
+    let responses = model.services.iter().flat_map(|s| &s.methods).filter_map(|method| {
         let example = raw_string(&pretty_json(method.examples.response.as_ref()?));
         let name = format_ident!("{}_response_example", names::snake(&method.name));
         let ty = names::type_ident(&method.response);
@@ -241,10 +241,37 @@ pub fn emit_example_tests(model: &Model, krate: &proc_macro2::Ident) -> TokenStr
             }
         })
     });
+    // The request examples (YAML blocks and Python calls), as the parser read them against the
+    // request type: each must decode into the generated request type and encode back unchanged.
+    let requests = model.services.iter().flat_map(|s| &s.methods).filter_map(|method| {
+        let values: Vec<&serde_json::Value> = method
+            .examples
+            .requests
+            .iter()
+            .filter_map(|r| r.value.as_ref())
+            .chain(method.examples.python_args.as_ref())
+            .collect();
+        if values.is_empty() {
+            return None;
+        }
+        let examples = values.iter().map(|v| raw_string(&serde_json::to_string_pretty(v).unwrap_or_default()));
+        let name = format_ident!("{}_request_examples", names::snake(&method.name));
+        let ty = names::type_ident(&method.request);
+        let doc = format!(" The documented request examples of `{}` (YAML and Python).", method.path);
+        Some(quote! {
+            #[doc = #doc]
+            #[test]
+            fn #name() {
+                #( assert_json_round_trip::<types::#ty>(#examples); )*
+            }
+        })
+    });
+    let tests = responses.chain(requests);
     quote! {
-        //! The reference's JSON response examples, decoded into the generated response types and
-        //! encoded back: the result must equal the example as JSON (key order aside; well-known
-        //! types compared by value, e.g. `"+1.5s"` and `"1.5s"`).
+        //! The reference's examples, decoded into the generated types and encoded back: JSON
+        //! responses into response types, YAML and Python request examples into request types. The
+        //! result must equal the example as JSON (key order aside; well-known types compared by
+        //! value, e.g. `"+1.5s"` and `"1.5s"`).
         #![allow(deprecated)]
 
         use #krate::runtime::testing::assert_json_round_trip;
