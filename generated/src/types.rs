@@ -2,6 +2,8 @@
 //! Every message and enum of the API, sorted by name.
 #![allow(deprecated)]
 
+/// The request of `/gitpod.v1.RunnerService/CheckAuthenticationForHost`.
+///
 /// The reference also calls this `RunnerCheckAuthenticationForHostParams`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -18,6 +20,8 @@ pub struct CheckAuthenticationForHostRequest {
     pub runner_id: Option<String>,
 }
 
+/// The response of `/gitpod.v1.RunnerService/CheckAuthenticationForHost`.
+///
 /// The reference also calls this `RunnerCheckAuthenticationForHostResponse`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -65,6 +69,8 @@ pub struct CheckAuthenticationForHostResponse {
     pub supports_pat: Option<SupportsPat>,
 }
 
+/// The request of `/gitpod.v1.RunnerService/CheckRepositoryAccess`.
+///
 /// The reference also calls this `RunnerCheckRepositoryAccessParams`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -85,6 +91,8 @@ pub struct CheckRepositoryAccessRequest {
     pub runner_id: Option<String>,
 }
 
+/// The response of `/gitpod.v1.RunnerService/CheckRepositoryAccess`.
+///
 /// The reference also calls this `RunnerCheckRepositoryAccessResponse`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -105,6 +113,8 @@ pub struct CheckRepositoryAccessResponse {
     pub has_access: Option<bool>,
 }
 
+/// The request of `/gitpod.v1.RunnerConfigurationService/CreateEnvironmentClass`.
+///
 /// The reference also calls this `EnvironmentClassCreateParams`.
 #[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -133,6 +143,8 @@ pub struct CreateEnvironmentClassRequest {
     pub runner_id: Option<String>,
 }
 
+/// The response of `/gitpod.v1.RunnerConfigurationService/CreateEnvironmentClass`.
+///
 /// The reference also calls this `EnvironmentClassCreateResponse`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -142,6 +154,8 @@ pub struct CreateEnvironmentClassResponse {
     pub id: Option<String>,
 }
 
+/// The request of `/gitpod.v1.RunnerConfigurationService/CreateHostAuthenticationToken`.
+///
 /// The reference also calls this `HostAuthenticationTokenCreateParams`.
 #[::serde_with::serde_as]
 #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -219,6 +233,8 @@ impl ::std::fmt::Debug for CreateHostAuthenticationTokenRequest {
     }
 }
 
+/// The response of `/gitpod.v1.RunnerConfigurationService/CreateHostAuthenticationToken`.
+///
 /// The reference also calls this `HostAuthenticationTokenCreateResponse`.
 #[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -229,7 +245,7 @@ pub struct CreateHostAuthenticationTokenResponse {
     pub token: HostAuthenticationToken,
 }
 
-/// The `CreateProjectPolicyRequest` message.
+/// The request of `/gitpod.v1.ProjectService/CreateProjectPolicy`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct CreateProjectPolicyRequest {
@@ -252,6 +268,8 @@ pub struct CreateProjectPolicyRequest {
     pub role: Option<ProjectRole>,
 }
 
+/// The response of `/gitpod.v1.ProjectService/CreateProjectPolicy`.
+///
 /// The reference also calls this `PolicyCreateResponse`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -261,6 +279,8 @@ pub struct CreateProjectPolicyResponse {
     pub policy: Option<ProjectPolicy>,
 }
 
+/// The request of `/gitpod.v1.RunnerService/CreateRunnerLogsToken`.
+///
 /// The reference also calls this `RunnerCreateLogsTokenParams`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -276,6 +296,8 @@ pub struct CreateRunnerLogsTokenRequest {
     pub runner_id: Option<String>,
 }
 
+/// The response of `/gitpod.v1.RunnerService/CreateRunnerLogsToken`.
+///
 /// The reference also calls this `RunnerCreateLogsTokenResponse`.
 #[::serde_with::serde_as]
 #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -299,6 +321,8 @@ impl ::std::fmt::Debug for CreateRunnerLogsTokenResponse {
     }
 }
 
+/// The request of `/gitpod.v1.RunnerService/CreateRunnerPolicy`.
+///
 /// The reference also calls this `PolicyCreateParams`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -322,6 +346,8 @@ pub struct CreateRunnerPolicyRequest {
     pub runner_id: Option<String>,
 }
 
+/// The response of `/gitpod.v1.RunnerService/CreateRunnerPolicy`.
+///
 /// The reference also calls this `PolicyCreateResponse`.
 #[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -332,6 +358,8 @@ pub struct CreateRunnerPolicyResponse {
     pub policy: RunnerPolicy,
 }
 
+/// The request of `/gitpod.v1.RunnerService/CreateRunner`.
+///
 /// The reference also calls this `RunnerCreateParams`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -357,6 +385,8 @@ pub struct CreateRunnerRequest {
     pub spec: Option<RunnerSpec>,
 }
 
+/// The response of `/gitpod.v1.RunnerService/CreateRunner`.
+///
 /// The reference also calls this `RunnerCreateResponse`.
 #[::serde_with::serde_as]
 #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -392,6 +422,8 @@ impl ::std::fmt::Debug for CreateRunnerResponse {
     }
 }
 
+/// The request of `/gitpod.v1.RunnerService/CreateRunnerToken`.
+///
 /// The reference also calls this `RunnerCreateRunnerTokenParams`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -405,6 +437,8 @@ pub struct CreateRunnerTokenRequest {
     pub runner_id: Option<String>,
 }
 
+/// The response of `/gitpod.v1.RunnerService/CreateRunnerToken`.
+///
 /// The reference also calls this `RunnerCreateRunnerTokenResponse`.
 #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -435,6 +469,8 @@ impl ::std::fmt::Debug for CreateRunnerTokenResponse {
     }
 }
 
+/// The request of `/gitpod.v1.RunnerConfigurationService/CreateSCMIntegration`.
+///
 /// The reference also calls this `ScmIntegrationCreateParams`.
 #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -503,6 +539,8 @@ impl ::std::fmt::Debug for CreateScmIntegrationRequest {
     }
 }
 
+/// The response of `/gitpod.v1.RunnerConfigurationService/CreateSCMIntegration`.
+///
 /// The reference also calls this `ScmIntegrationCreateResponse`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -512,6 +550,8 @@ pub struct CreateScmIntegrationResponse {
     pub id: Option<String>,
 }
 
+/// The request of `/gitpod.v1.RunnerConfigurationService/DeleteHostAuthenticationToken`.
+///
 /// The reference also calls this `HostAuthenticationTokenDeleteParams`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -521,11 +561,11 @@ pub struct DeleteHostAuthenticationTokenRequest {
     pub id: Option<String>,
 }
 
-/// The `DeleteHostAuthenticationTokenResponse` message.
+/// The response of `/gitpod.v1.RunnerConfigurationService/DeleteHostAuthenticationToken`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct DeleteHostAuthenticationTokenResponse {}
-/// The `DeleteProjectPolicyRequest` message.
+/// The request of `/gitpod.v1.ProjectService/DeleteProjectPolicy`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct DeleteProjectPolicyRequest {
@@ -545,10 +585,14 @@ pub struct DeleteProjectPolicyRequest {
     pub project_id: Option<String>,
 }
 
+/// The response of `/gitpod.v1.ProjectService/DeleteProjectPolicy`.
+///
 /// The reference also calls this `PolicyDeleteResponse`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct DeleteProjectPolicyResponse {}
+/// The request of `/gitpod.v1.RunnerService/DeleteRunnerPolicy`.
+///
 /// The reference also calls this `PolicyDeleteParams`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -569,10 +613,12 @@ pub struct DeleteRunnerPolicyRequest {
     pub runner_id: Option<String>,
 }
 
-/// The `DeleteRunnerPolicyResponse` message.
+/// The response of `/gitpod.v1.RunnerService/DeleteRunnerPolicy`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct DeleteRunnerPolicyResponse {}
+/// The request of `/gitpod.v1.RunnerService/DeleteRunner`.
+///
 /// The reference also calls this `RunnerDeleteParams`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -589,10 +635,12 @@ pub struct DeleteRunnerRequest {
     pub runner_id: Option<String>,
 }
 
-/// The `DeleteRunnerResponse` message.
+/// The response of `/gitpod.v1.RunnerService/DeleteRunner`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct DeleteRunnerResponse {}
+/// The request of `/gitpod.v1.RunnerConfigurationService/DeleteSCMIntegration`.
+///
 /// The reference also calls this `ScmIntegrationDeleteParams`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -602,11 +650,11 @@ pub struct DeleteScmIntegrationRequest {
     pub id: Option<String>,
 }
 
-/// The `DeleteSCMIntegrationResponse` message.
+/// The response of `/gitpod.v1.RunnerConfigurationService/DeleteSCMIntegration`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct DeleteScmIntegrationResponse {}
-/// The `EnvironmentClass` message.
+/// The `EnvironmentClass` message, used by `GetEnvironmentClassResponse.environmentClass`, `ListEnvironmentClassesResponse.environmentClasses`, `ValidateRunnerConfigurationRequest.environmentClass`.
 #[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -642,7 +690,7 @@ pub struct EnvironmentClass {
     pub enabled: Option<bool>,
 }
 
-/// The `EnvironmentClassBool` message.
+/// The `EnvironmentClassBool` message, used by `RunnerConfigurationSchemaEnvironmentClass.bool`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct EnvironmentClassBool {
@@ -651,7 +699,7 @@ pub struct EnvironmentClassBool {
     pub default: Option<bool>,
 }
 
-/// The `EnvironmentClassDisplay` message.
+/// The `EnvironmentClassDisplay` message, used by `RunnerConfigurationSchemaEnvironmentClass.display`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct EnvironmentClassDisplay {
@@ -660,7 +708,7 @@ pub struct EnvironmentClassDisplay {
     pub default: Option<String>,
 }
 
-/// The `EnvironmentClassEnum` message.
+/// The `EnvironmentClassEnum` message, used by `RunnerConfigurationSchemaEnvironmentClass.enum`.
 #[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -691,7 +739,7 @@ pub struct EnvironmentClassEnum {
     pub values: Vec<String>,
 }
 
-/// The `EnvironmentClassEnumDefaultValue` message.
+/// The `EnvironmentClassEnumDefaultValue` message, used by `EnvironmentClassEnum.defaultValue`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct EnvironmentClassEnumDefaultValue {
@@ -706,7 +754,7 @@ pub struct EnvironmentClassEnumDefaultValue {
     pub title: Option<String>,
 }
 
-/// The `EnvironmentClassEnumPossibleValue` message.
+/// The `EnvironmentClassEnumPossibleValue` message, used by `EnvironmentClassEnum.possibleValues`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct EnvironmentClassEnumPossibleValue {
@@ -721,7 +769,7 @@ pub struct EnvironmentClassEnumPossibleValue {
     pub title: Option<String>,
 }
 
-/// The `EnvironmentClassInt` message.
+/// The `EnvironmentClassInt` message, used by `RunnerConfigurationSchemaEnvironmentClass.int`.
 #[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -740,7 +788,7 @@ pub struct EnvironmentClassInt {
     pub min: Option<i32>,
 }
 
-/// The `EnvironmentClassString` message.
+/// The `EnvironmentClassString` message, used by `RunnerConfigurationSchemaEnvironmentClass.string`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct EnvironmentClassString {
@@ -752,7 +800,7 @@ pub struct EnvironmentClassString {
     pub pattern: Option<String>,
 }
 
-/// The `EnvironmentClassValidationResult` message.
+/// The `EnvironmentClassValidationResult` message, used by `ValidateRunnerConfigurationResponse.environmentClass`.
 #[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -784,7 +832,7 @@ pub struct EnvironmentClassValidationResult {
     pub valid: Option<bool>,
 }
 
-/// The `FieldValidationError` message.
+/// The `FieldValidationError` message, used by `EnvironmentClassValidationResult.configurationErrors`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct FieldValidationError {
@@ -796,7 +844,7 @@ pub struct FieldValidationError {
     pub key: Option<String>,
 }
 
-/// The `FieldValue` message.
+/// The `FieldValue` message, used by `CreateEnvironmentClassRequest.configuration`, `EnvironmentClass.configuration`, `RunnerStatus.additionalInfo`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct FieldValue {
@@ -808,7 +856,7 @@ pub struct FieldValue {
     pub value: Option<String>,
 }
 
-/// The `Gateway` message.
+/// The `Gateway` message, used by `GatewayInfo.gateway`.
 #[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -826,7 +874,7 @@ pub struct Gateway {
     pub region: Option<String>,
 }
 
-/// The `GatewayInfo` message.
+/// The `GatewayInfo` message, used by `RunnerStatus.gatewayInfo`.
 #[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -840,6 +888,8 @@ pub struct GatewayInfo {
     pub latency: Option<::std::time::Duration>,
 }
 
+/// The request of `/gitpod.v1.RunnerConfigurationService/GetEnvironmentClass`.
+///
 /// The reference also calls this `EnvironmentClassRetrieveParams`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -853,6 +903,8 @@ pub struct GetEnvironmentClassRequest {
     pub environment_class_id: Option<String>,
 }
 
+/// The response of `/gitpod.v1.RunnerConfigurationService/GetEnvironmentClass`.
+///
 /// The reference also calls this `EnvironmentClassRetrieveResponse`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -866,6 +918,8 @@ pub struct GetEnvironmentClassResponse {
     pub environment_class: Option<EnvironmentClass>,
 }
 
+/// The request of `/gitpod.v1.RunnerConfigurationService/GetHostAuthenticationToken`.
+///
 /// The reference also calls this `HostAuthenticationTokenRetrieveParams`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -875,6 +929,8 @@ pub struct GetHostAuthenticationTokenRequest {
     pub id: Option<String>,
 }
 
+/// The response of `/gitpod.v1.RunnerConfigurationService/GetHostAuthenticationToken`.
+///
 /// The reference also calls this `HostAuthenticationTokenRetrieveResponse`.
 #[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -885,6 +941,8 @@ pub struct GetHostAuthenticationTokenResponse {
     pub token: HostAuthenticationToken,
 }
 
+/// The request of `/gitpod.v1.RunnerConfigurationService/GetRunnerConfigurationSchema`.
+///
 /// The reference also calls this `SchemaRetrieveParams`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -898,6 +956,8 @@ pub struct GetRunnerConfigurationSchemaRequest {
     pub runner_id: Option<String>,
 }
 
+/// The response of `/gitpod.v1.RunnerConfigurationService/GetRunnerConfigurationSchema`.
+///
 /// The reference also calls this `SchemaRetrieveResponse`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -907,6 +967,8 @@ pub struct GetRunnerConfigurationSchemaResponse {
     pub schema: Option<RunnerConfigurationSchema>,
 }
 
+/// The request of `/gitpod.v1.RunnerService/GetRunner`.
+///
 /// The reference also calls this `RunnerRetrieveParams`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -920,6 +982,8 @@ pub struct GetRunnerRequest {
     pub runner_id: Option<String>,
 }
 
+/// The response of `/gitpod.v1.RunnerService/GetRunner`.
+///
 /// The reference also calls this `RunnerRetrieveResponse`.
 #[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -930,6 +994,8 @@ pub struct GetRunnerResponse {
     pub runner: Runner,
 }
 
+/// The request of `/gitpod.v1.RunnerConfigurationService/GetSCMIntegration`.
+///
 /// The reference also calls this `ScmIntegrationRetrieveParams`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -939,6 +1005,8 @@ pub struct GetScmIntegrationRequest {
     pub id: Option<String>,
 }
 
+/// The response of `/gitpod.v1.RunnerConfigurationService/GetSCMIntegration`.
+///
 /// The reference also calls this `ScmIntegrationRetrieveResponse`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -948,7 +1016,7 @@ pub struct GetScmIntegrationResponse {
     pub integration: Option<ScmIntegration>,
 }
 
-/// The `Git` message.
+/// The `Git` message, used by `ParseContextURLResponse.git`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct Git {
@@ -986,7 +1054,7 @@ pub struct Git {
     pub upstream_remote_url: Option<String>,
 }
 
-/// The `HostAuthenticationToken` message.
+/// The `HostAuthenticationToken` message, used by `CreateHostAuthenticationTokenResponse.token`, `GetHostAuthenticationTokenResponse.token`, `ListHostAuthenticationTokensResponse.tokens`.
 #[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -1040,7 +1108,7 @@ pub struct HostAuthenticationToken {
     pub user_id: Option<String>,
 }
 
-/// The `Issue` message.
+/// The `Issue` message, used by `ParseContextURLResponse.issue`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct Issue {
@@ -1052,6 +1120,8 @@ pub struct Issue {
     pub title: Option<String>,
 }
 
+/// The request of `/gitpod.v1.RunnerConfigurationService/ListEnvironmentClasses`.
+///
 /// The reference also calls this `EnvironmentClassListParams`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -1064,6 +1134,8 @@ pub struct ListEnvironmentClassesRequest {
     pub pagination: Option<PaginationRequest>,
 }
 
+/// The `ListEnvironmentClassesRequestFilter` message, used by `ListEnvironmentClassesRequest.filter`.
+///
 /// The reference also calls this `Filter`.
 #[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -1105,7 +1177,7 @@ pub struct ListEnvironmentClassesRequestFilter {
     pub runner_providers: Vec<RunnerProvider>,
 }
 
-/// The `ListEnvironmentClassesResponse` message.
+/// The response of `/gitpod.v1.RunnerConfigurationService/ListEnvironmentClasses`.
 #[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -1123,6 +1195,8 @@ pub struct ListEnvironmentClassesResponse {
     pub pagination: Option<PaginationResponse>,
 }
 
+/// The request of `/gitpod.v1.RunnerConfigurationService/ListHostAuthenticationTokens`.
+///
 /// The reference also calls this `HostAuthenticationTokenListParams`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -1135,6 +1209,8 @@ pub struct ListHostAuthenticationTokensRequest {
     pub pagination: Option<PaginationRequest>,
 }
 
+/// The `ListHostAuthenticationTokensRequestFilter` message, used by `ListHostAuthenticationTokensRequest.filter`.
+///
 /// The reference also calls this `Filter`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -1163,7 +1239,7 @@ pub struct ListHostAuthenticationTokensRequestFilter {
     pub user_id: Option<String>,
 }
 
-/// The `ListHostAuthenticationTokensResponse` message.
+/// The response of `/gitpod.v1.RunnerConfigurationService/ListHostAuthenticationTokens`.
 #[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -1177,7 +1253,7 @@ pub struct ListHostAuthenticationTokensResponse {
     pub tokens: Vec<HostAuthenticationToken>,
 }
 
-/// The `ListProjectPoliciesRequest` message.
+/// The request of `/gitpod.v1.ProjectService/ListProjectPolicies`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct ListProjectPoliciesRequest {
@@ -1193,7 +1269,7 @@ pub struct ListProjectPoliciesRequest {
     pub project_id: Option<String>,
 }
 
-/// The `ListProjectPoliciesResponse` message.
+/// The response of `/gitpod.v1.ProjectService/ListProjectPolicies`.
 #[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -1207,6 +1283,8 @@ pub struct ListProjectPoliciesResponse {
     pub policies: Vec<ProjectPolicy>,
 }
 
+/// The request of `/gitpod.v1.RunnerService/ListRunnerPolicies`.
+///
 /// The reference also calls this `PolicyListParams`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -1223,7 +1301,7 @@ pub struct ListRunnerPoliciesRequest {
     pub runner_id: Option<String>,
 }
 
-/// The `ListRunnerPoliciesResponse` message.
+/// The response of `/gitpod.v1.RunnerService/ListRunnerPolicies`.
 #[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -1237,6 +1315,8 @@ pub struct ListRunnerPoliciesResponse {
     pub policies: Vec<RunnerPolicy>,
 }
 
+/// The request of `/gitpod.v1.RunnerService/ListRunners`.
+///
 /// The reference also calls this `RunnerListParams`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -1249,6 +1329,8 @@ pub struct ListRunnersRequest {
     pub pagination: Option<PaginationRequest>,
 }
 
+/// The `ListRunnersRequestFilter` message, used by `ListRunnersRequest.filter`.
+///
 /// The reference also calls this `Filter`.
 #[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -1272,7 +1354,7 @@ pub struct ListRunnersRequestFilter {
     pub providers: Vec<RunnerProvider>,
 }
 
-/// The `ListRunnersResponse` message.
+/// The response of `/gitpod.v1.RunnerService/ListRunners`.
 #[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -1286,6 +1368,8 @@ pub struct ListRunnersResponse {
     pub runners: Vec<Runner>,
 }
 
+/// The request of `/gitpod.v1.RunnerConfigurationService/ListSCMIntegrations`.
+///
 /// The reference also calls this `ScmIntegrationListParams`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -1298,6 +1382,8 @@ pub struct ListScmIntegrationsRequest {
     pub pagination: Option<PaginationRequest>,
 }
 
+/// The `ListSCMIntegrationsRequestFilter` message, used by `ListSCMIntegrationsRequest.filter`.
+///
 /// The reference also calls this `Filter`.
 #[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -1313,7 +1399,7 @@ pub struct ListScmIntegrationsRequestFilter {
     pub runner_ids: Vec<String>,
 }
 
-/// The `ListSCMIntegrationsResponse` message.
+/// The response of `/gitpod.v1.RunnerConfigurationService/ListSCMIntegrations`.
 #[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -1327,6 +1413,8 @@ pub struct ListScmIntegrationsResponse {
     pub pagination: Option<PaginationResponse>,
 }
 
+/// The request of `/gitpod.v1.RunnerService/ListSCMOrganizations`.
+///
 /// The reference also calls this `RunnerListScmOrganizationsParams`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -1347,6 +1435,8 @@ pub struct ListScmOrganizationsRequest {
     pub scm_host: Option<String>,
 }
 
+/// The response of `/gitpod.v1.RunnerService/ListSCMOrganizations`.
+///
 /// The reference also calls this `RunnerListScmOrganizationsResponse`.
 #[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -1358,7 +1448,7 @@ pub struct ListScmOrganizationsResponse {
     pub organizations: Vec<Organization>,
 }
 
-/// The `MetricsConfiguration` message.
+/// The `MetricsConfiguration` message, used by `RunnerConfiguration.metrics`.
 #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct MetricsConfiguration {
@@ -1399,7 +1489,7 @@ impl ::std::fmt::Debug for MetricsConfiguration {
     }
 }
 
-/// The `Organization` message.
+/// The `Organization` message, used by `ListSCMOrganizationsResponse.organizations`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct Organization {
@@ -1418,6 +1508,8 @@ pub struct Organization {
     pub url: Option<String>,
 }
 
+/// The `PaginationRequest` message, used by `ListEnvironmentClassesRequest.pagination`, `ListHostAuthenticationTokensRequest.pagination`, `ListProjectPoliciesRequest.pagination` and 4 more.
+///
 /// The reference also calls this `Pagination`.
 #[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -1436,6 +1528,8 @@ pub struct PaginationRequest {
     pub page_size: Option<i32>,
 }
 
+/// The `PaginationResponse` message, used by `ListEnvironmentClassesResponse.pagination`, `ListHostAuthenticationTokensResponse.pagination`, `ListProjectPoliciesResponse.pagination` and 4 more.
+///
 /// The reference also calls this `Pagination`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -1449,6 +1543,8 @@ pub struct PaginationResponse {
     pub next_token: Option<String>,
 }
 
+/// The request of `/gitpod.v1.RunnerService/ParseContextURL`.
+///
 /// The reference also calls this `RunnerParseContextURLParams`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -1469,6 +1565,8 @@ pub struct ParseContextUrlRequest {
     pub runner_id: Option<String>,
 }
 
+/// The response of `/gitpod.v1.RunnerService/ParseContextURL`.
+///
 /// The reference also calls this `RunnerParseContextURLResponse`.
 #[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -1511,7 +1609,7 @@ pub struct ParseContextUrlResponse {
     pub scm_id: Option<String>,
 }
 
-/// The `Pr` message.
+/// The `Pr` message, used by `ParseContextURLResponse.pr`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct Pr {
@@ -1537,7 +1635,7 @@ pub struct Pr {
     pub to_branch: Option<String>,
 }
 
-/// The `ProjectPolicy` message.
+/// The `ProjectPolicy` message, used by `CreateProjectPolicyResponse.policy`, `ListProjectPoliciesResponse.policies`, `UpdateProjectPolicyResponse.policy`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct ProjectPolicy {
@@ -1553,7 +1651,7 @@ pub struct ProjectPolicy {
     pub role: Option<ProjectRole>,
 }
 
-/// The `PullRequest` message.
+/// The `PullRequest` message, used by `ParseContextURLResponse.pullRequest`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct PullRequest {
@@ -1594,7 +1692,7 @@ pub struct PullRequest {
     pub url: Option<String>,
 }
 
-/// The `PullRequestRepository` message.
+/// The `PullRequestRepository` message, used by `PullRequest.repository`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct PullRequestRepository {
@@ -1616,7 +1714,7 @@ pub struct PullRequestRepository {
     pub owner: Option<String>,
 }
 
-/// The `Repository` message.
+/// The `Repository` message, used by `SearchRepositoriesResponse.repositories`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct Repository {
@@ -1628,7 +1726,7 @@ pub struct Repository {
     pub url: Option<String>,
 }
 
-/// The `Runner` message.
+/// The `Runner` message, used by `CreateRunnerResponse.runner`, `GetRunnerResponse.runner`, `ListRunnersResponse.runners`.
 #[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -1683,7 +1781,7 @@ pub struct Runner {
     pub updated_at: Option<::gitpod_runtime::Timestamp>,
 }
 
-/// The `RunnerConfig` message.
+/// The `RunnerConfig` message, used by `RunnerConfigurationSchema.runnerConfig`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct RunnerConfig {
@@ -1719,7 +1817,7 @@ pub struct RunnerConfig {
     pub string: Option<RunnerConfigString>,
 }
 
-/// The `RunnerConfigBool` message.
+/// The `RunnerConfigBool` message, used by `RunnerConfig.bool`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct RunnerConfigBool {
@@ -1728,7 +1826,7 @@ pub struct RunnerConfigBool {
     pub default: Option<bool>,
 }
 
-/// The `RunnerConfigDisplay` message.
+/// The `RunnerConfigDisplay` message, used by `RunnerConfig.display`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct RunnerConfigDisplay {
@@ -1737,7 +1835,7 @@ pub struct RunnerConfigDisplay {
     pub default: Option<String>,
 }
 
-/// The `RunnerConfigEnum` message.
+/// The `RunnerConfigEnum` message, used by `RunnerConfig.enum`.
 #[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -1768,7 +1866,7 @@ pub struct RunnerConfigEnum {
     pub values: Vec<String>,
 }
 
-/// The `RunnerConfigEnumDefaultValue` message.
+/// The `RunnerConfigEnumDefaultValue` message, used by `RunnerConfigEnum.defaultValue`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct RunnerConfigEnumDefaultValue {
@@ -1783,7 +1881,7 @@ pub struct RunnerConfigEnumDefaultValue {
     pub title: Option<String>,
 }
 
-/// The `RunnerConfigEnumPossibleValue` message.
+/// The `RunnerConfigEnumPossibleValue` message, used by `RunnerConfigEnum.possibleValues`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct RunnerConfigEnumPossibleValue {
@@ -1798,7 +1896,7 @@ pub struct RunnerConfigEnumPossibleValue {
     pub title: Option<String>,
 }
 
-/// The `RunnerConfigInt` message.
+/// The `RunnerConfigInt` message, used by `RunnerConfig.int`.
 #[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -1817,7 +1915,7 @@ pub struct RunnerConfigInt {
     pub min: Option<i32>,
 }
 
-/// The `RunnerConfigString` message.
+/// The `RunnerConfigString` message, used by `RunnerConfig.string`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct RunnerConfigString {
@@ -1829,7 +1927,7 @@ pub struct RunnerConfigString {
     pub pattern: Option<String>,
 }
 
-/// The `RunnerConfiguration` message.
+/// The `RunnerConfiguration` message, used by `RunnerSpec.configuration`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct RunnerConfiguration {
@@ -1879,7 +1977,7 @@ pub struct RunnerConfiguration {
     pub undocumented: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-/// The `RunnerConfigurationSchema` message.
+/// The `RunnerConfigurationSchema` message, used by `GetRunnerConfigurationSchemaResponse.schema`.
 #[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -1909,6 +2007,8 @@ pub struct RunnerConfigurationSchema {
     pub version: Option<String>,
 }
 
+/// The `RunnerConfigurationSchemaEnvironmentClass` message, used by `RunnerConfigurationSchema.environmentClasses`.
+///
 /// The reference also calls this `EnvironmentClass`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -1945,7 +2045,7 @@ pub struct RunnerConfigurationSchemaEnvironmentClass {
     pub string: Option<EnvironmentClassString>,
 }
 
-/// The `RunnerPolicy` message.
+/// The `RunnerPolicy` message, used by `CreateRunnerPolicyResponse.policy`, `ListRunnerPoliciesResponse.policies`, `UpdateRunnerPolicyResponse.policy`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct RunnerPolicy {
@@ -1961,6 +2061,8 @@ pub struct RunnerPolicy {
     pub role: Option<RunnerRole>,
 }
 
+/// The `RunnerSpec` message, used by `CreateRunnerRequest.spec`, `Runner.spec`.
+///
 /// The reference also calls this `RunnerSpecParam`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -1980,7 +2082,7 @@ pub struct RunnerSpec {
     pub variant: Option<RunnerVariant>,
 }
 
-/// The `RunnerStatus` message.
+/// The `RunnerStatus` message, used by `Runner.status`.
 #[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -2062,7 +2164,7 @@ pub struct RunnerStatus {
     pub version: Option<String>,
 }
 
-/// The `Scm` message.
+/// The `Scm` message, used by `RunnerConfigurationSchema.scm`.
 #[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -2089,7 +2191,7 @@ pub struct Scm {
     pub scm_id: Option<String>,
 }
 
-/// The `ScmIntegration` message.
+/// The `ScmIntegration` message, used by `GetSCMIntegrationResponse.integration`, `ListSCMIntegrationsResponse.integrations`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct ScmIntegration {
@@ -2124,7 +2226,7 @@ pub struct ScmIntegration {
     pub virtual_directory: Option<String>,
 }
 
-/// The `ScmIntegrationOAuthConfig` message.
+/// The `ScmIntegrationOAuthConfig` message, used by `ScmIntegration.oauth`.
 #[::serde_with::serde_as]
 #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -2166,7 +2268,7 @@ impl ::std::fmt::Debug for ScmIntegrationOAuthConfig {
     }
 }
 
-/// The `ScmIntegrationValidationResult` message.
+/// The `ScmIntegrationValidationResult` message, used by `ValidateRunnerConfigurationResponse.scmIntegration`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct ScmIntegrationValidationResult {
@@ -2203,7 +2305,7 @@ pub struct ScmIntegrationValidationResult {
     pub valid: Option<bool>,
 }
 
-/// The `ScmOAuth` message.
+/// The `ScmOAuth` message, used by `Scm.oauth`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct ScmOAuth {
@@ -2216,7 +2318,7 @@ pub struct ScmOAuth {
     pub callback_url: Option<String>,
 }
 
-/// The `ScmPat` message.
+/// The `ScmPat` message, used by `Scm.pat`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct ScmPat {
@@ -2232,6 +2334,8 @@ pub struct ScmPat {
     pub docs_link: Option<String>,
 }
 
+/// The request of `/gitpod.v1.RunnerService/SearchRepositories`.
+///
 /// The reference also calls this `RunnerSearchRepositoriesParams`.
 #[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -2275,6 +2379,8 @@ pub struct SearchRepositoriesRequest {
     pub search_string: Option<String>,
 }
 
+/// The response of `/gitpod.v1.RunnerService/SearchRepositories`.
+///
 /// The reference also calls this `RunnerSearchRepositoriesResponse`.
 #[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -2298,7 +2404,7 @@ pub struct SearchRepositoriesResponse {
     pub repositories: Vec<Repository>,
 }
 
-/// The `Spec` message.
+/// The `Spec` message, used by `UpdateRunnerRequest.spec`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct Spec {
@@ -2317,7 +2423,7 @@ pub struct Spec {
     pub desired_phase: Option<RunnerPhase>,
 }
 
-/// The `SpecConfiguration` message.
+/// The `SpecConfiguration` message, used by `Spec.configuration`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct SpecConfiguration {
@@ -2361,7 +2467,7 @@ pub struct SpecConfiguration {
     pub update_window: Option<UpdateWindow>,
 }
 
-/// The `SpecConfigurationMetrics` message.
+/// The `SpecConfigurationMetrics` message, used by `SpecConfiguration.metrics`.
 #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct SpecConfigurationMetrics {
@@ -2398,7 +2504,7 @@ impl ::std::fmt::Debug for SpecConfigurationMetrics {
     }
 }
 
-/// The `Subject` message.
+/// The `Subject` message, used by `CreateHostAuthenticationTokenRequest.subject`, `HostAuthenticationToken.subject`, `Runner.creator`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct Subject {
@@ -2410,7 +2516,7 @@ pub struct Subject {
     pub principal: Option<Principal>,
 }
 
-/// The `SupportsOauth2` message.
+/// The `SupportsOauth2` message, used by `CheckAuthenticationForHostResponse.supportsOauth2`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct SupportsOauth2 {
@@ -2430,7 +2536,7 @@ pub struct SupportsOauth2 {
     pub docs_url: Option<String>,
 }
 
-/// The `SupportsPat` message.
+/// The `SupportsPat` message, used by `CheckAuthenticationForHostResponse.supportsPat`.
 #[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -2462,6 +2568,8 @@ pub struct SupportsPat {
     pub required_scopes: Vec<String>,
 }
 
+/// The request of `/gitpod.v1.RunnerConfigurationService/UpdateEnvironmentClass`.
+///
 /// The reference also calls this `EnvironmentClassUpdateParams`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -2488,10 +2596,12 @@ pub struct UpdateEnvironmentClassRequest {
     pub environment_class_id: Option<String>,
 }
 
-/// The `UpdateEnvironmentClassResponse` message.
+/// The response of `/gitpod.v1.RunnerConfigurationService/UpdateEnvironmentClass`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct UpdateEnvironmentClassResponse {}
+/// The request of `/gitpod.v1.RunnerConfigurationService/UpdateHostAuthenticationToken`.
+///
 /// The reference also calls this `HostAuthenticationTokenUpdateParams`.
 #[::serde_with::serde_as]
 #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -2536,11 +2646,11 @@ impl ::std::fmt::Debug for UpdateHostAuthenticationTokenRequest {
     }
 }
 
-/// The `UpdateHostAuthenticationTokenResponse` message.
+/// The response of `/gitpod.v1.RunnerConfigurationService/UpdateHostAuthenticationToken`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct UpdateHostAuthenticationTokenResponse {}
-/// The `UpdateProjectPolicyRequest` message.
+/// The request of `/gitpod.v1.ProjectService/UpdateProjectPolicy`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct UpdateProjectPolicyRequest {
@@ -2563,6 +2673,8 @@ pub struct UpdateProjectPolicyRequest {
     pub role: Option<ProjectRole>,
 }
 
+/// The response of `/gitpod.v1.ProjectService/UpdateProjectPolicy`.
+///
 /// The reference also calls this `PolicyUpdateResponse`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -2572,6 +2684,8 @@ pub struct UpdateProjectPolicyResponse {
     pub policy: Option<ProjectPolicy>,
 }
 
+/// The request of `/gitpod.v1.RunnerService/UpdateRunnerPolicy`.
+///
 /// The reference also calls this `PolicyUpdateParams`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -2595,6 +2709,8 @@ pub struct UpdateRunnerPolicyRequest {
     pub runner_id: Option<String>,
 }
 
+/// The response of `/gitpod.v1.RunnerService/UpdateRunnerPolicy`.
+///
 /// The reference also calls this `PolicyUpdateResponse`.
 #[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -2605,6 +2721,8 @@ pub struct UpdateRunnerPolicyResponse {
     pub policy: RunnerPolicy,
 }
 
+/// The request of `/gitpod.v1.RunnerService/UpdateRunner`.
+///
 /// The reference also calls this `RunnerUpdateParams`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -2626,10 +2744,12 @@ pub struct UpdateRunnerRequest {
     pub spec: Option<Spec>,
 }
 
-/// The `UpdateRunnerResponse` message.
+/// The response of `/gitpod.v1.RunnerService/UpdateRunner`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct UpdateRunnerResponse {}
+/// The request of `/gitpod.v1.RunnerConfigurationService/UpdateSCMIntegration`.
+///
 /// The reference also calls this `ScmIntegrationUpdateParams`.
 #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -2686,10 +2806,12 @@ impl ::std::fmt::Debug for UpdateScmIntegrationRequest {
     }
 }
 
-/// The `UpdateSCMIntegrationResponse` message.
+/// The response of `/gitpod.v1.RunnerConfigurationService/UpdateSCMIntegration`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct UpdateScmIntegrationResponse {}
+/// The `UpdateWindow` message, used by `RunnerConfiguration.updateWindow`, `SpecConfiguration.updateWindow`.
+///
 /// The reference also calls this `UpdateWindowParam`.
 #[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -2715,6 +2837,8 @@ pub struct UpdateWindow {
     pub start_hour: Option<i32>,
 }
 
+/// The request of `/gitpod.v1.RunnerConfigurationService/ValidateRunnerConfiguration`.
+///
 /// The reference also calls this `ConfigurationValidateParams`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -2742,6 +2866,8 @@ pub struct ValidateRunnerConfigurationRequest {
     pub scm_integration: Option<ValidateRunnerConfigurationRequestScmIntegration>,
 }
 
+/// The `ValidateRunnerConfigurationRequestScmIntegration` message, used by `ValidateRunnerConfigurationRequest.scmIntegration`.
+///
 /// The reference also calls this `ScmIntegration`.
 #[::serde_with::serde_as]
 #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -2819,6 +2945,8 @@ impl ::std::fmt::Debug for ValidateRunnerConfigurationRequestScmIntegration {
     }
 }
 
+/// The response of `/gitpod.v1.RunnerConfigurationService/ValidateRunnerConfiguration`.
+///
 /// The reference also calls this `ConfigurationValidateResponse`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
@@ -2839,7 +2967,7 @@ pub struct ValidateRunnerConfigurationResponse {
     pub scm_integration: Option<ScmIntegrationValidationResult>,
 }
 
-/// The `HostAuthenticationTokenSource` enum.
+/// The `HostAuthenticationTokenSource` enum, used by `CreateHostAuthenticationTokenRequest.source`, `HostAuthenticationToken.source`.
 ///
 /// Open: values this crate does not know are kept in `Unrecognized` and sent back unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
@@ -2946,7 +3074,7 @@ impl<'de> ::serde::Deserialize<'de> for HostAuthenticationTokenSource {
     }
 }
 
-/// The `LogLevel` enum.
+/// The `LogLevel` enum, used by `RunnerConfiguration.logLevel`, `SpecConfiguration.logLevel`.
 ///
 /// Open: values this crate does not know are kept in `Unrecognized` and sent back unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
@@ -3065,7 +3193,7 @@ impl<'de> ::serde::Deserialize<'de> for LogLevel {
     }
 }
 
-/// The `Principal` enum.
+/// The `Principal` enum, used by `Subject.principal`.
 ///
 /// Open: values this crate does not know are kept in `Unrecognized` and sent back unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
@@ -3202,7 +3330,7 @@ impl<'de> ::serde::Deserialize<'de> for Principal {
     }
 }
 
-/// The `ProjectRole` enum.
+/// The `ProjectRole` enum, used by `CreateProjectPolicyRequest.role`, `ProjectPolicy.role`, `UpdateProjectPolicyRequest.role`.
 ///
 /// Open: values this crate does not know are kept in `Unrecognized` and sent back unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
@@ -3314,7 +3442,7 @@ impl<'de> ::serde::Deserialize<'de> for ProjectRole {
     }
 }
 
-/// The `RunnerCapability` enum.
+/// The `RunnerCapability` enum, used by `RunnerStatus.capabilities`.
 ///
 /// Open: values this crate does not know are kept in `Unrecognized` and sent back unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
@@ -3532,7 +3660,7 @@ impl<'de> ::serde::Deserialize<'de> for RunnerCapability {
     }
 }
 
-/// The `RunnerKind` enum.
+/// The `RunnerKind` enum, used by `CreateRunnerRequest.kind`, `ListEnvironmentClassesRequestFilter.runnerKinds`, `ListRunnersRequestFilter.kinds` and 1 more.
 ///
 /// Open: values this crate does not know are kept in `Unrecognized` and sent back unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
@@ -3646,7 +3774,7 @@ impl<'de> ::serde::Deserialize<'de> for RunnerKind {
     }
 }
 
-/// The `RunnerPhase` enum.
+/// The `RunnerPhase` enum, used by `RunnerSpec.desiredPhase`, `RunnerStatus.phase`, `Spec.desiredPhase`.
 ///
 /// Open: values this crate does not know are kept in `Unrecognized` and sent back unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
@@ -3779,7 +3907,7 @@ impl<'de> ::serde::Deserialize<'de> for RunnerPhase {
     }
 }
 
-/// The `RunnerProvider` enum.
+/// The `RunnerProvider` enum, used by `CreateRunnerRequest.provider`, `ListEnvironmentClassesRequestFilter.runnerProviders`, `ListRunnersRequestFilter.providers` and 1 more.
 ///
 /// Open: values this crate does not know are kept in `Unrecognized` and sent back unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
@@ -3916,7 +4044,7 @@ impl<'de> ::serde::Deserialize<'de> for RunnerProvider {
     }
 }
 
-/// The `RunnerReleaseChannel` enum.
+/// The `RunnerReleaseChannel` enum, used by `RunnerConfiguration.releaseChannel`, `SpecConfiguration.releaseChannel`.
 ///
 /// Open: values this crate does not know are kept in `Unrecognized` and sent back unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
@@ -4019,7 +4147,7 @@ impl<'de> ::serde::Deserialize<'de> for RunnerReleaseChannel {
     }
 }
 
-/// The `RunnerRole` enum.
+/// The `RunnerRole` enum, used by `CreateRunnerPolicyRequest.role`, `RunnerPolicy.role`, `UpdateRunnerPolicyRequest.role`.
 ///
 /// Open: values this crate does not know are kept in `Unrecognized` and sent back unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
@@ -4120,7 +4248,7 @@ impl<'de> ::serde::Deserialize<'de> for RunnerRole {
     }
 }
 
-/// The `RunnerVariant` enum.
+/// The `RunnerVariant` enum, used by `RunnerSpec.variant`.
 ///
 /// Open: values this crate does not know are kept in `Unrecognized` and sent back unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
@@ -4227,7 +4355,7 @@ impl<'de> ::serde::Deserialize<'de> for RunnerVariant {
     }
 }
 
-/// The `SearchMode` enum.
+/// The `SearchMode` enum, used by `SearchRepositoriesRequest.searchMode`.
 ///
 /// Open: values this crate does not know are kept in `Unrecognized` and sent back unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
@@ -4332,7 +4460,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchMode {
     }
 }
 
-/// The `State` enum.
+/// The `State` enum, used by `PullRequest.state`.
 ///
 /// Open: values this crate does not know are kept in `Unrecognized` and sent back unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]

@@ -21,13 +21,20 @@ pub struct TypeIndex<'m> {
     messages: BTreeMap<&'m str, &'m Message>,
     /// Message fields that must be boxed to break a cycle: (message, field wire name).
     boxed: BTreeSet<(String, String)>,
+    /// Where each message or enum is used, for docs: `request of /S/M`, `Runner.spec`.
+    uses: BTreeMap<String, Vec<String>>,
 }
 
 impl<'m> TypeIndex<'m> {
     pub fn new(model: &'m Model) -> Self {
         let messages: BTreeMap<&str, &Message> = model.messages.iter().map(|m| (m.name.as_str(), m)).collect();
         let boxed = cyclic_fields(&messages);
-        TypeIndex { messages, boxed }
+        TypeIndex { messages, boxed, uses: uses(model) }
+    }
+
+    /// Where `name` is used (method roles first, then fields), for a type the reference gives no doc.
+    pub fn uses(&self, name: &str) -> &[String] {
+        self.uses.get(name).map_or(&[], Vec::as_slice)
     }
 
     pub fn message(&self, name: &str) -> Option<&'m Message> {
@@ -37,6 +44,48 @@ impl<'m> TypeIndex<'m> {
     /// Whether `message.field` (wire name) is boxed to break a cycle.
     pub fn is_boxed(&self, message: &str, field: &str) -> bool {
         self.boxed.contains(&(message.to_string(), field.to_string()))
+    }
+}
+
+fn uses(model: &Model) -> BTreeMap<String, Vec<String>> {
+    let mut uses: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for method in model.services.iter().flat_map(|s| &s.methods) {
+        uses.entry(method.request.clone()).or_default().push(format!("the request of `{}`", method.path));
+        uses.entry(method.response.clone()).or_default().push(format!("the response of `{}`", method.path));
+    }
+    fn named(ty: &Type) -> Option<&str> {
+        match ty {
+            Type::Message { name } | Type::Enum { name } => Some(name),
+            Type::List { item: inner } | Type::Map { value: inner } => named(inner),
+            _ => None,
+        }
+    }
+    for message in &model.messages {
+        for field in &message.fields {
+            if let Some(name) = named(&field.ty) {
+                uses.entry(name.to_string()).or_default().push(format!("`{}.{}`", message.name, field.name));
+            }
+        }
+    }
+    uses
+}
+
+/// "Used as ..." for a type the reference documents nowhere but where it is used.
+fn usage_doc(kind: &str, name: &str, index: &TypeIndex) -> String {
+    const SHOWN: usize = 3;
+    let uses = index.uses(name);
+    if uses.is_empty() {
+        return format!("The `{name}` {kind}.");
+    }
+    let mut list = uses.iter().take(SHOWN).cloned().collect::<Vec<_>>().join(", ");
+    if uses.len() > SHOWN {
+        list.push_str(&format!(" and {} more", uses.len() - SHOWN));
+    }
+    let first = list.remove(0).to_uppercase().collect::<String>();
+    if list.starts_with("he request") || list.starts_with("he response") {
+        format!("{first}{list}.")
+    } else {
+        format!("The `{name}` {kind}, used by {first}{list}.")
     }
 }
 
@@ -107,7 +156,7 @@ fn rust_type(ty: &Type) -> RustType {
 /// Emits the `types.rs` file body: all messages, then all enums, each sorted by name.
 pub fn emit_types(model: &Model, index: &TypeIndex) -> TokenStream {
     let messages = model.messages.iter().map(|m| emit_message(m, index));
-    let enums = model.enums.iter().map(emit_enum);
+    let enums = model.enums.iter().map(|e| emit_enum(e, index));
     quote! {
         //! Every message and enum of the API, sorted by name.
         #![allow(deprecated)]
@@ -125,13 +174,12 @@ pub fn field_names(message: &Message) -> Vec<String> {
 fn emit_message(message: &Message, index: &TypeIndex) -> TokenStream {
     let name = names::type_ident(&message.name);
     let mut doc = message.doc.trim().to_string();
+    if doc.is_empty() {
+        doc = usage_doc("message", &message.name, index);
+    }
     if !message.aliases.is_empty() {
         let aliases: Vec<String> = message.aliases.iter().map(|a| format!("`{a}`")).collect();
-        let line = format!("The reference also calls this {}.", aliases.join(", "));
-        doc = if doc.is_empty() { line } else { format!("{doc}\n\n{line}") };
-    }
-    if doc.is_empty() {
-        doc = format!("The `{}` message.", message.name);
+        doc.push_str(&format!("\n\nThe reference also calls this {}.", aliases.join(", ")));
     }
     let docs = doc_attrs(&doc);
     let rust_names = field_names(message);
@@ -291,9 +339,9 @@ fn emit_redacted_debug(message: &Message, rust_names: &[String]) -> TokenStream 
     }
 }
 
-fn emit_enum(e: &Enum) -> TokenStream {
+fn emit_enum(e: &Enum, index: &TypeIndex) -> TokenStream {
     let name = names::type_ident(&e.name);
-    let doc = if e.doc.trim().is_empty() { format!("The `{}` enum.", e.name) } else { e.doc.clone() };
+    let doc = if e.doc.trim().is_empty() { usage_doc("enum", &e.name, index) } else { e.doc.clone() };
     let docs = doc_attrs(&doc);
     let variant_names = names::enum_variants(&e.name, &e.values);
     let variants: Vec<_> = variant_names.iter().map(|v| ident(v)).collect();
