@@ -6,7 +6,7 @@
 //! - [`runner_configuration_service`]: `gitpod.v1.RunnerConfigurationService`, 16 methods
 //! - [`runner_service`]: `gitpod.v1.RunnerService`, 16 methods
 //!
-//! Each service module has a client (feature `client`) and a server trait with a router (feature `server`). The wire runtime they call is re-exported as [`runtime`].
+//! Each service module has a client (feature `client`) and a server trait with a router (feature `server`); `Client` holds one client per service over one connection pool. The wire runtime they call is re-exported as [`runtime`].
 #![deny(missing_docs)]
 
 pub use ::gitpod_runtime as runtime;
@@ -30,6 +30,44 @@ pub use project_service::ProjectService;
 pub use runner_configuration_service::RunnerConfigurationService;
 #[cfg(feature = "server")]
 pub use runner_service::RunnerService;
+/// One client for every service, sharing one connection pool and configuration.
+#[cfg(feature = "client")]
+#[derive(Debug, Clone)]
+pub struct Client {
+    transport: ::gitpod_runtime::client::Transport,
+}
+
+#[cfg(feature = "client")]
+impl Client {
+    /// Creates a client from a configuration (base URL, token, timeout, retries).
+    pub fn new(
+        config: ::gitpod_runtime::client::ClientConfig,
+    ) -> Result<Self, ::gitpod_runtime::Error> {
+        Ok(Self {
+            transport: ::gitpod_runtime::client::Transport::new(config)?,
+        })
+    }
+
+    /// The `gitpod.v1.ProjectService` client, sharing this client's connections.
+    pub fn project_service(&self) -> project_service::ProjectServiceClient {
+        project_service::ProjectServiceClient::from_transport(self.transport.clone())
+    }
+
+    /// The `gitpod.v1.RunnerConfigurationService` client, sharing this client's connections.
+    pub fn runner_configuration_service(
+        &self,
+    ) -> runner_configuration_service::RunnerConfigurationServiceClient {
+        runner_configuration_service::RunnerConfigurationServiceClient::from_transport(
+            self.transport.clone(),
+        )
+    }
+
+    /// The `gitpod.v1.RunnerService` client, sharing this client's connections.
+    pub fn runner_service(&self) -> runner_service::RunnerServiceClient {
+        runner_service::RunnerServiceClient::from_transport(self.transport.clone())
+    }
+}
+
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;

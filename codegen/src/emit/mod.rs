@@ -126,6 +126,17 @@ fn emit_lib(model: &Model, options: &EmitOptions) -> TokenStream {
         let name = names::ident(&names::pascal(&s.short_name));
         quote!(#[cfg(feature = "server")] pub use #module::#name;)
     });
+    let accessors = model.services.iter().map(|s| {
+        let module = names::ident(&names::service_module(&s.short_name));
+        let client = quote::format_ident!("{}Client", names::pascal(&s.short_name));
+        let doc = docs::doc_attrs(&format!("The `{}` client, sharing this client's connections.", s.name));
+        quote! {
+            #doc
+            pub fn #module(&self) -> #module::#client {
+                #module::#client::from_transport(self.transport.clone())
+            }
+        }
+    });
     let service_list: String = model
         .services
         .iter()
@@ -135,7 +146,8 @@ fn emit_lib(model: &Model, options: &EmitOptions) -> TokenStream {
         "Typed Rust client and server for the Gitpod API (Connect protocol, JSON codec), generated from \
          the published API reference by `cargo xtask regen`.\n\n\
          - [`types`]: every message and enum.{service_list}\n\n\
-         Each service module has a client (feature `client`) and a server trait with a router (feature `server`). \
+         Each service module has a client (feature `client`) and a server trait with a router (feature `server`); \
+         `Client` holds one client per service over one connection pool. \
          The wire runtime they call is re-exported as [`runtime`]."
     );
     let readme = options.readme.as_ref().map(|path| {
@@ -157,6 +169,23 @@ fn emit_lib(model: &Model, options: &EmitOptions) -> TokenStream {
         #( #modules )*
         #( #clients )*
         #( #traits )*
+
+        /// One client for every service, sharing one connection pool and configuration.
+        #[cfg(feature = "client")]
+        #[derive(Debug, Clone)]
+        pub struct Client {
+            transport: ::gitpod_runtime::client::Transport,
+        }
+
+        #[cfg(feature = "client")]
+        impl Client {
+            /// Creates a client from a configuration (base URL, token, timeout, retries).
+            pub fn new(config: ::gitpod_runtime::client::ClientConfig) -> Result<Self, ::gitpod_runtime::Error> {
+                Ok(Self { transport: ::gitpod_runtime::client::Transport::new(config)? })
+            }
+
+            #( #accessors )*
+        }
 
         #readme
     }
