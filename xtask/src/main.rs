@@ -111,7 +111,8 @@ fn run_tests(root: &Path) -> Result<(), String> {
     /// (what, cargo arguments, extra environment)
     type Step<'a> = (&'a str, &'a [&'a str], &'a [(&'a str, &'a str)]);
     let steps: &[Step] = &[
-        ("tests", &["test", "--workspace", "--all-targets"], &[]),
+        // Benches are not run here (timing belongs to `cargo bench`); clippy below still builds them.
+        ("tests", &["test", "--workspace", "--lib", "--bins", "--tests", "--examples"], &[]),
         ("doctests", &["test", "--workspace", "--doc"], &[]),
         ("clippy", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"], &[]),
         ("rustdoc", &["doc", "--workspace", "--no-deps"], &[("RUSTDOCFLAGS", "-D warnings")]),
