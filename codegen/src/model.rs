@@ -2,14 +2,16 @@
 //!
 //! Everything here is serde-serializable so `cargo xtask model` can dump it and insta can snapshot it.
 //! The emitter must treat a [`Model`] as read-only. Collections are kept in a deterministic order
-//! (services and methods in document order of first appearance, messages and enums sorted by name)
+//! (services and methods sorted by name, messages and enums sorted by name)
 //! so that output does not depend on page order. The model holds no source positions, so it does not change
-//! when a page's whitespace changes; positions live in diagnostics.
+//! when a page's whitespace changes; positions live in diagnostics. Keys missing from a serialized model
+//! read as defaults, so regen can still compare against a model written by an older generator.
 
 use serde::{Deserialize, Serialize};
 
 /// The whole API: every service, message and enum the reference pages describe.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Model {
     pub services: Vec<Service>,
     /// Sorted by `name`.
@@ -20,6 +22,7 @@ pub struct Model {
 
 /// A Connect service, e.g. `gitpod.v1.RunnerService`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Service {
     /// Fully qualified protobuf name: `gitpod.v1.RunnerService`.
     pub name: String,
@@ -30,6 +33,7 @@ pub struct Service {
 
 /// One unary RPC.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Method {
     /// RPC name as in the path: `ListRunnerPolicies`.
     pub name: String,
@@ -49,6 +53,10 @@ pub struct Method {
     pub query: Vec<Field>,
     pub pagination: Option<Pagination>,
     pub deprecated: bool,
+    /// Whether sending the request twice has the effect of sending it once, so a client may retry
+    /// it after a timeout or a server error. The reference does not say; every RPC except the
+    /// `Create*` ones (which make a new resource with a server-chosen id each time) is.
+    pub idempotent: bool,
     /// The names the docs themselves use (`PolicyCreateParams`, `PolicyCreateResponse`).
     pub doc_aliases: DocAliases,
     pub examples: Examples,
@@ -56,6 +64,7 @@ pub struct Method {
 
 /// The docs' own names for a method's request and response.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct DocAliases {
     pub request: Option<String>,
     pub response: Option<String>,
@@ -63,6 +72,7 @@ pub struct DocAliases {
 
 /// How a list method pages.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Pagination {
     /// Wire name of the repeated items field in the response: `policies`.
     pub items: String,
@@ -74,6 +84,7 @@ pub struct Pagination {
 
 /// The examples the reference gives for a method, kept verbatim for later use.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Examples {
     /// YAML request examples, with their titles (`Create admin policy: Grants admin access to a group.`).
     pub requests: Vec<RequestExample>,
@@ -87,6 +98,7 @@ pub struct Examples {
 
 /// One YAML request example.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RequestExample {
     pub title: String,
     pub yaml: String,
@@ -96,6 +108,7 @@ pub struct RequestExample {
 
 /// A message (struct).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Message {
     /// Unique Rust-ready PascalCase name (scoped when two different types share a doc name).
     pub name: String,
@@ -151,6 +164,7 @@ pub enum Type {
 
 /// An enum with its values in documented order (the first is the `*_UNSPECIFIED` default).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Enum {
     pub name: String,
     pub doc: String,

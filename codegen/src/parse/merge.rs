@@ -269,6 +269,12 @@ fn verb_match(b: &Builder, roots: &[(usize, usize)], res: &Resolution, name: &st
     }
 }
 
+/// A `Create*` RPC makes a new resource with a server-chosen id each time it is sent; the others
+/// (Get, List, Update, Delete, Check, Validate, ...) can be repeated without a second effect.
+fn is_idempotent(rpc: &str) -> bool {
+    !rpc.starts_with("Create")
+}
+
 fn rpc_name(path: &Option<String>, title: &str) -> String {
     path.as_deref().and_then(|p| p.rsplit('/').next()).filter(|s| !s.is_empty()).unwrap_or(title).to_string()
 }
@@ -553,6 +559,7 @@ fn services(res: &Resolution, roots: &[(usize, usize)], b: &Builder, names: &[St
             resource: m.raw.sdk_resource.clone().unwrap_or_else(|| http_resource(&service, m.raw.group_title.as_deref())),
             sdk_name: m.raw.sdk_name.clone(),
             deprecated: docs::is_deprecated(&doc),
+            idempotent: is_idempotent(&rpc),
             doc,
             request: names[req].clone(),
             response: names[resp].clone(),
