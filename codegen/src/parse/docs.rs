@@ -42,9 +42,16 @@ fn join(before: &str, short: &str) -> String {
 
 /// `Use this method to: - A - B` → a Markdown list on its own lines.
 fn bullets(t: &str) -> String {
-    let Some(colon) = t.find(": - ") else { return t.to_string() };
+    let Some(colon) = t.find(": - ") else {
+        return t.to_string();
+    };
     let (intro, rest) = t.split_at(colon + 1);
-    let items: Vec<&str> = rest.trim_start().trim_start_matches("- ").split(" - ").map(str::trim).collect();
+    let items: Vec<&str> = rest
+        .trim_start()
+        .trim_start_matches("- ")
+        .split(" - ")
+        .map(str::trim)
+        .collect();
     let mut out = intro.to_string();
     out.push('\n');
     for item in items {
@@ -57,7 +64,10 @@ fn bullets(t: &str) -> String {
 /// Deprecation in prose: `Deprecated: …`, `deprecated, will be removed …`.
 pub fn is_deprecated(text: &str) -> bool {
     let lower = text.to_lowercase();
-    lower.starts_with("deprecated") || lower.contains(". deprecated") || lower.contains("deprecated:") || lower.contains(" deprecated,")
+    lower.starts_with("deprecated")
+        || lower.contains(". deprecated")
+        || lower.contains("deprecated:")
+        || lower.contains(" deprecated,")
 }
 
 pub fn has_required_marker(text: &str) -> bool {
@@ -70,12 +80,21 @@ mod tests {
 
     #[test]
     fn boilerplate_and_bullets() {
-        let t = clean("Time when created. A Timestamp represents a point in time ... # Examples ... # JSON Mapping ...");
-        assert_eq!(t, format!("Time when created. {}", clean("A Timestamp represents a point in time")));
+        let t =
+            clean("Time when created. A Timestamp represents a point in time ... # Examples ... # JSON Mapping ...");
+        assert_eq!(
+            t,
+            format!("Time when created. {}", clean("A Timestamp represents a point in time"))
+        );
         assert!(!t.contains("JSON Mapping"));
-        assert_eq!(clean("Does x. Use this method to: - A - B"), "Does x. Use this method to:\n\n- A\n- B");
+        assert_eq!(
+            clean("Does x. Use this method to: - A - B"),
+            "Does x. Use this method to:\n\n- A\n- B"
+        );
         assert_eq!(clean("start hour. +required"), "start hour.");
-        assert!(is_deprecated("deprecated, will be removed. Use exchange_token instead."));
+        assert!(is_deprecated(
+            "deprecated, will be removed. Use exchange_token instead."
+        ));
         assert!(is_deprecated("Maximum. Deprecated: Use pagination.page_size instead"));
         assert!(!is_deprecated("the deprecated_field name"));
     }

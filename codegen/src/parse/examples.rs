@@ -101,13 +101,19 @@ mod tests {
         let flat = r#"{ "b": { "x": "a b" }, "a": [ 1, 2 ], "e": {} }"#;
         let tall = "{\n  \"b\": {\n      \"x\": \"a b\"\n  },\n  \"a\": [1,\n 2],\n \"e\": { }\n}";
         assert_eq!(canonical_json(flat), canonical_json(tall));
-        assert_eq!(canonical_json(flat).unwrap(), "{\n  \"b\": {\n    \"x\": \"a b\"\n  },\n  \"a\": [\n    1,\n    2\n  ],\n  \"e\": {}\n}");
+        assert_eq!(
+            canonical_json(flat).unwrap(),
+            "{\n  \"b\": {\n    \"x\": \"a b\"\n  },\n  \"a\": [\n    1,\n    2\n  ],\n  \"e\": {}\n}"
+        );
         assert_eq!(canonical_json("{ oops"), None);
     }
 
     #[test]
     fn python_call_is_cut_out() {
         let code = "import os client = Gitpod( bearer_token=x, # This is the default and can be omitted ) policy = client.runners.policies.create( group_id=\"a(\", pagination={ \"page_size\": 20 }, ) print(policy)";
-        assert_eq!(python_call(code).unwrap(), "client.runners.policies.create( group_id=\"a(\", pagination={ \"page_size\": 20 }, )");
+        assert_eq!(
+            python_call(code).unwrap(),
+            "client.runners.policies.create( group_id=\"a(\", pagination={ \"page_size\": 20 }, )"
+        );
     }
 }

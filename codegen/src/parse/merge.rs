@@ -71,7 +71,19 @@ impl Builder<'_> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn add(&mut self, root: Option<String>, base: String, alias: Option<String>, fields: &[FieldNode], owner: Option<usize>, side: Side, domain_top: bool, file: &str, offset: usize, json: Option<Value>) -> usize {
+    fn add(
+        &mut self,
+        root: Option<String>,
+        base: String,
+        alias: Option<String>,
+        fields: &[FieldNode],
+        owner: Option<usize>,
+        side: Side,
+        domain_top: bool,
+        file: &str,
+        offset: usize,
+        json: Option<Value>,
+    ) -> usize {
         let idx = self.insts.len();
         self.insts.push(Inst {
             root,
@@ -90,7 +102,18 @@ impl Builder<'_> {
         for (i, f) in fields.iter().enumerate() {
             if let Kind::Message { children, json, .. } = &f.kind {
                 let (base, alias) = self.base_of(f);
-                let c = self.add(None, base, alias, children, Some(idx), side, false, file, f.offset, json.clone());
+                let c = self.add(
+                    None,
+                    base,
+                    alias,
+                    children,
+                    Some(idx),
+                    side,
+                    false,
+                    file,
+                    f.offset,
+                    json.clone(),
+                );
                 self.insts[idx].child_inst[i] = Some(c);
             }
         }
@@ -146,29 +169,80 @@ pub struct Built {
 pub fn build(res: &Resolution, pages: &BTreeMap<String, Page>, overrides: &Overrides) -> Built {
     let mut names_in_docs = BTreeSet::new();
     collect_names(res, &mut names_in_docs);
-    let mut b = Builder { insts: vec![], names_in_docs, pages, warnings: vec![] };
+    let mut b = Builder {
+        insts: vec![],
+        names_in_docs,
+        pages,
+        warnings: vec![],
+    };
 
     // Roots first: request and response of every method, then Domain Types classes.
     let mut method_roots = vec![];
     for m in &res.methods {
         let rpc = rpc_name(&m.raw.path, &m.raw.rpc);
-        let req = b.add(Some(format!("{rpc}Request")), String::new(), m.raw.params_alias.clone(), &m.body, None, Side::Request, false, &m.raw.file, m.raw.params_offset, None);
+        let req = b.add(
+            Some(format!("{rpc}Request")),
+            String::new(),
+            m.raw.params_alias.clone(),
+            &m.body,
+            None,
+            Side::Request,
+            false,
+            &m.raw.file,
+            m.raw.params_offset,
+            None,
+        );
         let (fields, alias) = match &m.response {
             Response::Empty => (vec![], None),
             Response::Fields { class_name, fields } => (fields.clone(), class_name.clone()),
         };
-        let alias = alias.or_else(|| m.raw.returns_spelling.clone().filter(|s| super::types::is_ident(s) && s != "object"));
-        let resp = b.add(Some(format!("{rpc}Response")), String::new(), alias, &fields, None, Side::Response, false, &m.raw.file, m.raw.returns_offset, m.json.clone());
+        let alias = alias.or_else(|| {
+            m.raw
+                .returns_spelling
+                .clone()
+                .filter(|s| super::types::is_ident(s) && s != "object")
+        });
+        let resp = b.add(
+            Some(format!("{rpc}Response")),
+            String::new(),
+            alias,
+            &fields,
+            None,
+            Side::Response,
+            false,
+            &m.raw.file,
+            m.raw.returns_offset,
+            m.json.clone(),
+        );
         method_roots.push((req, resp));
     }
     for d in &res.domains {
         if let Some(Head::Class { name, .. }) = &d.header {
             // A Domain Types copy of a method's response is that response.
-            let probe = b.add(None, name.clone(), None, &d.fields, None, Side::Response, true, &d.raw.file, d.raw.offset, None);
-            let same_root = method_roots.iter().any(|&(_, r)| b.insts[r].alias.as_deref() == Some(name.as_str()) && b.insts[r].sig == b.insts[probe].sig);
+            let probe = b.add(
+                None,
+                name.clone(),
+                None,
+                &d.fields,
+                None,
+                Side::Response,
+                true,
+                &d.raw.file,
+                d.raw.offset,
+                None,
+            );
+            let same_root = method_roots.iter().any(|&(_, r)| {
+                b.insts[r].alias.as_deref() == Some(name.as_str()) && b.insts[r].sig == b.insts[probe].sig
+            });
             // HTTP pages name a response only in Domain Types (`PolicyCreateResponse`): the method on the same
             // page whose RPC starts with that verb and whose response has this structure.
-            let verb_root = (!same_root).then(|| verb_match(&b, &method_roots, res, name, &d.raw.file, |r| b.insts[r].sig == b.insts[probe].sig)).flatten();
+            let verb_root = (!same_root)
+                .then(|| {
+                    verb_match(&b, &method_roots, res, name, &d.raw.file, |r| {
+                        b.insts[r].sig == b.insts[probe].sig
+                    })
+                })
+                .flatten();
             if let Some(r) = verb_root {
                 b.insts[r].alias = Some(name.clone());
             }
@@ -178,7 +252,9 @@ pub fn build(res: &Resolution, pages: &BTreeMap<String, Page>, overrides: &Overr
             }
         }
         if let Some(Head::Untyped { name: Some(name) }) = &d.header {
-            if let Some(r) = verb_match(&b, &method_roots, res, name, &d.raw.file, |r| b.insts[r].fields.is_empty()) {
+            if let Some(r) = verb_match(&b, &method_roots, res, name, &d.raw.file, |r| {
+                b.insts[r].fields.is_empty()
+            }) {
                 b.insts[r].alias = Some(name.clone());
             }
         }
@@ -203,15 +279,40 @@ pub fn build(res: &Resolution, pages: &BTreeMap<String, Page>, overrides: &Overr
     }
     for (name, idxs) in &by_name {
         let first = &b.insts[idxs[0]];
-        let mut msg = Message { name: name.clone(), ..Message::default() };
+        let mut msg = Message {
+            name: name.clone(),
+            ..Message::default()
+        };
         for (fi, f) in first.fields.iter().enumerate() {
-            let doc_src = idxs.iter().filter_map(|&i| b.insts[i].fields.get(fi)).map(|f| docs::clean(&f.text)).max_by_key(|d| d.len()).unwrap_or_default();
+            let doc_src = idxs
+                .iter()
+                .filter_map(|&i| b.insts[i].fields.get(fi))
+                .map(|f| docs::clean(&f.text))
+                .max_by_key(|d| d.len())
+                .unwrap_or_default();
             let raw_any = idxs.iter().filter_map(|&i| b.insts[i].fields.get(fi));
             let deprecated = raw_any.clone().any(|f| docs::is_deprecated(&f.text));
             let required_marker = raw_any.clone().any(|f| docs::has_required_marker(&f.text));
             let optional = raw_any.clone().all(|f| f.spelled.optional);
-            let ty = to_type(f, first.child_inst[fi].map(|c| names[c].as_str()), name, &first.file, &evidence, overrides, &mut b.warnings, pages);
-            msg.fields.push(Field { name: f.wire(), proto_name: snake(&f.name), ty, optional, doc: doc_src, deprecated, required_marker });
+            let ty = to_type(
+                f,
+                first.child_inst[fi].map(|c| names[c].as_str()),
+                name,
+                &first.file,
+                &evidence,
+                overrides,
+                &mut b.warnings,
+                pages,
+            );
+            msg.fields.push(Field {
+                name: f.wire(),
+                proto_name: snake(&f.name),
+                ty,
+                optional,
+                doc: doc_src,
+                deprecated,
+                required_marker,
+            });
         }
         let mut aliases: BTreeSet<String> = idxs.iter().filter_map(|&i| b.insts[i].alias.clone()).collect();
         for &i in idxs {
@@ -243,7 +344,16 @@ pub fn build(res: &Resolution, pages: &BTreeMap<String, Page>, overrides: &Overr
     }
 
     model.enums = collect_enums(res);
-    model.services = services(res, &method_roots, &b, &names, &evidence, overrides, pages, &mut b.warnings.clone());
+    model.services = services(
+        res,
+        &method_roots,
+        &b,
+        &names,
+        &evidence,
+        overrides,
+        pages,
+        &mut b.warnings.clone(),
+    );
     let mut warnings = b.warnings;
     warnings.sort_by(|a, c| (&a.file, a.offset, &a.message).cmp(&(&c.file, c.offset, &c.message)));
     warnings.dedup();
@@ -252,7 +362,14 @@ pub fn build(res: &Resolution, pages: &BTreeMap<String, Page>, overrides: &Overr
 
 /// The method on `file` whose RPC starts with the verb of `{Thing}{Verb}Response` and whose response has no
 /// docs name yet and passes `ok`.
-fn verb_match(b: &Builder, roots: &[(usize, usize)], res: &Resolution, name: &str, file: &str, ok: impl Fn(usize) -> bool) -> Option<usize> {
+fn verb_match(
+    b: &Builder,
+    roots: &[(usize, usize)],
+    res: &Resolution,
+    name: &str,
+    file: &str,
+    ok: impl Fn(usize) -> bool,
+) -> Option<usize> {
     let stem = name.strip_suffix("Response")?;
     let verb_at = stem.rfind(|c: char| c.is_ascii_uppercase())?;
     let verb = &stem[verb_at..];
@@ -276,13 +393,20 @@ fn is_idempotent(rpc: &str) -> bool {
 }
 
 fn rpc_name(path: &Option<String>, title: &str) -> String {
-    path.as_deref().and_then(|p| p.rsplit('/').next()).filter(|s| !s.is_empty()).unwrap_or(title).to_string()
+    path.as_deref()
+        .and_then(|p| p.rsplit('/').next())
+        .filter(|s| !s.is_empty())
+        .unwrap_or(title)
+        .to_string()
 }
 
 fn collect_names(res: &Resolution, out: &mut BTreeSet<String>) {
     fn walk(fields: &[FieldNode], out: &mut BTreeSet<String>) {
         for f in fields {
-            if let Kind::Message { type_name, children, .. } = &f.kind {
+            if let Kind::Message {
+                type_name, children, ..
+            } = &f.kind
+            {
                 if let Some(t) = type_name {
                     out.insert(t.clone());
                 }
@@ -310,10 +434,19 @@ fn assign_names(b: &mut Builder) -> Vec<String> {
     let mut groups: BTreeMap<String, BTreeMap<String, Vec<usize>>> = BTreeMap::new();
     for (i, inst) in b.insts.iter().enumerate() {
         if inst.root.is_none() {
-            groups.entry(inst.base.clone()).or_default().entry(inst.sig.clone()).or_default().push(i);
+            groups
+                .entry(inst.base.clone())
+                .or_default()
+                .entry(inst.sig.clone())
+                .or_default()
+                .push(i);
         }
     }
-    let mut names: Vec<Option<String>> = b.insts.iter().map(|i| i.root.clone().filter(|r| !r.is_empty())).collect();
+    let mut names: Vec<Option<String>> = b
+        .insts
+        .iter()
+        .map(|i| i.root.clone().filter(|r| !r.is_empty()))
+        .collect();
     // Names settled without owners first; scoped ones need their owner's name, so resolve outside-in.
     let mut scoped: Vec<(String, Vec<usize>)> = vec![];
     for (base, sigs) in &groups {
@@ -323,7 +456,11 @@ fn assign_names(b: &mut Builder) -> Vec<String> {
             }
             continue;
         }
-        let tops: Vec<&String> = sigs.iter().filter(|(_, v)| v.iter().any(|&i| b.insts[i].domain_top)).map(|(s, _)| s).collect();
+        let tops: Vec<&String> = sigs
+            .iter()
+            .filter(|(_, v)| v.iter().any(|&i| b.insts[i].domain_top))
+            .map(|(s, _)| s)
+            .collect();
         let sides = |v: &Vec<usize>| v.iter().map(|&i| b.insts[i].side).collect::<BTreeSet<_>>();
         let split_sides = sigs.len() == 2 && {
             let s: Vec<BTreeSet<Side>> = sigs.values().map(sides).collect();
@@ -333,7 +470,11 @@ fn assign_names(b: &mut Builder) -> Vec<String> {
             if tops.len() == 1 && tops[0] == sig {
                 idxs.iter().for_each(|&i| names[i] = Some(base.clone()));
             } else if split_sides && tops.is_empty() {
-                let suffix = if sides(idxs).contains(&Side::Request) { "Request" } else { "Response" };
+                let suffix = if sides(idxs).contains(&Side::Request) {
+                    "Request"
+                } else {
+                    "Response"
+                };
                 idxs.iter().for_each(|&i| names[i] = Some(format!("{base}{suffix}")));
             } else {
                 scoped.push((base.clone(), idxs.clone()));
@@ -347,7 +488,10 @@ fn assign_names(b: &mut Builder) -> Vec<String> {
             if names[idxs[0]].is_some() {
                 continue;
             }
-            let owners: Option<Vec<String>> = idxs.iter().map(|&i| b.insts[i].owner.and_then(|o| names[o].clone())).collect();
+            let owners: Option<Vec<String>> = idxs
+                .iter()
+                .map(|&i| b.insts[i].owner.and_then(|o| names[o].clone()))
+                .collect();
             if let Some(mut owners) = owners {
                 owners.sort();
                 let name = format!("{}{}", owners.first().cloned().unwrap_or_default(), base);
@@ -412,7 +556,9 @@ impl Evidence {
         }
     }
     fn get(&self, msg: &str, field: &str) -> &[Value] {
-        self.values.get(&(msg.to_string(), field.to_string())).map_or(&[], Vec::as_slice)
+        self.values
+            .get(&(msg.to_string(), field.to_string()))
+            .map_or(&[], Vec::as_slice)
     }
 }
 
@@ -420,11 +566,22 @@ const BYTES_PLACEHOLDER: &str = "U3RhaW5sZXNzIHJvY2tz";
 
 fn is_duration(s: &str) -> bool {
     let body = s.trim_start_matches(['+', '-']);
-    body.strip_suffix('s').is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit() || c == '.') && n.contains(|c: char| c.is_ascii_digit()))
+    body.strip_suffix('s').is_some_and(|n| {
+        !n.is_empty() && n.chars().all(|c| c.is_ascii_digit() || c == '.') && n.contains(|c: char| c.is_ascii_digit())
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
-fn to_type(f: &FieldNode, nested: Option<&str>, msg: &str, file: &str, ev: &Evidence, ov: &Overrides, warnings: &mut Vec<Diagnostic>, pages: &BTreeMap<String, Page>) -> Type {
+fn to_type(
+    f: &FieldNode,
+    nested: Option<&str>,
+    msg: &str,
+    file: &str,
+    ev: &Evidence,
+    ov: &Overrides,
+    warnings: &mut Vec<Diagnostic>,
+    pages: &BTreeMap<String, Page>,
+) -> Type {
     let values = ev.get(msg, &f.wire());
     let element = match (&f.kind, nested) {
         (Kind::Message { .. }, Some(n)) => Type::Message { name: n.to_string() },
@@ -437,13 +594,25 @@ fn to_type(f: &FieldNode, nested: Option<&str>, msg: &str, file: &str, ev: &Evid
         }
     };
     match &f.spelled.ty {
-        TypeExpr::List(_) => Type::List { item: Box::new(element) },
-        TypeExpr::Map(_) => Type::Map { value: Box::new(element) },
+        TypeExpr::List(_) => Type::List {
+            item: Box::new(element),
+        },
+        TypeExpr::Map(_) => Type::Map {
+            value: Box::new(element),
+        },
         _ => element,
     }
 }
 
-fn scalar(f: &FieldNode, values: &[Value], ev: &Evidence, msg: &str, file: &str, warnings: &mut Vec<Diagnostic>, pages: &BTreeMap<String, Page>) -> Type {
+fn scalar(
+    f: &FieldNode,
+    values: &[Value],
+    ev: &Evidence,
+    msg: &str,
+    file: &str,
+    warnings: &mut Vec<Diagnostic>,
+    pages: &BTreeMap<String, Page>,
+) -> Type {
     let any_string = values.iter().any(Value::is_string);
     match f.spelled.ty.element() {
         TypeExpr::String => {
@@ -458,7 +627,13 @@ fn scalar(f: &FieldNode, values: &[Value], ev: &Evidence, msg: &str, file: &str,
         }
         TypeExpr::Bool => Type::Bool,
         // int64 is written as a string in ProtoJSON; the examples show which ints those are.
-        TypeExpr::Int => if any_string { Type::Int64 } else { Type::Int32 },
+        TypeExpr::Int => {
+            if any_string {
+                Type::Int64
+            } else {
+                Type::Int32
+            }
+        }
         TypeExpr::Number => {
             if any_string {
                 Type::Int64
@@ -505,16 +680,28 @@ fn collect_enums(res: &Resolution) -> Vec<Enum> {
         if let Some(Head::EnumDecl { name, values, .. }) = &d.header {
             let name = name.clone().unwrap_or_else(|| title_to_type(&d.raw.title));
             // `Literal[…]` may be truncated (`2 more`); the value items after it are complete.
-            let listed: Vec<String> = d.raw.entries.iter().filter_map(|e| match &e.head {
-                Head::Value(v) => Some(v.clone()),
-                _ => None,
-            }).collect();
+            let listed: Vec<String> = d
+                .raw
+                .entries
+                .iter()
+                .filter_map(|e| match &e.head {
+                    Head::Value(v) => Some(v.clone()),
+                    _ => None,
+                })
+                .collect();
             let entry = enums.entry(name).or_default();
             merge_values(entry, values);
             merge_values(entry, &listed);
         }
     }
-    enums.into_iter().map(|(name, values)| Enum { name, doc: String::new(), values }).collect()
+    enums
+        .into_iter()
+        .map(|(name, values)| Enum {
+            name,
+            doc: String::new(),
+            values,
+        })
+        .collect()
 }
 
 /// Longest documented order wins; values only another place lists are appended.
@@ -533,11 +720,25 @@ fn merge_values(into: &mut Vec<String>, values: &[String]) {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn services(res: &Resolution, roots: &[(usize, usize)], b: &Builder, names: &[String], ev: &Evidence, ov: &Overrides, pages: &BTreeMap<String, Page>, warnings: &mut Vec<Diagnostic>) -> Vec<Service> {
+fn services(
+    res: &Resolution,
+    roots: &[(usize, usize)],
+    b: &Builder,
+    names: &[String],
+    ev: &Evidence,
+    ov: &Overrides,
+    pages: &BTreeMap<String, Page>,
+    warnings: &mut Vec<Diagnostic>,
+) -> Vec<Service> {
     let mut services: BTreeMap<String, Vec<Method>> = BTreeMap::new();
     for (m, &(req, resp)) in res.methods.iter().zip(roots) {
         let path = m.raw.path.clone().unwrap_or_default();
-        let service = path.trim_start_matches('/').split('/').next().unwrap_or_default().to_string();
+        let service = path
+            .trim_start_matches('/')
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .to_string();
         let rpc = rpc_name(&m.raw.path, &m.raw.rpc);
         let query: Vec<Field> = m
             .query
@@ -556,7 +757,11 @@ fn services(res: &Resolution, roots: &[(usize, usize)], b: &Builder, names: &[St
         let method = Method {
             name: rpc.clone(),
             path: path.clone(),
-            resource: m.raw.sdk_resource.clone().unwrap_or_else(|| http_resource(&service, m.raw.group_title.as_deref())),
+            resource: m
+                .raw
+                .sdk_resource
+                .clone()
+                .unwrap_or_else(|| http_resource(&service, m.raw.group_title.as_deref())),
             sdk_name: m.raw.sdk_name.clone(),
             deprecated: docs::is_deprecated(&doc),
             idempotent: is_idempotent(&rpc),
@@ -565,7 +770,10 @@ fn services(res: &Resolution, roots: &[(usize, usize)], b: &Builder, names: &[St
             response: names[resp].clone(),
             pagination: pagination(&b.insts, resp, names, !query.is_empty()),
             query,
-            doc_aliases: DocAliases { request: b.insts[req].alias.clone(), response: b.insts[resp].alias.clone() },
+            doc_aliases: DocAliases {
+                request: b.insts[req].alias.clone(),
+                response: b.insts[resp].alias.clone(),
+            },
             examples: Examples {
                 requests: m.raw.request_examples.clone(),
                 python: m.raw.python.clone(),
@@ -580,14 +788,22 @@ fn services(res: &Resolution, roots: &[(usize, usize)], b: &Builder, names: &[St
         .map(|(name, mut methods)| {
             methods.sort_by(|a, b| a.name.cmp(&b.name));
             let short_name = name.rsplit('.').next().unwrap_or_default().to_string();
-            Service { name, short_name, methods }
+            Service {
+                name,
+                short_name,
+                methods,
+            }
         })
         .collect()
 }
 
 /// `ProjectService` + `Policies` → `projects.policies` (the HTTP pages give no SDK call).
 fn http_resource(service: &str, group: Option<&str>) -> String {
-    let short = service.rsplit('.').next().unwrap_or_default().trim_end_matches("Service");
+    let short = service
+        .rsplit('.')
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches("Service");
     let mut res = format!("{}s", snake(short));
     if let Some(g) = group {
         let g = snake(g);
@@ -606,7 +822,9 @@ fn pagination(insts: &[Inst], resp: usize, names: &[String], has_query: bool) ->
     if !has_query || !insts[pag_inst].fields.iter().any(|f| f.wire() == "nextToken") {
         return None;
     }
-    let lists: Vec<usize> = (0..r.fields.len()).filter(|&i| matches!(r.fields[i].spelled.ty, TypeExpr::List(_)) && r.child_inst[i].is_some()).collect();
+    let lists: Vec<usize> = (0..r.fields.len())
+        .filter(|&i| matches!(r.fields[i].spelled.ty, TypeExpr::List(_)) && r.child_inst[i].is_some())
+        .collect();
     let [items] = lists.as_slice() else { return None };
     Some(Pagination {
         items: r.fields[*items].wire(),
@@ -614,4 +832,3 @@ fn pagination(insts: &[Inst], resp: usize, names: &[String], has_query: bool) ->
         next_token: "pagination.nextToken".into(),
     })
 }
-

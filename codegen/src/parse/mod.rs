@@ -54,17 +54,26 @@ pub struct ParseStats {
 
 /// Reads every page in `dir` (sorted by name) and the optional `overrides.toml`.
 pub fn load_spec_dir(dir: &Path) -> std::io::Result<(Vec<SpecPage>, Option<SpecPage>)> {
-    let mut files: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<Vec<_>, _>>()?.into_iter().map(|e| e.path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(dir)?
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .map(|e| e.path())
+        .collect();
     files.sort();
     let mut pages = vec![];
     let mut overrides = None;
     for path in files {
-        let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_string) else { continue };
+        let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_string) else {
+            continue;
+        };
         let is_page = name.ends_with(".md") || name.ends_with(".txt");
         if !path.is_file() || !(is_page || name == "overrides.toml") {
             continue;
         }
-        let page = SpecPage { file: name.clone(), text: std::fs::read_to_string(&path)? };
+        let page = SpecPage {
+            file: name.clone(),
+            text: std::fs::read_to_string(&path)?,
+        };
         if name == "overrides.toml" {
             overrides = Some(page);
         } else {
@@ -110,8 +119,10 @@ pub fn parse_pages(pages: &[SpecPage], overrides: Option<&SpecPage>) -> Result<P
         }
     }
     let methods = dedupe_methods(methods, &trees, &mut errors, &mut warnings);
-    let method_places: BTreeMap<String, (String, usize)> =
-        methods.iter().filter_map(|m| Some((m.path.clone()?, (m.file.clone(), m.offset)))).collect();
+    let method_places: BTreeMap<String, (String, usize)> = methods
+        .iter()
+        .filter_map(|m| Some((m.path.clone()?, (m.file.clone(), m.offset))))
+        .collect();
     let domains = dedupe_domains(domains);
 
     let res = resolve::resolve(methods, domains, &trees, &mut warnings);
@@ -119,12 +130,23 @@ pub fn parse_pages(pages: &[SpecPage], overrides: Option<&SpecPage>) -> Result<P
     warnings.extend(built.warnings);
     // Request examples are read against the request types, so they come after the model is built.
     for problem in request_examples::read_all(&mut built.model) {
-        if let Some(page) = method_places.get(&problem.method).and_then(|(file, offset)| Some((trees.get(file)?, *offset))) {
-            let message = format!("request example `{}` of {} does not fit the request type: {}", problem.example, problem.method, problem.message);
+        if let Some(page) = method_places
+            .get(&problem.method)
+            .and_then(|(file, offset)| Some((trees.get(file)?, *offset)))
+        {
+            let message = format!(
+                "request example `{}` of {} does not fit the request type: {}",
+                problem.example, problem.method, problem.message
+            );
             warnings.push(page.0.warning(page.1, message));
         }
     }
-    let known: BTreeSet<String> = built.model.services.iter().flat_map(|s| s.methods.iter().map(|m| m.path.clone())).collect();
+    let known: BTreeSet<String> = built
+        .model
+        .services
+        .iter()
+        .flat_map(|s| s.methods.iter().map(|m| m.path.clone()))
+        .collect();
     for o in overviews {
         warnings.extend(overview::check(o, &known));
     }
@@ -148,14 +170,24 @@ pub fn parse_pages(pages: &[SpecPage], overrides: Option<&SpecPage>) -> Result<P
 
 /// The same method documented on several pages (000 and 004 are excerpts of 001) is read once: the richest
 /// copy wins (most items, then a JSON example, then file name); copies whose field lists differ are reported.
-fn dedupe_methods(methods: Vec<sections::RawMethod>, trees: &BTreeMap<String, page::Page>, errors: &mut Vec<Diagnostic>, warnings: &mut Vec<Diagnostic>) -> Vec<sections::RawMethod> {
+fn dedupe_methods(
+    methods: Vec<sections::RawMethod>,
+    trees: &BTreeMap<String, page::Page>,
+    errors: &mut Vec<Diagnostic>,
+    warnings: &mut Vec<Diagnostic>,
+) -> Vec<sections::RawMethod> {
     let mut by_path: BTreeMap<String, Vec<sections::RawMethod>> = BTreeMap::new();
     for m in methods {
         match &m.path {
-            Some(p) if p.starts_with('/') && p.matches('/').count() == 2 => by_path.entry(p.clone()).or_default().push(m),
+            Some(p) if p.starts_with('/') && p.matches('/').count() == 2 => {
+                by_path.entry(p.clone()).or_default().push(m)
+            }
             _ => {
                 if let Some(t) = trees.get(&m.file) {
-                    errors.push(t.error(m.offset, format!("method `{}` has no `**post** `/service/Method`` path", m.rpc)));
+                    errors.push(t.error(
+                        m.offset,
+                        format!("method `{}` has no `**post** `/service/Method`` path", m.rpc),
+                    ));
                 }
             }
         }
@@ -163,17 +195,27 @@ fn dedupe_methods(methods: Vec<sections::RawMethod>, trees: &BTreeMap<String, pa
     let mut out = vec![];
     for (_, mut copies) in by_path {
         copies.sort_by(|a, b| {
-            let richness = |m: &sections::RawMethod| (m.params.len() + m.returns.len() + m.query.len(), m.json_text.is_some());
+            let richness =
+                |m: &sections::RawMethod| (m.params.len() + m.returns.len() + m.query.len(), m.json_text.is_some());
             richness(b).cmp(&richness(a)).then_with(|| a.file.cmp(&b.file))
         });
         let first = copies.remove(0);
-        let heads = |m: &sections::RawMethod| m.params.iter().chain(&m.returns).map(|e| format!("{:?}", e.head)).collect::<Vec<_>>();
+        let heads = |m: &sections::RawMethod| {
+            m.params
+                .iter()
+                .chain(&m.returns)
+                .map(|e| format!("{:?}", e.head))
+                .collect::<Vec<_>>()
+        };
         for other in &copies {
             if heads(other) != heads(&first) {
                 if let Some(t) = trees.get(&other.file) {
                     warnings.push(t.warning(
                         other.offset,
-                        format!("`{}` is also documented in {} with different fields; that copy is used", first.rpc, first.file),
+                        format!(
+                            "`{}` is also documented in {} with different fields; that copy is used",
+                            first.rpc, first.file
+                        ),
                     ));
                 }
             }
@@ -191,7 +233,13 @@ fn dedupe_domains(domains: Vec<sections::RawDomain>) -> Vec<sections::RawDomain>
     sorted
         .into_iter()
         .filter(|d| {
-            let key = (d.title.clone(), d.entries.iter().map(|e| format!("{:?}{}", e.head, e.text)).collect::<Vec<_>>());
+            let key = (
+                d.title.clone(),
+                d.entries
+                    .iter()
+                    .map(|e| format!("{:?}{}", e.head, e.text))
+                    .collect::<Vec<_>>(),
+            );
             seen.insert(key)
         })
         .collect()

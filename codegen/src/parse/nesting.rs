@@ -43,9 +43,16 @@ pub struct Entry {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Kind {
     Scalar,
-    Enum { name: String, values: Vec<String> },
+    Enum {
+        name: String,
+        values: Vec<String>,
+    },
     /// `type_name` is the docs' name, `None` for an HTTP inline object.
-    Message { type_name: Option<String>, children: Vec<FieldNode>, json: Option<Value> },
+    Message {
+        type_name: Option<String>,
+        children: Vec<FieldNode>,
+        json: Option<Value>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -130,7 +137,13 @@ struct Level {
 
 impl Level {
     fn new(field: Option<FieldNode>, known: Vec<(Signal, BTreeSet<String>)>, json: Option<Value>) -> Self {
-        Level { field, children: vec![], known, json, refuted: false }
+        Level {
+            field,
+            children: vec![],
+            known,
+            json,
+            refuted: false,
+        }
     }
     /// Known sets that still agree with every child seen so far.
     fn live_known(&self, open_child: Option<&FieldNode>) -> Vec<&(Signal, BTreeSet<String>)> {
@@ -139,7 +152,10 @@ impl Level {
         }
         let mut names = self.children.iter().chain(open_child).map(FieldNode::wire);
         let names: Vec<String> = names.by_ref().collect();
-        self.known.iter().filter(|(_, set)| names.iter().all(|n| set.contains(n))).collect()
+        self.known
+            .iter()
+            .filter(|(_, set)| names.iter().all(|n| set.contains(n)))
+            .collect()
     }
 }
 
@@ -168,7 +184,11 @@ fn fits(level: &Level, open_child: Option<&FieldNode>, f: &FieldNode) -> Fit {
     let live = level.live_known(open_child);
     if !live.is_empty() {
         let signal = live.iter().map(|(s, _)| *s).min().unwrap_or(Signal::KnownType);
-        return if live.iter().any(|(_, set)| set.contains(&w)) { Fit::Yes(signal) } else { Fit::No(signal) };
+        return if live.iter().any(|(_, set)| set.contains(&w)) {
+            Fit::Yes(signal)
+        } else {
+            Fit::No(signal)
+        };
     }
     match open_child.or(level.children.last()) {
         Some(last) if order_rank(f) <= order_rank(last) => Fit::No(Signal::FieldOrder),
@@ -209,7 +229,8 @@ pub fn nest(entries: &[Entry], json: Option<&Value>, root_type: Option<&str>, re
         root.known.push((Signal::JsonExample, keys));
     }
     if let Some(shapes) = root_type.and_then(|t| registry.shapes.get(t)) {
-        root.known.extend(shapes.iter().map(|(_, set)| (Signal::KnownType, set.clone())));
+        root.known
+            .extend(shapes.iter().map(|(_, set)| (Signal::KnownType, set.clone())));
     }
     let mut stack = vec![root];
     run(entries, 0, &mut stack, registry, &mut out, true);
@@ -222,7 +243,14 @@ pub fn nest(entries: &[Entry], json: Option<&Value>, root_type: Option<&str>, re
 
 /// Places every entry from `from` on. Returns false at a dead end (a field no open level accepts).
 /// Without `lookahead`, stops at the first dead end: that is how look-ahead probes a reading.
-fn run(entries: &[Entry], from: usize, stack: &mut Vec<Level>, registry: &Registry, out: &mut Outcome, lookahead: bool) -> bool {
+fn run(
+    entries: &[Entry],
+    from: usize,
+    stack: &mut Vec<Level>,
+    registry: &Registry,
+    out: &mut Outcome,
+    lookahead: bool,
+) -> bool {
     let mut ok = true;
     for i in from..entries.len() {
         if !step(entries, i, stack, registry, out, lookahead, None) {
@@ -236,7 +264,15 @@ fn run(entries: &[Entry], from: usize, stack: &mut Vec<Level>, registry: &Regist
 }
 
 /// Places entry `i`; `forced` imposes the level (used when probing a reading).
-fn step(entries: &[Entry], i: usize, stack: &mut Vec<Level>, registry: &Registry, out: &mut Outcome, lookahead: bool, forced: Option<usize>) -> bool {
+fn step(
+    entries: &[Entry],
+    i: usize,
+    stack: &mut Vec<Level>,
+    registry: &Registry,
+    out: &mut Outcome,
+    lookahead: bool,
+    forced: Option<usize>,
+) -> bool {
     let mut placed = true;
     {
         let e = &entries[i];
@@ -248,11 +284,21 @@ fn step(entries: &[Entry], i: usize, stack: &mut Vec<Level>, registry: &Registry
                 return true;
             }
             _ => {
-                out.findings.push(Finding { offset: e.offset, message: format!("unexpected header item inside a field list: {:?}", e.head) });
+                out.findings.push(Finding {
+                    offset: e.offset,
+                    message: format!("unexpected header item inside a field list: {:?}", e.head),
+                });
                 return true;
             }
         };
-        let mut node = FieldNode { name, spelled, text: e.text.clone(), offset: e.offset, kind: Kind::Scalar, example: None };
+        let mut node = FieldNode {
+            name,
+            spelled,
+            text: e.text.clone(),
+            offset: e.offset,
+            kind: Kind::Scalar,
+            example: None,
+        };
 
         // The first child follows its message directly; every later field needs a decision.
         if stack.len() > 1 && stack.last().is_some_and(|l| !l.children.is_empty()) {
@@ -273,11 +319,17 @@ fn step(entries: &[Entry], i: usize, stack: &mut Vec<Level>, registry: &Registry
                 let next_is_value = matches!(next, Some(Head::Value(_)));
                 if next_is_value {
                     out.kinds.record(Signal::EnumValues);
-                    node.kind = Kind::Enum { name: x, values: vec![] };
+                    node.kind = Kind::Enum {
+                        name: x,
+                        values: vec![],
+                    };
                     None
                 } else if registry.enums.contains(&x) {
                     out.kinds.record(Signal::KnownEnum);
-                    node.kind = Kind::Enum { name: x, values: vec![] };
+                    node.kind = Kind::Enum {
+                        name: x,
+                        values: vec![],
+                    };
                     None
                 } else if matches!(next, Some(Head::Field { .. })) {
                     out.kinds.record(Signal::FirstChild);
@@ -285,18 +337,31 @@ fn step(entries: &[Entry], i: usize, stack: &mut Vec<Level>, registry: &Registry
                 } else {
                     out.findings.push(Finding {
                         offset: e.offset,
-                        message: format!("`{}: {x}` has neither fields nor enum values after it; read as an empty message", node.name),
+                        message: format!(
+                            "`{}: {x}` has neither fields nor enum values after it; read as an empty message",
+                            node.name
+                        ),
                     });
                     out.kinds.record(Signal::Ambiguous);
-                    node.kind = Kind::Message { type_name: Some(x), children: vec![], json: None };
+                    node.kind = Kind::Message {
+                        type_name: Some(x),
+                        children: vec![],
+                        json: None,
+                    };
                     None
                 }
             }
             TypeExpr::Object(names) => {
                 let mut level = open_level(&node, None, registry);
-                level.known.push((Signal::InlineObject, names.iter().map(|n| wire(n)).collect()));
+                level
+                    .known
+                    .push((Signal::InlineObject, names.iter().map(|n| wire(n)).collect()));
                 if names.is_empty() || !matches!(next, Some(Head::Field { .. })) {
-                    node.kind = Kind::Message { type_name: None, children: vec![], json: None };
+                    node.kind = Kind::Message {
+                        type_name: None,
+                        children: vec![],
+                        json: None,
+                    };
                     None
                 } else {
                     Some(level)
@@ -332,13 +397,22 @@ fn open_level(node: &FieldNode, type_name: Option<&str>, registry: &Registry) ->
     let mut known = vec![];
     if let Some(x) = type_name {
         if let Some(shapes) = registry.shapes.get(x) {
-            known.extend(shapes.iter().cloned().map(|(s, set)| (if s == Signal::JsonExample { Signal::KnownType } else { s }, set)));
+            known.extend(
+                shapes
+                    .iter()
+                    .cloned()
+                    .map(|(s, set)| (if s == Signal::JsonExample { Signal::KnownType } else { s }, set)),
+            );
         }
         if let Some(twin) = x.strip_suffix("Param").and_then(|t| registry.shapes.get(t)) {
             known.extend(twin.iter().cloned().map(|(_, set)| (Signal::ParamTwin, set)));
         }
     }
-    let kind = Kind::Message { type_name: type_name.map(str::to_string), children: vec![], json: None };
+    let kind = Kind::Message {
+        type_name: type_name.map(str::to_string),
+        children: vec![],
+        json: None,
+    };
     let mut field = node.clone();
     field.kind = kind;
     Level::new(Some(field), known, None)
@@ -358,7 +432,16 @@ fn close(stack: &mut Vec<Level>) {
 
 /// Chooses the open level a field belongs to and closes the levels inside it.
 #[allow(clippy::too_many_arguments)]
-fn decide_level(stack: &mut Vec<Level>, node: &FieldNode, entries: &[Entry], i: usize, registry: &Registry, out: &mut Outcome, lookahead: bool, forced: Option<usize>) -> bool {
+fn decide_level(
+    stack: &mut Vec<Level>,
+    node: &FieldNode,
+    entries: &[Entry],
+    i: usize,
+    registry: &Registry,
+    out: &mut Outcome,
+    lookahead: bool,
+    forced: Option<usize>,
+) -> bool {
     let e = &entries[i];
     if let Some(j) = forced {
         while stack.len() > j + 1 {
@@ -389,13 +472,22 @@ fn decide_level(stack: &mut Vec<Level>, node: &FieldNode, entries: &[Entry], i: 
         // Nothing accepts it: the innermost level still trusting a known set of its type name meets a
         // different structure under that name. Drop that set there and decide again.
         let open_child = |j: usize| stack.get(j + 1).and_then(|l| l.field.as_ref());
-        let Some(j) = (1..stack.len()).rev().find(|&j| !stack[j].live_known(open_child(j)).is_empty()) else { break };
+        let Some(j) = (1..stack.len())
+            .rev()
+            .find(|&j| !stack[j].live_known(open_child(j)).is_empty())
+        else {
+            break;
+        };
         stack[j].refuted = true;
         let _ = attempt;
     }
     if let Some(&(j, s)) = fitting.first() {
         chosen = Some(j);
-        let signal = if j == stack.len() - 1 { s } else { first_exclusion.unwrap_or(s) };
+        let signal = if j == stack.len() - 1 {
+            s
+        } else {
+            first_exclusion.unwrap_or(s)
+        };
         let outer_fits = fitting.len() > 1;
         if s == Signal::FieldOrder && outer_fits && j == stack.len() - 1 && !lookahead {
             // Probing a reading: take the innermost level, as the final pass would without more evidence.
@@ -408,17 +500,18 @@ fn decide_level(stack: &mut Vec<Level>, node: &FieldNode, entries: &[Entry], i: 
                 .filter(|&(k, _)| {
                     let mut sim = stack.clone();
                     let mut scratch = Outcome::default();
-                    step(entries, i, &mut sim, registry, &mut scratch, false, Some(k)) && run(entries, i + 1, &mut sim, registry, &mut scratch, false)
+                    step(entries, i, &mut sim, registry, &mut scratch, false, Some(k))
+                        && run(entries, i + 1, &mut sim, registry, &mut scratch, false)
                 })
                 .collect();
             if viable.len() == 1 {
                 chosen = Some(viable[0].0);
                 out.boundaries.record(Signal::Lookahead);
             } else {
-            let fitting = if viable.is_empty() { fitting.clone() } else { viable };
-            chosen = Some(fitting[0].0);
-            let readings: Vec<String> = fitting.iter().map(|&(k, _)| level_label(stack, k)).collect();
-            out.findings.push(Finding {
+                let fitting = if viable.is_empty() { fitting.clone() } else { viable };
+                chosen = Some(fitting[0].0);
+                let readings: Vec<String> = fitting.iter().map(|&(k, _)| level_label(stack, k)).collect();
+                out.findings.push(Finding {
                 offset: e.offset,
                 message: format!(
                     "ambiguous nesting: `{}` may belong to {}; nothing in the pages settles it, reading it as part of {}",
@@ -427,7 +520,7 @@ fn decide_level(stack: &mut Vec<Level>, node: &FieldNode, entries: &[Entry], i: 
                     readings[0]
                 ),
             });
-            out.boundaries.record(Signal::Ambiguous);
+                out.boundaries.record(Signal::Ambiguous);
             }
         } else {
             out.boundaries.record(signal);
@@ -439,10 +532,17 @@ fn decide_level(stack: &mut Vec<Level>, node: &FieldNode, entries: &[Entry], i: 
         None => {
             placed = false;
             // No level accepts it: keep the innermost level that does not already have it, and report.
-            let j = (0..stack.len()).rev().find(|&k| !stack[k].children.iter().any(|c| c.wire() == node.wire())).unwrap_or(0);
+            let j = (0..stack.len())
+                .rev()
+                .find(|&k| !stack[k].children.iter().any(|c| c.wire() == node.wire()))
+                .unwrap_or(0);
             out.findings.push(Finding {
                 offset: e.offset,
-                message: format!("`{}` fits no open message by the known field sets or the field order; placed in {}", node.name, level_label(stack, j)),
+                message: format!(
+                    "`{}` fits no open message by the known field sets or the field order; placed in {}",
+                    node.name,
+                    level_label(stack, j)
+                ),
             });
             out.boundaries.record(Signal::Ambiguous);
             j
@@ -464,12 +564,18 @@ fn level_label(stack: &[Level], k: usize) -> String {
 fn attach_value(stack: &mut [Level], v: &str, e: &Entry, out: &mut Outcome) {
     let target = stack.last_mut().and_then(|l| l.children.last_mut());
     match target {
-        Some(FieldNode { kind: Kind::Enum { values, .. }, .. }) => {
+        Some(FieldNode {
+            kind: Kind::Enum { values, .. },
+            ..
+        }) => {
             if !values.iter().any(|x| x == v) {
                 values.push(v.to_string());
             }
         }
-        _ => out.findings.push(Finding { offset: e.offset, message: format!("enum value \"{v}\" does not follow an enum-typed field; ignored") }),
+        _ => out.findings.push(Finding {
+            offset: e.offset,
+            message: format!("enum value \"{v}\" does not follow an enum-typed field; ignored"),
+        }),
     }
 }
 
@@ -479,7 +585,15 @@ mod tests {
     use crate::parse::types::parse_head;
 
     fn entries(heads: &[&str]) -> Vec<Entry> {
-        heads.iter().enumerate().map(|(i, h)| Entry { head: parse_head(h).unwrap(), text: String::new(), offset: i }).collect()
+        heads
+            .iter()
+            .enumerate()
+            .map(|(i, h)| Entry {
+                head: parse_head(h).unwrap(),
+                text: String::new(),
+                offset: i,
+            })
+            .collect()
     }
 
     fn shape(fields: &[FieldNode]) -> String {
@@ -495,20 +609,48 @@ mod tests {
 
     #[test]
     fn json_example_settles_boundaries() {
-        let e = entries(&["runner: Runner", "created_at: Optional[datetime]", "spec: Optional[RunnerSpec]", "desired_phase: Optional[str]", "status: Optional[RunnerStatus]", "phase: Optional[str]", "updated_at: Optional[datetime]", "updated_at: Optional[datetime]", "access_token: Optional[str]"]);
+        let e = entries(&[
+            "runner: Runner",
+            "created_at: Optional[datetime]",
+            "spec: Optional[RunnerSpec]",
+            "desired_phase: Optional[str]",
+            "status: Optional[RunnerStatus]",
+            "phase: Optional[str]",
+            "updated_at: Optional[datetime]",
+            "updated_at: Optional[datetime]",
+            "access_token: Optional[str]",
+        ]);
         let json: Value = serde_json::from_str(r#"{"runner": {"createdAt": "x", "spec": {"desiredPhase": "a"}, "status": {"phase": "p", "updatedAt": "t"}, "updatedAt": "t"}, "accessToken": "a"}"#).unwrap();
         let out = nest(&e, Some(&json), None, &Registry::default());
-        assert_eq!(shape(&out.fields), "runner{created_at spec{desired_phase} status{phase updated_at} updated_at} access_token");
+        assert_eq!(
+            shape(&out.fields),
+            "runner{created_at spec{desired_phase} status{phase updated_at} updated_at} access_token"
+        );
         assert!(out.findings.is_empty(), "{:?}", out.findings);
     }
 
     #[test]
     fn field_order_and_duplicates_settle_boundaries_and_ambiguity_is_reported() {
-        let e = entries(&["environment_class: Optional[EnvironmentClass]", "id: str", "runner_id: str", "enabled: Optional[bool]", "runner_id: Optional[str]", "scm_integration: Optional[ScmIntegration]", "id: Optional[str]", "scm_id: Optional[str]", "virtual_directory: Optional[str]"]);
+        let e = entries(&[
+            "environment_class: Optional[EnvironmentClass]",
+            "id: str",
+            "runner_id: str",
+            "enabled: Optional[bool]",
+            "runner_id: Optional[str]",
+            "scm_integration: Optional[ScmIntegration]",
+            "id: Optional[str]",
+            "scm_id: Optional[str]",
+            "virtual_directory: Optional[str]",
+        ]);
         let out = nest(&e, None, None, &Registry::default());
-        assert_eq!(shape(&out.fields), "environment_class{id runner_id enabled} runner_id scm_integration{id scm_id virtual_directory}");
+        assert_eq!(
+            shape(&out.fields),
+            "environment_class{id runner_id enabled} runner_id scm_integration{id scm_id virtual_directory}"
+        );
         assert_eq!(out.findings.len(), 1);
-        assert!(out.findings[0].message.contains("`virtual_directory` may belong to `scm_integration` or the top level"));
+        assert!(out.findings[0]
+            .message
+            .contains("`virtual_directory` may belong to `scm_integration` or the top level"));
         assert_eq!(out.boundaries.by_signal.get(&Signal::DuplicateKey), Some(&1));
     }
 }

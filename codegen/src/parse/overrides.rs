@@ -26,14 +26,21 @@ impl Overrides {
         })?;
         for (key, ty) in &ov.field_types {
             if scalar(ty).is_none() || !key.contains('.') {
-                return Err(Diagnostic::error(&page.file, &page.text, page.text.find(key.as_str()).unwrap_or(0), format!("overrides: `{key} = \"{ty}\"` must be \"Message.field\" = a scalar type name")));
+                return Err(Diagnostic::error(
+                    &page.file,
+                    &page.text,
+                    page.text.find(key.as_str()).unwrap_or(0),
+                    format!("overrides: `{key} = \"{ty}\"` must be \"Message.field\" = a scalar type name"),
+                ));
             }
         }
         Ok(ov)
     }
 
     pub fn field_type(&self, message: &str, field: &str) -> Option<Type> {
-        self.field_types.get(&format!("{message}.{field}")).and_then(|t| scalar(t))
+        self.field_types
+            .get(&format!("{message}.{field}"))
+            .and_then(|t| scalar(t))
     }
 }
 

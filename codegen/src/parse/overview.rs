@@ -10,7 +10,9 @@ pub fn paths(page: &SpecPage) -> Vec<(String, usize)> {
     let mut from = 0;
     while let Some(i) = t[from..].find("post/gitpod.") {
         let start = from + i + "post".len();
-        let end = t[start..].find(|c: char| c.is_whitespace()).map_or(t.len(), |e| start + e);
+        let end = t[start..]
+            .find(|c: char| c.is_whitespace())
+            .map_or(t.len(), |e| start + e);
         out.push((t[start..end].to_string(), start));
         from = end;
     }
@@ -21,6 +23,13 @@ pub fn check(page: &SpecPage, known: &std::collections::BTreeSet<String>) -> Vec
     paths(page)
         .into_iter()
         .filter(|(p, _)| !known.contains(p))
-        .map(|(p, at)| Diagnostic::warning(&page.file, &page.text, at, format!("the overview lists `{p}`, which no reference page documents")))
+        .map(|(p, at)| {
+            Diagnostic::warning(
+                &page.file,
+                &page.text,
+                at,
+                format!("the overview lists `{p}`, which no reference page documents"),
+            )
+        })
         .collect()
 }

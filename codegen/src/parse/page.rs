@@ -7,10 +7,21 @@ use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, T
 /// One node of a section's body. `offset` is a byte offset in the original page text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Node {
-    Para { text: String, offset: usize },
+    Para {
+        text: String,
+        offset: usize,
+    },
     /// A list item; `head` is its leading code span when there is one.
-    Item { head: Option<String>, text: String, offset: usize },
-    Code { lang: String, body: String, offset: usize },
+    Item {
+        head: Option<String>,
+        text: String,
+        offset: usize,
+    },
+    Code {
+        lang: String,
+        body: String,
+        offset: usize,
+    },
 }
 
 impl Node {
@@ -56,7 +67,10 @@ pub fn parse_page(file: &str, src: &str) -> Result<Page, Diagnostic> {
     // Original offset of the block that produced the Markdown at `md_offset`.
     let origin = |md_offset: usize| -> usize {
         let i = starts.partition_point(|&(s, _)| s <= md_offset).saturating_sub(1);
-        starts.get(i).and_then(|&(_, b)| blocks.get(b)).map_or(0, |b| collapsed.original(b.offset))
+        starts
+            .get(i)
+            .and_then(|&(_, b)| blocks.get(b))
+            .map_or(0, |b| collapsed.original(b.offset))
     };
 
     // (heading level and title, or a node), with the original offset where it starts.
@@ -69,7 +83,9 @@ pub fn parse_page(file: &str, src: &str) -> Result<Page, Diagnostic> {
     let mut para: Option<std::ops::Range<usize>> = None;
     for (event, range) in Parser::new_ext(&md, Options::empty()).into_offset_iter() {
         match event {
-            Event::Start(Tag::Heading { level, .. }) => heading = Some((heading_level(level), String::new(), range.start)),
+            Event::Start(Tag::Heading { level, .. }) => {
+                heading = Some((heading_level(level), String::new(), range.start))
+            }
             Event::End(TagEnd::Heading(_)) => {
                 if let Some((level, title, at)) = heading.take() {
                     nodes.push((Some((level, title.trim().to_string())), None, origin(at)));
@@ -95,14 +111,29 @@ pub fn parse_page(file: &str, src: &str) -> Result<Page, Diagnostic> {
             Event::End(TagEnd::CodeBlock) => {
                 if let Some((lang, body, at)) = code.take() {
                     let body = body.trim().to_string();
-                    nodes.push((None, Some(Node::Code { lang, body, offset: origin(at) }), origin(at)));
+                    nodes.push((
+                        None,
+                        Some(Node::Code {
+                            lang,
+                            body,
+                            offset: origin(at),
+                        }),
+                        origin(at),
+                    ));
                 }
             }
             Event::Start(Tag::Paragraph) if list_depth == 0 && heading.is_none() => para = Some(range),
             Event::End(TagEnd::Paragraph) if list_depth == 0 => {
                 if let Some(range) = para.take() {
                     let at = origin(range.start);
-                    nodes.push((None, Some(Node::Para { text: md[range].trim().to_string(), offset: at }), at));
+                    nodes.push((
+                        None,
+                        Some(Node::Para {
+                            text: md[range].trim().to_string(),
+                            offset: at,
+                        }),
+                        at,
+                    ));
                 }
             }
             Event::Text(s) | Event::Code(s) => {
@@ -123,7 +154,12 @@ pub fn parse_page(file: &str, src: &str) -> Result<Page, Diagnostic> {
             while stack.len() > 1 && stack.last().is_some_and(|s| s.level >= level) {
                 close_top(&mut stack);
             }
-            stack.push(Section { level, title, offset, ..Section::default() });
+            stack.push(Section {
+                level,
+                title,
+                offset,
+                ..Section::default()
+            });
         } else if let (Some(node), Some(top)) = (node, stack.last_mut()) {
             top.body.push(node);
         }
@@ -132,7 +168,11 @@ pub fn parse_page(file: &str, src: &str) -> Result<Page, Diagnostic> {
         close_top(&mut stack);
     }
     let root = stack.pop().unwrap_or_default();
-    Ok(Page { file: file.to_string(), src: src.to_string(), root })
+    Ok(Page {
+        file: file.to_string(),
+        src: src.to_string(),
+        root,
+    })
 }
 
 fn close_top(stack: &mut Vec<Section>) {
@@ -160,8 +200,16 @@ fn item_node(raw: &str, offset: usize) -> Node {
         if let Some(close) = rest.find('`') {
             let head = rest[..close].to_string();
             let text = rest[close + 1..].trim().to_string();
-            return Node::Item { head: Some(head), text, offset };
+            return Node::Item {
+                head: Some(head),
+                text,
+                offset,
+            };
         }
     }
-    Node::Item { head: None, text: raw.trim().to_string(), offset }
+    Node::Item {
+        head: None,
+        text: raw.trim().to_string(),
+        offset,
+    }
 }

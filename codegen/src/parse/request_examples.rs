@@ -28,8 +28,13 @@ pub fn read_all(model: &mut Model) -> Vec<ExampleProblem> {
     let enums: BTreeMap<String, Vec<String>> = model.enums.iter().map(|e| (e.name.clone(), e.values.clone())).collect();
     let mut problems = Vec::new();
     for method in model.services.iter_mut().flat_map(|s| s.methods.iter_mut()) {
-        let Some(request) = messages.get(&method.request) else { continue };
-        let reader = TypedReader { messages: &messages, enums: &enums };
+        let Some(request) = messages.get(&method.request) else {
+            continue;
+        };
+        let reader = TypedReader {
+            messages: &messages,
+            enums: &enums,
+        };
         for example in &mut method.examples.requests {
             match reader.yaml(&example.yaml, request) {
                 Ok(value) => example.value = Some(value),
@@ -61,12 +66,18 @@ struct TypedReader<'a> {
 
 /// A field of a message found by its wire name or its snake_case name.
 fn find_field<'m>(message: &'m Message, key: &str) -> Option<&'m Field> {
-    message.fields.iter().find(|f| f.name == key).or_else(|| message.fields.iter().find(|f| f.proto_name == key))
+    message
+        .fields
+        .iter()
+        .find(|f| f.name == key)
+        .or_else(|| message.fields.iter().find(|f| f.proto_name == key))
 }
 
 impl TypedReader<'_> {
     fn message(&self, name: &str) -> Result<&Message, String> {
-        self.messages.get(name).ok_or_else(|| format!("unknown message `{name}`"))
+        self.messages
+            .get(name)
+            .ok_or_else(|| format!("unknown message `{name}`"))
     }
 
     /// Reads a (possibly whitespace-collapsed) YAML mapping as a value of `request`.
@@ -76,20 +87,32 @@ impl TypedReader<'_> {
         let value = self.yaml_message(&tokens, &mut i, request)?;
         match tokens.get(i) {
             None => Ok(Value::Object(value)),
-            Some(YamlToken::Key(key)) => Err(format!("`{key}` is not a field of `{}` or of any message it opens", request.name)),
+            Some(YamlToken::Key(key)) => Err(format!(
+                "`{key}` is not a field of `{}` or of any message it opens",
+                request.name
+            )),
             Some(other) => Err(format!("unexpected {other:?} at the top level")),
         }
     }
 
     /// Reads keys into one message for as long as they name fields it does not have yet; the
     /// first key that does not belongs to an enclosing message (the innermost-first reading).
-    fn yaml_message(&self, tokens: &[YamlToken], i: &mut usize, message: &Message) -> Result<Map<String, Value>, String> {
+    fn yaml_message(
+        &self,
+        tokens: &[YamlToken],
+        i: &mut usize,
+        message: &Message,
+    ) -> Result<Map<String, Value>, String> {
         let mut object = Map::new();
         while let Some(YamlToken::Key(key)) = tokens.get(*i) {
-            let Some(field) = find_field(message, key).filter(|f| !object.contains_key(&f.name)) else { break };
+            let Some(field) = find_field(message, key).filter(|f| !object.contains_key(&f.name)) else {
+                break;
+            };
             *i += 1;
             let value = match (&field.ty, tokens.get(*i)) {
-                (Type::Message { name }, Some(YamlToken::Key(_))) => Value::Object(self.yaml_message(tokens, i, self.message(name)?)?),
+                (Type::Message { name }, Some(YamlToken::Key(_))) => {
+                    Value::Object(self.yaml_message(tokens, i, self.message(name)?)?)
+                }
                 (Type::List { item }, Some(YamlToken::Dash)) => {
                     let mut items = Vec::new();
                     while let Some(YamlToken::Dash) = tokens.get(*i) {
@@ -116,7 +139,11 @@ impl TypedReader<'_> {
                         return Err(format!("`{key}` is not a list but the example gives one"));
                     };
                     *i += 1;
-                    Value::Array(raws.iter().map(|raw| self.scalar(raw, item)).collect::<Result<Vec<_>, _>>()?)
+                    Value::Array(
+                        raws.iter()
+                            .map(|raw| self.scalar(raw, item))
+                            .collect::<Result<Vec<_>, _>>()?,
+                    )
                 }
                 (_, other) => return Err(format!("`{key}` has no value that fits its type (found {other:?})")),
             };
@@ -137,12 +164,14 @@ impl TypedReader<'_> {
                 "false" => Ok(Value::Bool(false)),
                 _ => Err(format!("`{text}` is not a boolean")),
             },
-            Type::Int32 | Type::Uint32 | Type::Float | Type::Double => {
-                text.parse::<Number>().map(Value::Number).map_err(|_| format!("`{text}` is not a number"))
-            }
-            Type::Int64 | Type::Uint64 => {
-                text.parse::<i128>().map(|_| Value::String(text.to_string())).map_err(|_| format!("`{text}` is not an integer"))
-            }
+            Type::Int32 | Type::Uint32 | Type::Float | Type::Double => text
+                .parse::<Number>()
+                .map(Value::Number)
+                .map_err(|_| format!("`{text}` is not a number")),
+            Type::Int64 | Type::Uint64 => text
+                .parse::<i128>()
+                .map(|_| Value::String(text.to_string()))
+                .map_err(|_| format!("`{text}` is not an integer")),
             _ => self.typed_string(text, ty),
         }
     }
@@ -167,11 +196,17 @@ impl TypedReader<'_> {
 
     /// Python keyword arguments (already parsed) as a value of `request`, keys mapped to wire names.
     fn python(&self, value: &Value, request: &Message) -> Result<Value, String> {
-        let Value::Object(args) = value else { return Err("keyword arguments are not a mapping".into()) };
+        let Value::Object(args) = value else {
+            return Err("keyword arguments are not a mapping".into());
+        };
         let mut out = Map::new();
         for (key, v) in args {
-            let field = find_field(request, key).ok_or_else(|| format!("`{key}` is not a field of `{}`", request.name))?;
-            out.insert(field.name.clone(), self.python_value(v, &field.ty).map_err(|e| format!("`{key}`: {e}"))?);
+            let field =
+                find_field(request, key).ok_or_else(|| format!("`{key}` is not a field of `{}`", request.name))?;
+            out.insert(
+                field.name.clone(),
+                self.python_value(v, &field.ty).map_err(|e| format!("`{key}`: {e}"))?,
+            );
         }
         Ok(Value::Object(out))
     }
@@ -179,9 +214,11 @@ impl TypedReader<'_> {
     fn python_value(&self, value: &Value, ty: &Type) -> Result<Value, String> {
         match (ty, value) {
             (Type::Message { name }, Value::Object(_)) => self.python(value, self.message(name)?),
-            (Type::List { item }, Value::Array(items)) => {
-                items.iter().map(|v| self.python_value(v, item)).collect::<Result<Vec<_>, _>>().map(Value::Array)
-            }
+            (Type::List { item }, Value::Array(items)) => items
+                .iter()
+                .map(|v| self.python_value(v, item))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Array),
             (Type::Map { value: inner }, Value::Object(map)) => map
                 .iter()
                 .map(|(k, v)| Ok((k.clone(), self.python_value(v, inner)?)))
@@ -193,9 +230,10 @@ impl TypedReader<'_> {
             | (Type::Int32 | Type::Uint32 | Type::Float | Type::Double, Value::Number(_))
             | (Type::Any, _) => Ok(value.clone()),
             (Type::Enum { name }, Value::String(s)) => self.enum_value(s, name),
-            (Type::String | Type::Bytes | Type::Timestamp | Type::Duration | Type::Int64 | Type::Uint64, Value::String(_)) => {
-                Ok(value.clone())
-            }
+            (
+                Type::String | Type::Bytes | Type::Timestamp | Type::Duration | Type::Int64 | Type::Uint64,
+                Value::String(_),
+            ) => Ok(value.clone()),
             (ty, v) => Err(format!("{v} does not fit a field of type {ty:?}")),
         }
     }
@@ -253,7 +291,9 @@ fn yaml_tokens(text: &str) -> Result<Vec<YamlToken>, String> {
                         while i < chars.len() && !matches!(chars[i], ',' | ']') {
                             i += 1;
                         }
-                        items.push(YamlScalar::Plain(chars[start..i].iter().collect::<String>().trim().to_string()));
+                        items.push(YamlScalar::Plain(
+                            chars[start..i].iter().collect::<String>().trim().to_string(),
+                        ));
                     }
                 }
             }
@@ -310,7 +350,10 @@ fn quoted(chars: &[char], start: usize) -> Result<(String, usize), String> {
 /// The keyword arguments of a Python call `client.a.b(k=v, ...)` as a JSON object.
 pub fn python_kwargs(call: &str) -> Result<Value, String> {
     let open = call.find('(').ok_or("the Python example has no call")?;
-    let mut parser = PyParser { chars: call[open + 1..].chars().collect(), i: 0 };
+    let mut parser = PyParser {
+        chars: call[open + 1..].chars().collect(),
+        i: 0,
+    };
     let mut args = Map::new();
     loop {
         parser.skip_ws();
@@ -390,7 +433,9 @@ impl PyParser {
                         self.i += 1;
                         return Ok(Value::Object(map));
                     }
-                    let Value::String(key) = self.value()? else { return Err("dict keys must be strings".into()) };
+                    let Value::String(key) = self.value()? else {
+                        return Err("dict keys must be strings".into());
+                    };
                     self.expect(':')?;
                     let v = self.value()?;
                     map.insert(key, v);
@@ -419,11 +464,16 @@ impl PyParser {
             Some(c) if c == '-' || c.is_ascii_digit() => {
                 let start = self.i;
                 self.i += 1;
-                while self.peek().is_some_and(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '_' | '+' | '-')) {
+                while self
+                    .peek()
+                    .is_some_and(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '_' | '+' | '-'))
+                {
                     self.i += 1;
                 }
                 let text: String = self.chars[start..self.i].iter().filter(|&&c| c != '_').collect();
-                text.parse::<Number>().map(Value::Number).map_err(|_| format!("`{text}` is not a number"))
+                text.parse::<Number>()
+                    .map(Value::Number)
+                    .map_err(|_| format!("`{text}` is not a number"))
             }
             Some(_) => {
                 let mut name = self.identifier()?;
@@ -440,9 +490,12 @@ impl PyParser {
                     // a naive time is read as UTC.
                     "datetime.fromisoformat" | "datetime.datetime.fromisoformat" => {
                         self.expect('(')?;
-                        let Value::String(iso) = self.value()? else { return Err("fromisoformat takes a string".into()) };
+                        let Value::String(iso) = self.value()? else {
+                            return Err("fromisoformat takes a string".into());
+                        };
                         self.expect(')')?;
-                        let has_offset = iso.ends_with('Z') || iso.get(19..).is_some_and(|tail| tail.contains(['+', '-']));
+                        let has_offset =
+                            iso.ends_with('Z') || iso.get(19..).is_some_and(|tail| tail.contains(['+', '-']));
                         Ok(Value::String(if has_offset { iso } else { format!("{iso}Z") }))
                     }
                     other => Err(format!("`{other}` is not a Python literal")),
@@ -471,7 +524,11 @@ mod tests {
     }
 
     fn messages() -> BTreeMap<String, Message> {
-        let msg = |name: &str, fields: Vec<Field>| Message { name: name.into(), fields, ..Default::default() };
+        let msg = |name: &str, fields: Vec<Field>| Message {
+            name: name.into(),
+            fields,
+            ..Default::default()
+        };
         let list = vec![
             msg(
                 "Req",
@@ -479,36 +536,67 @@ mod tests {
                     field("name", "name", Type::String),
                     field("spec", "spec", Type::Message { name: "Spec".into() }),
                     field("pagination", "pagination", Type::Message { name: "Page".into() }),
-                    field("providers", "providers", Type::List { item: Box::new(Type::Enum { name: "P".into() }) }),
-                    field("pairs", "pairs", Type::List { item: Box::new(Type::Message { name: "Pair".into() }) }),
+                    field(
+                        "providers",
+                        "providers",
+                        Type::List {
+                            item: Box::new(Type::Enum { name: "P".into() }),
+                        },
+                    ),
+                    field(
+                        "pairs",
+                        "pairs",
+                        Type::List {
+                            item: Box::new(Type::Message { name: "Pair".into() }),
+                        },
+                    ),
                     field("expiresAt", "expires_at", Type::Timestamp),
                 ],
             ),
             msg(
                 "Spec",
                 vec![
-                    field("configuration", "configuration", Type::Message { name: "Config".into() }),
+                    field(
+                        "configuration",
+                        "configuration",
+                        Type::Message { name: "Config".into() },
+                    ),
                     field("desiredPhase", "desired_phase", Type::Enum { name: "Phase".into() }),
                 ],
             ),
-            msg("Config", vec![field("autoUpdate", "auto_update", Type::Bool), field("region", "region", Type::String)]),
+            msg(
+                "Config",
+                vec![
+                    field("autoUpdate", "auto_update", Type::Bool),
+                    field("region", "region", Type::String),
+                ],
+            ),
             msg("Page", vec![field("pageSize", "page_size", Type::Int32)]),
-            msg("Pair", vec![field("key", "key", Type::String), field("value", "value", Type::String)]),
+            msg(
+                "Pair",
+                vec![field("key", "key", Type::String), field("value", "value", Type::String)],
+            ),
         ];
         list.into_iter().map(|m| (m.name.clone(), m)).collect()
     }
 
     fn enums() -> BTreeMap<String, Vec<String>> {
-        [("Phase".to_string(), vec!["ACTIVE".to_string()]), ("P".to_string(), vec!["A".to_string(), "B".to_string()])]
-            .into_iter()
-            .collect()
+        [
+            ("Phase".to_string(), vec!["ACTIVE".to_string()]),
+            ("P".to_string(), vec!["A".to_string(), "B".to_string()]),
+        ]
+        .into_iter()
+        .collect()
     }
 
     #[test]
     fn collapsed_and_indented_yaml_read_the_same() {
         let messages = messages();
         let enums = enums();
-        let reader = TypedReader { messages: &messages, enums: &enums };
+        let reader = TypedReader {
+            messages: &messages,
+            enums: &enums,
+        };
         let req = &messages["Req"];
         let collapsed = r#"name: "Prod" spec: desiredPhase: ACTIVE configuration: region: "us" autoUpdate: true pagination: pageSize: 20 providers: ["A", "B"]"#;
         let indented = "name: \"Prod\"\nspec:\n  desiredPhase: ACTIVE\n  configuration:\n    region: \"us\"\n    autoUpdate: true\npagination:\n  pageSize: 20\nproviders: [\"A\", \"B\"]\n";
@@ -526,7 +614,10 @@ mod tests {
     fn python_kwargs_map_to_wire_names() {
         let messages = messages();
         let enums = enums();
-        let reader = TypedReader { messages: &messages, enums: &enums };
+        let reader = TypedReader {
+            messages: &messages,
+            enums: &enums,
+        };
         let call = r#"client.x.create( name="Prod", spec={ "configuration": { "auto_update": True, "region": "us", }, "desired_phase": "ACTIVE", }, pagination={"page_size": 20}, )"#;
         let args = python_kwargs(call).unwrap();
         let value = reader.python(&args, &messages["Req"]).unwrap();
@@ -544,24 +635,36 @@ mod tests {
     fn block_sequences_and_datetimes() {
         let messages = messages();
         let enums = enums();
-        let reader = TypedReader { messages: &messages, enums: &enums };
+        let reader = TypedReader {
+            messages: &messages,
+            enums: &enums,
+        };
         let yaml = r#"name: "n" pairs: - key: "cpu" value: "8" - key: "mem" value: "16" spec: desiredPhase: ACTIVE"#;
         assert_eq!(
             reader.yaml(yaml, &messages["Req"]).unwrap(),
             serde_json::json!({"name": "n", "pairs": [{"key": "cpu", "value": "8"}, {"key": "mem", "value": "16"}], "spec": {"desiredPhase": "ACTIVE"}})
         );
         let args = python_kwargs(r#"client.x(expires_at=datetime.fromisoformat("2024-12-31T23:59:59"), )"#).unwrap();
-        assert_eq!(reader.python(&args, &messages["Req"]).unwrap(), serde_json::json!({"expiresAt": "2024-12-31T23:59:59Z"}));
+        assert_eq!(
+            reader.python(&args, &messages["Req"]).unwrap(),
+            serde_json::json!({"expiresAt": "2024-12-31T23:59:59Z"})
+        );
     }
 
     #[test]
     fn misfits_are_reported_not_guessed() {
         let messages = messages();
         let enums = enums();
-        let reader = TypedReader { messages: &messages, enums: &enums };
+        let reader = TypedReader {
+            messages: &messages,
+            enums: &enums,
+        };
         assert!(reader.yaml("nope: 1", &messages["Req"]).unwrap_err().contains("`nope`"));
         assert!(reader.yaml("pagination: pageSize: abc", &messages["Req"]).is_err());
-        assert!(reader.yaml("spec: desiredPhase: GONE", &messages["Req"]).unwrap_err().contains("GONE"));
+        assert!(reader
+            .yaml("spec: desiredPhase: GONE", &messages["Req"])
+            .unwrap_err()
+            .contains("GONE"));
         assert!(python_kwargs("client.x(name=undefined_variable)").is_err());
     }
 }

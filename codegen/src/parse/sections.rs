@@ -76,7 +76,13 @@ fn visit(page: &Page, s: &Section, group: Option<&str>, raw: &mut RawPage, warni
                 }
             }
             2 => raw.methods.push(read_method(page, child, group, warnings)),
-            _ => warnings.push(page.warning(child.offset, format!("section `{}` is not under a method or Domain Types; ignored", child.title))),
+            _ => warnings.push(page.warning(
+                child.offset,
+                format!(
+                    "section `{}` is not under a method or Domain Types; ignored",
+                    child.title
+                ),
+            )),
         }
     }
 }
@@ -85,10 +91,22 @@ fn visit(page: &Page, s: &Section, group: Option<&str>, raw: &mut RawPage, warni
 fn entries(page: &Page, body: &[Node], warnings: &mut Vec<Diagnostic>) -> Vec<Entry> {
     let mut out = vec![];
     for n in body {
-        if let Node::Item { head: Some(h), text, offset } = n {
+        if let Node::Item {
+            head: Some(h),
+            text,
+            offset,
+        } = n
+        {
             match parse_head(h) {
-                Some(head) => out.push(Entry { head, text: text.clone(), offset: *offset }),
-                None => warnings.push(page.warning(*offset, format!("item `{h}` is not a field, enum value or type header; ignored"))),
+                Some(head) => out.push(Entry {
+                    head,
+                    text: text.clone(),
+                    offset: *offset,
+                }),
+                None => warnings.push(page.warning(
+                    *offset,
+                    format!("item `{h}` is not a field, enum value or type header; ignored"),
+                )),
             }
         }
     }
@@ -198,7 +216,11 @@ fn request_examples(body: &[Node]) -> Vec<RequestExample> {
         match n {
             Node::Item { head: None, text, .. } => title = Some(examples::collapse(text)),
             Node::Code { lang, body, .. } if lang == "yaml" => {
-                out.push(RequestExample { title: title.take().unwrap_or_default(), yaml: examples::collapse(body), value: None });
+                out.push(RequestExample {
+                    title: title.take().unwrap_or_default(),
+                    yaml: examples::collapse(body),
+                    value: None,
+                });
             }
             _ => {}
         }

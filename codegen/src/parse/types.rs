@@ -49,7 +49,11 @@ pub enum Head {
     /// `class X: …` (Python) or `X object { a, b }` (HTTP).
     Class { name: String, fields: Option<Vec<String>> },
     /// `Literal["A", "B", 2 more]` or `X = "A" or "B"`; `truncated` when the list ends in `N more`.
-    EnumDecl { name: Option<String>, values: Vec<String>, truncated: bool },
+    EnumDecl {
+        name: Option<String>,
+        values: Vec<String>,
+        truncated: bool,
+    },
     /// Bare `object`, `unknown`, or `X = unknown`: an empty or untyped result.
     Untyped { name: Option<String> },
 }
@@ -65,11 +69,18 @@ pub fn parse_head(head: &str) -> Option<Head> {
     }
     if let Some(rest) = head.strip_prefix("class ") {
         let name = rest.trim_end_matches(['…', '.', ' ']).trim_end_matches(':').trim();
-        return is_ident(name).then(|| Head::Class { name: name.to_string(), fields: None });
+        return is_ident(name).then(|| Head::Class {
+            name: name.to_string(),
+            fields: None,
+        });
     }
     if let Some(inner) = head.strip_prefix("Literal[").and_then(|h| h.strip_suffix(']')) {
         let (values, truncated) = quoted_list(inner, ',');
-        return Some(Head::EnumDecl { name: None, values, truncated });
+        return Some(Head::EnumDecl {
+            name: None,
+            values,
+            truncated,
+        });
     }
     if let Some((name, rhs)) = head.split_once(" = ") {
         let name = name.trim();
@@ -77,15 +88,28 @@ pub fn parse_head(head: &str) -> Option<Head> {
             return None;
         }
         if rhs.trim() == "unknown" || rhs.trim() == "object" {
-            return Some(Head::Untyped { name: Some(name.to_string()) });
+            return Some(Head::Untyped {
+                name: Some(name.to_string()),
+            });
         }
         let (values, truncated) = quoted_list(&rhs.replace(" or ", ","), ',');
-        return Some(Head::EnumDecl { name: Some(name.to_string()), values, truncated });
+        return Some(Head::EnumDecl {
+            name: Some(name.to_string()),
+            values,
+            truncated,
+        });
     }
     if let Some((name, rest)) = head.split_once(" object {") {
         if is_ident(name) {
-            let fields = rest.trim_end_matches('}').split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-            return Some(Head::Class { name: name.to_string(), fields: Some(fields.collect()) });
+            let fields = rest
+                .trim_end_matches('}')
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty());
+            return Some(Head::Class {
+                name: name.to_string(),
+                fields: Some(fields.collect()),
+            });
         }
     }
     let (name, ty) = head.split_once(':')?;
@@ -93,7 +117,10 @@ pub fn parse_head(head: &str) -> Option<Head> {
     if !is_ident(name) {
         return None;
     }
-    Some(Head::Field { name: name.to_string(), spelled: parse_spelled(ty.trim())? })
+    Some(Head::Field {
+        name: name.to_string(),
+        spelled: parse_spelled(ty.trim())?,
+    })
 }
 
 fn quoted_list(s: &str, sep: char) -> (Vec<String>, bool) {
@@ -109,17 +136,25 @@ fn quoted_list(s: &str, sep: char) -> (Vec<String>, bool) {
 }
 
 pub fn is_ident(s: &str) -> bool {
-    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && !s.starts_with(|c: char| c.is_ascii_digit())
+    !s.is_empty()
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !s.starts_with(|c: char| c.is_ascii_digit())
 }
 
 /// Parses a field's type in either dialect.
 pub fn parse_spelled(s: &str) -> Option<Spelled> {
     let s = s.trim();
     if let Some(inner) = s.strip_prefix("Optional[").and_then(|r| r.strip_suffix(']')) {
-        return Some(Spelled { ty: parse_python(inner)?, optional: true });
+        return Some(Spelled {
+            ty: parse_python(inner)?,
+            optional: true,
+        });
     }
     if let Some(inner) = s.strip_prefix("optional ") {
-        return Some(Spelled { ty: parse_http(inner)?, optional: true });
+        return Some(Spelled {
+            ty: parse_http(inner)?,
+            optional: true,
+        });
     }
     let ty = parse_python(s).or_else(|| parse_http(s))?;
     Some(Spelled { ty, optional: false })
@@ -159,7 +194,11 @@ fn parse_python(s: &str) -> Option<TypeExpr> {
 
 /// `Union[str, datetime]` (and its clearable `null` form) is a timestamp; `Union[str, Base64FileInput]` is bytes.
 fn parse_union(inner: &str) -> Option<TypeExpr> {
-    let parts: Vec<&str> = inner.split(',').map(str::trim).filter(|p| *p != "null" && *p != "None").collect();
+    let parts: Vec<&str> = inner
+        .split(',')
+        .map(str::trim)
+        .filter(|p| *p != "null" && *p != "None")
+        .collect();
     if parts.contains(&"datetime") {
         return Some(TypeExpr::Timestamp);
     }
@@ -213,36 +252,82 @@ mod tests {
 
     #[test]
     fn python_spellings() {
-        assert_eq!(field("a: Optional[str]"), Spelled { ty: TypeExpr::String, optional: true });
-        assert_eq!(field("a: str"), Spelled { ty: TypeExpr::String, optional: false });
+        assert_eq!(
+            field("a: Optional[str]"),
+            Spelled {
+                ty: TypeExpr::String,
+                optional: true
+            }
+        );
+        assert_eq!(
+            field("a: str"),
+            Spelled {
+                ty: TypeExpr::String,
+                optional: false
+            }
+        );
         assert_eq!(field("a: Optional[Union[str, datetime, null]]").ty, TypeExpr::Timestamp);
         assert_eq!(field("a: Optional[Union[str, Base64FileInput]]").ty, TypeExpr::Bytes);
-        assert_eq!(field("a: Optional[Iterable[FieldValue]]").ty, TypeExpr::List(Box::new(TypeExpr::Named("FieldValue".into()))));
-        assert_eq!(field("a: Optional[Sequence[str]]").ty, TypeExpr::List(Box::new(TypeExpr::String)));
+        assert_eq!(
+            field("a: Optional[Iterable[FieldValue]]").ty,
+            TypeExpr::List(Box::new(TypeExpr::Named("FieldValue".into())))
+        );
+        assert_eq!(
+            field("a: Optional[Sequence[str]]").ty,
+            TypeExpr::List(Box::new(TypeExpr::String))
+        );
     }
 
     #[test]
     fn http_spellings() {
         assert_eq!(field("pageSize: optional number").ty, TypeExpr::Number);
-        assert_eq!(field("p: optional object { token, pageSize }").ty, TypeExpr::Object(vec!["token".into(), "pageSize".into()]));
-        assert_eq!(field("p: optional array of ProjectPolicy").ty, TypeExpr::List(Box::new(TypeExpr::Named("ProjectPolicy".into()))));
+        assert_eq!(
+            field("p: optional object { token, pageSize }").ty,
+            TypeExpr::Object(vec!["token".into(), "pageSize".into()])
+        );
+        assert_eq!(
+            field("p: optional array of ProjectPolicy").ty,
+            TypeExpr::List(Box::new(TypeExpr::Named("ProjectPolicy".into())))
+        );
     }
 
     #[test]
     fn headers() {
-        assert_eq!(parse_head("class Runner: …"), Some(Head::Class { name: "Runner".into(), fields: None }));
+        assert_eq!(
+            parse_head("class Runner: …"),
+            Some(Head::Class {
+                name: "Runner".into(),
+                fields: None
+            })
+        );
         assert_eq!(
             parse_head(r#"Literal["A", "B", 2 more]"#),
-            Some(Head::EnumDecl { name: None, values: vec!["A".into(), "B".into()], truncated: true })
+            Some(Head::EnumDecl {
+                name: None,
+                values: vec!["A".into(), "B".into()],
+                truncated: true
+            })
         );
         assert_eq!(
             parse_head(r#"ProjectRole = "A" or "B""#),
-            Some(Head::EnumDecl { name: Some("ProjectRole".into()), values: vec!["A".into(), "B".into()], truncated: false })
+            Some(Head::EnumDecl {
+                name: Some("ProjectRole".into()),
+                values: vec!["A".into(), "B".into()],
+                truncated: false
+            })
         );
-        assert_eq!(parse_head("PolicyDeleteResponse = unknown"), Some(Head::Untyped { name: Some("PolicyDeleteResponse".into()) }));
+        assert_eq!(
+            parse_head("PolicyDeleteResponse = unknown"),
+            Some(Head::Untyped {
+                name: Some("PolicyDeleteResponse".into())
+            })
+        );
         assert_eq!(
             parse_head("ProjectPolicy object { groupId, role }"),
-            Some(Head::Class { name: "ProjectPolicy".into(), fields: Some(vec!["groupId".into(), "role".into()]) })
+            Some(Head::Class {
+                name: "ProjectPolicy".into(),
+                fields: Some(vec!["groupId".into(), "role".into()])
+            })
         );
     }
 }
