@@ -5,111 +5,73 @@
 /// The request of `/gitpod.v1.RunnerService/CheckAuthenticationForHost`.
 ///
 /// The reference also calls this `RunnerCheckAuthenticationForHostParams`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct CheckAuthenticationForHostRequest {
     /// `host`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
     /// `runnerId`
-    #[serde(
-        rename = "runnerId",
-        alias = "runner_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "runner_id")]
     pub runner_id: Option<String>,
 }
 
 /// The response of `/gitpod.v1.RunnerService/CheckAuthenticationForHost`.
 ///
 /// The reference also calls this `RunnerCheckAuthenticationForHostResponse`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct CheckAuthenticationForHostResponse {
     /// `authenticated`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub authenticated: Option<bool>,
     /// `authenticationUrl`
-    #[serde(
-        rename = "authenticationUrl",
-        alias = "authentication_url",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "authentication_url")]
     pub authentication_url: Option<String>,
     /// `patSupported`
-    #[serde(
-        rename = "patSupported",
-        alias = "pat_supported",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "pat_supported")]
     pub pat_supported: Option<bool>,
     /// scm_id is the unique identifier of the SCM provider
-    #[serde(rename = "scmId", alias = "scm_id", skip_serializing_if = "Option::is_none")]
+    #[serde(alias = "scm_id")]
     pub scm_id: Option<String>,
     /// scm_name is the human-readable name of the SCM provider (e.g., "GitHub", "GitLab")
-    #[serde(
-        rename = "scmName",
-        alias = "scm_name",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "scm_name")]
     pub scm_name: Option<String>,
     /// supports_oauth2 indicates that the host supports OAuth2 authentication
-    #[serde(
-        rename = "supportsOauth2",
-        alias = "supports_oauth2",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "supports_oauth2")]
     pub supports_oauth2: Option<SupportsOauth2>,
     /// supports_pat indicates that the host supports Personal Access Token authentication
-    #[serde(
-        rename = "supportsPat",
-        alias = "supports_pat",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "supports_pat")]
     pub supports_pat: Option<SupportsPat>,
 }
 
 /// The request of `/gitpod.v1.RunnerService/CheckRepositoryAccess`.
 ///
 /// The reference also calls this `RunnerCheckRepositoryAccessParams`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct CheckRepositoryAccessRequest {
     /// repository_url is the URL of the repository to check access for. Can be a clone URL (<https://github.com/org/repo.git>) or web URL (<https://github.com/org/repo>).
-    #[serde(
-        rename = "repositoryUrl",
-        alias = "repository_url",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "repository_url")]
     pub repository_url: Option<String>,
     /// `runnerId`
-    #[serde(
-        rename = "runnerId",
-        alias = "runner_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "runner_id")]
     pub runner_id: Option<String>,
 }
 
 /// The response of `/gitpod.v1.RunnerService/CheckRepositoryAccess`.
 ///
 /// The reference also calls this `RunnerCheckRepositoryAccessResponse`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct CheckRepositoryAccessResponse {
     /// error_message provides details when access check fails. Empty when has_access is true.
-    #[serde(
-        rename = "errorMessage",
-        alias = "error_message",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "error_message")]
     pub error_message: Option<String>,
     /// has_access indicates whether the principal has read access to the repository.
-    #[serde(
-        rename = "hasAccess",
-        alias = "has_access",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "has_access")]
     pub has_access: Option<bool>,
 }
 
@@ -117,40 +79,32 @@ pub struct CheckRepositoryAccessResponse {
 ///
 /// The reference also calls this `EnvironmentClassCreateParams`.
 #[::serde_with::serde_as]
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct CreateEnvironmentClassRequest {
     /// `configuration`
     #[serde_as(as = "::serde_with::DefaultOnNull")]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub configuration: Vec<FieldValue>,
     /// `description`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `displayName`
-    #[serde(
-        rename = "displayName",
-        alias = "display_name",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "display_name")]
     pub display_name: Option<String>,
     /// `runnerId`
-    #[serde(
-        rename = "runnerId",
-        alias = "runner_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "runner_id")]
     pub runner_id: Option<String>,
 }
 
 /// The response of `/gitpod.v1.RunnerConfigurationService/CreateEnvironmentClass`.
 ///
 /// The reference also calls this `EnvironmentClassCreateResponse`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct CreateEnvironmentClassResponse {
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
 }
 
@@ -158,61 +112,38 @@ pub struct CreateEnvironmentClassResponse {
 ///
 /// The reference also calls this `HostAuthenticationTokenCreateParams`.
 #[::serde_with::serde_as]
+#[::serde_with::skip_serializing_none]
 #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct CreateHostAuthenticationTokenRequest {
     /// stored encrypted, retrieved via GetHostAuthenticationTokenValue
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
     /// A point in time, independent of any time zone, at nanosecond resolution; on the wire an [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) string such as `2017-01-15T01:30:15.01Z`.
     #[serde_as(as = "Option<::gitpod_runtime::wire::Timestamp>")]
-    #[serde(
-        rename = "expiresAt",
-        alias = "expires_at",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "expires_at")]
     pub expires_at: Option<::gitpod_runtime::Timestamp>,
     /// `host`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
     /// `integrationId`
-    #[serde(
-        rename = "integrationId",
-        alias = "integration_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "integration_id")]
     pub integration_id: Option<String>,
     /// stored encrypted, retrieved via GetHostAuthenticationTokenValue
-    #[serde(
-        rename = "refreshToken",
-        alias = "refresh_token",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "refresh_token")]
     pub refresh_token: Option<String>,
     /// `runnerId`
-    #[serde(
-        rename = "runnerId",
-        alias = "runner_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "runner_id")]
     pub runner_id: Option<String>,
     /// Maximum 100 scopes allowed (101 for validation purposes)
     #[serde_as(as = "::serde_with::DefaultOnNull")]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub scopes: Vec<String>,
     /// `source`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<HostAuthenticationTokenSource>,
     /// Subject identifies the principal (user or service account) for the token
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<Subject>,
     /// Deprecated: Use principal_id and principal_type instead
     #[deprecated]
-    #[serde(
-        rename = "userId",
-        alias = "user_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "user_id")]
     pub user_id: Option<String>,
 }
 
@@ -238,7 +169,7 @@ impl ::std::fmt::Debug for CreateHostAuthenticationTokenRequest {
 /// The reference also calls this `HostAuthenticationTokenCreateResponse`.
 #[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct CreateHostAuthenticationTokenResponse {
     /// `token`
     #[serde_as(as = "::serde_with::DefaultOnNull")]
@@ -246,53 +177,42 @@ pub struct CreateHostAuthenticationTokenResponse {
 }
 
 /// The request of `/gitpod.v1.ProjectService/CreateProjectPolicy`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct CreateProjectPolicyRequest {
     /// group_id specifies the group_id identifier
-    #[serde(
-        rename = "groupId",
-        alias = "group_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "group_id")]
     pub group_id: Option<String>,
     /// project_id specifies the project identifier
-    #[serde(
-        rename = "projectId",
-        alias = "project_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "project_id")]
     pub project_id: Option<String>,
     /// `role`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<ProjectRole>,
 }
 
 /// The response of `/gitpod.v1.ProjectService/CreateProjectPolicy`.
 ///
 /// The reference also calls this `PolicyCreateResponse`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct CreateProjectPolicyResponse {
     /// `policy`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub policy: Option<ProjectPolicy>,
 }
 
 /// The request of `/gitpod.v1.RunnerService/CreateRunnerLogsToken`.
 ///
 /// The reference also calls this `RunnerCreateLogsTokenParams`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct CreateRunnerLogsTokenRequest {
     /// runner_id specifies the runner for which the logs token should be created.
     ///
     /// The server requires this field.
-    #[serde(
-        rename = "runnerId",
-        alias = "runner_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "runner_id")]
     pub runner_id: Option<String>,
 }
 
@@ -301,12 +221,11 @@ pub struct CreateRunnerLogsTokenRequest {
 /// The reference also calls this `RunnerCreateLogsTokenResponse`.
 #[::serde_with::serde_as]
 #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct CreateRunnerLogsTokenResponse {
     /// access_token is the token that can be used to access the logs and support bundle of the runner
     #[serde_as(as = "::serde_with::DefaultOnNull")]
     #[serde(
-        rename = "accessToken",
         alias = "access_token",
         skip_serializing_if = "::gitpod_runtime::wire::is_default"
     )]
@@ -324,25 +243,17 @@ impl ::std::fmt::Debug for CreateRunnerLogsTokenResponse {
 /// The request of `/gitpod.v1.RunnerService/CreateRunnerPolicy`.
 ///
 /// The reference also calls this `PolicyCreateParams`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct CreateRunnerPolicyRequest {
     /// group_id specifies the group_id identifier
-    #[serde(
-        rename = "groupId",
-        alias = "group_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "group_id")]
     pub group_id: Option<String>,
     /// `role`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<RunnerRole>,
     /// runner_id specifies the project identifier
-    #[serde(
-        rename = "runnerId",
-        alias = "runner_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "runner_id")]
     pub runner_id: Option<String>,
 }
 
@@ -351,7 +262,7 @@ pub struct CreateRunnerPolicyRequest {
 /// The reference also calls this `PolicyCreateResponse`.
 #[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct CreateRunnerPolicyResponse {
     /// `policy`
     #[serde_as(as = "::serde_with::DefaultOnNull")]
@@ -361,27 +272,20 @@ pub struct CreateRunnerPolicyResponse {
 /// The request of `/gitpod.v1.RunnerService/CreateRunner`.
 ///
 /// The reference also calls this `RunnerCreateParams`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct CreateRunnerRequest {
     /// The runner's kind This field is optional and here for backwards-compatibility. Use the provider field instead. If provider is set, the runner's kind will be deduced from the provider. Only one of kind and provider must be set.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<RunnerKind>,
     /// The runner name for humans
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// The specific implementation type of the runner This field is optional for backwards compatibility but will be required in the future. When specified, kind must not be specified (will be deduced from provider)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub provider: Option<RunnerProvider>,
     /// The runner manager id specifies the runner manager for the managed runner. This field is mandatory for managed runners, otheriwse should not be set.
-    #[serde(
-        rename = "runnerManagerId",
-        alias = "runner_manager_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "runner_manager_id")]
     pub runner_manager_id: Option<String>,
     /// `spec`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec: Option<RunnerSpec>,
 }
 
@@ -389,26 +293,19 @@ pub struct CreateRunnerRequest {
 ///
 /// The reference also calls this `RunnerCreateResponse`.
 #[::serde_with::serde_as]
+#[::serde_with::skip_serializing_none]
 #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct CreateRunnerResponse {
     /// `runner`
     #[serde_as(as = "::serde_with::DefaultOnNull")]
     pub runner: Runner,
     /// deprecated, will be removed. Use exchange_token instead.
     #[deprecated]
-    #[serde(
-        rename = "accessToken",
-        alias = "access_token",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "access_token")]
     pub access_token: Option<String>,
     /// exchange_token is a one-time use token that should be exchanged by the runner for an access token, using the IdentityService.ExchangeToken rpc. The token expires after 24 hours.
-    #[serde(
-        rename = "exchangeToken",
-        alias = "exchange_token",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "exchange_token")]
     pub exchange_token: Option<String>,
 }
 
@@ -425,38 +322,28 @@ impl ::std::fmt::Debug for CreateRunnerResponse {
 /// The request of `/gitpod.v1.RunnerService/CreateRunnerToken`.
 ///
 /// The reference also calls this `RunnerCreateRunnerTokenParams`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct CreateRunnerTokenRequest {
     /// `runnerId`
-    #[serde(
-        rename = "runnerId",
-        alias = "runner_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "runner_id")]
     pub runner_id: Option<String>,
 }
 
 /// The response of `/gitpod.v1.RunnerService/CreateRunnerToken`.
 ///
 /// The reference also calls this `RunnerCreateRunnerTokenResponse`.
+#[::serde_with::skip_serializing_none]
 #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct CreateRunnerTokenResponse {
     /// deprecated, will be removed. Use exchange_token instead.
     #[deprecated]
-    #[serde(
-        rename = "accessToken",
-        alias = "access_token",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "access_token")]
     pub access_token: Option<String>,
     /// exchange_token is a one-time use token that should be exchanged by the runner for an access token, using the IdentityService.ExchangeToken rpc. The token expires after 24 hours.
-    #[serde(
-        rename = "exchangeToken",
-        alias = "exchange_token",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "exchange_token")]
     pub exchange_token: Option<String>,
 }
 
@@ -472,52 +359,31 @@ impl ::std::fmt::Debug for CreateRunnerTokenResponse {
 /// The request of `/gitpod.v1.RunnerConfigurationService/CreateSCMIntegration`.
 ///
 /// The reference also calls this `ScmIntegrationCreateParams`.
+#[::serde_with::skip_serializing_none]
 #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct CreateScmIntegrationRequest {
     /// `host`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
     /// issuer_url can be set to override the authentication provider URL, if it doesn't match the SCM host.
-    #[serde(
-        rename = "issuerUrl",
-        alias = "issuer_url",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "issuer_url")]
     pub issuer_url: Option<String>,
     /// oauth_client_id is the OAuth app's client ID, if OAuth is configured. If configured, oauth_plaintext_client_secret must also be set.
-    #[serde(
-        rename = "oauthClientId",
-        alias = "oauth_client_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "oauth_client_id")]
     pub oauth_client_id: Option<String>,
     /// oauth_plaintext_client_secret is the OAuth app's client secret in clear text. This will first be encrypted with the runner's public key before being stored.
-    #[serde(
-        rename = "oauthPlaintextClientSecret",
-        alias = "oauth_plaintext_client_secret",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "oauth_plaintext_client_secret")]
     pub oauth_plaintext_client_secret: Option<String>,
     /// `pat`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pat: Option<bool>,
     /// `runnerId`
-    #[serde(
-        rename = "runnerId",
-        alias = "runner_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "runner_id")]
     pub runner_id: Option<String>,
     /// scm_id references the scm_id in the runner's configuration schema that this integration is for
-    #[serde(rename = "scmId", alias = "scm_id", skip_serializing_if = "Option::is_none")]
+    #[serde(alias = "scm_id")]
     pub scm_id: Option<String>,
     /// virtual_directory is the virtual directory path for Azure DevOps Server (e.g., "/tfs"). This field is only used for Azure DevOps Server SCM integrations and should be empty for other SCM types. Azure DevOps Server APIs work without collection when PAT scope is 'All accessible organizations'.
-    #[serde(
-        rename = "virtualDirectory",
-        alias = "virtual_directory",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "virtual_directory")]
     pub virtual_directory: Option<String>,
 }
 
@@ -542,46 +408,39 @@ impl ::std::fmt::Debug for CreateScmIntegrationRequest {
 /// The response of `/gitpod.v1.RunnerConfigurationService/CreateSCMIntegration`.
 ///
 /// The reference also calls this `ScmIntegrationCreateResponse`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct CreateScmIntegrationResponse {
     /// id is a uniquely generated identifier for the SCM integration
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
 }
 
 /// The request of `/gitpod.v1.RunnerConfigurationService/DeleteHostAuthenticationToken`.
 ///
 /// The reference also calls this `HostAuthenticationTokenDeleteParams`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct DeleteHostAuthenticationTokenRequest {
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
 }
 
 /// The response of `/gitpod.v1.RunnerConfigurationService/DeleteHostAuthenticationToken`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct DeleteHostAuthenticationTokenResponse {}
 /// The request of `/gitpod.v1.ProjectService/DeleteProjectPolicy`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct DeleteProjectPolicyRequest {
     /// group_id specifies the group_id identifier
-    #[serde(
-        rename = "groupId",
-        alias = "group_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "group_id")]
     pub group_id: Option<String>,
     /// project_id specifies the project identifier
-    #[serde(
-        rename = "projectId",
-        alias = "project_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "project_id")]
     pub project_id: Option<String>,
 }
 
@@ -589,75 +448,65 @@ pub struct DeleteProjectPolicyRequest {
 ///
 /// The reference also calls this `PolicyDeleteResponse`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct DeleteProjectPolicyResponse {}
 /// The request of `/gitpod.v1.RunnerService/DeleteRunnerPolicy`.
 ///
 /// The reference also calls this `PolicyDeleteParams`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct DeleteRunnerPolicyRequest {
     /// group_id specifies the group_id identifier
-    #[serde(
-        rename = "groupId",
-        alias = "group_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "group_id")]
     pub group_id: Option<String>,
     /// runner_id specifies the project identifier
-    #[serde(
-        rename = "runnerId",
-        alias = "runner_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "runner_id")]
     pub runner_id: Option<String>,
 }
 
 /// The response of `/gitpod.v1.RunnerService/DeleteRunnerPolicy`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct DeleteRunnerPolicyResponse {}
 /// The request of `/gitpod.v1.RunnerService/DeleteRunner`.
 ///
 /// The reference also calls this `RunnerDeleteParams`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct DeleteRunnerRequest {
     /// force indicates whether the runner should be deleted forcefully. When force deleting a Runner, all Environments on the runner are also force deleted and regular Runner lifecycle is not respected. Force deleting can result in data loss.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub force: Option<bool>,
     /// `runnerId`
-    #[serde(
-        rename = "runnerId",
-        alias = "runner_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "runner_id")]
     pub runner_id: Option<String>,
 }
 
 /// The response of `/gitpod.v1.RunnerService/DeleteRunner`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct DeleteRunnerResponse {}
 /// The request of `/gitpod.v1.RunnerConfigurationService/DeleteSCMIntegration`.
 ///
 /// The reference also calls this `ScmIntegrationDeleteParams`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct DeleteScmIntegrationRequest {
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
 }
 
 /// The response of `/gitpod.v1.RunnerConfigurationService/DeleteSCMIntegration`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct DeleteScmIntegrationResponse {}
 /// The `EnvironmentClass` message, used by `GetEnvironmentClassResponse.environmentClass`, `ListEnvironmentClassesResponse.environmentClasses`, `ValidateRunnerConfigurationRequest.environmentClass`.
 #[::serde_with::serde_as]
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct EnvironmentClass {
     /// id is the unique identifier of the environment class
     #[serde_as(as = "::serde_with::DefaultOnNull")]
@@ -666,7 +515,6 @@ pub struct EnvironmentClass {
     /// runner_id is the unique identifier of the runner the environment class belongs to
     #[serde_as(as = "::serde_with::DefaultOnNull")]
     #[serde(
-        rename = "runnerId",
         alias = "runner_id",
         skip_serializing_if = "::gitpod_runtime::wire::is_default"
     )]
@@ -676,61 +524,47 @@ pub struct EnvironmentClass {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub configuration: Vec<FieldValue>,
     /// description is a human readable description of the environment class
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// display_name is the human readable name of the environment class
-    #[serde(
-        rename = "displayName",
-        alias = "display_name",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "display_name")]
     pub display_name: Option<String>,
     /// enabled indicates whether the environment class can be used to create new environments.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
 }
 
 /// The `EnvironmentClassBool` message, used by `RunnerConfigurationSchemaEnvironmentClass.bool`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct EnvironmentClassBool {
     /// `default`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub default: Option<bool>,
 }
 
 /// The `EnvironmentClassDisplay` message, used by `RunnerConfigurationSchemaEnvironmentClass.display`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct EnvironmentClassDisplay {
     /// `default`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub default: Option<String>,
 }
 
 /// The `EnvironmentClassEnum` message, used by `RunnerConfigurationSchemaEnvironmentClass.enum`.
 #[::serde_with::serde_as]
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct EnvironmentClassEnum {
     /// deprecated, will be removed, use default_value instead
     #[deprecated]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub default: Option<String>,
     /// `defaultValue`
-    #[serde(
-        rename = "defaultValue",
-        alias = "default_value",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "default_value")]
     pub default_value: Option<EnvironmentClassEnumDefaultValue>,
     /// `possibleValues`
     #[serde_as(as = "::serde_with::DefaultOnNull")]
-    #[serde(
-        rename = "possibleValues",
-        alias = "possible_values",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(alias = "possible_values", skip_serializing_if = "Vec::is_empty")]
     pub possible_values: Vec<EnvironmentClassEnumPossibleValue>,
     /// deprecated, will be removed, use possible_values instead
     #[deprecated]
@@ -740,126 +574,106 @@ pub struct EnvironmentClassEnum {
 }
 
 /// The `EnvironmentClassEnumDefaultValue` message, used by `EnvironmentClassEnum.defaultValue`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct EnvironmentClassEnumDefaultValue {
     /// `detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// `subtitle`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub subtitle: Option<String>,
     /// `title`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
 }
 
 /// The `EnvironmentClassEnumPossibleValue` message, used by `EnvironmentClassEnum.possibleValues`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct EnvironmentClassEnumPossibleValue {
     /// `detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// `subtitle`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub subtitle: Option<String>,
     /// `title`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
 }
 
 /// The `EnvironmentClassInt` message, used by `RunnerConfigurationSchemaEnvironmentClass.int`.
 #[::serde_with::serde_as]
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct EnvironmentClassInt {
     /// `default`
     #[serde_as(as = "Option<::gitpod_runtime::wire::Number>")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub default: Option<i32>,
     /// `max`
     #[serde_as(as = "Option<::gitpod_runtime::wire::Number>")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max: Option<i32>,
     /// `min`
     #[serde_as(as = "Option<::gitpod_runtime::wire::Number>")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub min: Option<i32>,
 }
 
 /// The `EnvironmentClassString` message, used by `RunnerConfigurationSchemaEnvironmentClass.string`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct EnvironmentClassString {
     /// `default`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub default: Option<String>,
     /// `pattern`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pattern: Option<String>,
 }
 
 /// The `EnvironmentClassValidationResult` message, used by `ValidateRunnerConfigurationResponse.environmentClass`.
 #[::serde_with::serde_as]
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct EnvironmentClassValidationResult {
     /// `configurationErrors`
     #[serde_as(as = "::serde_with::DefaultOnNull")]
-    #[serde(
-        rename = "configurationErrors",
-        alias = "configuration_errors",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(alias = "configuration_errors", skip_serializing_if = "Vec::is_empty")]
     pub configuration_errors: Vec<FieldValidationError>,
     /// `descriptionError`
-    #[serde(
-        rename = "descriptionError",
-        alias = "description_error",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "description_error")]
     pub description_error: Option<String>,
     /// `displayNameError`
-    #[serde(
-        rename = "displayNameError",
-        alias = "display_name_error",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "display_name_error")]
     pub display_name_error: Option<String>,
     /// `valid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub valid: Option<bool>,
 }
 
 /// The `FieldValidationError` message, used by `EnvironmentClassValidationResult.configurationErrors`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct FieldValidationError {
     /// `error`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `key`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
 }
 
 /// The `FieldValue` message, used by `CreateEnvironmentClassRequest.configuration`, `EnvironmentClass.configuration`, `RunnerStatus.additionalInfo`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct FieldValue {
     /// `key`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     /// `value`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
 
 /// The `Gateway` message, used by `GatewayInfo.gateway`.
 #[::serde_with::serde_as]
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct Gateway {
     /// name is the human-readable name of the gateway. name is unique across all gateways.
     #[serde_as(as = "::serde_with::DefaultOnNull")]
@@ -870,62 +684,54 @@ pub struct Gateway {
     #[serde(skip_serializing_if = "::gitpod_runtime::wire::is_default")]
     pub url: String,
     /// region is the geographical region where the gateway is located
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
 }
 
 /// The `GatewayInfo` message, used by `RunnerStatus.gatewayInfo`.
 #[::serde_with::serde_as]
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct GatewayInfo {
     /// Gateway represents a system gateway that provides access to services
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub gateway: Option<Gateway>,
     /// latency is the round-trip time of the runner to the gateway in milliseconds.
     #[serde_as(as = "Option<::gitpod_runtime::wire::Duration>")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub latency: Option<::std::time::Duration>,
 }
 
 /// The request of `/gitpod.v1.RunnerConfigurationService/GetEnvironmentClass`.
 ///
 /// The reference also calls this `EnvironmentClassRetrieveParams`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct GetEnvironmentClassRequest {
     /// `environmentClassId`
-    #[serde(
-        rename = "environmentClassId",
-        alias = "environment_class_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "environment_class_id")]
     pub environment_class_id: Option<String>,
 }
 
 /// The response of `/gitpod.v1.RunnerConfigurationService/GetEnvironmentClass`.
 ///
 /// The reference also calls this `EnvironmentClassRetrieveResponse`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct GetEnvironmentClassResponse {
     /// `environmentClass`
-    #[serde(
-        rename = "environmentClass",
-        alias = "environment_class",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "environment_class")]
     pub environment_class: Option<EnvironmentClass>,
 }
 
 /// The request of `/gitpod.v1.RunnerConfigurationService/GetHostAuthenticationToken`.
 ///
 /// The reference also calls this `HostAuthenticationTokenRetrieveParams`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct GetHostAuthenticationTokenRequest {
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
 }
 
@@ -934,7 +740,7 @@ pub struct GetHostAuthenticationTokenRequest {
 /// The reference also calls this `HostAuthenticationTokenRetrieveResponse`.
 #[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct GetHostAuthenticationTokenResponse {
     /// `token`
     #[serde_as(as = "::serde_with::DefaultOnNull")]
@@ -944,41 +750,35 @@ pub struct GetHostAuthenticationTokenResponse {
 /// The request of `/gitpod.v1.RunnerConfigurationService/GetRunnerConfigurationSchema`.
 ///
 /// The reference also calls this `SchemaRetrieveParams`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct GetRunnerConfigurationSchemaRequest {
     /// `runnerId`
-    #[serde(
-        rename = "runnerId",
-        alias = "runner_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "runner_id")]
     pub runner_id: Option<String>,
 }
 
 /// The response of `/gitpod.v1.RunnerConfigurationService/GetRunnerConfigurationSchema`.
 ///
 /// The reference also calls this `SchemaRetrieveResponse`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct GetRunnerConfigurationSchemaResponse {
     /// `schema`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub schema: Option<RunnerConfigurationSchema>,
 }
 
 /// The request of `/gitpod.v1.RunnerService/GetRunner`.
 ///
 /// The reference also calls this `RunnerRetrieveParams`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct GetRunnerRequest {
     /// `runnerId`
-    #[serde(
-        rename = "runnerId",
-        alias = "runner_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "runner_id")]
     pub runner_id: Option<String>,
 }
 
@@ -987,7 +787,7 @@ pub struct GetRunnerRequest {
 /// The reference also calls this `RunnerRetrieveResponse`.
 #[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct GetRunnerResponse {
     /// `runner`
     #[serde_as(as = "::serde_with::DefaultOnNull")]
@@ -997,67 +797,55 @@ pub struct GetRunnerResponse {
 /// The request of `/gitpod.v1.RunnerConfigurationService/GetSCMIntegration`.
 ///
 /// The reference also calls this `ScmIntegrationRetrieveParams`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct GetScmIntegrationRequest {
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
 }
 
 /// The response of `/gitpod.v1.RunnerConfigurationService/GetSCMIntegration`.
 ///
 /// The reference also calls this `ScmIntegrationRetrieveResponse`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct GetScmIntegrationResponse {
     /// `integration`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub integration: Option<ScmIntegration>,
 }
 
 /// The `Git` message, used by `ParseContextURLResponse.git`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct Git {
     /// `branch`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub branch: Option<String>,
     /// `cloneUrl`
-    #[serde(
-        rename = "cloneUrl",
-        alias = "clone_url",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "clone_url")]
     pub clone_url: Option<String>,
     /// `commit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
     /// `host`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
     /// `owner`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
     /// `repo`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub repo: Option<String>,
     /// `tag`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
     /// `upstreamRemoteUrl`
-    #[serde(
-        rename = "upstreamRemoteUrl",
-        alias = "upstream_remote_url",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "upstream_remote_url")]
     pub upstream_remote_url: Option<String>,
 }
 
 /// The `HostAuthenticationToken` message, used by `CreateHostAuthenticationTokenResponse.token`, `GetHostAuthenticationTokenResponse.token`, `ListHostAuthenticationTokensResponse.tokens`.
 #[::serde_with::serde_as]
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct HostAuthenticationToken {
     /// `id`
     #[serde_as(as = "::serde_with::DefaultOnNull")]
@@ -1065,72 +853,51 @@ pub struct HostAuthenticationToken {
     pub id: String,
     /// A point in time, independent of any time zone, at nanosecond resolution; on the wire an [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) string such as `2017-01-15T01:30:15.01Z`.
     #[serde_as(as = "Option<::gitpod_runtime::wire::Timestamp>")]
-    #[serde(
-        rename = "expiresAt",
-        alias = "expires_at",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "expires_at")]
     pub expires_at: Option<::gitpod_runtime::Timestamp>,
     /// `host`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
     /// links to integration instance
-    #[serde(
-        rename = "integrationId",
-        alias = "integration_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "integration_id")]
     pub integration_id: Option<String>,
     /// `runnerId`
-    #[serde(
-        rename = "runnerId",
-        alias = "runner_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "runner_id")]
     pub runner_id: Option<String>,
     /// token permissions
     #[serde_as(as = "::serde_with::DefaultOnNull")]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub scopes: Vec<String>,
     /// auth_type
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<HostAuthenticationTokenSource>,
     /// Subject identifies the principal (user or service account) for the token Note: actual token and refresh_token values are retrieved via GetHostAuthenticationTokenValue API
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<Subject>,
     /// Deprecated: Use principal_id and principal_type instead principal (user)
     #[deprecated]
-    #[serde(
-        rename = "userId",
-        alias = "user_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "user_id")]
     pub user_id: Option<String>,
 }
 
 /// The `Issue` message, used by `ParseContextURLResponse.issue`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct Issue {
     /// id is the source system's ID of this issue, e.g. BNFRD-6100
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `title`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
 }
 
 /// The request of `/gitpod.v1.RunnerConfigurationService/ListEnvironmentClasses`.
 ///
 /// The reference also calls this `EnvironmentClassListParams`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct ListEnvironmentClassesRequest {
     /// `filter`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<ListEnvironmentClassesRequestFilter>,
     /// pagination contains the pagination options for listing environment classes
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pagination: Option<PaginationRequest>,
 }
 
@@ -1138,114 +905,82 @@ pub struct ListEnvironmentClassesRequest {
 ///
 /// The reference also calls this `Filter`.
 #[::serde_with::serde_as]
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct ListEnvironmentClassesRequestFilter {
     /// can_create_environments filters the response to only environment classes that can be used to create new environments by the caller. Unlike enabled, which indicates general availability, this ensures the caller only sees environment classes they are allowed to use.
-    #[serde(
-        rename = "canCreateEnvironments",
-        alias = "can_create_environments",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "can_create_environments")]
     pub can_create_environments: Option<bool>,
     /// enabled filters the response to only enabled or disabled environment classes. If not set, all environment classes are returned.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     /// runner_ids filters the response to only EnvironmentClasses of these Runner IDs
     #[serde_as(as = "::serde_with::DefaultOnNull")]
-    #[serde(
-        rename = "runnerIds",
-        alias = "runner_ids",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(alias = "runner_ids", skip_serializing_if = "Vec::is_empty")]
     pub runner_ids: Vec<String>,
     /// runner_kind filters the response to only environment classes from runners of these kinds.
     #[serde_as(as = "::serde_with::DefaultOnNull")]
-    #[serde(
-        rename = "runnerKinds",
-        alias = "runner_kinds",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(alias = "runner_kinds", skip_serializing_if = "Vec::is_empty")]
     pub runner_kinds: Vec<RunnerKind>,
     /// runner_providers filters the response to only environment classes from runners of these providers.
     #[serde_as(as = "::serde_with::DefaultOnNull")]
-    #[serde(
-        rename = "runnerProviders",
-        alias = "runner_providers",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(alias = "runner_providers", skip_serializing_if = "Vec::is_empty")]
     pub runner_providers: Vec<RunnerProvider>,
 }
 
 /// The response of `/gitpod.v1.RunnerConfigurationService/ListEnvironmentClasses`.
 #[::serde_with::serde_as]
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct ListEnvironmentClassesResponse {
     /// `environmentClasses`
     #[serde_as(as = "::serde_with::DefaultOnNull")]
-    #[serde(
-        rename = "environmentClasses",
-        alias = "environment_classes",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(alias = "environment_classes", skip_serializing_if = "Vec::is_empty")]
     pub environment_classes: Vec<EnvironmentClass>,
     /// `pagination`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pagination: Option<PaginationResponse>,
 }
 
 /// The request of `/gitpod.v1.RunnerConfigurationService/ListHostAuthenticationTokens`.
 ///
 /// The reference also calls this `HostAuthenticationTokenListParams`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct ListHostAuthenticationTokensRequest {
     /// `filter`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<ListHostAuthenticationTokensRequestFilter>,
     /// `pagination`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pagination: Option<PaginationRequest>,
 }
 
 /// The `ListHostAuthenticationTokensRequestFilter` message, used by `ListHostAuthenticationTokensRequest.filter`.
 ///
 /// The reference also calls this `Filter`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct ListHostAuthenticationTokensRequestFilter {
     /// `runnerId`
-    #[serde(
-        rename = "runnerId",
-        alias = "runner_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "runner_id")]
     pub runner_id: Option<String>,
     /// Filter by subject (user or service account)
-    #[serde(
-        rename = "subjectId",
-        alias = "subject_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "subject_id")]
     pub subject_id: Option<String>,
     /// Deprecated: Use principal_id instead
     #[deprecated]
-    #[serde(
-        rename = "userId",
-        alias = "user_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "user_id")]
     pub user_id: Option<String>,
 }
 
 /// The response of `/gitpod.v1.RunnerConfigurationService/ListHostAuthenticationTokens`.
 #[::serde_with::serde_as]
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct ListHostAuthenticationTokensResponse {
     /// `pagination`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pagination: Option<PaginationResponse>,
     /// `tokens`
     #[serde_as(as = "::serde_with::DefaultOnNull")]
@@ -1254,28 +989,24 @@ pub struct ListHostAuthenticationTokensResponse {
 }
 
 /// The request of `/gitpod.v1.ProjectService/ListProjectPolicies`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct ListProjectPoliciesRequest {
     /// pagination contains the pagination options for listing project policies
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pagination: Option<PaginationRequest>,
     /// project_id specifies the project identifier
-    #[serde(
-        rename = "projectId",
-        alias = "project_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "project_id")]
     pub project_id: Option<String>,
 }
 
 /// The response of `/gitpod.v1.ProjectService/ListProjectPolicies`.
 #[::serde_with::serde_as]
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct ListProjectPoliciesResponse {
     /// `pagination`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pagination: Option<PaginationResponse>,
     /// `policies`
     #[serde_as(as = "::serde_with::DefaultOnNull")]
@@ -1286,28 +1017,24 @@ pub struct ListProjectPoliciesResponse {
 /// The request of `/gitpod.v1.RunnerService/ListRunnerPolicies`.
 ///
 /// The reference also calls this `PolicyListParams`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct ListRunnerPoliciesRequest {
     /// pagination contains the pagination options for listing project policies
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pagination: Option<PaginationRequest>,
     /// runner_id specifies the project identifier
-    #[serde(
-        rename = "runnerId",
-        alias = "runner_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "runner_id")]
     pub runner_id: Option<String>,
 }
 
 /// The response of `/gitpod.v1.RunnerService/ListRunnerPolicies`.
 #[::serde_with::serde_as]
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct ListRunnerPoliciesResponse {
     /// `pagination`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pagination: Option<PaginationResponse>,
     /// `policies`
     #[serde_as(as = "::serde_with::DefaultOnNull")]
@@ -1318,14 +1045,13 @@ pub struct ListRunnerPoliciesResponse {
 /// The request of `/gitpod.v1.RunnerService/ListRunners`.
 ///
 /// The reference also calls this `RunnerListParams`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct ListRunnersRequest {
     /// `filter`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<ListRunnersRequestFilter>,
     /// pagination contains the pagination options for listing runners
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pagination: Option<PaginationRequest>,
 }
 
@@ -1334,15 +1060,11 @@ pub struct ListRunnersRequest {
 /// The reference also calls this `Filter`.
 #[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct ListRunnersRequestFilter {
     /// creator_ids filters the response to only runner created by specified users
     #[serde_as(as = "::serde_with::DefaultOnNull")]
-    #[serde(
-        rename = "creatorIds",
-        alias = "creator_ids",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(alias = "creator_ids", skip_serializing_if = "Vec::is_empty")]
     pub creator_ids: Vec<String>,
     /// kinds filters the response to only runners of the specified kinds
     #[serde_as(as = "::serde_with::DefaultOnNull")]
@@ -1356,11 +1078,11 @@ pub struct ListRunnersRequestFilter {
 
 /// The response of `/gitpod.v1.RunnerService/ListRunners`.
 #[::serde_with::serde_as]
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct ListRunnersResponse {
     /// `pagination`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pagination: Option<PaginationResponse>,
     /// `runners`
     #[serde_as(as = "::serde_with::DefaultOnNull")]
@@ -1371,14 +1093,13 @@ pub struct ListRunnersResponse {
 /// The request of `/gitpod.v1.RunnerConfigurationService/ListSCMIntegrations`.
 ///
 /// The reference also calls this `ScmIntegrationListParams`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct ListScmIntegrationsRequest {
     /// `filter`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<ListScmIntegrationsRequestFilter>,
     /// pagination contains the pagination options for listing scm integrations
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pagination: Option<PaginationRequest>,
 }
 
@@ -1387,51 +1108,40 @@ pub struct ListScmIntegrationsRequest {
 /// The reference also calls this `Filter`.
 #[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct ListScmIntegrationsRequestFilter {
     /// runner_ids filters the response to only SCM integrations of these Runner IDs
     #[serde_as(as = "::serde_with::DefaultOnNull")]
-    #[serde(
-        rename = "runnerIds",
-        alias = "runner_ids",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(alias = "runner_ids", skip_serializing_if = "Vec::is_empty")]
     pub runner_ids: Vec<String>,
 }
 
 /// The response of `/gitpod.v1.RunnerConfigurationService/ListSCMIntegrations`.
 #[::serde_with::serde_as]
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct ListScmIntegrationsResponse {
     /// `integrations`
     #[serde_as(as = "::serde_with::DefaultOnNull")]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub integrations: Vec<ScmIntegration>,
     /// `pagination`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pagination: Option<PaginationResponse>,
 }
 
 /// The request of `/gitpod.v1.RunnerService/ListSCMOrganizations`.
 ///
 /// The reference also calls this `RunnerListScmOrganizationsParams`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct ListScmOrganizationsRequest {
     /// `runnerId`
-    #[serde(
-        rename = "runnerId",
-        alias = "runner_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "runner_id")]
     pub runner_id: Option<String>,
     /// The SCM host to list organizations from (e.g., "github.com", "gitlab.com")
-    #[serde(
-        rename = "scmHost",
-        alias = "scm_host",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "scm_host")]
     pub scm_host: Option<String>,
 }
 
@@ -1440,7 +1150,7 @@ pub struct ListScmOrganizationsRequest {
 /// The reference also calls this `RunnerListScmOrganizationsResponse`.
 #[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct ListScmOrganizationsResponse {
     /// List of organizations the user belongs to
     #[serde_as(as = "::serde_with::DefaultOnNull")]
@@ -1449,27 +1159,20 @@ pub struct ListScmOrganizationsResponse {
 }
 
 /// The `MetricsConfiguration` message, used by `RunnerConfiguration.metrics`.
+#[::serde_with::skip_serializing_none]
 #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct MetricsConfiguration {
     /// enabled indicates whether the runner should collect metrics
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     /// When true, the runner pushes metrics to the management plane via ReportRunnerMetrics instead of directly to the remote_write endpoint.
-    #[serde(
-        rename = "managedMetricsEnabled",
-        alias = "managed_metrics_enabled",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "managed_metrics_enabled")]
     pub managed_metrics_enabled: Option<bool>,
     /// password is the password to use for the metrics collector
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
     /// url is the URL of the metrics collector
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// username is the username to use for the metrics collector
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
     /// Fields the server sends that the reference does not describe (its examples show `includeVerboseMetrics`), kept as received so that sending this message back does not lose them.
     #[serde(flatten)]
@@ -1484,27 +1187,22 @@ impl ::std::fmt::Debug for MetricsConfiguration {
             .field("password", &::gitpod_runtime::Redacted(&self.password))
             .field("url", &self.url)
             .field("username", &self.username)
-            .field("undocumented", &self.undocumented)
+            .field("undocumented", &self.undocumented.keys().collect::<Vec<_>>())
             .finish()
     }
 }
 
 /// The `Organization` message, used by `ListSCMOrganizationsResponse.organizations`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct Organization {
     /// Whether the user has admin permissions in this organization. Admin permissions typically allow creating organization-level webhooks.
-    #[serde(
-        rename = "isAdmin",
-        alias = "is_admin",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "is_admin")]
     pub is_admin: Option<bool>,
     /// Organization name/slug (e.g., "gitpod-io")
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Organization URL (e.g., "<https://github.com/gitpod-io>")
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
 
@@ -1512,56 +1210,42 @@ pub struct Organization {
 ///
 /// The reference also calls this `Pagination`.
 #[::serde_with::serde_as]
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct PaginationRequest {
     /// Token for the next set of results that was returned as next_token of a PaginationResponse
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
     /// Page size is the maximum number of results to retrieve per page. Defaults to 25. Maximum 100.
     #[serde_as(as = "Option<::gitpod_runtime::wire::Number>")]
-    #[serde(
-        rename = "pageSize",
-        alias = "page_size",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "page_size")]
     pub page_size: Option<i32>,
 }
 
 /// The `PaginationResponse` message, used by `ListEnvironmentClassesResponse.pagination`, `ListHostAuthenticationTokensResponse.pagination`, `ListProjectPoliciesResponse.pagination` and 4 more.
 ///
 /// The reference also calls this `Pagination`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct PaginationResponse {
     /// Token passed for retrieving the next set of results. Empty if there are no more results
-    #[serde(
-        rename = "nextToken",
-        alias = "next_token",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "next_token")]
     pub next_token: Option<String>,
 }
 
 /// The request of `/gitpod.v1.RunnerService/ParseContextURL`.
 ///
 /// The reference also calls this `RunnerParseContextURLParams`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct ParseContextUrlRequest {
     /// `contextUrl`
-    #[serde(
-        rename = "contextUrl",
-        alias = "context_url",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "context_url")]
     pub context_url: Option<String>,
     /// `runnerId`
-    #[serde(
-        rename = "runnerId",
-        alias = "runner_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "runner_id")]
     pub runner_id: Option<String>,
 }
 
@@ -1569,295 +1253,209 @@ pub struct ParseContextUrlRequest {
 ///
 /// The reference also calls this `RunnerParseContextURLResponse`.
 #[::serde_with::serde_as]
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct ParseContextUrlResponse {
     /// `git`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub git: Option<Git>,
     /// `issue`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub issue: Option<Issue>,
     /// `originalContextUrl`
-    #[serde(
-        rename = "originalContextUrl",
-        alias = "original_context_url",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "original_context_url")]
     pub original_context_url: Option<String>,
     /// Deprecated: Use top-level PullRequest message instead
     #[deprecated]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pr: Option<Pr>,
     /// project_ids is a list of projects to which the context URL belongs to.
     #[serde_as(as = "::serde_with::DefaultOnNull")]
-    #[serde(
-        rename = "projectIds",
-        alias = "project_ids",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(alias = "project_ids", skip_serializing_if = "Vec::is_empty")]
     pub project_ids: Vec<String>,
     /// PullRequest represents pull request metadata from source control systems. This message is used across workflow triggers, executions, and agent contexts to maintain consistent PR information throughout the system.
-    #[serde(
-        rename = "pullRequest",
-        alias = "pull_request",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "pull_request")]
     pub pull_request: Option<PullRequest>,
     /// scm_id is the unique identifier of the SCM provider (e.g., "github", "gitlab", "bitbucket")
-    #[serde(rename = "scmId", alias = "scm_id", skip_serializing_if = "Option::is_none")]
+    #[serde(alias = "scm_id")]
     pub scm_id: Option<String>,
 }
 
 /// The `Pr` message, used by `ParseContextURLResponse.pr`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct Pr {
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `fromBranch`
-    #[serde(
-        rename = "fromBranch",
-        alias = "from_branch",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "from_branch")]
     pub from_branch: Option<String>,
     /// `title`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// `toBranch`
-    #[serde(
-        rename = "toBranch",
-        alias = "to_branch",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "to_branch")]
     pub to_branch: Option<String>,
 }
 
 /// The `ProjectPolicy` message, used by `CreateProjectPolicyResponse.policy`, `ListProjectPoliciesResponse.policies`, `UpdateProjectPolicyResponse.policy`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct ProjectPolicy {
     /// `groupId`
-    #[serde(
-        rename = "groupId",
-        alias = "group_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "group_id")]
     pub group_id: Option<String>,
     /// role is the role assigned to the group
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<ProjectRole>,
 }
 
 /// The `PullRequest` message, used by `ParseContextURLResponse.pullRequest`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct PullRequest {
     /// Unique identifier from the source system (e.g., "123" for GitHub PR #123)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Author name as provided by the SCM system
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author: Option<String>,
     /// Whether this is a draft pull request
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub draft: Option<bool>,
     /// Source branch name (the branch being merged from)
-    #[serde(
-        rename = "fromBranch",
-        alias = "from_branch",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "from_branch")]
     pub from_branch: Option<String>,
     /// Repository information
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub repository: Option<PullRequestRepository>,
     /// Current state of the pull request
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<State>,
     /// Pull request title
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// Target branch name (the branch being merged into)
-    #[serde(
-        rename = "toBranch",
-        alias = "to_branch",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "to_branch")]
     pub to_branch: Option<String>,
     /// Pull request URL (e.g., "<https://github.com/owner/repo/pull/123>")
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
 
 /// The `PullRequestRepository` message, used by `PullRequest.repository`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct PullRequestRepository {
     /// `cloneUrl`
-    #[serde(
-        rename = "cloneUrl",
-        alias = "clone_url",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "clone_url")]
     pub clone_url: Option<String>,
     /// `host`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `owner`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
 }
 
 /// The `Repository` message, used by `SearchRepositoriesResponse.repositories`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct Repository {
     /// Repository name (e.g., "my-project")
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Repository URL (e.g., "<https://github.com/owner/my-project>")
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
 
 /// The `Runner` message, used by `CreateRunnerResponse.runner`, `GetRunnerResponse.runner`, `ListRunnersResponse.runners`.
 #[::serde_with::serde_as]
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct Runner {
     /// Time when the Runner was created.
     #[serde_as(as = "Option<::gitpod_runtime::wire::Timestamp>")]
-    #[serde(
-        rename = "createdAt",
-        alias = "created_at",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "created_at")]
     pub created_at: Option<::gitpod_runtime::Timestamp>,
     /// creator is the identity of the creator of the environment
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub creator: Option<Subject>,
     /// The runner's kind
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<RunnerKind>,
     /// The runner's name which is shown to users
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// The runner's provider
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub provider: Option<RunnerProvider>,
     /// `runnerId`
-    #[serde(
-        rename = "runnerId",
-        alias = "runner_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "runner_id")]
     pub runner_id: Option<String>,
     /// The runner manager id specifies the runner manager for the managed runner. This field is only set for managed runners.
-    #[serde(
-        rename = "runnerManagerId",
-        alias = "runner_manager_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "runner_manager_id")]
     pub runner_manager_id: Option<String>,
     /// The runner's specification
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec: Option<RunnerSpec>,
     /// The runner's status
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<RunnerStatus>,
     /// Time when the Runner was last udpated.
     #[serde_as(as = "Option<::gitpod_runtime::wire::Timestamp>")]
-    #[serde(
-        rename = "updatedAt",
-        alias = "updated_at",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "updated_at")]
     pub updated_at: Option<::gitpod_runtime::Timestamp>,
 }
 
 /// The `RunnerConfig` message, used by `RunnerConfigurationSchema.runnerConfig`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct RunnerConfig {
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `bool`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bool: Option<RunnerConfigBool>,
     /// `description`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `display`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub display: Option<RunnerConfigDisplay>,
     /// `enum`
-    #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
     pub r#enum: Option<RunnerConfigEnum>,
     /// `int`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub int: Option<RunnerConfigInt>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `required`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub required: Option<bool>,
     /// `secret`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<bool>,
     /// `string`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub string: Option<RunnerConfigString>,
 }
 
 /// The `RunnerConfigBool` message, used by `RunnerConfig.bool`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct RunnerConfigBool {
     /// `default`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub default: Option<bool>,
 }
 
 /// The `RunnerConfigDisplay` message, used by `RunnerConfig.display`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct RunnerConfigDisplay {
     /// `default`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub default: Option<String>,
 }
 
 /// The `RunnerConfigEnum` message, used by `RunnerConfig.enum`.
 #[::serde_with::serde_as]
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct RunnerConfigEnum {
     /// deprecated, will be removed, use default_value instead
     #[deprecated]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub default: Option<String>,
     /// `defaultValue`
-    #[serde(
-        rename = "defaultValue",
-        alias = "default_value",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "default_value")]
     pub default_value: Option<RunnerConfigEnumDefaultValue>,
     /// `possibleValues`
     #[serde_as(as = "::serde_with::DefaultOnNull")]
-    #[serde(
-        rename = "possibleValues",
-        alias = "possible_values",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(alias = "possible_values", skip_serializing_if = "Vec::is_empty")]
     pub possible_values: Vec<RunnerConfigEnumPossibleValue>,
     /// deprecated, will be removed, use possible_values instead
     #[deprecated]
@@ -1867,391 +1465,292 @@ pub struct RunnerConfigEnum {
 }
 
 /// The `RunnerConfigEnumDefaultValue` message, used by `RunnerConfigEnum.defaultValue`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct RunnerConfigEnumDefaultValue {
     /// `detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// `subtitle`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub subtitle: Option<String>,
     /// `title`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
 }
 
 /// The `RunnerConfigEnumPossibleValue` message, used by `RunnerConfigEnum.possibleValues`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct RunnerConfigEnumPossibleValue {
     /// `detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// `subtitle`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub subtitle: Option<String>,
     /// `title`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
 }
 
 /// The `RunnerConfigInt` message, used by `RunnerConfig.int`.
 #[::serde_with::serde_as]
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct RunnerConfigInt {
     /// `default`
     #[serde_as(as = "Option<::gitpod_runtime::wire::Number>")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub default: Option<i32>,
     /// `max`
     #[serde_as(as = "Option<::gitpod_runtime::wire::Number>")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max: Option<i32>,
     /// `min`
     #[serde_as(as = "Option<::gitpod_runtime::wire::Number>")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub min: Option<i32>,
 }
 
 /// The `RunnerConfigString` message, used by `RunnerConfig.string`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct RunnerConfigString {
     /// `default`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub default: Option<String>,
     /// `pattern`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pattern: Option<String>,
 }
 
 /// The `RunnerConfiguration` message, used by `RunnerSpec.configuration`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[::serde_with::skip_serializing_none]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[serde(default, rename_all = "camelCase")]
 pub struct RunnerConfiguration {
     /// auto_update indicates whether the runner should automatically update itself.
-    #[serde(
-        rename = "autoUpdate",
-        alias = "auto_update",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "auto_update")]
     pub auto_update: Option<bool>,
     /// devcontainer_image_cache_enabled controls whether the devcontainer build cache is enabled for this runner. Only takes effect on supported runners, currently only AWS EC2 and Gitpod-managed runners.
-    #[serde(
-        rename = "devcontainerImageCacheEnabled",
-        alias = "devcontainer_image_cache_enabled",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "devcontainer_image_cache_enabled")]
     pub devcontainer_image_cache_enabled: Option<bool>,
     /// log_level is the log level for the runner
-    #[serde(
-        rename = "logLevel",
-        alias = "log_level",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "log_level")]
     pub log_level: Option<LogLevel>,
     /// metrics contains configuration for the runner's metrics collection
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metrics: Option<MetricsConfiguration>,
     /// Region to deploy the runner in, if applicable. This is mainly used for remote runners, and is only a hint. The runner may be deployed in a different region. See the runner's status for the actual region.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     /// The release channel the runner is on
-    #[serde(
-        rename = "releaseChannel",
-        alias = "release_channel",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "release_channel")]
     pub release_channel: Option<RunnerReleaseChannel>,
     /// update_window defines the daily time window (UTC) during which auto-updates are allowed. If not set, updates are allowed at any time.
-    #[serde(
-        rename = "updateWindow",
-        alias = "update_window",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "update_window")]
     pub update_window: Option<UpdateWindow>,
     /// Fields the server sends that the reference does not describe (its examples show `continuousProfiling`, `encryptedHoneycombApiKey`), kept as received so that sending this message back does not lose them.
     #[serde(flatten)]
     pub undocumented: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
+impl ::std::fmt::Debug for RunnerConfiguration {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("RunnerConfiguration")
+            .field("auto_update", &self.auto_update)
+            .field(
+                "devcontainer_image_cache_enabled",
+                &self.devcontainer_image_cache_enabled,
+            )
+            .field("log_level", &self.log_level)
+            .field("metrics", &self.metrics)
+            .field("region", &self.region)
+            .field("release_channel", &self.release_channel)
+            .field("update_window", &self.update_window)
+            .field("undocumented", &self.undocumented.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
 /// The `RunnerConfigurationSchema` message, used by `GetRunnerConfigurationSchemaResponse.schema`.
 #[::serde_with::serde_as]
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct RunnerConfigurationSchema {
     /// `environmentClasses`
     #[serde_as(as = "::serde_with::DefaultOnNull")]
-    #[serde(
-        rename = "environmentClasses",
-        alias = "environment_classes",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(alias = "environment_classes", skip_serializing_if = "Vec::is_empty")]
     pub environment_classes: Vec<RunnerConfigurationSchemaEnvironmentClass>,
     /// `runnerConfig`
     #[serde_as(as = "::serde_with::DefaultOnNull")]
-    #[serde(
-        rename = "runnerConfig",
-        alias = "runner_config",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(alias = "runner_config", skip_serializing_if = "Vec::is_empty")]
     pub runner_config: Vec<RunnerConfig>,
     /// `scm`
     #[serde_as(as = "::serde_with::DefaultOnNull")]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub scm: Vec<Scm>,
     /// The schema version
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
 }
 
 /// The `RunnerConfigurationSchemaEnvironmentClass` message, used by `RunnerConfigurationSchema.environmentClasses`.
 ///
 /// The reference also calls this `EnvironmentClass`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct RunnerConfigurationSchemaEnvironmentClass {
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `bool`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bool: Option<EnvironmentClassBool>,
     /// `description`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `display`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub display: Option<EnvironmentClassDisplay>,
     /// `enum`
-    #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
     pub r#enum: Option<EnvironmentClassEnum>,
     /// `int`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub int: Option<EnvironmentClassInt>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `required`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub required: Option<bool>,
     /// `secret`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<bool>,
     /// `string`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub string: Option<EnvironmentClassString>,
 }
 
 /// The `RunnerPolicy` message, used by `CreateRunnerPolicyResponse.policy`, `ListRunnerPoliciesResponse.policies`, `UpdateRunnerPolicyResponse.policy`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct RunnerPolicy {
     /// `groupId`
-    #[serde(
-        rename = "groupId",
-        alias = "group_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "group_id")]
     pub group_id: Option<String>,
     /// role is the role assigned to the group
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<RunnerRole>,
 }
 
 /// The `RunnerSpec` message, used by `CreateRunnerRequest.spec`, `Runner.spec`.
 ///
 /// The reference also calls this `RunnerSpecParam`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct RunnerSpec {
     /// The runner's configuration
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub configuration: Option<RunnerConfiguration>,
     /// RunnerPhase represents the phase a runner is in
-    #[serde(
-        rename = "desiredPhase",
-        alias = "desired_phase",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "desired_phase")]
     pub desired_phase: Option<RunnerPhase>,
     /// The runner's variant
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub variant: Option<RunnerVariant>,
 }
 
 /// The `RunnerStatus` message, used by `Runner.status`.
 #[::serde_with::serde_as]
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct RunnerStatus {
     /// additional_info contains additional information about the runner, e.g. a CloudFormation stack URL.
     #[serde_as(as = "::serde_with::DefaultOnNull")]
-    #[serde(
-        rename = "additionalInfo",
-        alias = "additional_info",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(alias = "additional_info", skip_serializing_if = "Vec::is_empty")]
     pub additional_info: Vec<FieldValue>,
     /// capabilities is a list of capabilities the runner supports.
     #[serde_as(as = "::serde_with::DefaultOnNull")]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub capabilities: Vec<RunnerCapability>,
     /// gateway_info is information about the gateway to which the runner is connected.
-    #[serde(
-        rename = "gatewayInfo",
-        alias = "gateway_info",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "gateway_info")]
     pub gateway_info: Option<GatewayInfo>,
     /// llm_url is the URL of the LLM service to which the runner is connected.
-    #[serde(
-        rename = "llmUrl",
-        alias = "llm_url",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "llm_url")]
     pub llm_url: Option<String>,
     /// `logUrl`
-    #[serde(
-        rename = "logUrl",
-        alias = "log_url",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "log_url")]
     pub log_url: Option<String>,
     /// The runner's reported message which is shown to users. This message adds more context to the runner's phase.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// The runner's reported phase
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phase: Option<RunnerPhase>,
     /// public_key is the runner's public key used for encryption (32 bytes)
     #[serde_as(as = "Option<::gitpod_runtime::wire::Bytes>")]
-    #[serde(
-        rename = "publicKey",
-        alias = "public_key",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "public_key")]
     pub public_key: Option<Vec<u8>>,
     /// region is the region the runner is running in, if applicable.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     /// support_bundle_url is the URL at which the runner support bundle can be accessed. This URL provides access to pprof profiles and other debug information. Only available for standalone runners.
-    #[serde(
-        rename = "supportBundleUrl",
-        alias = "support_bundle_url",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "support_bundle_url")]
     pub support_bundle_url: Option<String>,
     /// `systemDetails`
-    #[serde(
-        rename = "systemDetails",
-        alias = "system_details",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "system_details")]
     pub system_details: Option<String>,
     /// Time when the status was last updated.
     #[serde_as(as = "Option<::gitpod_runtime::wire::Timestamp>")]
-    #[serde(
-        rename = "updatedAt",
-        alias = "updated_at",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "updated_at")]
     pub updated_at: Option<::gitpod_runtime::Timestamp>,
     /// `version`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
 }
 
 /// The `Scm` message, used by `RunnerConfigurationSchema.scm`.
 #[::serde_with::serde_as]
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct Scm {
     /// `defaultHosts`
     #[serde_as(as = "::serde_with::DefaultOnNull")]
-    #[serde(
-        rename = "defaultHosts",
-        alias = "default_hosts",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(alias = "default_hosts", skip_serializing_if = "Vec::is_empty")]
     pub default_hosts: Vec<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `oauth`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub oauth: Option<ScmOAuth>,
     /// `pat`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pat: Option<ScmPat>,
     /// `scmId`
-    #[serde(rename = "scmId", alias = "scm_id", skip_serializing_if = "Option::is_none")]
+    #[serde(alias = "scm_id")]
     pub scm_id: Option<String>,
 }
 
 /// The `ScmIntegration` message, used by `GetSCMIntegrationResponse.integration`, `ListSCMIntegrationsResponse.integrations`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct ScmIntegration {
     /// id is the unique identifier of the SCM integration
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `host`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
     /// `oauth`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub oauth: Option<ScmIntegrationOAuthConfig>,
     /// `pat`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pat: Option<bool>,
     /// `runnerId`
-    #[serde(
-        rename = "runnerId",
-        alias = "runner_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "runner_id")]
     pub runner_id: Option<String>,
     /// scm_id references the scm_id in the runner's configuration schema that this integration is for
-    #[serde(rename = "scmId", alias = "scm_id", skip_serializing_if = "Option::is_none")]
+    #[serde(alias = "scm_id")]
     pub scm_id: Option<String>,
     /// virtual_directory is the virtual directory path for Azure DevOps Server (e.g., "/tfs"). This field is only used for Azure DevOps Server SCM integrations and should be empty for other SCM types. Azure DevOps Server APIs work without collection when PAT scope is 'All accessible organizations'.
-    #[serde(
-        rename = "virtualDirectory",
-        alias = "virtual_directory",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "virtual_directory")]
     pub virtual_directory: Option<String>,
 }
 
 /// The `ScmIntegrationOAuthConfig` message, used by `ScmIntegration.oauth`.
 #[::serde_with::serde_as]
+#[::serde_with::skip_serializing_none]
 #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct ScmIntegrationOAuthConfig {
     /// client_id is the OAuth app's client ID in clear text.
-    #[serde(
-        rename = "clientId",
-        alias = "client_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "client_id")]
     pub client_id: Option<String>,
     /// encrypted_client_secret is the OAuth app's secret encrypted with the runner's public key.
     #[serde_as(as = "Option<::gitpod_runtime::wire::Bytes>")]
-    #[serde(
-        rename = "encryptedClientSecret",
-        alias = "encrypted_client_secret",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "encrypted_client_secret")]
     pub encrypted_client_secret: Option<Vec<u8>>,
     /// issuer_url is used to override the authentication provider URL, if it doesn't match the SCM host. if not set, this account is owned by the installation.
-    #[serde(
-        rename = "issuerUrl",
-        alias = "issuer_url",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "issuer_url")]
     pub issuer_url: Option<String>,
 }
 
@@ -2269,68 +1768,45 @@ impl ::std::fmt::Debug for ScmIntegrationOAuthConfig {
 }
 
 /// The `ScmIntegrationValidationResult` message, used by `ValidateRunnerConfigurationResponse.scmIntegration`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct ScmIntegrationValidationResult {
     /// `hostError`
-    #[serde(
-        rename = "hostError",
-        alias = "host_error",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "host_error")]
     pub host_error: Option<String>,
     /// `oauthError`
-    #[serde(
-        rename = "oauthError",
-        alias = "oauth_error",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "oauth_error")]
     pub oauth_error: Option<String>,
     /// `patError`
-    #[serde(
-        rename = "patError",
-        alias = "pat_error",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "pat_error")]
     pub pat_error: Option<String>,
     /// `scmIdError`
-    #[serde(
-        rename = "scmIdError",
-        alias = "scm_id_error",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "scm_id_error")]
     pub scm_id_error: Option<String>,
     /// `valid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub valid: Option<bool>,
 }
 
 /// The `ScmOAuth` message, used by `Scm.oauth`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct ScmOAuth {
     /// callback_url is the URL the OAuth app will redirect to after the user has authenticated.
-    #[serde(
-        rename = "callbackUrl",
-        alias = "callback_url",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "callback_url")]
     pub callback_url: Option<String>,
 }
 
 /// The `ScmPat` message, used by `Scm.pat`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct ScmPat {
     /// description is a human-readable description of the PAT.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// docs_link is a link to the documentation on how to create a PAT for this SCM system.
-    #[serde(
-        rename = "docsLink",
-        alias = "docs_link",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "docs_link")]
     pub docs_link: Option<String>,
 }
 
@@ -2338,44 +1814,27 @@ pub struct ScmPat {
 ///
 /// The reference also calls this `RunnerSearchRepositoriesParams`.
 #[::serde_with::serde_as]
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct SearchRepositoriesRequest {
     /// Maximum number of repositories to return. Default: 25, Maximum: 100 Deprecated: Use pagination.page_size instead
     #[deprecated]
     #[serde_as(as = "Option<::gitpod_runtime::wire::Number>")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i32>,
     /// Pagination parameters for repository search
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pagination: Option<PaginationRequest>,
     /// `runnerId`
-    #[serde(
-        rename = "runnerId",
-        alias = "runner_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "runner_id")]
     pub runner_id: Option<String>,
     /// The SCM's host to retrieve repositories from
-    #[serde(
-        rename = "scmHost",
-        alias = "scm_host",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "scm_host")]
     pub scm_host: Option<String>,
     /// Search mode determines how search_string is interpreted
-    #[serde(
-        rename = "searchMode",
-        alias = "search_mode",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "search_mode")]
     pub search_mode: Option<SearchMode>,
     /// Search query - interpretation depends on search_mode
-    #[serde(
-        rename = "searchString",
-        alias = "search_string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "search_string")]
     pub search_string: Option<String>,
 }
 
@@ -2383,20 +1842,16 @@ pub struct SearchRepositoriesRequest {
 ///
 /// The reference also calls this `RunnerSearchRepositoriesResponse`.
 #[::serde_with::serde_as]
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct SearchRepositoriesResponse {
     /// Deprecated: Use pagination token instead. Total pages can be extracted from token.
     #[deprecated]
     #[serde_as(as = "Option<::gitpod_runtime::wire::Number>")]
-    #[serde(
-        rename = "lastPage",
-        alias = "last_page",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "last_page")]
     pub last_page: Option<i32>,
     /// Pagination information for the response. Token format: "NEXT_PAGE/TOTAL_PAGES/TOTAL_COUNT" (e.g., "2/40/1000"). Use -1 for unknown values (e.g., "2/-1/-1" when totals unavailable). Empty token means no more pages.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pagination: Option<PaginationResponse>,
     /// List of repositories matching the search criteria
     #[serde_as(as = "::serde_with::DefaultOnNull")]
@@ -2405,90 +1860,59 @@ pub struct SearchRepositoriesResponse {
 }
 
 /// The `Spec` message, used by `UpdateRunnerRequest.spec`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct Spec {
     /// `configuration`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub configuration: Option<SpecConfiguration>,
     /// desired_phase can currently only be updated on local-configuration runners, to toggle whether local runners are allowed for running environments in the organization. Set to:
     ///
     /// - ACTIVE to enable local runners.
     /// - INACTIVE to disable all local runners. Existing local runners and their environments will stop, and cannot be started again until the desired_phase is set to ACTIVE. Use this carefully, as it will affect all users in the organization who use local runners.
-    #[serde(
-        rename = "desiredPhase",
-        alias = "desired_phase",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "desired_phase")]
     pub desired_phase: Option<RunnerPhase>,
 }
 
 /// The `SpecConfiguration` message, used by `Spec.configuration`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct SpecConfiguration {
     /// auto_update indicates whether the runner should automatically update itself.
-    #[serde(
-        rename = "autoUpdate",
-        alias = "auto_update",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "auto_update")]
     pub auto_update: Option<bool>,
     /// devcontainer_image_cache_enabled controls whether the shared devcontainer build cache is enabled for this runner.
-    #[serde(
-        rename = "devcontainerImageCacheEnabled",
-        alias = "devcontainer_image_cache_enabled",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "devcontainer_image_cache_enabled")]
     pub devcontainer_image_cache_enabled: Option<bool>,
     /// log_level is the log level for the runner
-    #[serde(
-        rename = "logLevel",
-        alias = "log_level",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "log_level")]
     pub log_level: Option<LogLevel>,
     /// metrics contains configuration for the runner's metrics collection
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub metrics: Option<SpecConfigurationMetrics>,
     /// The release channel the runner is on
-    #[serde(
-        rename = "releaseChannel",
-        alias = "release_channel",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "release_channel")]
     pub release_channel: Option<RunnerReleaseChannel>,
     /// update_window defines the daily time window (UTC) during which auto-updates are allowed. start_hour is required. If end_hour is omitted, it defaults to start_hour + 2. Send an empty UpdateWindow (no start_hour or end_hour) to clear a custom window and allow updates at any time.
-    #[serde(
-        rename = "updateWindow",
-        alias = "update_window",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "update_window")]
     pub update_window: Option<UpdateWindow>,
 }
 
 /// The `SpecConfigurationMetrics` message, used by `SpecConfiguration.metrics`.
+#[::serde_with::skip_serializing_none]
 #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct SpecConfigurationMetrics {
     /// enabled indicates whether the runner should collect metrics
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     /// When true, the runner pushes metrics to the management plane via ReportRunnerMetrics instead of directly to the remote_write endpoint.
-    #[serde(
-        rename = "managedMetricsEnabled",
-        alias = "managed_metrics_enabled",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "managed_metrics_enabled")]
     pub managed_metrics_enabled: Option<bool>,
     /// password is the password to use for the metrics collector
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
     /// url is the URL of the metrics collector
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// username is the username to use for the metrics collector
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
 }
 
@@ -2505,128 +1929,90 @@ impl ::std::fmt::Debug for SpecConfigurationMetrics {
 }
 
 /// The `Subject` message, used by `CreateHostAuthenticationTokenRequest.subject`, `HostAuthenticationToken.subject`, `Runner.creator`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct Subject {
     /// id is the UUID of the subject
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Principal is the principal of the subject
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub principal: Option<Principal>,
 }
 
 /// The `SupportsOauth2` message, used by `CheckAuthenticationForHostResponse.supportsOauth2`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct SupportsOauth2 {
     /// auth_url is the URL where users can authenticate
-    #[serde(
-        rename = "authUrl",
-        alias = "auth_url",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "auth_url")]
     pub auth_url: Option<String>,
     /// docs_url is the URL to the documentation explaining this authentication method
-    #[serde(
-        rename = "docsUrl",
-        alias = "docs_url",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "docs_url")]
     pub docs_url: Option<String>,
 }
 
 /// The `SupportsPat` message, used by `CheckAuthenticationForHostResponse.supportsPat`.
 #[::serde_with::serde_as]
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct SupportsPat {
     /// create_url is the URL where users can create a new Personal Access Token
-    #[serde(
-        rename = "createUrl",
-        alias = "create_url",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "create_url")]
     pub create_url: Option<String>,
     /// docs_url is the URL to the documentation explaining PAT usage for this host
-    #[serde(
-        rename = "docsUrl",
-        alias = "docs_url",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "docs_url")]
     pub docs_url: Option<String>,
     /// example is an example of a Personal Access Token
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub example: Option<String>,
     /// required_scopes is the list of permissions required for the Personal Access Token
     #[serde_as(as = "::serde_with::DefaultOnNull")]
-    #[serde(
-        rename = "requiredScopes",
-        alias = "required_scopes",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(alias = "required_scopes", skip_serializing_if = "Vec::is_empty")]
     pub required_scopes: Vec<String>,
 }
 
 /// The request of `/gitpod.v1.RunnerConfigurationService/UpdateEnvironmentClass`.
 ///
 /// The reference also calls this `EnvironmentClassUpdateParams`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct UpdateEnvironmentClassRequest {
     /// `description`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `displayName`
-    #[serde(
-        rename = "displayName",
-        alias = "display_name",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "display_name")]
     pub display_name: Option<String>,
     /// `enabled`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     /// `environmentClassId`
-    #[serde(
-        rename = "environmentClassId",
-        alias = "environment_class_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "environment_class_id")]
     pub environment_class_id: Option<String>,
 }
 
 /// The response of `/gitpod.v1.RunnerConfigurationService/UpdateEnvironmentClass`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct UpdateEnvironmentClassResponse {}
 /// The request of `/gitpod.v1.RunnerConfigurationService/UpdateHostAuthenticationToken`.
 ///
 /// The reference also calls this `HostAuthenticationTokenUpdateParams`.
 #[::serde_with::serde_as]
+#[::serde_with::skip_serializing_none]
 #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct UpdateHostAuthenticationTokenRequest {
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `token`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
     /// A point in time, independent of any time zone, at nanosecond resolution; on the wire an [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) string such as `2017-01-15T01:30:15.01Z`.
     #[serde_as(as = "Option<::gitpod_runtime::wire::Timestamp>")]
-    #[serde(
-        rename = "expiresAt",
-        alias = "expires_at",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "expires_at")]
     pub expires_at: Option<::gitpod_runtime::Timestamp>,
     /// `refreshToken`
-    #[serde(
-        rename = "refreshToken",
-        alias = "refresh_token",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "refresh_token")]
     pub refresh_token: Option<String>,
     /// `scopes`
     #[serde_as(as = "::serde_with::DefaultOnNull")]
@@ -2648,64 +2034,48 @@ impl ::std::fmt::Debug for UpdateHostAuthenticationTokenRequest {
 
 /// The response of `/gitpod.v1.RunnerConfigurationService/UpdateHostAuthenticationToken`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct UpdateHostAuthenticationTokenResponse {}
 /// The request of `/gitpod.v1.ProjectService/UpdateProjectPolicy`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct UpdateProjectPolicyRequest {
     /// group_id specifies the group_id identifier
-    #[serde(
-        rename = "groupId",
-        alias = "group_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "group_id")]
     pub group_id: Option<String>,
     /// project_id specifies the project identifier
-    #[serde(
-        rename = "projectId",
-        alias = "project_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "project_id")]
     pub project_id: Option<String>,
     /// `role`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<ProjectRole>,
 }
 
 /// The response of `/gitpod.v1.ProjectService/UpdateProjectPolicy`.
 ///
 /// The reference also calls this `PolicyUpdateResponse`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct UpdateProjectPolicyResponse {
     /// `policy`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub policy: Option<ProjectPolicy>,
 }
 
 /// The request of `/gitpod.v1.RunnerService/UpdateRunnerPolicy`.
 ///
 /// The reference also calls this `PolicyUpdateParams`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct UpdateRunnerPolicyRequest {
     /// group_id specifies the group_id identifier
-    #[serde(
-        rename = "groupId",
-        alias = "group_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "group_id")]
     pub group_id: Option<String>,
     /// `role`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<RunnerRole>,
     /// runner_id specifies the project identifier
-    #[serde(
-        rename = "runnerId",
-        alias = "runner_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "runner_id")]
     pub runner_id: Option<String>,
 }
 
@@ -2714,7 +2084,7 @@ pub struct UpdateRunnerPolicyRequest {
 /// The reference also calls this `PolicyUpdateResponse`.
 #[::serde_with::serde_as]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct UpdateRunnerPolicyResponse {
     /// `policy`
     #[serde_as(as = "::serde_with::DefaultOnNull")]
@@ -2724,69 +2094,47 @@ pub struct UpdateRunnerPolicyResponse {
 /// The request of `/gitpod.v1.RunnerService/UpdateRunner`.
 ///
 /// The reference also calls this `RunnerUpdateParams`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct UpdateRunnerRequest {
     /// The runner's name which is shown to users
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// runner_id specifies which runner to be updated.
     ///
     /// The server requires this field.
-    #[serde(
-        rename = "runnerId",
-        alias = "runner_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "runner_id")]
     pub runner_id: Option<String>,
     /// `spec`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec: Option<Spec>,
 }
 
 /// The response of `/gitpod.v1.RunnerService/UpdateRunner`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct UpdateRunnerResponse {}
 /// The request of `/gitpod.v1.RunnerConfigurationService/UpdateSCMIntegration`.
 ///
 /// The reference also calls this `ScmIntegrationUpdateParams`.
+#[::serde_with::skip_serializing_none]
 #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct UpdateScmIntegrationRequest {
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// issuer_url can be set to override the authentication provider URL, if it doesn't match the SCM host.
-    #[serde(
-        rename = "issuerUrl",
-        alias = "issuer_url",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "issuer_url")]
     pub issuer_url: Option<String>,
     /// oauth_client_id can be set to update the OAuth app's client ID. If an empty string is set, the OAuth configuration will be removed (regardless of whether a client secret is set), and any existing Host Authentication Tokens for the SCM integration's runner and host that were created using the OAuth app will be deleted. This might lead to users being unable to access their repositories until they re-authenticate.
-    #[serde(
-        rename = "oauthClientId",
-        alias = "oauth_client_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "oauth_client_id")]
     pub oauth_client_id: Option<String>,
     /// oauth_plaintext_client_secret can be set to update the OAuth app's client secret. The cleartext secret will be encrypted with the runner's public key before being stored.
-    #[serde(
-        rename = "oauthPlaintextClientSecret",
-        alias = "oauth_plaintext_client_secret",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "oauth_plaintext_client_secret")]
     pub oauth_plaintext_client_secret: Option<String>,
     /// pat can be set to enable or disable Personal Access Tokens support. When disabling PATs, any existing Host Authentication Tokens for the SCM integration's runner and host that were created using a PAT will be deleted. This might lead to users being unable to access their repositories until they re-authenticate.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pat: Option<bool>,
     /// virtual_directory is the virtual directory path for Azure DevOps Server (e.g., "/tfs"). This field is only used for Azure DevOps Server SCM integrations and should be empty for other SCM types. Azure DevOps Server APIs work without collection when PAT scope is 'All accessible organizations'.
-    #[serde(
-        rename = "virtualDirectory",
-        alias = "virtual_directory",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "virtual_directory")]
     pub virtual_directory: Option<String>,
 }
 
@@ -2808,61 +2156,43 @@ impl ::std::fmt::Debug for UpdateScmIntegrationRequest {
 
 /// The response of `/gitpod.v1.RunnerConfigurationService/UpdateSCMIntegration`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct UpdateScmIntegrationResponse {}
 /// The `UpdateWindow` message, used by `RunnerConfiguration.updateWindow`, `SpecConfiguration.updateWindow`.
 ///
 /// The reference also calls this `UpdateWindowParam`.
 #[::serde_with::serde_as]
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct UpdateWindow {
     /// end_hour is the end of the update window as a UTC hour (0-23). If not set, defaults to start_hour + 2.
     #[serde_as(as = "Option<::gitpod_runtime::wire::Number>")]
-    #[serde(
-        rename = "endHour",
-        alias = "end_hour",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "end_hour")]
     pub end_hour: Option<i32>,
     /// start_hour is the beginning of the update window as a UTC hour (0-23).
     ///
     /// The server requires this field.
     #[serde_as(as = "Option<::gitpod_runtime::wire::Number>")]
-    #[serde(
-        rename = "startHour",
-        alias = "start_hour",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "start_hour")]
     pub start_hour: Option<i32>,
 }
 
 /// The request of `/gitpod.v1.RunnerConfigurationService/ValidateRunnerConfiguration`.
 ///
 /// The reference also calls this `ConfigurationValidateParams`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct ValidateRunnerConfigurationRequest {
     /// `environmentClass`
-    #[serde(
-        rename = "environmentClass",
-        alias = "environment_class",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "environment_class")]
     pub environment_class: Option<EnvironmentClass>,
     /// `runnerId`
-    #[serde(
-        rename = "runnerId",
-        alias = "runner_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "runner_id")]
     pub runner_id: Option<String>,
     /// `scmIntegration`
-    #[serde(
-        rename = "scmIntegration",
-        alias = "scm_integration",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "scm_integration")]
     pub scm_integration: Option<ValidateRunnerConfigurationRequestScmIntegration>,
 }
 
@@ -2870,56 +2200,34 @@ pub struct ValidateRunnerConfigurationRequest {
 ///
 /// The reference also calls this `ScmIntegration`.
 #[::serde_with::serde_as]
+#[::serde_with::skip_serializing_none]
 #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct ValidateRunnerConfigurationRequestScmIntegration {
     /// id is the unique identifier of the SCM integration
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `host`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
     /// issuer_url can be set to override the authentication provider URL, if it doesn't match the SCM host.
-    #[serde(
-        rename = "issuerUrl",
-        alias = "issuer_url",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "issuer_url")]
     pub issuer_url: Option<String>,
     /// oauth_client_id is the OAuth app's client ID, if OAuth is configured. If configured, oauth_client_secret must also be set.
-    #[serde(
-        rename = "oauthClientId",
-        alias = "oauth_client_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "oauth_client_id")]
     pub oauth_client_id: Option<String>,
     /// oauth_encrypted_client_secret is the OAuth app's client secret encrypted with the runner's public key, if OAuth is configured. This can be used to e.g. validate an already encrypted client secret of an existing SCM integration.
     #[serde_as(as = "Option<::gitpod_runtime::wire::Bytes>")]
-    #[serde(
-        rename = "oauthEncryptedClientSecret",
-        alias = "oauth_encrypted_client_secret",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "oauth_encrypted_client_secret")]
     pub oauth_encrypted_client_secret: Option<Vec<u8>>,
     /// oauth_plaintext_client_secret is the OAuth app's client secret in clear text, if OAuth is configured. This can be set to validate any new client secret before it is encrypted and stored. This value will not be stored and get encrypted with the runner's public key before passing it to the runner.
-    #[serde(
-        rename = "oauthPlaintextClientSecret",
-        alias = "oauth_plaintext_client_secret",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "oauth_plaintext_client_secret")]
     pub oauth_plaintext_client_secret: Option<String>,
     /// `pat`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pat: Option<bool>,
     /// scm_id references the scm_id in the runner's configuration schema that this integration is for
-    #[serde(rename = "scmId", alias = "scm_id", skip_serializing_if = "Option::is_none")]
+    #[serde(alias = "scm_id")]
     pub scm_id: Option<String>,
     /// virtual_directory is the virtual directory path for Azure DevOps Server (e.g., "/tfs"). This field is only used for Azure DevOps Server SCM integrations and should be empty for other SCM types. Azure DevOps Server APIs work without collection when PAT scope is 'All accessible organizations'.
-    #[serde(
-        rename = "virtualDirectory",
-        alias = "virtual_directory",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "virtual_directory")]
     pub virtual_directory: Option<String>,
 }
 
@@ -2948,22 +2256,15 @@ impl ::std::fmt::Debug for ValidateRunnerConfigurationRequestScmIntegration {
 /// The response of `/gitpod.v1.RunnerConfigurationService/ValidateRunnerConfiguration`.
 ///
 /// The reference also calls this `ConfigurationValidateResponse`.
+#[::serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct ValidateRunnerConfigurationResponse {
     /// `environmentClass`
-    #[serde(
-        rename = "environmentClass",
-        alias = "environment_class",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "environment_class")]
     pub environment_class: Option<EnvironmentClassValidationResult>,
     /// `scmIntegration`
-    #[serde(
-        rename = "scmIntegration",
-        alias = "scm_integration",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(alias = "scm_integration")]
     pub scm_integration: Option<ScmIntegrationValidationResult>,
 }
 
@@ -2971,6 +2272,7 @@ pub struct ValidateRunnerConfigurationResponse {
 ///
 /// Open: values this crate does not know are kept in `Unrecognized` and sent back unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum HostAuthenticationTokenSource {
     /// `HOST_AUTHENTICATION_TOKEN_SOURCE_UNSPECIFIED`
     #[default]
@@ -3078,6 +2380,7 @@ impl<'de> ::serde::Deserialize<'de> for HostAuthenticationTokenSource {
 ///
 /// Open: values this crate does not know are kept in `Unrecognized` and sent back unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum LogLevel {
     /// `LOG_LEVEL_UNSPECIFIED`
     #[default]
@@ -3197,6 +2500,7 @@ impl<'de> ::serde::Deserialize<'de> for LogLevel {
 ///
 /// Open: values this crate does not know are kept in `Unrecognized` and sent back unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum Principal {
     /// `PRINCIPAL_UNSPECIFIED`
     #[default]
@@ -3334,6 +2638,7 @@ impl<'de> ::serde::Deserialize<'de> for Principal {
 ///
 /// Open: values this crate does not know are kept in `Unrecognized` and sent back unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum ProjectRole {
     /// `PROJECT_ROLE_UNSPECIFIED`
     #[default]
@@ -3446,6 +2751,7 @@ impl<'de> ::serde::Deserialize<'de> for ProjectRole {
 ///
 /// Open: values this crate does not know are kept in `Unrecognized` and sent back unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum RunnerCapability {
     /// `RUNNER_CAPABILITY_UNSPECIFIED`
     #[default]
@@ -3664,6 +2970,7 @@ impl<'de> ::serde::Deserialize<'de> for RunnerCapability {
 ///
 /// Open: values this crate does not know are kept in `Unrecognized` and sent back unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum RunnerKind {
     /// `RUNNER_KIND_UNSPECIFIED`
     #[default]
@@ -3778,6 +3085,7 @@ impl<'de> ::serde::Deserialize<'de> for RunnerKind {
 ///
 /// Open: values this crate does not know are kept in `Unrecognized` and sent back unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum RunnerPhase {
     /// `RUNNER_PHASE_UNSPECIFIED`
     #[default]
@@ -3911,6 +3219,7 @@ impl<'de> ::serde::Deserialize<'de> for RunnerPhase {
 ///
 /// Open: values this crate does not know are kept in `Unrecognized` and sent back unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum RunnerProvider {
     /// `RUNNER_PROVIDER_UNSPECIFIED`
     #[default]
@@ -4048,6 +3357,7 @@ impl<'de> ::serde::Deserialize<'de> for RunnerProvider {
 ///
 /// Open: values this crate does not know are kept in `Unrecognized` and sent back unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum RunnerReleaseChannel {
     /// `RUNNER_RELEASE_CHANNEL_UNSPECIFIED`
     #[default]
@@ -4151,6 +3461,7 @@ impl<'de> ::serde::Deserialize<'de> for RunnerReleaseChannel {
 ///
 /// Open: values this crate does not know are kept in `Unrecognized` and sent back unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum RunnerRole {
     /// `RUNNER_ROLE_UNSPECIFIED`
     #[default]
@@ -4252,6 +3563,7 @@ impl<'de> ::serde::Deserialize<'de> for RunnerRole {
 ///
 /// Open: values this crate does not know are kept in `Unrecognized` and sent back unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum RunnerVariant {
     /// `RUNNER_VARIANT_UNSPECIFIED`
     #[default]
@@ -4359,6 +3671,7 @@ impl<'de> ::serde::Deserialize<'de> for RunnerVariant {
 ///
 /// Open: values this crate does not know are kept in `Unrecognized` and sent back unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum SearchMode {
     /// `SEARCH_MODE_UNSPECIFIED`
     #[default]
@@ -4464,6 +3777,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchMode {
 ///
 /// Open: values this crate does not know are kept in `Unrecognized` and sent back unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum State {
     /// `STATE_UNSPECIFIED`
     #[default]

@@ -54,6 +54,27 @@ pub fn pascal(name: &str) -> String {
     name.to_pascal_case()
 }
 
+/// The JSON name serde's `rename_all = "camelCase"` gives a Rust field (raw prefix removed), so a
+/// field needs an explicit `rename` only where the wire name differs from it.
+pub fn serde_camel_case(field: &str) -> String {
+    let field = field.strip_prefix("r#").unwrap_or(field);
+    let mut out = String::with_capacity(field.len());
+    let mut capitalize = false;
+    for (i, ch) in field.chars().enumerate() {
+        if ch == '_' {
+            capitalize = true;
+        } else if capitalize {
+            out.push(ch.to_ascii_uppercase());
+            capitalize = false;
+        } else if i == 0 {
+            out.push(ch.to_ascii_lowercase());
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
 /// SCREAMING_SNAKE_CASE name for a constant.
 pub fn shouty(name: &str) -> String {
     name.to_shouty_snake_case()
@@ -116,6 +137,15 @@ mod tests {
         assert_eq!(ident("ref").to_string(), "r#ref");
         assert_eq!(ident("plain").to_string(), "plain");
         assert_eq!(ident("2fa").to_string(), "_2fa");
+    }
+
+    #[test]
+    fn serde_camel_case_matches_serde() {
+        assert_eq!(serde_camel_case("supports_oauth2"), "supportsOauth2");
+        assert_eq!(serde_camel_case("r#type"), "type");
+        assert_eq!(serde_camel_case("self_"), "self");
+        assert_eq!(serde_camel_case("foo_bar_2"), "fooBar2");
+        assert_eq!(serde_camel_case("id"), "id");
     }
 
     #[test]

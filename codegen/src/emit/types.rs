@@ -197,19 +197,24 @@ fn emit_message(message: &Message, index: &TypeIndex) -> TokenStream {
         })
         .collect();
     let undocumented = emit_undocumented_field(message);
-    let has_secret = message.fields.iter().any(|f| is_secret_field(&message.name, f));
+    // Secrets, and the values of undocumented fields (which may be secrets), stay out of `Debug`.
+    let has_secret = message.fields.iter().any(|f| is_secret_field(&message.name, f))
+        || !message.undocumented_fields.is_empty();
     let derive_debug = if has_secret { quote!() } else { quote!(Debug,) };
     let serde_as = if needs_serde_as {
         quote!(#[::serde_with::serde_as])
     } else {
         quote!()
     };
+    let has_option = message.fields.iter().any(|f| f.optional && !matches!(f.ty, Type::List { .. } | Type::Map { .. }));
+    let skip_none = if has_option { quote!(#[::serde_with::skip_serializing_none]) } else { quote!() };
     let debug_impl = if has_secret { emit_redacted_debug(message, &rust_names) } else { quote!() };
     quote! {
         #docs
         #serde_as
+        #skip_none
         #[derive(#derive_debug Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-        #[serde(default)]
+        #[serde(default, rename_all = "camelCase")]
         pub struct #name {
             #( #fields )*
             #undocumented
@@ -229,7 +234,8 @@ fn emit_field(field: &Field, rust_name: &str, boxed: bool, wire_names: &BTreeSet
     let optional = field.optional && !is_list;
 
     let mut serde_args = Vec::new();
-    if id != wire.as_str() {
+    // The struct says `rename_all = "camelCase"`; only names that rule does not produce are spelled out.
+    if names::serde_camel_case(rust_name) != *wire {
         serde_args.push(quote!(rename = #wire));
     }
     // The snake_case alias is accepted on input unless another field owns that wire name.
@@ -238,8 +244,9 @@ fn emit_field(field: &Field, rust_name: &str, boxed: bool, wire_names: &BTreeSet
         serde_args.push(quote!(alias = #alias));
     }
     // ProtoJSON omits unset fields; `null` means unset, so non-optional fields read null as default.
+    // (`skip_serializing_none` on the struct omits unset options.)
     let (full_ty, skip, as_adapter) = if optional {
-        (quote!(Option<#ty>), "Option::is_none".to_string(), adapter.map(|a| format!("Option<{a}>")))
+        (quote!(Option<#ty>), String::new(), adapter.map(|a| format!("Option<{a}>")))
     } else if is_list {
         let skip = if matches!(field.ty, Type::Map { .. }) { "::std::collections::BTreeMap::is_empty" } else { "Vec::is_empty" };
         (ty, skip.to_string(), Some(default_on_null(adapter)))
@@ -316,7 +323,8 @@ fn emit_redacted_debug(message: &Message, rust_names: &[String]) -> TokenStream 
     let undocumented = if message.undocumented_fields.is_empty() {
         quote!()
     } else {
-        quote!(.field("undocumented", &self.undocumented))
+        // Only the keys: the values are unknown to the reference, so they may well be secrets.
+        quote!(.field("undocumented", &self.undocumented.keys().collect::<Vec<_>>()))
     };
     let fields = message.fields.iter().zip(rust_names).map(|(field, rust_name)| {
         let id = ident(rust_name);
@@ -359,6 +367,7 @@ fn emit_enum(e: &Enum, index: &TypeIndex) -> TokenStream {
         ///
         /// Open: values this crate does not know are kept in `Unrecognized` and sent back unchanged.
         #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+        #[non_exhaustive]
         pub enum #name {
             #( #variant_defs )*
             /// A value this version of the crate does not know, kept as received.
