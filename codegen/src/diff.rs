@@ -4,7 +4,9 @@
 //!
 //! "Breaking" means an existing client or server built against the old crate may stop working or
 //! stop compiling: something it uses is gone, or a type changed under it. Additions are not
-//! breaking: messages ignore unknown fields and enums are open.
+//! breaking: on the wire, messages ignore unknown fields and enums are open; in Rust, generated
+//! enums are `#[non_exhaustive]` and messages are meant to be built with `..Default::default()`
+//! (as every generated example does), so a new field or value does not break a build.
 
 use crate::model::{Enum, Field, Message, Method, Model, Type};
 use serde::Serialize;
