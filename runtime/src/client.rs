@@ -2,10 +2,17 @@
 //! per-call [`CallOptions`] and [`paginate`].
 //!
 //! Behaviour follows the official SDKs: `POST {base}/{procedure}` with a JSON body, bearer token,
-//! 60 s timeout, 2 retries on connection errors, timeouts, 408, 429 and 5xx with exponential
-//! backoff (`min(0.5·2^n, 8)` s, jitter) or the server's `retry-after-ms` / `Retry-After`
-//! (up to 60 s). Unlike the SDKs it never retries 409 (`already_exists`, `aborted`) or 501
-//! (`unimplemented`).
+//! 60 s timeout, 2 retries with exponential backoff (`min(0.5·2^n, 8)` s, jitter) or the server's
+//! `retry-after-ms` / `Retry-After` (up to 60 s). Unlike the SDKs:
+//!
+//! - the timeout is a deadline for the whole call (all attempts and the sleeps between them),
+//!   not for one attempt;
+//! - 409 (`already_exists`, `aborted`) and 501 (`unimplemented`) are never retried;
+//! - there are two retry policies. [`Transport::unary`] / [`Transport::unary_page`] (idempotent
+//!   calls) retry as the SDKs do: connection errors, timeouts, 408, 429 and 5xx.
+//!   [`Transport::unary_non_idempotent`] (e.g. `Create*`) retries only when the request provably
+//!   was not processed: the connection could not be established, the server answered 429 or 503,
+//!   or it sent `x-should-retry: true`.
 
 use std::collections::{HashSet, VecDeque};
 use std::fmt;
@@ -22,7 +29,7 @@ use crate::redact::Redacted;
 
 /// The default base URL of the Gitpod API.
 pub const DEFAULT_BASE_URL: &str = "https://app.gitpod.io/api";
-/// The default timeout of one request attempt.
+/// The default timeout of a call (a deadline covering every attempt and the sleeps between them).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// The default number of retries after the first attempt.
 pub const DEFAULT_MAX_RETRIES: u32 = 2;
@@ -105,7 +112,9 @@ impl ClientConfig {
         self
     }
 
-    /// The timeout of one attempt (default 60 s); also sent as `Connect-Timeout-Ms`.
+    /// The timeout of a call (default 60 s): a deadline for the whole call, retries and backoff
+    /// included. Each attempt gets the time that remains and sends it as `Connect-Timeout-Ms`;
+    /// when it passes the call fails with [`Error::Timeout`] holding this duration.
     pub fn timeout(mut self, d: Duration) -> Self {
         self.timeout = d;
         self
@@ -145,7 +154,7 @@ fn env_nonempty(name: &str) -> Option<String> {
 /// Per-call overrides of the client configuration.
 #[derive(Clone, Default, Debug, PartialEq, Eq)]
 pub struct CallOptions {
-    /// Timeout of one attempt for this call.
+    /// Timeout of this call: a deadline for all its attempts (see [`ClientConfig::timeout`]).
     pub timeout: Option<Duration>,
     /// Retries for this call.
     pub max_retries: Option<u32>,
@@ -195,6 +204,16 @@ impl fmt::Debug for Transport {
             .field("max_retries", &self.effective_retries())
             .finish_non_exhaustive()
     }
+}
+
+/// Which requests may be sent again after a failed attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RetryPolicy {
+    /// The SDKs' policy: connection errors, timeouts, 408, 429, 5xx (not 501), `x-should-retry`.
+    Idempotent,
+    /// Only when the request provably was not processed: connect errors, 429, 503,
+    /// `x-should-retry: true`.
+    NonIdempotent,
 }
 
 /// The outcome of one attempt.
@@ -271,30 +290,73 @@ impl Transport {
         self.opts.max_retries.unwrap_or(self.inner.max_retries)
     }
 
-    /// One unary call: `POST {base}/{procedure}` with `req` as JSON; decodes the 200 body.
-    /// `procedure` is `gitpod.v1.Service/Method` (a leading `/` is allowed).
+    /// One unary call of an **idempotent** procedure: `POST {base}/{procedure}` with `req` as
+    /// JSON; decodes the 200 body. `procedure` is `gitpod.v1.Service/Method` (a leading `/` is
+    /// allowed).
+    ///
+    /// Retries (up to `max_retries`, within the call's deadline) as the official SDKs do: on
+    /// connection errors, on attempts that timed out, on 408, 429 and 5xx, and whenever the
+    /// server sends `x-should-retry: true` (`x-should-retry: false` disables the retry). Never on
+    /// 409 or 501. Such a request may be sent again after the server processed it, so use
+    /// [`Transport::unary_non_idempotent`] for procedures that must not run twice (`Create*`).
+    ///
+    /// The timeout (client or [`CallOptions::timeout`]) is a deadline for the whole call; when it
+    /// passes the call fails with [`Error::Timeout`].
     pub async fn unary<Req: Serialize, Resp: DeserializeOwned>(
         &self,
         procedure: &str,
         req: &Req,
     ) -> Result<Resp, Error> {
         let body = serde_json::to_vec(req).map_err(|e| Error::Encode(e.to_string()))?;
-        self.call(procedure, body, Vec::new()).await
+        self.call(procedure, body, Vec::new(), RetryPolicy::Idempotent).await
     }
 
-    /// A call of a list method: like [`Transport::unary`] with the body unchanged, plus
-    /// `?token=` (when `token` is set) and `pageSize=` (when the request's `pagination.pageSize`
-    /// is set) in the query string, as the official SDKs send them.
+    /// One unary call of a **non-idempotent** procedure (e.g. `CreateRunner`): like
+    /// [`Transport::unary`], but it is retried only when the request provably was not processed:
+    ///
+    /// - the connection could not be established (nothing was sent);
+    /// - the server answered 429 or 503 (it refused the work);
+    /// - the server sent `x-should-retry: true` (except on 409 and 501, never retried).
+    ///
+    /// It is never retried after a timeout, a connection lost after the request was sent, 408,
+    /// 500, 502 or 504, nor when the server sends `x-should-retry: false`: the server may have
+    /// committed the request. The timeout is a deadline for the whole call, as for `unary`.
+    pub async fn unary_non_idempotent<Req: Serialize, Resp: DeserializeOwned>(
+        &self,
+        procedure: &str,
+        req: &Req,
+    ) -> Result<Resp, Error> {
+        let body = serde_json::to_vec(req).map_err(|e| Error::Encode(e.to_string()))?;
+        self.call(procedure, body, Vec::new(), RetryPolicy::NonIdempotent).await
+    }
+
+    /// A call of a list method (idempotent; retried as [`Transport::unary`]). When `token` is set
+    /// (and not empty) it is sent both as `?token=` in the query string, as the official SDKs
+    /// send it, and as `pagination.token` in the JSON body (the `pagination` object is created
+    /// when absent; its `pageSize` is kept), so a server that reads only the body pages correctly
+    /// too. The request's `pagination.pageSize`, when set, is also sent as `pageSize=`.
     pub async fn unary_page<Req: Serialize, Resp: DeserializeOwned>(
         &self,
         procedure: &str,
         req: &Req,
         token: Option<&str>,
     ) -> Result<Resp, Error> {
-        let value = serde_json::to_value(req).map_err(|e| Error::Encode(e.to_string()))?;
+        let mut value = serde_json::to_value(req).map_err(|e| Error::Encode(e.to_string()))?;
         let mut query = Vec::new();
         if let Some(t) = token.filter(|t| !t.is_empty()) {
             query.push(("token".to_owned(), t.to_owned()));
+            if let serde_json::Value::Object(body) = &mut value {
+                let pagination = body
+                    .entry("pagination")
+                    .or_insert_with(|| serde_json::Value::Object(Default::default()));
+                if !pagination.is_object() {
+                    // `null` (unset) or something unexpected: replace it.
+                    *pagination = serde_json::Value::Object(Default::default());
+                }
+                if let serde_json::Value::Object(p) = pagination {
+                    p.insert("token".to_owned(), serde_json::Value::String(t.to_owned()));
+                }
+            }
         }
         if let Some(size) = value.get("pagination").and_then(|p| p.get("pageSize")) {
             let size = match size {
@@ -307,28 +369,43 @@ impl Transport {
             }
         }
         let body = serde_json::to_vec(&value).map_err(|e| Error::Encode(e.to_string()))?;
-        self.call(procedure, body, query).await
+        self.call(procedure, body, query, RetryPolicy::Idempotent).await
     }
 
+    /// The retry loop. The timeout is a deadline for the whole call: each attempt gets the time
+    /// that remains, sleeps are clamped to it, and once it has passed the call fails with
+    /// `Error::Timeout(timeout)`.
     async fn call<Resp: DeserializeOwned>(
         &self,
         procedure: &str,
         body: Vec<u8>,
         query: Vec<(String, String)>,
+        policy: RetryPolicy,
     ) -> Result<Resp, Error> {
         let url = format!("{}/{}", self.inner.base_url, procedure.trim_start_matches('/'));
         let timeout = self.effective_timeout();
         let retries = self.effective_retries();
+        let deadline = tokio::time::Instant::now() + timeout;
         let body = bytes::Bytes::from(body);
         let mut attempt: u32 = 0;
         loop {
-            match self.attempt::<Resp>(&url, &query, body.clone(), timeout).await {
+            let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if remaining.is_zero() {
+                return Err(Error::Timeout(timeout));
+            }
+            match self.attempt::<Resp>(&url, &query, body.clone(), remaining, timeout, policy).await {
                 Attempt::Done(r) => return r,
                 Attempt::Retry { error, delay } => {
                     if attempt >= retries {
                         return Err(error);
                     }
                     let delay = delay.unwrap_or_else(|| self.backoff(attempt));
+                    let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+                    if delay >= remaining {
+                        // The next attempt could not start before the deadline.
+                        tokio::time::sleep_until(deadline).await;
+                        return Err(Error::Timeout(timeout));
+                    }
                     tokio::time::sleep(delay).await;
                     attempt += 1;
                 }
@@ -349,7 +426,9 @@ impl Transport {
         url: &str,
         query: &[(String, String)],
         body: bytes::Bytes,
+        remaining: Duration,
         timeout: Duration,
+        policy: RetryPolicy,
     ) -> Attempt<Resp> {
         let mut rb = self
             .inner
@@ -360,7 +439,7 @@ impl Transport {
             .header("connect-protocol-version", "1")
             .header(http::header::USER_AGENT, &self.inner.user_agent)
             .header(http::header::AUTHORIZATION, format!("Bearer {}", self.inner.token))
-            .header("connect-timeout-ms", timeout.as_millis().clamp(1, 9_999_999_999).to_string())
+            .header("connect-timeout-ms", timeout_ms(remaining))
             .body(body);
         if !query.is_empty() {
             rb = rb.query(query);
@@ -372,18 +451,30 @@ impl Transport {
             let bytes = resp.bytes().await?;
             Ok::<_, reqwest::Error>((status, headers, bytes))
         };
-        let (status, headers, bytes) = match tokio::time::timeout(timeout, fut).await {
-            Err(_) => {
-                return Attempt::Retry { error: Error::Timeout(timeout), delay: None };
+        // Failures before a response: retried under the idempotent policy; under the
+        // non-idempotent one only when the connection could not be established (nothing sent).
+        let failed = |error: Error, retryable: bool| {
+            if retryable {
+                Attempt::Retry { error, delay: None }
+            } else {
+                Attempt::Done(Err(error))
             }
+        };
+        let idempotent = policy == RetryPolicy::Idempotent;
+        let (status, headers, bytes) = match tokio::time::timeout(remaining, fut).await {
+            Err(_) => return failed(Error::Timeout(timeout), idempotent),
             Ok(Err(e)) => {
                 if e.is_builder() {
                     return Attempt::Done(Err(Error::Config(format!("invalid request: {e}"))));
                 }
-                if e.is_timeout() {
-                    return Attempt::Retry { error: Error::Timeout(timeout), delay: None };
+                // `is_connect` first: a connect timeout sent nothing either.
+                if e.is_connect() {
+                    return failed(Error::Transport(Box::new(e)), true);
                 }
-                return Attempt::Retry { error: Error::Transport(Box::new(e)), delay: None };
+                if e.is_timeout() {
+                    return failed(Error::Timeout(timeout), idempotent);
+                }
+                return failed(Error::Transport(Box::new(e)), idempotent);
             }
             Ok(Ok(r)) => r,
         };
@@ -405,7 +496,11 @@ impl Transport {
             _ if code == 409 || code == 501 => false,
             Some("true") => true,
             Some("false") => false,
-            _ => code == 408 || code == 429 || (500..=599).contains(&code),
+            _ => match policy {
+                RetryPolicy::Idempotent => code == 408 || code == 429 || (500..=599).contains(&code),
+                // The server refused the work: rate limited or unavailable.
+                RetryPolicy::NonIdempotent => code == 429 || code == 503,
+            },
         };
         if should_retry {
             Attempt::Retry { error: err, delay: retry_after(&headers) }
@@ -415,8 +510,15 @@ impl Transport {
     }
 }
 
+/// `Connect-Timeout-Ms` for the time that remains: whole milliseconds rounded up (so a first
+/// attempt sends the configured timeout), at least 1, at most 10 digits.
+fn timeout_ms(remaining: Duration) -> String {
+    remaining.as_nanos().div_ceil(1_000_000).clamp(1, 9_999_999_999).to_string()
+}
+
 /// The server-requested delay: `retry-after-ms` (milliseconds), else `Retry-After` (seconds or an
-/// HTTP date); honoured when it is between 0 and 60 s.
+/// HTTP date); honoured when it is positive and at most 60 s. A zero or negative value (or a date
+/// in the past) counts as absent, as in the SDKs: the computed backoff applies.
 fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
     let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
     let d = if let Some(ms) = get("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
@@ -431,14 +533,15 @@ fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
     } else {
         None
     }?;
-    (d.is_finite() && d >= 0.0 && d <= MAX_RETRY_AFTER.as_secs_f64()).then(|| Duration::from_secs_f64(d))
+    (d.is_finite() && d > 0.0 && d <= MAX_RETRY_AFTER.as_secs_f64()).then(|| Duration::from_secs_f64(d))
 }
 
 /// Turns a page fetcher into a stream of items: calls `fetch(None)`, then `fetch(Some(token))`
 /// with each non-empty `nextToken` that `split` returns, and stops on an empty or absent token.
-/// When the server returns a token it already returned, the page's items are yielded and then
-/// [`Error::Pagination`] ends the stream (instead of looping forever). A fetch error is yielded
-/// and ends the stream.
+/// When a page's `nextToken` is one the server already returned, that page is most likely a
+/// repeat (e.g. a server that ignored the token and sent the first page again): its items are
+/// not yielded, and [`Error::Pagination`] ends the stream instead of looping forever. A fetch
+/// error is yielded and ends the stream.
 pub fn paginate<Resp, Item, Fetch, Fut, Split>(
     fetch: Fetch,
     split: Split,
@@ -488,16 +591,20 @@ where
                 }
             };
             let (items, next) = (st.split)(resp);
-            st.buf.extend(items);
             match next.filter(|t| !t.is_empty()) {
-                None => st.done = true,
+                None => {
+                    st.buf.extend(items);
+                    st.done = true;
+                }
+                Some(t) if !st.seen.insert(t.clone()) => {
+                    // Checked before yielding: this page's items would be duplicates.
+                    st.pending_error = Some(Error::Pagination(format!(
+                        "the server returned the page token {:?} twice; stopping instead of looping",
+                        truncate(&t, 64)
+                    )));
+                }
                 Some(t) => {
-                    if !st.seen.insert(t.clone()) {
-                        st.pending_error = Some(Error::Pagination(format!(
-                            "the server returned the page token {:?} twice; stopping instead of looping",
-                            truncate(&t, 64)
-                        )));
-                    }
+                    st.buf.extend(items);
                     st.token = Some(t);
                 }
             }

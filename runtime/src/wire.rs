@@ -247,9 +247,135 @@ impl<'de> DeserializeAs<'de, std::time::Duration> for Duration {
 
 // ---------------------------------------------------------------- 32-bit numbers
 
-/// 32-bit integers and floats: written as JSON numbers, read from numbers or from strings
-/// (`"2"`, `"1.5"`, `"NaN"`), as ProtoJSON parsers accept both.
-pub type Number = serde_with::PickFirst<(serde_with::Same, serde_with::DisplayFromStr)>;
+/// ProtoJSON `int32`, `uint32`, `float` and `double` (`i32`, `u32`, `f32`, `f64`).
+///
+/// - Integers are written as JSON numbers. They are read from numbers, integral floats included
+///   (`5`, `5.0`, `1e1`), or from strings holding such a number (`"5"`, `"1e1"`); fractions
+///   (`1.5`) and values out of the type's range are rejected.
+/// - Floats are written as JSON numbers, except NaN and the infinities, written as the strings
+///   `"NaN"`, `"Infinity"` and `"-Infinity"`. They are read from numbers, from those three
+///   strings and from numeric strings (`"1.5"`, `"-2e3"`). An `f32` out of range is rejected.
+pub struct Number;
+
+/// Parses a JSON-number-like string (no surrounding space, no `inf`/`nan` spellings).
+fn parse_numeric_str(v: &str) -> Option<f64> {
+    let plausible = !v.is_empty()
+        && v.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'e' | b'E'))
+        && v.bytes().any(|b| b.is_ascii_digit());
+    if !plausible {
+        return None;
+    }
+    v.parse::<f64>().ok()
+}
+
+macro_rules! int32_adapter {
+    ($ty:ty, $what:literal) => {
+        impl SerializeAs<$ty> for Number {
+            fn serialize_as<S: Serializer>(v: &$ty, s: S) -> Result<S::Ok, S::Error> {
+                serde::Serialize::serialize(v, s)
+            }
+        }
+
+        impl<'de> DeserializeAs<'de, $ty> for Number {
+            fn deserialize_as<D: Deserializer<'de>>(d: D) -> Result<$ty, D::Error> {
+                struct V;
+                impl<'de> Visitor<'de> for V {
+                    type Value = $ty;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str(concat!($what, " as a number or a numeric string"))
+                    }
+                    fn visit_i64<E: de::Error>(self, v: i64) -> Result<$ty, E> {
+                        <$ty>::try_from(v).map_err(|_| E::custom(format_args!("{v} is out of range for {}", $what)))
+                    }
+                    fn visit_u64<E: de::Error>(self, v: u64) -> Result<$ty, E> {
+                        <$ty>::try_from(v).map_err(|_| E::custom(format_args!("{v} is out of range for {}", $what)))
+                    }
+                    fn visit_f64<E: de::Error>(self, v: f64) -> Result<$ty, E> {
+                        float_to_int::<$ty, E>(v, $what)
+                    }
+                    fn visit_str<E: de::Error>(self, v: &str) -> Result<$ty, E> {
+                        if let Ok(n) = v.parse::<$ty>() {
+                            return Ok(n);
+                        }
+                        match parse_numeric_str(v) {
+                            Some(f) => float_to_int::<$ty, E>(f, $what),
+                            None => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
+                        }
+                    }
+                }
+                d.deserialize_any(V)
+            }
+        }
+    };
+}
+
+int32_adapter!(i32, "int32");
+int32_adapter!(u32, "uint32");
+
+macro_rules! float_adapter {
+    ($ty:ty, $what:literal, $serialize:ident) => {
+        impl SerializeAs<$ty> for Number {
+            fn serialize_as<S: Serializer>(v: &$ty, s: S) -> Result<S::Ok, S::Error> {
+                if v.is_nan() {
+                    s.serialize_str("NaN")
+                } else if v.is_infinite() {
+                    s.serialize_str(if *v > 0.0 { "Infinity" } else { "-Infinity" })
+                } else {
+                    s.$serialize(*v)
+                }
+            }
+        }
+
+        impl<'de> DeserializeAs<'de, $ty> for Number {
+            fn deserialize_as<D: Deserializer<'de>>(d: D) -> Result<$ty, D::Error> {
+                struct V;
+                impl V {
+                    fn finite<E: de::Error>(v: f64) -> Result<$ty, E> {
+                        let out = v as $ty;
+                        if v.is_finite() && !out.is_finite() {
+                            return Err(E::custom(format_args!("{v} is out of range for {}", $what)));
+                        }
+                        Ok(out)
+                    }
+                }
+                impl<'de> Visitor<'de> for V {
+                    type Value = $ty;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str(concat!(
+                            $what,
+                            " as a number, a numeric string, \"NaN\", \"Infinity\" or \"-Infinity\""
+                        ))
+                    }
+                    fn visit_i64<E: de::Error>(self, v: i64) -> Result<$ty, E> {
+                        Ok(v as $ty)
+                    }
+                    fn visit_u64<E: de::Error>(self, v: u64) -> Result<$ty, E> {
+                        Ok(v as $ty)
+                    }
+                    fn visit_f64<E: de::Error>(self, v: f64) -> Result<$ty, E> {
+                        V::finite(v)
+                    }
+                    fn visit_str<E: de::Error>(self, v: &str) -> Result<$ty, E> {
+                        match v {
+                            "NaN" => Ok(<$ty>::NAN),
+                            "Infinity" => Ok(<$ty>::INFINITY),
+                            "-Infinity" => Ok(<$ty>::NEG_INFINITY),
+                            _ => match parse_numeric_str(v) {
+                                Some(f) if f.is_finite() => V::finite(f),
+                                Some(_) => Err(E::custom(format_args!("{v} is out of range for {}", $what))),
+                                None => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
+                            },
+                        }
+                    }
+                }
+                d.deserialize_any(V)
+            }
+        }
+    };
+}
+
+float_adapter!(f32, "float", serialize_f32);
+float_adapter!(f64, "double", serialize_f64);
 
 // ---------------------------------------------------------------- null = default
 
