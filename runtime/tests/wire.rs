@@ -273,3 +273,121 @@ fn redaction() {
     assert_eq!(format!("{:?}", Redacted(&None::<String>)), "None");
     assert_eq!(format!("{:?}", Redacted(&String::new())), "\"\"");
 }
+
+// ---------------------------------------------------------------- 32-bit numbers
+
+#[serde_as(crate = "gitpod_runtime::serde_with")]
+#[derive(Serialize, Deserialize, Default, Debug, PartialEq)]
+#[serde(rename_all = "camelCase", default)]
+struct Nums {
+    #[serde_as(as = "Option<wire::Number>")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    i: Option<i32>,
+    #[serde_as(as = "Option<wire::Number>")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    u: Option<u32>,
+    #[serde_as(as = "Option<wire::Number>")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    f: Option<f32>,
+    #[serde_as(as = "Option<wire::Number>")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    d: Option<f64>,
+    #[serde_as(as = "wire::NullAsDefault<Vec<wire::Number>>")]
+    #[serde(skip_serializing_if = "wire::is_default")]
+    ds: Vec<f64>,
+}
+
+fn nums(json: &str) -> Result<Nums, String> {
+    serde_json::from_str(json).map_err(|e| e.to_string())
+}
+
+#[test]
+fn number_integers_follow_protojson() {
+    for (json, want) in [
+        ("5", 5),
+        ("-5", -5),
+        ("5.0", 5),
+        ("1e1", 10),
+        ("-2E2", -200),
+        ("\"5\"", 5),
+        ("\"-7\"", -7),
+        ("\"5.0\"", 5),
+        ("\"1e1\"", 10),
+        ("2147483647", i32::MAX),
+        ("-2147483648", i32::MIN),
+        ("\"-2147483648\"", i32::MIN),
+        ("-0.0", 0),
+    ] {
+        assert_eq!(nums(&format!(r#"{{"i": {json}}}"#)).unwrap().i, Some(want), "{json}");
+    }
+    for json in [
+        "5.5", "1e-1", "2147483648", "-2147483649", "1e10", "\"5.5\"", "\"x\"", "\"\"", "\" 5\"", "\"5 \"", "\"NaN\"",
+        "\"Infinity\"", "\"inf\"", "true", "[]",
+    ] {
+        let r = nums(&format!(r#"{{"i": {json}}}"#));
+        assert!(r.is_err(), "int32 {json} must be rejected: {r:?}");
+    }
+    for (json, want) in [("0", 0), ("4294967295", u32::MAX), ("4.294967295e9", u32::MAX), ("\"3e0\"", 3)] {
+        assert_eq!(nums(&format!(r#"{{"u": {json}}}"#)).unwrap().u, Some(want), "{json}");
+    }
+    for json in ["-1", "4294967296", "\"-1\"", "0.5"] {
+        assert!(nums(&format!(r#"{{"u": {json}}}"#)).is_err(), "uint32 {json}");
+    }
+    // written as JSON numbers; null is unset
+    let n = Nums { i: Some(-3), u: Some(7), ..Default::default() };
+    assert_eq!(serde_json::to_string(&n).unwrap(), r#"{"i":-3,"u":7}"#);
+    assert_eq!(nums(r#"{"i": null, "u": null}"#).unwrap(), Nums::default());
+}
+
+#[test]
+fn number_floats_follow_protojson() {
+    for (json, want) in [
+        ("1.5", 1.5),
+        ("2", 2.0),
+        ("-3", -3.0),
+        ("1e300", 1e300),
+        ("\"1.5\"", 1.5),
+        ("\"-2e3\"", -2000.0),
+        ("\"7\"", 7.0),
+        ("\"Infinity\"", f64::INFINITY),
+        ("\"-Infinity\"", f64::NEG_INFINITY),
+    ] {
+        assert_eq!(nums(&format!(r#"{{"d": {json}}}"#)).unwrap().d, Some(want), "{json}");
+    }
+    assert!(nums(r#"{"d": "NaN"}"#).unwrap().d.unwrap().is_nan());
+    assert!(nums(r#"{"f": "NaN"}"#).unwrap().f.unwrap().is_nan());
+    assert_eq!(nums(r#"{"f": "-Infinity"}"#).unwrap().f, Some(f32::NEG_INFINITY));
+    assert_eq!(nums(r#"{"f": 0.25}"#).unwrap().f, Some(0.25));
+    assert_eq!(nums(r#"{"f": "3.5"}"#).unwrap().f, Some(3.5));
+    for json in ["\"nan\"", "\"inf\"", "\"infinity\"", "\"\"", "\" 1\"", "\"1.5x\"", "\"1e999\"", "true"] {
+        let r = nums(&format!(r#"{{"d": {json}}}"#));
+        assert!(r.is_err(), "double {json} must be rejected: {r:?}");
+    }
+    // float out of range
+    assert!(nums(r#"{"f": 1e39}"#).is_err());
+    assert!(nums(r#"{"f": "-1e39"}"#).is_err());
+
+    // written as numbers; NaN and the infinities as strings (never null)
+    let n = Nums {
+        f: Some(f32::NAN),
+        d: Some(f64::INFINITY),
+        ds: vec![1.5, f64::NEG_INFINITY, f64::NAN, -0.5],
+        ..Default::default()
+    };
+    assert_eq!(
+        serde_json::to_string(&n).unwrap(),
+        r#"{"f":"NaN","d":"Infinity","ds":[1.5,"-Infinity","NaN",-0.5]}"#
+    );
+    let n = Nums { f: Some(0.1), d: Some(2.0), ..Default::default() };
+    assert_eq!(serde_json::to_string(&n).unwrap(), r#"{"f":0.1,"d":2.0}"#);
+    // round trip through the wire form
+    let back = nums(r#"{"f":"NaN","d":"Infinity","ds":[1.5,"-Infinity","NaN",-0.5]}"#).unwrap();
+    assert_eq!(back.d, Some(f64::INFINITY));
+    assert_eq!(back.ds[..2], [1.5, f64::NEG_INFINITY]);
+    assert!(back.ds[2].is_nan());
+    // through serde_json::Value too (the server decodes from a Value after query overrides)
+    let v = serde_json::json!({"i": 5.0, "u": "1e1", "d": "NaN"});
+    let n: Nums = serde_json::from_value(v).unwrap();
+    assert_eq!((n.i, n.u), (Some(5), Some(10)));
+    assert!(n.d.unwrap().is_nan());
+}
