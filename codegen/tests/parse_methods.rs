@@ -3,7 +3,9 @@
 mod parse_common;
 
 use gitpod_codegen::model::{Message, Model, Type};
-use parse_common::parse_spec;
+use gitpod_codegen::parse::parse_pages;
+use gitpod_codegen::SpecPage;
+use parse_common::{parse_spec, spec_pages};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -143,6 +145,82 @@ fn well_known_types_and_markers() {
     assert_eq!(role.values, ["PROJECT_ROLE_UNSPECIFIED", "PROJECT_ROLE_ADMIN", "PROJECT_ROLE_USER", "PROJECT_ROLE_EDITOR"]);
     assert_eq!(msgs["RunnerConfiguration"].undocumented_fields, ["continuousProfiling", "encryptedHoneycombApiKey"]);
     assert_eq!(msgs["MetricsConfiguration"].undocumented_fields, ["includeVerboseMetrics"]);
+}
+
+#[test]
+fn types_read_from_example_values_say_so_in_their_docs_not_in_warnings() {
+    let parsed = parse_spec();
+    let msgs = messages(&parsed.model);
+    let doc = |m: &str, f: &str| msgs[m].fields.iter().find(|x| x.name == f).unwrap().doc.clone();
+    assert!(doc("GatewayInfo", "latency").ends_with(
+        "\n\nOn the wire this is a Duration (`\"1.5s\"`): the reference's JSON example shows `\"+9125115.360s\"`."
+    ));
+    assert!(doc("RunnerStatus", "publicKey").ends_with(
+        "On the wire this is bytes (base64): the reference's JSON example shows `\"U3RhaW5sZXNzIHJvY2tz\"`."
+    ));
+    // Spelled bytes (`Union[str, Base64FileInput]`) needs no such sentence.
+    let spelled = doc("ValidateRunnerConfigurationRequestScmIntegration", "oauthEncryptedClientSecret");
+    assert!(!spelled.contains("On the wire"));
+    assert_eq!(parsed.stats.inferred_from_examples, 3);
+    assert!(parsed.warnings.iter().all(|w| !w.message.contains("On the wire")));
+
+    // An `int` whose example is a string is an int64, said the same way.
+    let page = SpecPage { file: "things.python.md".into(), text: INT64_PAGE.into() };
+    let parsed = parse_pages(&[page], None).unwrap_or_else(|e| panic!("{e:?}"));
+    let thing = parsed.model.messages.iter().find(|m| m.name == "Thing").unwrap();
+    let size = thing.fields.iter().find(|f| f.name == "sizeBytes").unwrap();
+    assert_eq!(size.ty, Type::Int64);
+    assert_eq!(
+        size.doc,
+        "a count\n\nOn the wire this is a 64-bit integer written as a string: \
+         the reference's JSON example shows `\"1024\"`."
+    );
+    assert_eq!(thing.fields.iter().find(|f| f.name == "count").unwrap().ty, Type::Int32);
+    assert_eq!(parsed.stats.inferred_from_examples, 1);
+    assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+}
+
+const INT64_PAGE: &str = "# Things ## GetThing `things.retrieve(ThingRetrieveParams**kwargs) -> ThingRetrieveResponse` \
+    **post** `/gitpod.v1.ThingService/GetThing` Gets a thing. ### Parameters - `id: Optional[str]` ### Returns \
+    - `class ThingRetrieveResponse: …` - `thing: Thing` - `count: Optional[int]` \
+    - `size_bytes: Optional[int]` a count ### Example ```python thing = client.things.retrieve( id=\"t-1\", ) ``` \
+    #### Response ```json { \"thing\": { \"count\": 3, \"sizeBytes\": \"1024\" } } ```";
+
+#[test]
+fn http_numbers_are_typed_from_the_python_pages_or_warned_and_query_params_can_be_overridden() {
+    let query = |model: &Model, name: &str| {
+        let m = model.services.iter().flat_map(|s| &s.methods).find(|m| m.name == "ListProjectPolicies").unwrap();
+        m.query.iter().find(|f| f.name == name).unwrap().ty.clone()
+    };
+    // With the Python pages: `page_size: Optional[int]` types the HTTP `number`.
+    let full = parse_spec();
+    assert_eq!(query(&full.model, "pageSize"), Type::Int32);
+    assert!(full.warnings.iter().all(|w| !w.message.contains("HTTP `number`")));
+    let methods = || full.model.services.iter().flat_map(|s| &s.methods);
+    assert_eq!(methods().filter(|m| m.resource == "projects.policies").count(), 4);
+
+    // The HTTP page alone: both `pageSize`s (query and body) are read as double, each with a warning.
+    let (pages, _) = spec_pages();
+    let http: Vec<SpecPage> = pages.into_iter().filter(|p| p.file == "projects-policies.http.md").collect();
+    let alone = parse_pages(&http, None).unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(query(&alone.model, "pageSize"), Type::Double);
+    let numbers: Vec<&str> = alone
+        .warnings
+        .iter()
+        .filter(|w| w.message.contains("is an HTTP `number`"))
+        .map(|w| w.message.as_str())
+        .collect();
+    assert!(numbers.iter().any(|m| m.starts_with("`ListProjectPoliciesRequest.query.pageSize`")), "{numbers:?}");
+    assert!(numbers.iter().any(|m| m.contains(".pageSize`") && !m.contains(".query.")), "{numbers:?}");
+
+    // spec/overrides.toml reaches a query parameter by `{Rpc}Request.query.{field}`.
+    let ov = SpecPage {
+        file: "overrides.toml".into(),
+        text: "[field_types]\n\"ListProjectPoliciesRequest.query.pageSize\" = \"int32\"\n".into(),
+    };
+    let overridden = parse_pages(&http, Some(&ov)).unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(query(&overridden.model, "pageSize"), Type::Int32);
+    assert!(overridden.warnings.iter().all(|w| !w.message.contains("query.pageSize")));
 }
 
 /// Checks `value` against message `name` both ways, recursively; returns the mismatches.

@@ -3,6 +3,8 @@
 mod parse_common;
 
 use gitpod_codegen::diag::Severity;
+use gitpod_codegen::emit::{emit, EmitOptions};
+use gitpod_codegen::model::Model;
 use gitpod_codegen::parse::parse_pages;
 use gitpod_codegen::SpecPage;
 use parse_common::{fixture, spec_pages};
@@ -59,14 +61,21 @@ fn mutated_pages_give_a_model_or_diagnostics_never_a_panic() {
     let mut rng = Lcg(7);
     let mut runs = 0;
     let mut errs = 0;
+    let mut emitted = 0;
     for page in pages.iter().filter(|p| p.text.len() < 20_000).chain(Some(&fixture("policies.intact.python.md"))) {
         for text in mutants(&page.text, &mut rng, 60) {
             let mutated = SpecPage { file: page.file.clone(), text };
             let result = catch_unwind(AssertUnwindSafe(|| parse_pages(std::slice::from_ref(&mutated), None)));
             let result = result.unwrap_or_else(|_| panic!("panic on a mutant of {}:\n{}", page.file, mutated.text));
-            if let Err(diags) = result {
-                errs += 1;
-                assert!(diags.iter().all(|d| d.severity == Severity::Error && d.file == page.file && d.line >= 1));
+            match result {
+                Ok(parsed) => {
+                    emit_never_panics(&parsed.model, &mutated);
+                    emitted += 1;
+                }
+                Err(diags) => {
+                    errs += 1;
+                    assert!(diags.iter().all(|d| d.severity == Severity::Error && d.file == page.file && d.line >= 1));
+                }
             }
             runs += 1;
         }
@@ -75,11 +84,22 @@ fn mutated_pages_give_a_model_or_diagnostics_never_a_panic() {
     let big = pages.iter().find(|p| p.file == "runners.python.md").unwrap();
     for text in mutants(&big.text, &mut rng, 8) {
         let mutated = SpecPage { file: big.file.clone(), text };
-        assert!(catch_unwind(AssertUnwindSafe(|| parse_pages(std::slice::from_ref(&mutated), None))).is_ok());
+        let result = catch_unwind(AssertUnwindSafe(|| parse_pages(std::slice::from_ref(&mutated), None)));
+        if let Ok(parsed) = result.unwrap_or_else(|_| panic!("panic on a mutant of {}", big.file)) {
+            emit_never_panics(&parsed.model, &mutated);
+            emitted += 1;
+        }
         runs += 1;
     }
     assert!(runs >= 290);
     assert!(errs > 0, "some mutants must be rejected with diagnostics");
+    assert!(emitted > 0, "some mutants must parse, so the emitter sees them");
+}
+
+/// Whatever model a mutated page gives, the emitter returns files or an error: it never panics.
+fn emit_never_panics(model: &Model, page: &SpecPage) {
+    let emitted = catch_unwind(AssertUnwindSafe(|| emit(model, &EmitOptions::default())));
+    assert!(emitted.is_ok(), "the emitter panicked on the model of a mutant of {}:\n{}", page.file, page.text);
 }
 
 #[test]

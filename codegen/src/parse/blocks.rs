@@ -289,7 +289,8 @@ mod tests {
 
     #[test]
     fn false_headings_stay_text() {
-        let src = "# Policies ## M `x` ### Example ```python a = 1 # This is the default ``` ### Parameters - `a: str` see # Examples here";
+        let src = "# Policies ## M `x` ### Example ```python a = 1 # This is the default ``` \
+                   ### Parameters - `a: str` see # Examples here";
         let c = Collapsed::new(src);
         let blocks = split_blocks("f", src, &c).unwrap();
         let headings: Vec<_> = blocks

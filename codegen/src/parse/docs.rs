@@ -26,7 +26,8 @@ fn shorten_boilerplate(t: &str) -> String {
     }
     if let Some(i) = t.find(DURATION_START) {
         let before = t[..i].trim_end();
-        let short = "A signed, fixed-length span of time at nanosecond resolution; on the wire a decimal number of seconds with an `s` suffix, such as `1.5s`.";
+        let short = "A signed, fixed-length span of time at nanosecond resolution; on the wire a decimal number of \
+                     seconds with an `s` suffix, such as `1.5s`.";
         return join(before, short);
     }
     t.to_string()

@@ -110,7 +110,9 @@ mod tests {
 
     #[test]
     fn python_call_is_cut_out() {
-        let code = "import os client = Gitpod( bearer_token=x, # This is the default and can be omitted ) policy = client.runners.policies.create( group_id=\"a(\", pagination={ \"page_size\": 20 }, ) print(policy)";
+        let code = "import os client = Gitpod( bearer_token=x, # This is the default and can be omitted ) \
+                    policy = client.runners.policies.create( group_id=\"a(\", pagination={ \"page_size\": 20 }, ) \
+                    print(policy)";
         assert_eq!(
             python_call(code).unwrap(),
             "client.runners.policies.create( group_id=\"a(\", pagination={ \"page_size\": 20 }, )"

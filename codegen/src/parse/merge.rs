@@ -49,15 +49,50 @@ struct Inst {
     sig: String,
 }
 
-struct Builder<'a> {
+struct Builder {
     insts: Vec<Inst>,
     names_in_docs: BTreeSet<String>,
-    #[allow(dead_code)]
-    pages: &'a BTreeMap<String, Page>,
     warnings: Vec<Diagnostic>,
 }
 
-impl Builder<'_> {
+/// Where a new instance comes from: everything [`Inst`] holds but its fields and what is derived from them.
+struct Origin<'a> {
+    root: Option<String>,
+    base: String,
+    alias: Option<String>,
+    owner: Option<usize>,
+    side: Side,
+    domain_top: bool,
+    file: &'a str,
+    offset: usize,
+    json: Option<Value>,
+}
+
+impl<'a> Origin<'a> {
+    /// A method's request or response (`{Rpc}Request`), or a Domain Types class when `root` is `None`.
+    fn top(
+        root: Option<String>,
+        base: String,
+        alias: Option<String>,
+        side: Side,
+        file: &'a str,
+        offset: usize,
+    ) -> Self {
+        Origin {
+            root,
+            base,
+            alias,
+            owner: None,
+            side,
+            domain_top: false,
+            file,
+            offset,
+            json: None,
+        }
+    }
+}
+
+impl Builder {
     /// Base name of a nested message: its docs name with a twin's `Param` dropped, or the field name for
     /// inline objects.
     fn base_of(&self, f: &FieldNode) -> (String, Option<String>) {
@@ -70,21 +105,20 @@ impl Builder<'_> {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn add(
-        &mut self,
-        root: Option<String>,
-        base: String,
-        alias: Option<String>,
-        fields: &[FieldNode],
-        owner: Option<usize>,
-        side: Side,
-        domain_top: bool,
-        file: &str,
-        offset: usize,
-        json: Option<Value>,
-    ) -> usize {
+    /// Adds one instance and, recursively, one per nested message field.
+    fn add(&mut self, origin: Origin, fields: &[FieldNode]) -> usize {
         let idx = self.insts.len();
+        let Origin {
+            root,
+            base,
+            alias,
+            owner,
+            side,
+            domain_top,
+            file,
+            offset,
+            json,
+        } = origin;
         self.insts.push(Inst {
             root,
             base,
@@ -102,18 +136,18 @@ impl Builder<'_> {
         for (i, f) in fields.iter().enumerate() {
             if let Kind::Message { children, json, .. } = &f.kind {
                 let (base, alias) = self.base_of(f);
-                let c = self.add(
-                    None,
+                let child = Origin {
+                    root: None,
                     base,
                     alias,
-                    children,
-                    Some(idx),
+                    owner: Some(idx),
                     side,
-                    false,
+                    domain_top: false,
                     file,
-                    f.offset,
-                    json.clone(),
-                );
+                    offset: f.offset,
+                    json: json.clone(),
+                };
+                let c = self.add(child, children);
                 self.insts[idx].child_inst[i] = Some(c);
             }
         }
@@ -164,6 +198,8 @@ fn scalar_sig(t: &TypeExpr) -> &'static str {
 pub struct Built {
     pub model: Model,
     pub warnings: Vec<Diagnostic>,
+    /// Fields typed bytes, duration or int64 from their example values (said in their docs, not warned).
+    pub inferred_from_examples: usize,
 }
 
 pub fn build(res: &Resolution, pages: &BTreeMap<String, Page>, overrides: &Overrides) -> Built {
@@ -172,7 +208,6 @@ pub fn build(res: &Resolution, pages: &BTreeMap<String, Page>, overrides: &Overr
     let mut b = Builder {
         insts: vec![],
         names_in_docs,
-        pages,
         warnings: vec![],
     };
 
@@ -180,18 +215,17 @@ pub fn build(res: &Resolution, pages: &BTreeMap<String, Page>, overrides: &Overr
     let mut method_roots = vec![];
     for m in &res.methods {
         let rpc = rpc_name(&m.raw.path, &m.raw.rpc);
-        let req = b.add(
-            Some(format!("{rpc}Request")),
+        let req_root = Some(format!("{rpc}Request"));
+        let alias = m.raw.params_alias.clone();
+        let origin = Origin::top(
+            req_root,
             String::new(),
-            m.raw.params_alias.clone(),
-            &m.body,
-            None,
+            alias,
             Side::Request,
-            false,
             &m.raw.file,
             m.raw.params_offset,
-            None,
         );
+        let req = b.add(origin, &m.body);
         let (fields, alias) = match &m.response {
             Response::Empty => (vec![], None),
             Response::Fields { class_name, fields } => (fields.clone(), class_name.clone()),
@@ -202,35 +236,29 @@ pub fn build(res: &Resolution, pages: &BTreeMap<String, Page>, overrides: &Overr
                 .clone()
                 .filter(|s| super::types::is_ident(s) && s != "object")
         });
-        let resp = b.add(
-            Some(format!("{rpc}Response")),
-            String::new(),
-            alias,
-            &fields,
-            None,
-            Side::Response,
-            false,
-            &m.raw.file,
-            m.raw.returns_offset,
-            m.json.clone(),
-        );
+        let resp_root = Some(format!("{rpc}Response"));
+        let origin = Origin {
+            json: m.json.clone(),
+            ..Origin::top(
+                resp_root,
+                String::new(),
+                alias,
+                Side::Response,
+                &m.raw.file,
+                m.raw.returns_offset,
+            )
+        };
+        let resp = b.add(origin, &fields);
         method_roots.push((req, resp));
     }
     for d in &res.domains {
         if let Some(Head::Class { name, .. }) = &d.header {
             // A Domain Types copy of a method's response is that response.
-            let probe = b.add(
-                None,
-                name.clone(),
-                None,
-                &d.fields,
-                None,
-                Side::Response,
-                true,
-                &d.raw.file,
-                d.raw.offset,
-                None,
-            );
+            let origin = Origin {
+                domain_top: true,
+                ..Origin::top(None, name.clone(), None, Side::Response, &d.raw.file, d.raw.offset)
+            };
+            let probe = b.add(origin, &d.fields);
             let same_root = method_roots.iter().any(|&(_, r)| {
                 b.insts[r].alias.as_deref() == Some(name.as_str()) && b.insts[r].sig == b.insts[probe].sig
             });
@@ -269,6 +297,18 @@ pub fn build(res: &Resolution, pages: &BTreeMap<String, Page>, overrides: &Overr
         }
         evidence.add(&names[i], inst);
     }
+    for f in res.methods.iter().flat_map(|m| &m.query) {
+        if matches!(f.spelled.ty.element(), TypeExpr::Int) {
+            evidence.python_ints.insert(f.wire());
+        }
+    }
+    let mut typing = Typing {
+        ev: &evidence,
+        ov: overrides,
+        pages,
+        warnings: vec![],
+        inferred: 0,
+    };
 
     // Messages: one per distinct name, fields from all its instances (richest doc wins).
     let mut by_name: BTreeMap<String, Vec<usize>> = BTreeMap::new();
@@ -294,22 +334,14 @@ pub fn build(res: &Resolution, pages: &BTreeMap<String, Page>, overrides: &Overr
             let deprecated = raw_any.clone().any(|f| docs::is_deprecated(&f.text));
             let required_marker = raw_any.clone().any(|f| docs::has_required_marker(&f.text));
             let optional = raw_any.clone().all(|f| f.spelled.optional);
-            let ty = to_type(
-                f,
-                first.child_inst[fi].map(|c| names[c].as_str()),
-                name,
-                &first.file,
-                &evidence,
-                overrides,
-                &mut b.warnings,
-                pages,
-            );
+            let Typed { ty, note } =
+                typing.field(f, first.child_inst[fi].map(|c| names[c].as_str()), name, &first.file);
             msg.fields.push(Field {
                 name: f.wire(),
                 proto_name: snake(&f.name),
                 ty,
                 optional,
-                doc: doc_src,
+                doc: with_note(doc_src, note),
                 deprecated,
                 required_marker,
             });
@@ -332,7 +364,10 @@ pub fn build(res: &Resolution, pages: &BTreeMap<String, Page>, overrides: &Overr
                         if let Some(p) = pages.get(&b.insts[i].file) {
                             b.warnings.push(p.warning(
                                 b.insts[i].offset,
-                                format!("the JSON example shows `{k}` in `{name}`, which the reference does not describe; recorded as undocumented"),
+                                format!(
+                                    "the JSON example shows `{k}` in `{name}`, which the reference does not describe; \
+                                     recorded as undocumented"
+                                ),
                             ));
                         }
                     }
@@ -344,20 +379,16 @@ pub fn build(res: &Resolution, pages: &BTreeMap<String, Page>, overrides: &Overr
     }
 
     model.enums = collect_enums(res);
-    model.services = services(
-        res,
-        &method_roots,
-        &b,
-        &names,
-        &evidence,
-        overrides,
-        pages,
-        &mut b.warnings.clone(),
-    );
+    model.services = services(res, &method_roots, &b, &names, &mut typing);
     let mut warnings = b.warnings;
+    warnings.append(&mut typing.warnings);
     warnings.sort_by(|a, c| (&a.file, a.offset, &a.message).cmp(&(&c.file, c.offset, &c.message)));
     warnings.dedup();
-    Built { model, warnings }
+    Built {
+        model,
+        warnings,
+        inferred_from_examples: typing.inferred,
+    }
 }
 
 /// The method on `file` whose RPC starts with the verb of `{Thing}{Verb}Response` and whose response has no
@@ -571,89 +602,115 @@ fn is_duration(s: &str) -> bool {
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn to_type(
-    f: &FieldNode,
-    nested: Option<&str>,
-    msg: &str,
-    file: &str,
-    ev: &Evidence,
-    ov: &Overrides,
-    warnings: &mut Vec<Diagnostic>,
-    pages: &BTreeMap<String, Page>,
-) -> Type {
-    let values = ev.get(msg, &f.wire());
-    let element = match (&f.kind, nested) {
-        (Kind::Message { .. }, Some(n)) => Type::Message { name: n.to_string() },
-        (Kind::Enum { name, .. }, _) => Type::Enum { name: name.clone() },
-        _ => {
-            if let Some(t) = ov.field_type(msg, &f.wire()) {
-                return t;
-            }
-            scalar(f, values, ev, msg, file, warnings, pages)
+/// Settles field types: overrides first, then the spelled type with the examples' evidence. Collects the
+/// warnings it gives (an HTTP `number` nothing else types) and counts the types read from example values.
+struct Typing<'a> {
+    ev: &'a Evidence,
+    ov: &'a Overrides,
+    pages: &'a BTreeMap<String, Page>,
+    warnings: Vec<Diagnostic>,
+    /// Fields typed bytes, duration or int64 from their example values alone.
+    inferred: usize,
+}
+
+/// A field's type and, when the examples settled it, the sentence that says so for its doc.
+struct Typed {
+    ty: Type,
+    note: Option<String>,
+}
+
+impl Typing<'_> {
+    /// The type of field `f` of `owner` (a message name, or `{Rpc}Request.query` for query parameters), spelled
+    /// in `file`; `nested` names the message a message-typed field holds.
+    fn field(&mut self, f: &FieldNode, nested: Option<&str>, owner: &str, file: &str) -> Typed {
+        let (element, note) = match (&f.kind, nested) {
+            (Kind::Message { .. }, Some(n)) => (Type::Message { name: n.to_string() }, None),
+            (Kind::Enum { name, .. }, _) => (Type::Enum { name: name.clone() }, None),
+            _ => match self.ov.field_type(owner, &f.wire()) {
+                Some(t) => return Typed { ty: t, note: None },
+                None => self.scalar(f, owner, file),
+            },
+        };
+        if note.is_some() {
+            self.inferred += 1;
         }
-    };
-    match &f.spelled.ty {
-        TypeExpr::List(_) => Type::List {
-            item: Box::new(element),
-        },
-        TypeExpr::Map(_) => Type::Map {
-            value: Box::new(element),
-        },
-        _ => element,
+        let ty = match &f.spelled.ty {
+            TypeExpr::List(_) => Type::List {
+                item: Box::new(element),
+            },
+            TypeExpr::Map(_) => Type::Map {
+                value: Box::new(element),
+            },
+            _ => element,
+        };
+        Typed { ty, note }
+    }
+
+    fn scalar(&mut self, f: &FieldNode, owner: &str, file: &str) -> (Type, Option<String>) {
+        let values = self.ev.get(owner, &f.wire());
+        let strs: Vec<&str> = values.iter().filter_map(Value::as_str).collect();
+        // The docs spell bytes, durations and int64 as `str`/`int`; the wire form in the examples tells them apart.
+        let shown = |s: &str| format!("the reference's JSON example shows `{}`.", Value::from(s));
+        match f.spelled.ty.element() {
+            TypeExpr::String => {
+                if strs.contains(&BYTES_PLACEHOLDER) {
+                    (
+                        Type::Bytes,
+                        Some(format!(
+                            "On the wire this is bytes (base64): {}",
+                            shown(BYTES_PLACEHOLDER)
+                        )),
+                    )
+                } else if !strs.is_empty() && strs.iter().all(|s| is_duration(s)) {
+                    let note = format!("On the wire this is a Duration (`\"1.5s\"`): {}", shown(strs[0]));
+                    (Type::Duration, Some(note))
+                } else {
+                    (Type::String, None)
+                }
+            }
+            TypeExpr::Bool => (Type::Bool, None),
+            // int64 is written as a string in ProtoJSON; the examples show which ints those are.
+            TypeExpr::Int | TypeExpr::Number if !strs.is_empty() => {
+                let note = format!(
+                    "On the wire this is a 64-bit integer written as a string: {}",
+                    shown(strs[0])
+                );
+                (Type::Int64, Some(note))
+            }
+            TypeExpr::Int => (Type::Int32, None),
+            TypeExpr::Number => {
+                if values.iter().any(|v| v.is_f64()) {
+                    (Type::Double, None)
+                } else if self.ev.python_ints.contains(&f.wire()) {
+                    (Type::Int32, None)
+                } else {
+                    // Neither an example nor the Python dialect says whether this `number` is an integer.
+                    if let Some(p) = self.pages.get(file) {
+                        let message = format!(
+                            "`{owner}.{}` is an HTTP `number` no other page types; read as double \
+                             (spec/overrides.toml can say otherwise)",
+                            f.wire()
+                        );
+                        self.warnings.push(p.warning(f.offset, message));
+                    }
+                    (Type::Double, None)
+                }
+            }
+            TypeExpr::Float => (Type::Double, None),
+            TypeExpr::Timestamp => (Type::Timestamp, None),
+            TypeExpr::Bytes => (Type::Bytes, None),
+            TypeExpr::Any | TypeExpr::Object(_) | TypeExpr::Named(_) => (Type::Any, None),
+            TypeExpr::List(_) | TypeExpr::Map(_) => (Type::Any, None),
+        }
     }
 }
 
-fn scalar(
-    f: &FieldNode,
-    values: &[Value],
-    ev: &Evidence,
-    msg: &str,
-    file: &str,
-    warnings: &mut Vec<Diagnostic>,
-    pages: &BTreeMap<String, Page>,
-) -> Type {
-    let any_string = values.iter().any(Value::is_string);
-    match f.spelled.ty.element() {
-        TypeExpr::String => {
-            let strs: Vec<&str> = values.iter().filter_map(Value::as_str).collect();
-            if strs.contains(&BYTES_PLACEHOLDER) {
-                Type::Bytes
-            } else if !strs.is_empty() && strs.iter().all(|s| is_duration(s)) {
-                Type::Duration
-            } else {
-                Type::String
-            }
-        }
-        TypeExpr::Bool => Type::Bool,
-        // int64 is written as a string in ProtoJSON; the examples show which ints those are.
-        TypeExpr::Int => {
-            if any_string {
-                Type::Int64
-            } else {
-                Type::Int32
-            }
-        }
-        TypeExpr::Number => {
-            if any_string {
-                Type::Int64
-            } else if values.iter().any(|v| v.is_f64()) {
-                Type::Double
-            } else if ev.python_ints.contains(&f.wire()) {
-                Type::Int32
-            } else {
-                // Neither an example nor the Python dialect says whether this `number` is an integer.
-                if let Some(p) = pages.get(file) {
-                    warnings.push(p.warning(f.offset, format!("`{msg}.{}` is an HTTP `number` no other page types; read as double (spec/overrides.toml can say otherwise)", f.wire())));
-                }
-                Type::Double
-            }
-        }
-        TypeExpr::Float => Type::Double,
-        TypeExpr::Timestamp => Type::Timestamp,
-        TypeExpr::Bytes => Type::Bytes,
-        TypeExpr::Any | TypeExpr::Object(_) | TypeExpr::Named(_) => Type::Any,
-        TypeExpr::List(_) | TypeExpr::Map(_) => Type::Any,
+/// A field's cleaned doc with the note on how its type was settled, as a paragraph of its own.
+fn with_note(doc: String, note: Option<String>) -> String {
+    match note {
+        Some(n) if doc.is_empty() => n,
+        Some(n) => format!("{doc}\n\n{n}"),
+        None => doc,
     }
 }
 
@@ -719,16 +776,12 @@ fn merge_values(into: &mut Vec<String>, values: &[String]) {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn services(
     res: &Resolution,
     roots: &[(usize, usize)],
     b: &Builder,
     names: &[String],
-    ev: &Evidence,
-    ov: &Overrides,
-    pages: &BTreeMap<String, Page>,
-    warnings: &mut Vec<Diagnostic>,
+    typing: &mut Typing,
 ) -> Vec<Service> {
     let mut services: BTreeMap<String, Vec<Method>> = BTreeMap::new();
     for (m, &(req, resp)) in res.methods.iter().zip(roots) {
@@ -740,17 +793,22 @@ fn services(
             .unwrap_or_default()
             .to_string();
         let rpc = rpc_name(&m.raw.path, &m.raw.rpc);
+        // Query parameters belong to no message; overrides and warnings name them `{Rpc}Request.query.{field}`.
+        let owner = format!("{}.query", names[req]);
         let query: Vec<Field> = m
             .query
             .iter()
-            .map(|f| Field {
-                name: f.wire(),
-                proto_name: snake(&f.name),
-                ty: to_type(f, None, "", &m.raw.file, ev, ov, warnings, pages),
-                optional: f.spelled.optional,
-                doc: docs::clean(&f.text),
-                deprecated: docs::is_deprecated(&f.text),
-                required_marker: docs::has_required_marker(&f.text),
+            .map(|f| {
+                let Typed { ty, note } = typing.field(f, None, &owner, &m.raw.file);
+                Field {
+                    name: f.wire(),
+                    proto_name: snake(&f.name),
+                    ty,
+                    optional: f.spelled.optional,
+                    doc: with_note(docs::clean(&f.text), note),
+                    deprecated: docs::is_deprecated(&f.text),
+                    required_marker: docs::has_required_marker(&f.text),
+                }
             })
             .collect();
         let doc = docs::clean(&m.raw.doc);
@@ -804,7 +862,7 @@ fn http_resource(service: &str, group: Option<&str>) -> String {
         .next()
         .unwrap_or_default()
         .trim_end_matches("Service");
-    let mut res = format!("{}s", snake(short));
+    let mut res = plural(&snake(short));
     if let Some(g) = group {
         let g = snake(g);
         if g != res {
@@ -812,6 +870,20 @@ fn http_resource(service: &str, group: Option<&str>) -> String {
         }
     }
     res
+}
+
+/// English plural of a snake_case resource name (its last word): `policy` → `policies`, `runner` → `runners`.
+fn plural(word: &str) -> String {
+    let consonant_y = word
+        .strip_suffix('y')
+        .filter(|stem| stem.ends_with(|c: char| c.is_ascii_alphabetic() && !"aeiou".contains(c)));
+    if let Some(stem) = consonant_y {
+        format!("{stem}ies")
+    } else if ["s", "x", "ch", "sh"].iter().any(|end| word.ends_with(end)) {
+        format!("{word}es")
+    } else {
+        format!("{word}s")
+    }
 }
 
 /// A list method: query `token`/`pageSize`, a `pagination` with `nextToken` and one repeated message field.
@@ -831,4 +903,34 @@ fn pagination(insts: &[Inst], resp: usize, names: &[String], has_query: bool) ->
         item_type: names[r.child_inst[*items]?].clone(),
         next_token: "pagination.nextToken".into(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resource_names_are_english_plurals() {
+        assert_eq!(
+            http_resource("gitpod.v1.ProjectService", Some("Policies")),
+            "projects.policies"
+        );
+        assert_eq!(http_resource("gitpod.v1.PolicyService", None), "policies");
+        assert_eq!(http_resource("gitpod.v1.PolicyService", Some("Policies")), "policies");
+        assert_eq!(
+            http_resource("gitpod.v1.RunnerConfigurationService", None),
+            "runner_configurations"
+        );
+        let plurals = [
+            ("key", "keys"),
+            ("day", "days"),
+            ("class", "classes"),
+            ("box", "boxes"),
+            ("batch", "batches"),
+        ];
+        for (one, many) in plurals {
+            assert_eq!(plural(one), many);
+        }
+        assert_eq!(plural("mesh"), "meshes");
+    }
 }

@@ -50,6 +50,9 @@ pub struct ParseStats {
     pub methods: usize,
     pub messages: usize,
     pub enums: usize,
+    /// Fields whose type the example values settled (`str` shown as base64 or `"1.5s"`, `int` written as a
+    /// string): no warning, their doc says it.
+    pub inferred_from_examples: usize,
 }
 
 /// Reads every page in `dir` (sorted by name) and the optional `overrides.toml`.
@@ -164,6 +167,7 @@ pub fn parse_pages(pages: &[SpecPage], overrides: Option<&SpecPage>) -> Result<P
         methods: model.services.iter().map(|s| s.methods.len()).sum(),
         messages: model.messages.len(),
         enums: model.enums.len(),
+        inferred_from_examples: built.inferred_from_examples,
     };
     Ok(Parsed { model, warnings, stats })
 }

@@ -150,8 +150,7 @@ impl Level {
         if self.refuted {
             return vec![];
         }
-        let mut names = self.children.iter().chain(open_child).map(FieldNode::wire);
-        let names: Vec<String> = names.by_ref().collect();
+        let names: Vec<String> = self.children.iter().chain(open_child).map(FieldNode::wire).collect();
         self.known
             .iter()
             .filter(|(_, set)| names.iter().all(|n| set.contains(n)))
@@ -233,7 +232,16 @@ pub fn nest(entries: &[Entry], json: Option<&Value>, root_type: Option<&str>, re
             .extend(shapes.iter().map(|(_, set)| (Signal::KnownType, set.clone())));
     }
     let mut stack = vec![root];
-    run(entries, 0, &mut stack, registry, &mut out, true);
+    run(
+        Walk {
+            entries,
+            registry,
+            lookahead: true,
+        },
+        0,
+        &mut stack,
+        &mut out,
+    );
     while stack.len() > 1 {
         close(&mut stack);
     }
@@ -241,19 +249,22 @@ pub fn nest(entries: &[Entry], json: Option<&Value>, root_type: Option<&str>, re
     out
 }
 
+/// What stays the same while one list is placed.
+#[derive(Clone, Copy)]
+struct Walk<'a> {
+    entries: &'a [Entry],
+    registry: &'a Registry,
+    /// The final pass: ambiguous boundaries are probed ahead and reported. Off inside a probe.
+    lookahead: bool,
+}
+
 /// Places every entry from `from` on. Returns false at a dead end (a field no open level accepts).
 /// Without `lookahead`, stops at the first dead end: that is how look-ahead probes a reading.
-fn run(
-    entries: &[Entry],
-    from: usize,
-    stack: &mut Vec<Level>,
-    registry: &Registry,
-    out: &mut Outcome,
-    lookahead: bool,
-) -> bool {
+fn run(w: Walk, from: usize, stack: &mut Vec<Level>, out: &mut Outcome) -> bool {
+    let Walk { entries, lookahead, .. } = w;
     let mut ok = true;
     for i in from..entries.len() {
-        if !step(entries, i, stack, registry, out, lookahead, None) {
+        if !step(w, i, stack, out, None) {
             ok = false;
             if !lookahead {
                 return false;
@@ -264,15 +275,12 @@ fn run(
 }
 
 /// Places entry `i`; `forced` imposes the level (used when probing a reading).
-fn step(
-    entries: &[Entry],
-    i: usize,
-    stack: &mut Vec<Level>,
-    registry: &Registry,
-    out: &mut Outcome,
-    lookahead: bool,
-    forced: Option<usize>,
-) -> bool {
+fn step(w: Walk, i: usize, stack: &mut Vec<Level>, out: &mut Outcome, forced: Option<usize>) -> bool {
+    let Walk {
+        entries,
+        registry,
+        lookahead,
+    } = w;
     let mut placed = true;
     {
         let e = &entries[i];
@@ -302,7 +310,7 @@ fn step(
 
         // The first child follows its message directly; every later field needs a decision.
         if stack.len() > 1 && stack.last().is_some_and(|l| !l.children.is_empty()) {
-            placed = decide_level(stack, &node, entries, i - 1, registry, out, lookahead, forced);
+            placed = decide_level(w, stack, &node, i - 1, out, forced);
         } else if !lookahead && stack.len() == 1 {
             // A probe also fails when a top-level field breaks the top level's sort order.
             let open_child = None;
@@ -430,19 +438,17 @@ fn close(stack: &mut Vec<Level>) {
     }
 }
 
-/// Chooses the open level a field belongs to and closes the levels inside it.
-#[allow(clippy::too_many_arguments)]
+/// Chooses the open level the field `node` of entry `i` belongs to and closes the levels inside it.
 fn decide_level(
+    w: Walk,
     stack: &mut Vec<Level>,
     node: &FieldNode,
-    entries: &[Entry],
     i: usize,
-    registry: &Registry,
     out: &mut Outcome,
-    lookahead: bool,
     forced: Option<usize>,
 ) -> bool {
-    let e = &entries[i];
+    let lookahead = w.lookahead;
+    let e = &w.entries[i];
     if let Some(j) = forced {
         while stack.len() > j + 1 {
             close(stack);
@@ -452,7 +458,8 @@ fn decide_level(
     let mut chosen = None;
     let mut first_exclusion = None;
     let mut fitting = vec![];
-    for attempt in 0..stack.len() {
+    // Each round that finds no level refutes one more level's known sets, so one round per level is enough.
+    for _ in 0..stack.len() {
         first_exclusion = None;
         fitting.clear();
         for j in (0..stack.len()).rev() {
@@ -479,7 +486,6 @@ fn decide_level(
             break;
         };
         stack[j].refuted = true;
-        let _ = attempt;
     }
     if let Some(&(j, s)) = fitting.first() {
         chosen = Some(j);
@@ -500,8 +506,8 @@ fn decide_level(
                 .filter(|&(k, _)| {
                     let mut sim = stack.clone();
                     let mut scratch = Outcome::default();
-                    step(entries, i, &mut sim, registry, &mut scratch, false, Some(k))
-                        && run(entries, i + 1, &mut sim, registry, &mut scratch, false)
+                    let probe = Walk { lookahead: false, ..w };
+                    step(probe, i, &mut sim, &mut scratch, Some(k)) && run(probe, i + 1, &mut sim, &mut scratch)
                 })
                 .collect();
             if viable.len() == 1 {
@@ -512,14 +518,15 @@ fn decide_level(
                 chosen = Some(fitting[0].0);
                 let readings: Vec<String> = fitting.iter().map(|&(k, _)| level_label(stack, k)).collect();
                 out.findings.push(Finding {
-                offset: e.offset,
-                message: format!(
-                    "ambiguous nesting: `{}` may belong to {}; nothing in the pages settles it, reading it as part of {}",
-                    node.name,
-                    readings.join(" or "),
-                    readings[0]
-                ),
-            });
+                    offset: e.offset,
+                    message: format!(
+                        "ambiguous nesting: `{}` may belong to {}; nothing in the pages settles it, \
+                     reading it as part of {}",
+                        node.name,
+                        readings.join(" or "),
+                        readings[0]
+                    ),
+                });
                 out.boundaries.record(Signal::Ambiguous);
             }
         } else {
@@ -620,7 +627,15 @@ mod tests {
             "updated_at: Optional[datetime]",
             "access_token: Optional[str]",
         ]);
-        let json: Value = serde_json::from_str(r#"{"runner": {"createdAt": "x", "spec": {"desiredPhase": "a"}, "status": {"phase": "p", "updatedAt": "t"}, "updatedAt": "t"}, "accessToken": "a"}"#).unwrap();
+        let json: Value = serde_json::json!({
+            "runner": {
+                "createdAt": "x",
+                "spec": {"desiredPhase": "a"},
+                "status": {"phase": "p", "updatedAt": "t"},
+                "updatedAt": "t"
+            },
+            "accessToken": "a"
+        });
         let out = nest(&e, Some(&json), None, &Registry::default());
         assert_eq!(
             shape(&out.fields),

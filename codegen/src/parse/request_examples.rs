@@ -598,8 +598,15 @@ mod tests {
             enums: &enums,
         };
         let req = &messages["Req"];
-        let collapsed = r#"name: "Prod" spec: desiredPhase: ACTIVE configuration: region: "us" autoUpdate: true pagination: pageSize: 20 providers: ["A", "B"]"#;
-        let indented = "name: \"Prod\"\nspec:\n  desiredPhase: ACTIVE\n  configuration:\n    region: \"us\"\n    autoUpdate: true\npagination:\n  pageSize: 20\nproviders: [\"A\", \"B\"]\n";
+        let collapsed = concat!(
+            r#"name: "Prod" spec: desiredPhase: ACTIVE configuration: region: "us" autoUpdate: true "#,
+            r#"pagination: pageSize: 20 providers: ["A", "B"]"#,
+        );
+        let indented = concat!(
+            "name: \"Prod\"\nspec:\n  desiredPhase: ACTIVE\n",
+            "  configuration:\n    region: \"us\"\n    autoUpdate: true\n",
+            "pagination:\n  pageSize: 20\nproviders: [\"A\", \"B\"]\n",
+        );
         let want = serde_json::json!({
             "name": "Prod",
             "spec": {"desiredPhase": "ACTIVE", "configuration": {"region": "us", "autoUpdate": true}},
@@ -618,7 +625,10 @@ mod tests {
             messages: &messages,
             enums: &enums,
         };
-        let call = r#"client.x.create( name="Prod", spec={ "configuration": { "auto_update": True, "region": "us", }, "desired_phase": "ACTIVE", }, pagination={"page_size": 20}, )"#;
+        let call = concat!(
+            r#"client.x.create( name="Prod", spec={ "configuration": { "auto_update": True, "region": "us", }, "#,
+            r#""desired_phase": "ACTIVE", }, pagination={"page_size": 20}, )"#,
+        );
         let args = python_kwargs(call).unwrap();
         let value = reader.python(&args, &messages["Req"]).unwrap();
         assert_eq!(
@@ -642,7 +652,11 @@ mod tests {
         let yaml = r#"name: "n" pairs: - key: "cpu" value: "8" - key: "mem" value: "16" spec: desiredPhase: ACTIVE"#;
         assert_eq!(
             reader.yaml(yaml, &messages["Req"]).unwrap(),
-            serde_json::json!({"name": "n", "pairs": [{"key": "cpu", "value": "8"}, {"key": "mem", "value": "16"}], "spec": {"desiredPhase": "ACTIVE"}})
+            serde_json::json!({
+                "name": "n",
+                "pairs": [{"key": "cpu", "value": "8"}, {"key": "mem", "value": "16"}],
+                "spec": {"desiredPhase": "ACTIVE"}
+            })
         );
         let args = python_kwargs(r#"client.x(expires_at=datetime.fromisoformat("2024-12-31T23:59:59"), )"#).unwrap();
         assert_eq!(

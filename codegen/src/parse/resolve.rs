@@ -125,11 +125,6 @@ pub fn resolve(
         }
     }
 
-    if std::env::var("PARSE_DEBUG").is_ok() {
-        for (k, v) in &registry.shapes {
-            eprintln!("{k}: {v:?}");
-        }
-    }
     // Pass 2: everything, counted.
     let mut res = Resolution::default();
     for (m, j) in methods.into_iter().zip(jsons) {

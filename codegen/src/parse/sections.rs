@@ -3,7 +3,7 @@
 use super::examples;
 use super::nesting::Entry;
 use super::page::{Node, Page, Section};
-use super::types::parse_head;
+use super::types::parse_head_noted;
 use crate::diag::Diagnostic;
 use crate::model::RequestExample;
 
@@ -97,7 +97,12 @@ fn entries(page: &Page, body: &[Node], warnings: &mut Vec<Diagnostic>) -> Vec<En
             offset,
         } = n
         {
-            match parse_head(h) {
+            let mut notes = vec![];
+            let parsed = parse_head_noted(h, &mut notes);
+            for note in notes {
+                warnings.push(page.warning(*offset, format!("item `{h}`: {note}")));
+            }
+            match parsed {
                 Some(head) => out.push(Entry {
                     head,
                     text: text.clone(),

@@ -58,8 +58,24 @@ pub enum Head {
     Untyped { name: Option<String> },
 }
 
-/// Reads one item head; `None` when it matches no known form.
+/// Reads one item head; `None` when it matches no known form. A type that reads only approximately (a `Union`
+/// the model has no type for) adds a note to `notes`, for the caller to report.
+pub fn parse_head_noted(head: &str, notes: &mut Vec<String>) -> Option<Head> {
+    let mut mine = vec![];
+    let parsed = read_head(head, &mut mine);
+    if parsed.is_some() {
+        notes.append(&mut mine);
+    }
+    parsed
+}
+
+/// [`parse_head_noted`] for tests, which look at the result only.
+#[cfg(test)]
 pub fn parse_head(head: &str) -> Option<Head> {
+    parse_head_noted(head, &mut vec![])
+}
+
+fn read_head(head: &str, notes: &mut Vec<String>) -> Option<Head> {
     let head = head.trim();
     if let Some(v) = head.strip_prefix('"').and_then(|h| h.strip_suffix('"')) {
         return Some(Head::Value(v.to_string()));
@@ -119,7 +135,7 @@ pub fn parse_head(head: &str) -> Option<Head> {
     }
     Some(Head::Field {
         name: name.to_string(),
-        spelled: parse_spelled(ty.trim())?,
+        spelled: parse_spelled(ty.trim(), notes)?,
     })
 }
 
@@ -142,11 +158,11 @@ pub fn is_ident(s: &str) -> bool {
 }
 
 /// Parses a field's type in either dialect.
-pub fn parse_spelled(s: &str) -> Option<Spelled> {
+fn parse_spelled(s: &str, notes: &mut Vec<String>) -> Option<Spelled> {
     let s = s.trim();
     if let Some(inner) = s.strip_prefix("Optional[").and_then(|r| r.strip_suffix(']')) {
         return Some(Spelled {
-            ty: parse_python(inner)?,
+            ty: parse_python(inner, notes)?,
             optional: true,
         });
     }
@@ -156,11 +172,11 @@ pub fn parse_spelled(s: &str) -> Option<Spelled> {
             optional: true,
         });
     }
-    let ty = parse_python(s).or_else(|| parse_http(s))?;
+    let ty = parse_python(s, notes).or_else(|| parse_http(s))?;
     Some(Spelled { ty, optional: false })
 }
 
-fn parse_python(s: &str) -> Option<TypeExpr> {
+fn parse_python(s: &str, notes: &mut Vec<String>) -> Option<TypeExpr> {
     let s = s.trim();
     Some(match s {
         "str" => TypeExpr::String,
@@ -173,13 +189,13 @@ fn parse_python(s: &str) -> Option<TypeExpr> {
             if let Some((outer, inner)) = s.split_once('[') {
                 let inner = inner.strip_suffix(']')?;
                 return match outer {
-                    "List" | "Sequence" | "Iterable" => Some(TypeExpr::List(Box::new(parse_python(inner)?))),
-                    "Optional" => parse_python(inner),
-                    "Dict" | "Mapping" => {
-                        let (_, v) = inner.split_once(',')?;
-                        Some(TypeExpr::Map(Box::new(parse_python(v)?)))
-                    }
-                    "Union" => parse_union(inner),
+                    "List" | "Sequence" | "Iterable" => Some(TypeExpr::List(Box::new(parse_python(inner, notes)?))),
+                    "Optional" => parse_python(inner, notes),
+                    "Dict" | "Mapping" => match split_top_level(inner).as_slice() {
+                        [_, v] => Some(TypeExpr::Map(Box::new(parse_python(v, notes)?))),
+                        _ => None,
+                    },
+                    "Union" => parse_union(inner, notes),
                     _ => None,
                 };
             }
@@ -192,23 +208,50 @@ fn parse_python(s: &str) -> Option<TypeExpr> {
     })
 }
 
-/// `Union[str, datetime]` (and its clearable `null` form) is a timestamp; `Union[str, Base64FileInput]` is bytes.
-fn parse_union(inner: &str) -> Option<TypeExpr> {
-    let parts: Vec<&str> = inner
-        .split(',')
-        .map(str::trim)
+/// `Union[str, datetime]` (and its clearable `null` form) is a timestamp; `Union[str, Base64FileInput]` is bytes;
+/// a union of one type is that type. Any other union has no type in the model: read as any, with a note.
+fn parse_union(inner: &str, notes: &mut Vec<String>) -> Option<TypeExpr> {
+    let parts: Vec<&str> = split_top_level(inner)
+        .into_iter()
         .filter(|p| *p != "null" && *p != "None")
         .collect();
-    if parts.contains(&"datetime") {
-        return Some(TypeExpr::Timestamp);
-    }
-    if parts.contains(&"Base64FileInput") {
-        return Some(TypeExpr::Bytes);
-    }
     match parts.as_slice() {
-        [one] => parse_python(one),
-        _ => Some(TypeExpr::Any),
+        [] => None,
+        ["str", "datetime"] | ["datetime", "str"] => Some(TypeExpr::Timestamp),
+        ["str", "Base64FileInput"] | ["Base64FileInput", "str"] => Some(TypeExpr::Bytes),
+        [one] => parse_python(one, notes),
+        _ => {
+            // The members must still be types, or this is no type spelling at all.
+            for p in &parts {
+                parse_python(p, &mut vec![])?;
+            }
+            notes.push(format!(
+                "`Union[{inner}]` is none of the unions the model knows (`Union[str, datetime]`, \
+                 `Union[str, Base64FileInput]`); read as any JSON value"
+            ));
+            Some(TypeExpr::Any)
+        }
     }
+}
+
+/// Splits at the commas outside brackets, trimmed: `str, Dict[str, int]` → `str`, `Dict[str, int]`.
+fn split_top_level(s: &str) -> Vec<&str> {
+    let mut parts = vec![];
+    let (mut depth, mut start) = (0usize, 0);
+    for (i, c) in s.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                parts.push(s[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(s[start..].trim());
+    parts.retain(|p| !p.is_empty());
+    parts
 }
 
 fn parse_http(s: &str) -> Option<TypeExpr> {
@@ -276,6 +319,53 @@ mod tests {
             field("a: Optional[Sequence[str]]").ty,
             TypeExpr::List(Box::new(TypeExpr::String))
         );
+    }
+
+    #[test]
+    fn nested_brackets_split_at_top_level_commas() {
+        assert_eq!(
+            split_top_level("str, Dict[str, int], List[Union[a, b]]"),
+            ["str", "Dict[str, int]", "List[Union[a, b]]"]
+        );
+        assert_eq!(
+            field("a: Optional[Dict[str, List[int]]]").ty,
+            TypeExpr::Map(Box::new(TypeExpr::List(Box::new(TypeExpr::Int))))
+        );
+        assert_eq!(
+            field("a: Dict[str, Union[str, datetime]]").ty,
+            TypeExpr::Map(Box::new(TypeExpr::Timestamp))
+        );
+        assert_eq!(
+            field("a: Optional[Union[Dict[str, int], None]]").ty,
+            TypeExpr::Map(Box::new(TypeExpr::Int))
+        );
+        assert_eq!(parse_head("a: Dict[str]"), None);
+    }
+
+    #[test]
+    fn other_unions_read_as_any_with_a_note() {
+        let mut notes = vec![];
+        let head = parse_head_noted("a: Optional[Union[str, Dict[str, int]]]", &mut notes);
+        assert!(matches!(
+            head,
+            Some(Head::Field {
+                spelled: Spelled {
+                    ty: TypeExpr::Any,
+                    optional: true
+                },
+                ..
+            })
+        ));
+        assert_eq!(notes.len(), 1);
+        assert!(notes[0].contains("`Union[str, Dict[str, int]]`"), "{}", notes[0]);
+        // Known unions and unions of one type are settled without a note.
+        let mut notes = vec![];
+        parse_head_noted("a: Optional[Union[str, datetime, null]]", &mut notes);
+        parse_head_noted("a: Union[int, None]", &mut notes);
+        assert!(notes.is_empty(), "{notes:?}");
+        // No note for a spelling that is not a type at all.
+        assert_eq!(parse_head_noted("a: Union[str, ???]", &mut notes), None);
+        assert!(notes.is_empty(), "{notes:?}");
     }
 
     #[test]
