@@ -55,6 +55,8 @@ impl ProjectServiceClient {
     ///
     /// Procedure: `/gitpod.v1.ProjectService/CreateProjectPolicy`.
     ///
+    /// Not idempotent: retried only when the request surely was not processed (no connection, or the server answered 429/503), never after a timeout or a 5xx.
+    ///
     /// # Example
     ///
     /// Create admin policy: Grants admin access to a group.
@@ -77,7 +79,9 @@ impl ProjectServiceClient {
         &self,
         request: types::CreateProjectPolicyRequest,
     ) -> Result<types::CreateProjectPolicyResponse, ::gitpod_runtime::Error> {
-        self.transport.unary(procedures::CREATE_PROJECT_POLICY, &request).await
+        self.transport
+            .unary_non_idempotent(procedures::CREATE_PROJECT_POLICY, &request)
+            .await
     }
 
     /// Deletes a project policy. Use this method to:

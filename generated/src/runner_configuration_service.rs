@@ -79,6 +79,8 @@ impl RunnerConfigurationServiceClient {
     ///
     /// Procedure: `/gitpod.v1.RunnerConfigurationService/CreateEnvironmentClass`. Python SDK: `runners.configurations.environment_classes.create`.
     ///
+    /// Not idempotent: retried only when the request surely was not processed (no connection, or the server answered 429/503), never after a timeout or a 5xx.
+    ///
     /// # Example
     ///
     /// Create environment class: Creates a new environment configuration.
@@ -106,7 +108,9 @@ impl RunnerConfigurationServiceClient {
         &self,
         request: types::CreateEnvironmentClassRequest,
     ) -> Result<types::CreateEnvironmentClassResponse, ::gitpod_runtime::Error> {
-        self.transport.unary(procedures::CREATE_ENVIRONMENT_CLASS, &request).await
+        self.transport
+            .unary_non_idempotent(procedures::CREATE_ENVIRONMENT_CLASS, &request)
+            .await
     }
 
     /// Creates a new authentication token for accessing remote hosts. Use this method to:
@@ -116,6 +120,8 @@ impl RunnerConfigurationServiceClient {
     /// - Manage PAT tokens
     ///
     /// Procedure: `/gitpod.v1.RunnerConfigurationService/CreateHostAuthenticationToken`. Python SDK: `runners.configurations.host_authentication_tokens.create`.
+    ///
+    /// Not idempotent: retried only when the request surely was not processed (no connection, or the server answered 429/503), never after a timeout or a 5xx.
     ///
     /// # Example
     ///
@@ -145,7 +151,7 @@ impl RunnerConfigurationServiceClient {
         request: types::CreateHostAuthenticationTokenRequest,
     ) -> Result<types::CreateHostAuthenticationTokenResponse, ::gitpod_runtime::Error> {
         self.transport
-            .unary(procedures::CREATE_HOST_AUTHENTICATION_TOKEN, &request)
+            .unary_non_idempotent(procedures::CREATE_HOST_AUTHENTICATION_TOKEN, &request)
             .await
     }
 
@@ -156,6 +162,8 @@ impl RunnerConfigurationServiceClient {
     /// - Enable code synchronization
     ///
     /// Procedure: `/gitpod.v1.RunnerConfigurationService/CreateSCMIntegration`. Python SDK: `runners.configurations.scm_integrations.create`.
+    ///
+    /// Not idempotent: retried only when the request surely was not processed (no connection, or the server answered 429/503), never after a timeout or a 5xx.
     ///
     /// # Example
     ///
@@ -182,7 +190,9 @@ impl RunnerConfigurationServiceClient {
         &self,
         request: types::CreateScmIntegrationRequest,
     ) -> Result<types::CreateScmIntegrationResponse, ::gitpod_runtime::Error> {
-        self.transport.unary(procedures::CREATE_SCM_INTEGRATION, &request).await
+        self.transport
+            .unary_non_idempotent(procedures::CREATE_SCM_INTEGRATION, &request)
+            .await
     }
 
     /// Deletes a host authentication token. Use this method to:

@@ -146,6 +146,8 @@ impl RunnerServiceClient {
     ///
     /// Procedure: `/gitpod.v1.RunnerService/CreateRunner`. Python SDK: `runners.create`.
     ///
+    /// Not idempotent: retried only when the request surely was not processed (no connection, or the server answered 429/503), never after a timeout or a 5xx.
+    ///
     /// # Example
     ///
     /// Create cloud runner: Creates a new runner in AWS EC2.
@@ -178,12 +180,14 @@ impl RunnerServiceClient {
         &self,
         request: types::CreateRunnerRequest,
     ) -> Result<types::CreateRunnerResponse, ::gitpod_runtime::Error> {
-        self.transport.unary(procedures::CREATE_RUNNER, &request).await
+        self.transport.unary_non_idempotent(procedures::CREATE_RUNNER, &request).await
     }
 
     /// Creates an access token for runner logs and debug information. Generated tokens are valid for one hour and provide runner-specific access permissions. The token is scoped to a specific runner and can be used to access support bundles.
     ///
     /// Procedure: `/gitpod.v1.RunnerService/CreateRunnerLogsToken`. Python SDK: `runners.create_logs_token`.
+    ///
+    /// Not idempotent: retried only when the request surely was not processed (no connection, or the server answered 429/503), never after a timeout or a 5xx.
     ///
     /// # Example
     ///
@@ -205,7 +209,9 @@ impl RunnerServiceClient {
         &self,
         request: types::CreateRunnerLogsTokenRequest,
     ) -> Result<types::CreateRunnerLogsTokenResponse, ::gitpod_runtime::Error> {
-        self.transport.unary(procedures::CREATE_RUNNER_LOGS_TOKEN, &request).await
+        self.transport
+            .unary_non_idempotent(procedures::CREATE_RUNNER_LOGS_TOKEN, &request)
+            .await
     }
 
     /// Creates a new policy for a runner. Use this method to:
@@ -215,6 +221,8 @@ impl RunnerServiceClient {
     /// - Configure role-based access
     ///
     /// Procedure: `/gitpod.v1.RunnerService/CreateRunnerPolicy`. Python SDK: `runners.policies.create`.
+    ///
+    /// Not idempotent: retried only when the request surely was not processed (no connection, or the server answered 429/503), never after a timeout or a 5xx.
     ///
     /// # Example
     ///
@@ -238,7 +246,9 @@ impl RunnerServiceClient {
         &self,
         request: types::CreateRunnerPolicyRequest,
     ) -> Result<types::CreateRunnerPolicyResponse, ::gitpod_runtime::Error> {
-        self.transport.unary(procedures::CREATE_RUNNER_POLICY, &request).await
+        self.transport
+            .unary_non_idempotent(procedures::CREATE_RUNNER_POLICY, &request)
+            .await
     }
 
     /// Creates a new authentication token for a runner. Use this method to:
@@ -248,6 +258,8 @@ impl RunnerServiceClient {
     /// - Set up runner authentication Note: This does not expire previously issued tokens.
     ///
     /// Procedure: `/gitpod.v1.RunnerService/CreateRunnerToken`. Python SDK: `runners.create_runner_token`.
+    ///
+    /// Not idempotent: retried only when the request surely was not processed (no connection, or the server answered 429/503), never after a timeout or a 5xx.
     ///
     /// # Example
     ///
@@ -269,7 +281,9 @@ impl RunnerServiceClient {
         &self,
         request: types::CreateRunnerTokenRequest,
     ) -> Result<types::CreateRunnerTokenResponse, ::gitpod_runtime::Error> {
-        self.transport.unary(procedures::CREATE_RUNNER_TOKEN, &request).await
+        self.transport
+            .unary_non_idempotent(procedures::CREATE_RUNNER_TOKEN, &request)
+            .await
     }
 
     /// Deletes a runner permanently. Use this method to:

@@ -696,6 +696,8 @@ pub struct GatewayInfo {
     /// Gateway represents a system gateway that provides access to services
     pub gateway: Option<Gateway>,
     /// latency is the round-trip time of the runner to the gateway in milliseconds.
+    ///
+    /// On the wire this is a Duration (`"1.5s"`): the reference's JSON example shows `"+9125115.360s"`.
     #[serde_as(as = "Option<::gitpod_runtime::wire::Duration>")]
     pub latency: Option<::std::time::Duration>,
 }
@@ -1672,6 +1674,8 @@ pub struct RunnerStatus {
     /// The runner's reported phase
     pub phase: Option<RunnerPhase>,
     /// public_key is the runner's public key used for encryption (32 bytes)
+    ///
+    /// On the wire this is bytes (base64): the reference's JSON example shows `"U3RhaW5sZXNzIHJvY2tz"`.
     #[serde_as(as = "Option<::gitpod_runtime::wire::Bytes>")]
     #[serde(alias = "public_key")]
     pub public_key: Option<Vec<u8>>,
@@ -1746,6 +1750,8 @@ pub struct ScmIntegrationOAuthConfig {
     #[serde(alias = "client_id")]
     pub client_id: Option<String>,
     /// encrypted_client_secret is the OAuth app's secret encrypted with the runner's public key.
+    ///
+    /// On the wire this is bytes (base64): the reference's JSON example shows `"U3RhaW5sZXNzIHJvY2tz"`.
     #[serde_as(as = "Option<::gitpod_runtime::wire::Bytes>")]
     #[serde(alias = "encrypted_client_secret")]
     pub encrypted_client_secret: Option<Vec<u8>>,

@@ -113,6 +113,16 @@ fn emit_client(service: &Service, index: &TypeIndex, examples: &ExampleWriter) -
     for method in &service.methods {
         let MethodNames { func, constant, request, response } = method_names(method);
         let mut doc = method_doc(method);
+        // A create sent twice makes two resources: retry it only when it surely was not processed.
+        let call = if method.idempotent {
+            quote!(unary)
+        } else {
+            doc.push_str(
+                "\n\nNot idempotent: retried only when the request surely was not processed \
+                 (no connection, or the server answered 429/503), never after a timeout or a 5xx.",
+            );
+            quote!(unary_non_idempotent)
+        };
         if let Some(example) = examples.client_example(service, method) {
             doc.push_str("\n\n# Example\n\n");
             doc.push_str(&example);
@@ -123,7 +133,7 @@ fn emit_client(service: &Service, index: &TypeIndex, examples: &ExampleWriter) -
             #docs
             #deprecated
             pub async fn #func(&self, request: #request) -> Result<#response, ::gitpod_runtime::Error> {
-                self.transport.unary(procedures::#constant, &request).await
+                self.transport.#call(procedures::#constant, &request).await
             }
         });
         if method.pagination.is_some() {
