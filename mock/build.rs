@@ -9,9 +9,8 @@ fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
     let spec = manifest.join("..").join("spec");
     println!("cargo:rerun-if-changed={}", spec.display());
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&spec)
-        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(&spec).map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default();
     files.sort();
     let mut out = String::from("&[\n");
     for path in files {

@@ -58,9 +58,11 @@ pub fn diff(old: &Model, new: &Model) -> Vec<Change> {
             out.push(Change { breaking: a.pagination.is_some(), subject: subject.into(), what: what.into() });
         }
     });
-    let messages = |m: &Model| -> BTreeMap<String, Message> { m.messages.iter().map(|m| (m.name.clone(), m.clone())).collect() };
+    let messages =
+        |m: &Model| -> BTreeMap<String, Message> { m.messages.iter().map(|m| (m.name.clone(), m.clone())).collect() };
     pair(&messages(old), &messages(new), "message", &mut changes, |subject, a, b, out| {
-        let fields = |m: &Message| -> BTreeMap<String, Field> { m.fields.iter().map(|f| (f.name.clone(), f.clone())).collect() };
+        let fields =
+            |m: &Message| -> BTreeMap<String, Field> { m.fields.iter().map(|f| (f.name.clone(), f.clone())).collect() };
         let name = subject.trim_start_matches("message ");
         pair(&fields(a), &fields(b), &format!("field {name}."), out, field_changes);
     });
@@ -80,7 +82,11 @@ pub fn diff(old: &Model, new: &Model) -> Vec<Change> {
 
 fn field_changes(subject: &str, a: &Field, b: &Field, out: &mut Vec<Change>) {
     if a.ty != b.ty {
-        out.push(Change { breaking: true, subject: subject.into(), what: format!("type {} -> {}", type_name(&a.ty), type_name(&b.ty)) });
+        out.push(Change {
+            breaking: true,
+            subject: subject.into(),
+            what: format!("type {} -> {}", type_name(&a.ty), type_name(&b.ty)),
+        });
     }
     if a.optional != b.optional {
         let what = if b.optional { "now optional" } else { "now required" };
@@ -158,7 +164,11 @@ mod tests {
                 Message { name: "GetRequest".into(), fields: vec![field("id", Type::String)], ..Default::default() },
                 Message { name: "GetResponse".into(), fields: vec![field("size", Type::Int32)], ..Default::default() },
             ],
-            enums: vec![Enum { name: "Kind".into(), doc: String::new(), values: vec!["KIND_UNSPECIFIED".into(), "KIND_A".into()] }],
+            enums: vec![Enum {
+                name: "Kind".into(),
+                doc: String::new(),
+                values: vec!["KIND_UNSPECIFIED".into(), "KIND_A".into()],
+            }],
         }
     }
 

@@ -156,10 +156,18 @@ pub enum Type {
     Duration,
     /// Untyped JSON (`object`, `unknown`).
     Any,
-    Message { name: String },
-    Enum { name: String },
-    List { item: Box<Type> },
-    Map { value: Box<Type> },
+    Message {
+        name: String,
+    },
+    Enum {
+        name: String,
+    },
+    List {
+        item: Box<Type>,
+    },
+    Map {
+        value: Box<Type>,
+    },
 }
 
 /// An enum with its values in documented order (the first is the `*_UNSPECIFIED` default).

@@ -18,5 +18,8 @@ fn edge_cases_snapshot() {
 
 #[test]
 fn emit_is_deterministic() {
-    assert_eq!(emit(&edge_model(), &EmitOptions::default()).unwrap(), emit(&edge_model(), &EmitOptions::default()).unwrap());
+    assert_eq!(
+        emit(&edge_model(), &EmitOptions::default()).unwrap(),
+        emit(&edge_model(), &EmitOptions::default()).unwrap()
+    );
 }

@@ -57,8 +57,12 @@ fn messages(model: &Model) -> BTreeMap<&str, &Message> {
 fn all_36_methods_with_paths_messages_query_and_pagination() {
     let model = parse_spec().model;
     let msgs = messages(&model);
-    let counts: BTreeMap<&str, usize> = model.services.iter().map(|s| (s.short_name.as_str(), s.methods.len())).collect();
-    assert_eq!(counts, BTreeMap::from([("ProjectService", 4), ("RunnerConfigurationService", 16), ("RunnerService", 16)]));
+    let counts: BTreeMap<&str, usize> =
+        model.services.iter().map(|s| (s.short_name.as_str(), s.methods.len())).collect();
+    assert_eq!(
+        counts,
+        BTreeMap::from([("ProjectService", 4), ("RunnerConfigurationService", 16), ("RunnerService", 16)])
+    );
     for &(service, rpc, items) in METHODS {
         let svc = model.services.iter().find(|s| s.short_name == service).unwrap();
         assert_eq!(svc.name, format!("gitpod.v1.{service}"));
@@ -66,7 +70,10 @@ fn all_36_methods_with_paths_messages_query_and_pagination() {
         assert_eq!(m.path, format!("/gitpod.v1.{service}/{rpc}"));
         assert_eq!(m.request, format!("{rpc}Request"));
         assert_eq!(m.response, format!("{rpc}Response"));
-        assert!(msgs.contains_key(m.request.as_str()) && msgs.contains_key(m.response.as_str()), "{rpc}: messages exist");
+        assert!(
+            msgs.contains_key(m.request.as_str()) && msgs.contains_key(m.response.as_str()),
+            "{rpc}: messages exist"
+        );
         assert!(!m.doc.is_empty(), "{rpc}: doc");
         assert!(m.examples.response.is_some(), "{rpc}: JSON example kept");
         let request = msgs[m.request.as_str()];
@@ -115,7 +122,8 @@ fn doc_names_are_aliases_and_request_response_pagination_differ() {
     assert!(msgs["RunnerSpec"].aliases.contains(&"RunnerSpecParam".to_string()));
     assert!(msgs["UpdateWindow"].aliases.contains(&"UpdateWindowParam".to_string()));
     // Every type name is unique.
-    let mut all: Vec<&str> = model.messages.iter().map(|m| m.name.as_str()).chain(model.enums.iter().map(|e| e.name.as_str())).collect();
+    let mut all: Vec<&str> =
+        model.messages.iter().map(|m| m.name.as_str()).chain(model.enums.iter().map(|e| e.name.as_str())).collect();
     let n = all.len();
     all.dedup();
     assert_eq!(all.len(), n);
@@ -125,7 +133,8 @@ fn doc_names_are_aliases_and_request_response_pagination_differ() {
 fn well_known_types_and_markers() {
     let model = parse_spec().model;
     let msgs = messages(&model);
-    let field = |m: &str, f: &str| msgs[m].fields.iter().find(|x| x.name == f).unwrap_or_else(|| panic!("{m}.{f}")).clone();
+    let field =
+        |m: &str, f: &str| msgs[m].fields.iter().find(|x| x.name == f).unwrap_or_else(|| panic!("{m}.{f}")).clone();
     assert_eq!(field("RunnerStatus", "publicKey").ty, Type::Bytes);
     assert_eq!(field("GatewayInfo", "latency").ty, Type::Duration);
     assert_eq!(field("Runner", "createdAt").ty, Type::Timestamp);
@@ -142,7 +151,10 @@ fn well_known_types_and_markers() {
     assert!(expires.doc.contains("RFC 3339"));
     assert!(msgs["DeleteRunnerResponse"].fields.is_empty());
     let role = model.enums.iter().find(|e| e.name == "ProjectRole").unwrap();
-    assert_eq!(role.values, ["PROJECT_ROLE_UNSPECIFIED", "PROJECT_ROLE_ADMIN", "PROJECT_ROLE_USER", "PROJECT_ROLE_EDITOR"]);
+    assert_eq!(
+        role.values,
+        ["PROJECT_ROLE_UNSPECIFIED", "PROJECT_ROLE_ADMIN", "PROJECT_ROLE_USER", "PROJECT_ROLE_EDITOR"]
+    );
     assert_eq!(msgs["RunnerConfiguration"].undocumented_fields, ["continuousProfiling", "encryptedHoneycombApiKey"]);
     assert_eq!(msgs["MetricsConfiguration"].undocumented_fields, ["includeVerboseMetrics"]);
 }
@@ -180,7 +192,8 @@ fn types_read_from_example_values_say_so_in_their_docs_not_in_warnings() {
     assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
 }
 
-const INT64_PAGE: &str = "# Things ## GetThing `things.retrieve(ThingRetrieveParams**kwargs) -> ThingRetrieveResponse` \
+const INT64_PAGE: &str =
+    "# Things ## GetThing `things.retrieve(ThingRetrieveParams**kwargs) -> ThingRetrieveResponse` \
     **post** `/gitpod.v1.ThingService/GetThing` Gets a thing. ### Parameters - `id: Optional[str]` ### Returns \
     - `class ThingRetrieveResponse: …` - `thing: Thing` - `count: Optional[int]` \
     - `size_bytes: Optional[int]` a count ### Example ```python thing = client.things.retrieve( id=\"t-1\", ) ``` \
@@ -253,9 +266,14 @@ fn check(model_msgs: &BTreeMap<&str, &Message>, name: &str, value: &Value, path:
 fn check_type(msgs: &BTreeMap<&str, &Message>, ty: &Type, v: &Value, path: &str, errors: &mut Vec<String>) {
     match (ty, v) {
         (Type::Message { name }, _) => check(msgs, name, v, path, errors),
-        (Type::List { item }, Value::Array(items)) => items.iter().for_each(|i| check_type(msgs, item, i, path, errors)),
+        (Type::List { item }, Value::Array(items)) => {
+            items.iter().for_each(|i| check_type(msgs, item, i, path, errors))
+        }
         (Type::List { .. }, _) => errors.push(format!("{path}: list expected")),
-        (Type::String | Type::Bytes | Type::Timestamp | Type::Duration | Type::Enum { .. } | Type::Int64, Value::String(_)) => {}
+        (
+            Type::String | Type::Bytes | Type::Timestamp | Type::Duration | Type::Enum { .. } | Type::Int64,
+            Value::String(_),
+        ) => {}
         (Type::Bool, Value::Bool(_)) => {}
         (Type::Int32 | Type::Double, Value::Number(_)) => {}
         (Type::Any, _) => {}

@@ -32,8 +32,8 @@ fn mutants(text: &str, rng: &mut Lcg, n: usize) -> Vec<String> {
         let a = floor(text, rng.next(text.len()));
         let b = floor(text, (a + rng.next(400)).min(text.len()));
         out.push(match k % 5 {
-            0 => text[..a].to_string(),                           // truncation
-            1 => format!("{}{}", &text[..a], &text[b..]),           // deleted span
+            0 => text[..a].to_string(),                   // truncation
+            1 => format!("{}{}", &text[..a], &text[b..]), // deleted span
             2 => {
                 // shuffled list items
                 let mut items: Vec<&str> = text.split(" - `").collect();
@@ -49,7 +49,12 @@ fn mutants(text: &str, rng: &mut Lcg, n: usize) -> Vec<String> {
                 let end = floor(text, (h + 40).min(text.len()));
                 format!("{}{}{}", &text[..end], &text[h..end], &text[end..])
             }
-            _ => format!("{}{}{}", &text[..a], ["```", "- `", " # X ## ", "`x: Optional[", "\"", "{"][rng.next(6)], &text[a..]),
+            _ => format!(
+                "{}{}{}",
+                &text[..a],
+                ["```", "- `", " # X ## ", "`x: Optional[", "\"", "{"][rng.next(6)],
+                &text[a..]
+            ),
         });
     }
     out

@@ -38,12 +38,20 @@ fn intact_policies_fixture_reads_like_the_published_page() {
     let intact = model_of(&[fixture("policies.intact.python.md")]);
     let (pages, _) = spec_pages();
     let published = model_of(&pages.into_iter().filter(|p| p.file == "runners-policies.python.md").collect::<Vec<_>>());
-    for name in ["CreateRunnerPolicyRequest", "CreateRunnerPolicyResponse", "ListRunnerPoliciesRequest", "ListRunnerPoliciesResponse", "RunnerPolicy"] {
+    for name in [
+        "CreateRunnerPolicyRequest",
+        "CreateRunnerPolicyResponse",
+        "ListRunnerPoliciesRequest",
+        "ListRunnerPoliciesResponse",
+        "RunnerPolicy",
+    ] {
         let a = intact.messages.iter().find(|m| m.name == name).unwrap();
         let b = published.messages.iter().find(|m| m.name == name).unwrap();
         assert_eq!(a, b, "{name}");
     }
-    let list = |m: &gitpod_codegen::model::Model| m.services[0].methods.iter().find(|x| x.name == "ListRunnerPolicies").cloned().unwrap();
+    let list = |m: &gitpod_codegen::model::Model| {
+        m.services[0].methods.iter().find(|x| x.name == "ListRunnerPolicies").cloned().unwrap()
+    };
     assert_eq!(list(&intact).query, list(&published).query);
     assert_eq!(list(&intact).pagination, list(&published).pagination);
     assert_eq!(list(&intact).examples.python, list(&published).examples.python);
@@ -53,7 +61,9 @@ fn intact_policies_fixture_reads_like_the_published_page() {
 #[test]
 fn intact_nesting_is_recovered_from_the_flat_form() {
     let model = model_of(&[SpecPage { file: "n.md".into(), text: collapse(&fixture("nested.intact.python.md").text) }]);
-    let fields = |n: &str| model.messages.iter().find(|m| m.name == n).unwrap().fields.iter().map(|f| f.name.clone()).collect::<Vec<_>>();
+    let fields = |n: &str| {
+        model.messages.iter().find(|m| m.name == n).unwrap().fields.iter().map(|f| f.name.clone()).collect::<Vec<_>>()
+    };
     assert_eq!(fields("UpdateRunnerRequest"), ["name", "runnerId", "spec"]);
     assert_eq!(fields("Spec"), ["configuration", "desiredPhase"]);
     assert_eq!(fields("SpecConfiguration"), ["autoUpdate", "logLevel", "metrics", "updateWindow"]);

@@ -22,6 +22,8 @@
 //! This test is never skipped: a failure to install the SDK is a test failure.
 #![allow(deprecated)]
 
+// Generated (prettyplease-formatted, checked by `regen --check`): rustfmt leaves it alone.
+#[rustfmt::skip]
 #[path = "samples/mod.rs"]
 mod samples;
 
@@ -88,12 +90,9 @@ impl Sdk {
         Resp: Serialize + DeserializeOwned,
     {
         let procedure = context.procedure().trim_start_matches('/').to_owned();
-        let user_agent = context
-            .headers()
-            .get("user-agent")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let mut seen = Seen { label: String::new(), procedure: procedure.clone(), user_agent, response: None, mismatch: None };
+        let user_agent = context.headers().get("user-agent").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let mut seen =
+            Seen { label: String::new(), procedure: procedure.clone(), user_agent, response: None, mismatch: None };
         let step = self.0.steps.lock().unwrap().get_mut(&procedure).and_then(VecDeque::pop_front);
         let Some(step) = step else {
             let got = serde_json::to_string(&request).unwrap_or_default();
@@ -253,93 +252,208 @@ fn methods() -> Vec<Method> {
         m!("runners.create", runner_service::CREATE_RUNNER, create_runner_request, create_runner_response),
         m!("runners.retrieve", runner_service::GET_RUNNER, get_runner_request, get_runner_response),
         m!("runners.update", runner_service::UPDATE_RUNNER, update_runner_request, update_runner_response),
-        m!("runners.list", runner_service::LIST_RUNNERS, list_runners_request, list_runners_response,
-            Paged { items: "runners", id: "runnerId" }),
+        m!(
+            "runners.list",
+            runner_service::LIST_RUNNERS,
+            list_runners_request,
+            list_runners_response,
+            Paged { items: "runners", id: "runnerId" }
+        ),
         m!("runners.delete", runner_service::DELETE_RUNNER, delete_runner_request, delete_runner_response),
-        m!("runners.check_authentication_for_host", runner_service::CHECK_AUTHENTICATION_FOR_HOST,
-            check_authentication_for_host_request, check_authentication_for_host_response),
-        m!("runners.check_repository_access", runner_service::CHECK_REPOSITORY_ACCESS,
-            check_repository_access_request, check_repository_access_response),
-        m!("runners.create_logs_token", runner_service::CREATE_RUNNER_LOGS_TOKEN,
-            create_runner_logs_token_request, create_runner_logs_token_response),
-        m!("runners.create_runner_token", runner_service::CREATE_RUNNER_TOKEN,
-            create_runner_token_request, create_runner_token_response),
-        m!("runners.list_scm_organizations", runner_service::LIST_SCM_ORGANIZATIONS,
-            list_scm_organizations_request, list_scm_organizations_response, QueryOnly),
-        m!("runners.parse_context_url", runner_service::PARSE_CONTEXT_URL,
-            parse_context_url_request, parse_context_url_response),
-        m!("runners.search_repositories", runner_service::SEARCH_REPOSITORIES,
-            search_repositories_request, search_repositories_response),
-        m!("runners.policies.create", runner_service::CREATE_RUNNER_POLICY,
-            create_runner_policy_request, create_runner_policy_response),
-        m!("runners.policies.update", runner_service::UPDATE_RUNNER_POLICY,
-            update_runner_policy_request, update_runner_policy_response),
-        m!("runners.policies.list", runner_service::LIST_RUNNER_POLICIES,
-            list_runner_policies_request, list_runner_policies_response,
-            Paged { items: "policies", id: "groupId" }),
-        m!("runners.policies.delete", runner_service::DELETE_RUNNER_POLICY,
-            delete_runner_policy_request, delete_runner_policy_response),
+        m!(
+            "runners.check_authentication_for_host",
+            runner_service::CHECK_AUTHENTICATION_FOR_HOST,
+            check_authentication_for_host_request,
+            check_authentication_for_host_response
+        ),
+        m!(
+            "runners.check_repository_access",
+            runner_service::CHECK_REPOSITORY_ACCESS,
+            check_repository_access_request,
+            check_repository_access_response
+        ),
+        m!(
+            "runners.create_logs_token",
+            runner_service::CREATE_RUNNER_LOGS_TOKEN,
+            create_runner_logs_token_request,
+            create_runner_logs_token_response
+        ),
+        m!(
+            "runners.create_runner_token",
+            runner_service::CREATE_RUNNER_TOKEN,
+            create_runner_token_request,
+            create_runner_token_response
+        ),
+        m!(
+            "runners.list_scm_organizations",
+            runner_service::LIST_SCM_ORGANIZATIONS,
+            list_scm_organizations_request,
+            list_scm_organizations_response,
+            QueryOnly
+        ),
+        m!(
+            "runners.parse_context_url",
+            runner_service::PARSE_CONTEXT_URL,
+            parse_context_url_request,
+            parse_context_url_response
+        ),
+        m!(
+            "runners.search_repositories",
+            runner_service::SEARCH_REPOSITORIES,
+            search_repositories_request,
+            search_repositories_response
+        ),
+        m!(
+            "runners.policies.create",
+            runner_service::CREATE_RUNNER_POLICY,
+            create_runner_policy_request,
+            create_runner_policy_response
+        ),
+        m!(
+            "runners.policies.update",
+            runner_service::UPDATE_RUNNER_POLICY,
+            update_runner_policy_request,
+            update_runner_policy_response
+        ),
+        m!(
+            "runners.policies.list",
+            runner_service::LIST_RUNNER_POLICIES,
+            list_runner_policies_request,
+            list_runner_policies_response,
+            Paged { items: "policies", id: "groupId" }
+        ),
+        m!(
+            "runners.policies.delete",
+            runner_service::DELETE_RUNNER_POLICY,
+            delete_runner_policy_request,
+            delete_runner_policy_response
+        ),
         // RunnerConfigurationService (16)
-        m!("runners.configurations.validate", runner_configuration_service::VALIDATE_RUNNER_CONFIGURATION,
-            validate_runner_configuration_request, validate_runner_configuration_response),
-        m!("runners.configurations.environment_classes.create",
+        m!(
+            "runners.configurations.validate",
+            runner_configuration_service::VALIDATE_RUNNER_CONFIGURATION,
+            validate_runner_configuration_request,
+            validate_runner_configuration_response
+        ),
+        m!(
+            "runners.configurations.environment_classes.create",
             runner_configuration_service::CREATE_ENVIRONMENT_CLASS,
-            create_environment_class_request, create_environment_class_response),
-        m!("runners.configurations.environment_classes.retrieve",
+            create_environment_class_request,
+            create_environment_class_response
+        ),
+        m!(
+            "runners.configurations.environment_classes.retrieve",
             runner_configuration_service::GET_ENVIRONMENT_CLASS,
-            get_environment_class_request, get_environment_class_response),
-        m!("runners.configurations.environment_classes.update",
+            get_environment_class_request,
+            get_environment_class_response
+        ),
+        m!(
+            "runners.configurations.environment_classes.update",
             runner_configuration_service::UPDATE_ENVIRONMENT_CLASS,
-            update_environment_class_request, update_environment_class_response),
-        m!("runners.configurations.environment_classes.list",
+            update_environment_class_request,
+            update_environment_class_response
+        ),
+        m!(
+            "runners.configurations.environment_classes.list",
             runner_configuration_service::LIST_ENVIRONMENT_CLASSES,
-            list_environment_classes_request, list_environment_classes_response,
-            Paged { items: "environmentClasses", id: "id" }),
-        m!("runners.configurations.host_authentication_tokens.create",
+            list_environment_classes_request,
+            list_environment_classes_response,
+            Paged { items: "environmentClasses", id: "id" }
+        ),
+        m!(
+            "runners.configurations.host_authentication_tokens.create",
             runner_configuration_service::CREATE_HOST_AUTHENTICATION_TOKEN,
-            create_host_authentication_token_request, create_host_authentication_token_response),
-        m!("runners.configurations.host_authentication_tokens.retrieve",
+            create_host_authentication_token_request,
+            create_host_authentication_token_response
+        ),
+        m!(
+            "runners.configurations.host_authentication_tokens.retrieve",
             runner_configuration_service::GET_HOST_AUTHENTICATION_TOKEN,
-            get_host_authentication_token_request, get_host_authentication_token_response),
-        m!("runners.configurations.host_authentication_tokens.update",
+            get_host_authentication_token_request,
+            get_host_authentication_token_response
+        ),
+        m!(
+            "runners.configurations.host_authentication_tokens.update",
             runner_configuration_service::UPDATE_HOST_AUTHENTICATION_TOKEN,
-            update_host_authentication_token_request, update_host_authentication_token_response),
-        m!("runners.configurations.host_authentication_tokens.list",
+            update_host_authentication_token_request,
+            update_host_authentication_token_response
+        ),
+        m!(
+            "runners.configurations.host_authentication_tokens.list",
             runner_configuration_service::LIST_HOST_AUTHENTICATION_TOKENS,
-            list_host_authentication_tokens_request, list_host_authentication_tokens_response,
-            Paged { items: "tokens", id: "id" }),
-        m!("runners.configurations.host_authentication_tokens.delete",
+            list_host_authentication_tokens_request,
+            list_host_authentication_tokens_response,
+            Paged { items: "tokens", id: "id" }
+        ),
+        m!(
+            "runners.configurations.host_authentication_tokens.delete",
             runner_configuration_service::DELETE_HOST_AUTHENTICATION_TOKEN,
-            delete_host_authentication_token_request, delete_host_authentication_token_response),
-        m!("runners.configurations.schema.retrieve",
+            delete_host_authentication_token_request,
+            delete_host_authentication_token_response
+        ),
+        m!(
+            "runners.configurations.schema.retrieve",
             runner_configuration_service::GET_RUNNER_CONFIGURATION_SCHEMA,
-            get_runner_configuration_schema_request, get_runner_configuration_schema_response),
-        m!("runners.configurations.scm_integrations.create",
+            get_runner_configuration_schema_request,
+            get_runner_configuration_schema_response
+        ),
+        m!(
+            "runners.configurations.scm_integrations.create",
             runner_configuration_service::CREATE_SCM_INTEGRATION,
-            create_scm_integration_request, create_scm_integration_response),
-        m!("runners.configurations.scm_integrations.retrieve",
+            create_scm_integration_request,
+            create_scm_integration_response
+        ),
+        m!(
+            "runners.configurations.scm_integrations.retrieve",
             runner_configuration_service::GET_SCM_INTEGRATION,
-            get_scm_integration_request, get_scm_integration_response),
-        m!("runners.configurations.scm_integrations.update",
+            get_scm_integration_request,
+            get_scm_integration_response
+        ),
+        m!(
+            "runners.configurations.scm_integrations.update",
             runner_configuration_service::UPDATE_SCM_INTEGRATION,
-            update_scm_integration_request, update_scm_integration_response),
-        m!("runners.configurations.scm_integrations.list",
+            update_scm_integration_request,
+            update_scm_integration_response
+        ),
+        m!(
+            "runners.configurations.scm_integrations.list",
             runner_configuration_service::LIST_SCM_INTEGRATIONS,
-            list_scm_integrations_request, list_scm_integrations_response,
-            Paged { items: "integrations", id: "id" }),
-        m!("runners.configurations.scm_integrations.delete",
+            list_scm_integrations_request,
+            list_scm_integrations_response,
+            Paged { items: "integrations", id: "id" }
+        ),
+        m!(
+            "runners.configurations.scm_integrations.delete",
             runner_configuration_service::DELETE_SCM_INTEGRATION,
-            delete_scm_integration_request, delete_scm_integration_response),
+            delete_scm_integration_request,
+            delete_scm_integration_response
+        ),
         // ProjectService (4)
-        m!("projects.policies.create", project_service::CREATE_PROJECT_POLICY,
-            create_project_policy_request, create_project_policy_response),
-        m!("projects.policies.update", project_service::UPDATE_PROJECT_POLICY,
-            update_project_policy_request, update_project_policy_response),
-        m!("projects.policies.list", project_service::LIST_PROJECT_POLICIES,
-            list_project_policies_request, list_project_policies_response,
-            Paged { items: "policies", id: "groupId" }),
-        m!("projects.policies.delete", project_service::DELETE_PROJECT_POLICY,
-            delete_project_policy_request, delete_project_policy_response),
+        m!(
+            "projects.policies.create",
+            project_service::CREATE_PROJECT_POLICY,
+            create_project_policy_request,
+            create_project_policy_response
+        ),
+        m!(
+            "projects.policies.update",
+            project_service::UPDATE_PROJECT_POLICY,
+            update_project_policy_request,
+            update_project_policy_response
+        ),
+        m!(
+            "projects.policies.list",
+            project_service::LIST_PROJECT_POLICIES,
+            list_project_policies_request,
+            list_project_policies_response,
+            Paged { items: "policies", id: "groupId" }
+        ),
+        m!(
+            "projects.policies.delete",
+            project_service::DELETE_PROJECT_POLICY,
+            delete_project_policy_request,
+            delete_project_policy_response
+        ),
     ]
 }
 
@@ -495,7 +609,16 @@ struct Plan {
 
 impl Plan {
     #[allow(clippy::too_many_arguments)]
-    fn call(&mut self, script: &Script, m: &Method, id: String, kwargs: Value, paginate: bool, steps: Vec<Step>, expect: Expect) {
+    fn call(
+        &mut self,
+        script: &Script,
+        m: &Method,
+        id: String,
+        kwargs: Value,
+        paginate: bool,
+        steps: Vec<Step>,
+        expect: Expect,
+    ) {
         self.scenario.push(json!({ "id": id, "call": m.sdk, "kwargs": kwargs, "paginate": paginate }));
         let key = m.procedure.trim_start_matches('/').to_owned();
         script.steps.lock().unwrap().entry(key).or_default().extend(steps);
@@ -521,7 +644,8 @@ fn plan(script: &Script, methods: &[Method]) -> Plan {
                 let mut kwargs = to_kwargs(&m.request, true);
                 kwargs["token"] = json!("token-value");
                 kwargs["page_size"] = json!(25);
-                let steps = vec![Step { label: id.clone(), request: m.request.clone(), outcome: Ok(m.response.clone()) }];
+                let steps =
+                    vec![Step { label: id.clone(), request: m.request.clone(), outcome: Ok(m.response.clone()) }];
                 let expect = Expect::Ok { labels: vec![id.clone()] };
                 plan.call(script, m, id, kwargs, false, steps, expect);
             }
@@ -684,9 +808,7 @@ async fn python_sdk_calls_a_server_built_from_the_generated_traits() {
     let router = runner_service::register(router, service.clone());
     let all_procedures: BTreeSet<String> = router.procedures().map(str::to_owned).collect();
     assert_eq!(all_procedures.len(), 36);
-    let app = router
-        .into_axum()
-        .layer(axum::middleware::map_request_with_state(script.clone(), record_uri));
+    let app = router.into_axum().layer(axum::middleware::map_request_with_state(script.clone(), record_uri));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(gitpod_api::runtime::server::serve(listener, app));
@@ -719,7 +841,10 @@ async fn python_sdk_calls_a_server_built_from_the_generated_traits() {
 
     let mut failures: Vec<String> = Vec::new();
     if !out.status.success() {
-        failures.push(format!("driver exit status {} (3 = a call raised a non-SDK exception)\nstderr:\n{stderr}", out.status));
+        failures.push(format!(
+            "driver exit status {} (3 = a call raised a non-SDK exception)\nstderr:\n{stderr}",
+            out.status
+        ));
     }
 
     // What the server saw.
@@ -730,7 +855,8 @@ async fn python_sdk_calls_a_server_built_from_the_generated_traits() {
             failures.push(format!("server: {} [{}]: {m}", s.procedure, s.label));
         }
         if s.user_agent.as_deref() != Some(SDK_USER_AGENT) {
-            failures.push(format!("server: {} [{}]: User-Agent {:?}, not the SDK's", s.procedure, s.label, s.user_agent));
+            failures
+                .push(format!("server: {} [{}]: User-Agent {:?}, not the SDK's", s.procedure, s.label, s.user_agent));
         }
         if let Some(r) = &s.response {
             sent.insert(s.label.clone(), r.clone());
@@ -766,7 +892,12 @@ async fn python_sdk_calls_a_server_built_from_the_generated_traits() {
                 let want = match p.kind {
                     Kind::Paged { items, .. } => {
                         if line["pages"] != json!(labels.len()) {
-                            failures.push(format!("{}: SDK walked {} pages, want {}", p.id, line["pages"], labels.len()));
+                            failures.push(format!(
+                                "{}: SDK walked {} pages, want {}",
+                                p.id,
+                                line["pages"],
+                                labels.len()
+                            ));
                         }
                         pages_walked += labels.len();
                         let all: Vec<Value> = responses
@@ -815,15 +946,10 @@ async fn python_sdk_calls_a_server_built_from_the_generated_traits() {
     // pages 2 and 3 `?token=page-N` (the body is re-sent unchanged; the handler checked that
     // `pagination.token` it decoded is the query's).
     for p in plan.planned.iter().filter(|p| matches!(p.kind, Kind::Paged { .. })) {
-        let got: Vec<Vec<(String, String)>> = uris
-            .iter()
-            .filter(|u| u.split('?').next() == Some(p.procedure))
-            .map(|u| query_pairs(u))
-            .collect();
-        let tokens: Vec<Option<&str>> = got
-            .iter()
-            .map(|q| q.iter().find(|(k, _)| k == "token").map(|(_, v)| v.as_str()))
-            .collect();
+        let got: Vec<Vec<(String, String)>> =
+            uris.iter().filter(|u| u.split('?').next() == Some(p.procedure)).map(|u| query_pairs(u)).collect();
+        let tokens: Vec<Option<&str>> =
+            got.iter().map(|q| q.iter().find(|(k, _)| k == "token").map(|(_, v)| v.as_str())).collect();
         if tokens != [Some("token-value"), Some("page-2"), Some("page-3")] {
             failures.push(format!("{}: query tokens of the 3 page requests: {tokens:?}", p.id));
         }
@@ -840,7 +966,8 @@ async fn python_sdk_calls_a_server_built_from_the_generated_traits() {
     }
 
     // Coverage: every one of the 36 procedures answered the SDK successfully.
-    let answered: BTreeSet<String> = seen.iter().filter(|s| s.response.is_some()).map(|s| s.procedure.clone()).collect();
+    let answered: BTreeSet<String> =
+        seen.iter().filter(|s| s.response.is_some()).map(|s| s.procedure.clone()).collect();
     let missing: Vec<&String> = all_procedures.difference(&answered).collect();
     if !missing.is_empty() {
         failures.push(format!("procedures never answered successfully: {missing:?}"));

@@ -189,9 +189,7 @@ impl Server {
         let router = project_service::register(router, service.clone());
         let router = runner_configuration_service::register(router, service.clone());
         let router = runner_service::register(router, service);
-        let app = router
-            .into_axum()
-            .layer(axum::middleware::map_request_with_state(counters.clone(), record_uri));
+        let app = router.into_axum().layer(axum::middleware::map_request_with_state(counters.clone(), record_uri));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let task = tokio::spawn(gitpod_api::runtime::server::serve(listener, app));
@@ -260,7 +258,11 @@ async fn every_connect_code_reaches_the_generated_client_typed_and_is_retried_on
         assert_eq!(e.http_status, Some(status), "{name}");
         assert_eq!(err.http_status(), Some(status), "{name}");
         assert_eq!(err.code(), e.code, "{name}");
-        assert_eq!(e.details, vec![json!({ "type": "test.v1.Why", "value": "AAEC", "debug": { "code": name } })], "{name}");
+        assert_eq!(
+            e.details,
+            vec![json!({ "type": "test.v1.Why", "value": "AAEC", "debug": { "code": name } })],
+            "{name}"
+        );
         // Retried as the SDKs do (408, 429, 5xx), except 501; never 409.
         let retryable = status == 429 || ((500..=599).contains(&status) && status != 501);
         let attempts = server.counters.hits(&key);
@@ -321,10 +323,8 @@ async fn already_exists_and_unimplemented_are_attempted_exactly_once() {
 
     // ProjectService keeps the trait's default bodies: `unimplemented`, 501, not retried.
     let projects = gitpod_api::ProjectServiceClient::new(server.config().max_retries(5)).unwrap();
-    let err = projects
-        .create_project_policy(types::CreateProjectPolicyRequest::default())
-        .await
-        .expect_err("unimplemented");
+    let err =
+        projects.create_project_policy(types::CreateProjectPolicyRequest::default()).await.expect_err("unimplemented");
     let e = err.as_connect().expect("a Connect error");
     assert_eq!((e.code.clone(), e.http_status), (Code::Unimplemented, Some(501)));
     assert!(e.message.contains("CreateProjectPolicy"), "{}", e.message);
@@ -376,16 +376,10 @@ async fn list_runner_policies_stream_yields_three_pages_once_in_order() {
         pagination: Some(types::PaginationRequest { token: None, page_size: Some(2) }),
     };
     let items: Vec<_> = server.runners().list_runner_policies_stream(request).take(20).collect().await;
-    let groups: Vec<String> = items
-        .into_iter()
-        .map(|r| r.expect("no error").group_id.unwrap_or_default())
-        .collect();
+    let groups: Vec<String> = items.into_iter().map(|r| r.expect("no error").group_id.unwrap_or_default()).collect();
     assert_eq!(groups, ["group-1", "group-2", "group-3", "group-4", "group-5"]);
     // The handler decoded the query's token into pagination.token ...
-    assert_eq!(
-        *server.counters.page_tokens.lock().unwrap(),
-        vec![None, Some("t2".to_owned()), Some("t3".to_owned())]
-    );
+    assert_eq!(*server.counters.page_tokens.lock().unwrap(), vec![None, Some("t2".to_owned()), Some("t3".to_owned())]);
     // ... which the client sent as `?token=` (with the request's page size), as the SDKs do.
     let uris = server.counters.requests_to(runner_service::procedures::LIST_RUNNER_POLICIES);
     let queries: Vec<&str> = uris.iter().map(|u| u.split_once('?').map(|(_, q)| q).unwrap_or("")).collect();
@@ -518,7 +512,8 @@ async fn bad_input_gets_the_right_connect_error_and_the_server_keeps_serving() {
         .send()
         .await
         .unwrap();
-    let a = Answer { status: slow.status().as_u16(), headers: slow.headers().clone(), body: slow.json().await.unwrap() };
+    let a =
+        Answer { status: slow.status().as_u16(), headers: slow.headers().clone(), body: slow.json().await.unwrap() };
     assert_error("Connect-Timeout-Ms: 100 against a 3 s handler", &a, 504, "deadline_exceeded", "deadline");
     checked += 1;
 
@@ -539,13 +534,10 @@ async fn protojson_leniency_unknown_fields_snake_case_enum_numbers_and_null() {
     let list_policies = runner_service::procedures::LIST_RUNNER_POLICIES;
 
     // Unknown fields (top-level and nested, any JSON) are ignored.
-    let a = raw
-        .post(get_runner, r#"{"runnerId": "r-unknown", "futureField": {"a": [1, "x", null]}, "other": 3}"#)
-        .await;
+    let a =
+        raw.post(get_runner, r#"{"runnerId": "r-unknown", "futureField": {"a": [1, "x", null]}, "other": 3}"#).await;
     assert_eq!((a.status, &a.body), (200, &json!({ "runner": { "runnerId": "r-unknown" } })));
-    let a = raw
-        .post(list_policies, r#"{"runnerId": "r1", "pagination": {"pageSize": 2, "futureKnob": true}}"#)
-        .await;
+    let a = raw.post(list_policies, r#"{"runnerId": "r1", "pagination": {"pageSize": 2, "futureKnob": true}}"#).await;
     assert_eq!(a.status, 200, "{}", a.body);
     assert_eq!(a.body["policies"].as_array().map(Vec::len), Some(2));
 
@@ -592,7 +584,10 @@ async fn int32_fields_accept_numbers_in_strings_as_protojson_requires() {
     let server = Server::start().await;
     let raw = Raw { http: reqwest::Client::new(), base: server.base_url() };
     let a = raw
-        .post(runner_service::procedures::LIST_RUNNER_POLICIES, r#"{"runnerId": "r1", "pagination": {"pageSize": "2"}}"#)
+        .post(
+            runner_service::procedures::LIST_RUNNER_POLICIES,
+            r#"{"runnerId": "r1", "pagination": {"pageSize": "2"}}"#,
+        )
         .await;
     assert_eq!(a.status, 200, "{}", a.body);
     assert_eq!(a.body["policies"].as_array().map(Vec::len), Some(2));

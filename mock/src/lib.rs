@@ -272,11 +272,7 @@ impl MockServer {
     /// documented example or, for the example's `nextToken`, the empty last page.
     pub fn respond(&self, procedure: &str, body: &Value) -> Result<Value, ConnectError> {
         let procedure = procedure.trim_start_matches('/');
-        let e = self
-            .inner
-            .endpoints
-            .get(procedure)
-            .ok_or_else(|| ConnectError::unimplemented(procedure))?;
+        let e = self.inner.endpoints.get(procedure).ok_or_else(|| ConnectError::unimplemented(procedure))?;
         respond(&self.inner, e, body)
     }
 

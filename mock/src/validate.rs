@@ -135,8 +135,11 @@ impl Schema {
             let Some(i) = found else {
                 let mut known: Vec<&str> = msg.fields.iter().map(|f| f.name.as_str()).collect();
                 known.sort_unstable();
-                let known =
-                    if known.is_empty() { "it has no fields".to_owned() } else { format!("known: {}", known.join(", ")) };
+                let known = if known.is_empty() {
+                    "it has no fields".to_owned()
+                } else {
+                    format!("known: {}", known.join(", "))
+                };
                 return Err(Invalid {
                     path: join(path, key),
                     problem: format!("unknown field of {} ({known})", msg.name),

@@ -84,7 +84,13 @@ fn sdk_call_path(m: &Method) -> Option<String> {
     let verb = match m.sdk_name.as_deref() {
         Some(v) => v.to_owned(),
         None => {
-            let verbs = [("Create", "create"), ("Get", "retrieve"), ("Update", "update"), ("Delete", "delete"), ("List", "list")];
+            let verbs = [
+                ("Create", "create"),
+                ("Get", "retrieve"),
+                ("Update", "update"),
+                ("Delete", "delete"),
+                ("List", "list"),
+            ];
             verbs.iter().find(|(p, _)| m.name.starts_with(p)).map(|(_, v)| (*v).to_owned())?
         }
     };
@@ -170,7 +176,8 @@ fn diff(want: &Value, got: &Value, path: &str) -> Option<String> {
             let (ta, tb) = (gitpod_runtime::wire::parse_timestamp(a), gitpod_runtime::wire::parse_timestamp(b));
             match (ta, tb) {
                 (Ok(ta), Ok(tb))
-                    if (ta.timestamp(), ta.timestamp_subsec_micros()) == (tb.timestamp(), tb.timestamp_subsec_micros()) =>
+                    if (ta.timestamp(), ta.timestamp_subsec_micros())
+                        == (tb.timestamp(), tb.timestamp_subsec_micros()) =>
                 {
                     None
                 }
@@ -193,7 +200,9 @@ fn diff(want: &Value, got: &Value, path: &str) -> Option<String> {
                         }
                     }
                     (Some(_), None) => return Some(format!("{path}.{k}: documented, missing in what the SDK parsed")),
-                    (None, Some(_)) => return Some(format!("{path}.{k}: not documented, present in what the SDK parsed")),
+                    (None, Some(_)) => {
+                        return Some(format!("{path}.{k}: not documented, present in what the SDK parsed"))
+                    }
                     (None, None) => {}
                 }
             }
@@ -281,15 +290,24 @@ fn official_python_sdk_runs_every_documented_example_against_the_mock() {
     // 2. Examples whose arguments the strict mock rejected: reported by name, and their responses still
     //    proven against the lenient mock.
     let misfit_ids: Vec<&str> = strict_outcome.misfits.iter().map(|(id, _)| id.as_str()).collect();
-    let rerun: Vec<Value> = calls.iter().filter(|c| misfit_ids.contains(&c["id"].as_str().unwrap_or(""))).cloned().collect();
+    let rerun: Vec<Value> =
+        calls.iter().filter(|c| misfit_ids.contains(&c["id"].as_str().unwrap_or(""))).cloned().collect();
     let lenient_outcome = if rerun.is_empty() {
         Outcome { ok: vec![], failures: vec![], misfits: vec![], pages: 0 }
     } else {
         check_lines(&lenient, &run_driver(&python, &running_lenient.base_url(), &rerun, "lenient"), false)
     };
 
-    eprintln!("gitpod-sdk 0.11.0 against the mock ({} methods of {} services):", calls.len() + unusable.len(), services.len());
-    eprintln!("  {} calls succeeded with the documented response (strict mock), {} pages/responses fetched", strict_outcome.ok.len(), strict_outcome.pages);
+    eprintln!(
+        "gitpod-sdk 0.11.0 against the mock ({} methods of {} services):",
+        calls.len() + unusable.len(),
+        services.len()
+    );
+    eprintln!(
+        "  {} calls succeeded with the documented response (strict mock), {} pages/responses fetched",
+        strict_outcome.ok.len(),
+        strict_outcome.pages
+    );
     if !from_yaml.is_empty() {
         eprintln!("  called with the YAML request example's parameters (the reference has no Python example):");
         for id in &from_yaml {
@@ -297,7 +315,9 @@ fn official_python_sdk_runs_every_documented_example_against_the_mock() {
         }
     }
     if !strict_outcome.misfits.is_empty() {
-        eprintln!("  documented Python arguments that do not fit the request schema (strict mock said invalid_argument):");
+        eprintln!(
+            "  documented Python arguments that do not fit the request schema (strict mock said invalid_argument):"
+        );
         for (id, message) in &strict_outcome.misfits {
             eprintln!("    {id}: {message}");
         }
@@ -319,7 +339,9 @@ fn official_python_sdk_runs_every_documented_example_against_the_mock() {
     }
     for (id, field, why) in KNOWN_MISFITS {
         if !misfit_ids.contains(id) {
-            problems.push(format!("{id}: listed in KNOWN_MISFITS ({field}: {why}) but its example now fits; update the list"));
+            problems.push(format!(
+                "{id}: listed in KNOWN_MISFITS ({field}: {why}) but its example now fits; update the list"
+            ));
         }
     }
     assert!(problems.is_empty(), "{} problem(s):\n{}", problems.len(), problems.join("\n"));
@@ -340,8 +362,13 @@ fn the_comparison_normalises_only_what_the_sdk_changes() {
     assert_eq!(diff(&nanos, &json!({"t": "2019-12-27T18:11:19.123456Z"}), "r"), None, "truncated to microseconds");
     assert!(diff(&nanos, &json!({"t": "2019-12-27T18:11:19.123457Z"}), "r").is_some());
     let changed = json!({"runner": {"createdAt": "2019-12-27T18:11:20.117Z", "n": 1, "tags": ["a"]}});
-    assert_eq!(diff(&doc, &changed, "response").as_deref().map(|d| d.starts_with("response.runner.createdAt")), Some(true));
+    assert_eq!(
+        diff(&doc, &changed, "response").as_deref().map(|d| d.starts_with("response.runner.createdAt")),
+        Some(true)
+    );
     assert!(diff(&doc, &json!({"runner": {"createdAt": "2019-12-27T18:11:19.117Z", "n": 1}}), "r").is_some());
-    assert!(diff(&doc, &json!({"runner": {"createdAt": "2019-12-27T18:11:19.117Z", "n": 2, "tags": ["a"]}}), "r").is_some());
+    assert!(
+        diff(&doc, &json!({"runner": {"createdAt": "2019-12-27T18:11:19.117Z", "n": 2, "tags": ["a"]}}), "r").is_some()
+    );
     assert!(diff(&json!({"a": "x"}), &json!({"a": "x", "b": 1}), "r").is_some());
 }

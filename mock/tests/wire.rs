@@ -34,7 +34,8 @@ impl Harness {
             .unwrap_or_else(|e| panic!("{procedure}: request failed: {e}"));
         let status = resp.status().as_u16();
         let text = resp.text().await.expect("body");
-        let value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{procedure}: body {text:?} is not JSON: {e}"));
+        let value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{procedure}: body {text:?} is not JSON: {e}"));
         (status, value)
     }
 
@@ -133,9 +134,21 @@ async fn list_methods_terminate_by_query_and_by_body_token() {
 /// (procedure, bad body, the field path the error must name).
 fn bad_requests() -> Vec<(&'static str, Value, &'static str)> {
     vec![
-        ("gitpod.v1.RunnerService/CreateRunner", json!({"spec": {"configuration": {"releaseChannel": "RUNNER_RELEASE_CHANNEL_NIGHTLY"}}}), "spec.configuration.releaseChannel"),
-        ("gitpod.v1.RunnerService/CreateRunner", json!({"spec": {"configuration": {"auto_update": "yes"}}}), "spec.configuration.autoUpdate"),
-        ("gitpod.v1.RunnerService/CreateRunner", json!({"spec": {"configuration": {"updateWindow": {"startHour": 1.5}}}}), "spec.configuration.updateWindow.startHour"),
+        (
+            "gitpod.v1.RunnerService/CreateRunner",
+            json!({"spec": {"configuration": {"releaseChannel": "RUNNER_RELEASE_CHANNEL_NIGHTLY"}}}),
+            "spec.configuration.releaseChannel",
+        ),
+        (
+            "gitpod.v1.RunnerService/CreateRunner",
+            json!({"spec": {"configuration": {"auto_update": "yes"}}}),
+            "spec.configuration.autoUpdate",
+        ),
+        (
+            "gitpod.v1.RunnerService/CreateRunner",
+            json!({"spec": {"configuration": {"updateWindow": {"startHour": 1.5}}}}),
+            "spec.configuration.updateWindow.startHour",
+        ),
         ("gitpod.v1.RunnerService/CreateRunner", json!({"spec": {"desiredPhase": true}}), "spec.desiredPhase"),
         ("gitpod.v1.RunnerService/CreateRunner", json!({"spec": {"bogusField": 1}}), "spec.bogusField"),
         ("gitpod.v1.RunnerService/CreateRunner", json!({"spec": "not an object"}), "spec"),
@@ -143,16 +156,48 @@ fn bad_requests() -> Vec<(&'static str, Value, &'static str)> {
         ("gitpod.v1.RunnerService/GetRunner", json!({"runnerId": 42}), "runnerId"),
         ("gitpod.v1.RunnerService/GetRunner", json!({"runnerId": ["r"]}), "runnerId"),
         ("gitpod.v1.RunnerService/DeleteRunner", json!({"force": "true"}), "force"),
-        ("gitpod.v1.RunnerService/ListRunners", json!({"filter": {"providers": "RUNNER_PROVIDER_AWS_EC2"}}), "filter.providers"),
-        ("gitpod.v1.RunnerService/ListRunners", json!({"filter": {"providers": ["RUNNER_PROVIDER_MOON"]}}), "filter.providers[0]"),
-        ("gitpod.v1.RunnerService/ListRunnerPolicies", json!({"pagination": {"pageSize": "twenty"}}), "pagination.pageSize"),
+        (
+            "gitpod.v1.RunnerService/ListRunners",
+            json!({"filter": {"providers": "RUNNER_PROVIDER_AWS_EC2"}}),
+            "filter.providers",
+        ),
+        (
+            "gitpod.v1.RunnerService/ListRunners",
+            json!({"filter": {"providers": ["RUNNER_PROVIDER_MOON"]}}),
+            "filter.providers[0]",
+        ),
+        (
+            "gitpod.v1.RunnerService/ListRunnerPolicies",
+            json!({"pagination": {"pageSize": "twenty"}}),
+            "pagination.pageSize",
+        ),
         ("gitpod.v1.RunnerService/SearchRepositories", json!({"limit": 3_000_000_000_u64}), "limit"),
-        ("gitpod.v1.RunnerConfigurationService/CreateHostAuthenticationToken", json!({"expiresAt": "2024-12-31T23:59:59"}), "expiresAt"),
-        ("gitpod.v1.RunnerConfigurationService/CreateHostAuthenticationToken", json!({"expiresAt": 1735689599}), "expiresAt"),
+        (
+            "gitpod.v1.RunnerConfigurationService/CreateHostAuthenticationToken",
+            json!({"expiresAt": "2024-12-31T23:59:59"}),
+            "expiresAt",
+        ),
+        (
+            "gitpod.v1.RunnerConfigurationService/CreateHostAuthenticationToken",
+            json!({"expiresAt": 1735689599}),
+            "expiresAt",
+        ),
         ("gitpod.v1.RunnerConfigurationService/CreateHostAuthenticationToken", json!({"scopes": [null]}), "scopes[0]"),
-        ("gitpod.v1.RunnerConfigurationService/CreateEnvironmentClass", json!({"configuration": [{"key": "cpu", "value": 8}]}), "configuration[0].value"),
-        ("gitpod.v1.RunnerConfigurationService/ValidateRunnerConfiguration", json!({"scmIntegration": {"oauthEncryptedClientSecret": "not base64!"}}), "scmIntegration.oauthEncryptedClientSecret"),
-        ("gitpod.v1.RunnerConfigurationService/ValidateRunnerConfiguration", json!({"environmentClass": {"configuration": [{"kee": "cpu"}]}}), "environmentClass.configuration[0].kee"),
+        (
+            "gitpod.v1.RunnerConfigurationService/CreateEnvironmentClass",
+            json!({"configuration": [{"key": "cpu", "value": 8}]}),
+            "configuration[0].value",
+        ),
+        (
+            "gitpod.v1.RunnerConfigurationService/ValidateRunnerConfiguration",
+            json!({"scmIntegration": {"oauthEncryptedClientSecret": "not base64!"}}),
+            "scmIntegration.oauthEncryptedClientSecret",
+        ),
+        (
+            "gitpod.v1.RunnerConfigurationService/ValidateRunnerConfiguration",
+            json!({"environmentClass": {"configuration": [{"kee": "cpu"}]}}),
+            "environmentClass.configuration[0].kee",
+        ),
         ("gitpod.v1.ProjectService/CreateProjectPolicy", json!({"role": "PROJECT_ROLE_OWNER"}), "role"),
         ("gitpod.v1.ProjectService/CreateProjectPolicy", json!({"projectId": "p", "project_id": "p"}), "projectId"),
     ]
@@ -161,14 +206,38 @@ fn bad_requests() -> Vec<(&'static str, Value, &'static str)> {
 /// ProtoJSON spellings the mock must accept.
 fn good_requests() -> Vec<(&'static str, Value)> {
     vec![
-        ("gitpod.v1.RunnerService/CreateRunner", json!({"spec": {"configuration": {"release_channel": "RUNNER_RELEASE_CHANNEL_STABLE", "auto_update": true, "updateWindow": {"startHour": "3", "end_hour": 5.0}}, "desired_phase": 1}})),
-        ("gitpod.v1.RunnerService/CreateRunner", json!({"name": null, "spec": null, "provider": "RUNNER_PROVIDER_AWS_EC2"})),
-        ("gitpod.v1.RunnerService/ListRunners", json!({"filter": {"providers": ["RUNNER_PROVIDER_AWS_EC2"], "creator_ids": []}, "pagination": {"page_size": 5}})),
-        ("gitpod.v1.RunnerConfigurationService/CreateHostAuthenticationToken", json!({"expires_at": "2024-12-31T23:59:59.123456789Z", "scopes": ["repo"]})),
-        ("gitpod.v1.RunnerConfigurationService/UpdateHostAuthenticationToken", json!({"expiresAt": "2024-12-31T23:59:59+02:00"})),
-        ("gitpod.v1.RunnerConfigurationService/ValidateRunnerConfiguration", json!({"scm_integration": {"oauth_encrypted_client_secret": "c2VjcmV0"}})),
-        ("gitpod.v1.RunnerConfigurationService/ValidateRunnerConfiguration", json!({"scmIntegration": {"oauthEncryptedClientSecret": "_-8"}})),
-        ("gitpod.v1.ProjectService/CreateProjectPolicy", json!({"group_id": "g", "project_id": "p", "role": "PROJECT_ROLE_ADMIN"})),
+        (
+            "gitpod.v1.RunnerService/CreateRunner",
+            json!({"spec": {"configuration": {"release_channel": "RUNNER_RELEASE_CHANNEL_STABLE", "auto_update": true, "updateWindow": {"startHour": "3", "end_hour": 5.0}}, "desired_phase": 1}}),
+        ),
+        (
+            "gitpod.v1.RunnerService/CreateRunner",
+            json!({"name": null, "spec": null, "provider": "RUNNER_PROVIDER_AWS_EC2"}),
+        ),
+        (
+            "gitpod.v1.RunnerService/ListRunners",
+            json!({"filter": {"providers": ["RUNNER_PROVIDER_AWS_EC2"], "creator_ids": []}, "pagination": {"page_size": 5}}),
+        ),
+        (
+            "gitpod.v1.RunnerConfigurationService/CreateHostAuthenticationToken",
+            json!({"expires_at": "2024-12-31T23:59:59.123456789Z", "scopes": ["repo"]}),
+        ),
+        (
+            "gitpod.v1.RunnerConfigurationService/UpdateHostAuthenticationToken",
+            json!({"expiresAt": "2024-12-31T23:59:59+02:00"}),
+        ),
+        (
+            "gitpod.v1.RunnerConfigurationService/ValidateRunnerConfiguration",
+            json!({"scm_integration": {"oauth_encrypted_client_secret": "c2VjcmV0"}}),
+        ),
+        (
+            "gitpod.v1.RunnerConfigurationService/ValidateRunnerConfiguration",
+            json!({"scmIntegration": {"oauthEncryptedClientSecret": "_-8"}}),
+        ),
+        (
+            "gitpod.v1.ProjectService/CreateProjectPolicy",
+            json!({"group_id": "g", "project_id": "p", "role": "PROJECT_ROLE_ADMIN"}),
+        ),
     ]
 }
 
@@ -201,7 +270,11 @@ async fn bad_requests_name_the_field_and_the_server_keeps_serving() {
     assert_eq!(status, 404, "{err}");
     let (status, _) = h.call("gitpod.v1.RunnerService/GetRunner", "", &json!({"runnerId": "r"})).await;
     assert_eq!(status, 200, "still serving");
-    eprintln!("{} invalid requests rejected naming the field, {} ProtoJSON spellings accepted", cases.len(), good_requests().len());
+    eprintln!(
+        "{} invalid requests rejected naming the field, {} ProtoJSON spellings accepted",
+        cases.len(),
+        good_requests().len()
+    );
     h.stop().await;
 }
 

@@ -346,9 +346,8 @@ impl Transport {
         if let Some(t) = token.filter(|t| !t.is_empty()) {
             query.push(("token".to_owned(), t.to_owned()));
             if let serde_json::Value::Object(body) = &mut value {
-                let pagination = body
-                    .entry("pagination")
-                    .or_insert_with(|| serde_json::Value::Object(Default::default()));
+                let pagination =
+                    body.entry("pagination").or_insert_with(|| serde_json::Value::Object(Default::default()));
                 if !pagination.is_object() {
                     // `null` (unset) or something unexpected: replace it.
                     *pagination = serde_json::Value::Object(Default::default());
@@ -481,16 +480,12 @@ impl Transport {
         if status == reqwest::StatusCode::OK {
             let slice: &[u8] = if bytes.iter().all(|b| b.is_ascii_whitespace()) { b"{}" } else { &bytes };
             let r = crate::decode::decode_json::<Resp>(slice);
-            return Attempt::Done(r.map_err(|e| Error::Decode {
-                message: e,
-                body: truncate(&String::from_utf8_lossy(&bytes), 1024),
-            }));
+            return Attempt::Done(
+                r.map_err(|e| Error::Decode { message: e, body: truncate(&String::from_utf8_lossy(&bytes), 1024) }),
+            );
         }
         let code = status.as_u16();
-        let request_id = headers
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
         let err = Error::Connect(ConnectError::from_response(code, &bytes, request_id));
         let should_retry = match headers.get("x-should-retry").and_then(|v| v.to_str().ok()) {
             _ if code == 409 || code == 501 => false,
@@ -526,9 +521,9 @@ fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
     } else if let Some(v) = get("retry-after") {
         match v.parse::<f64>() {
             Ok(s) => Some(s),
-            Err(_) => chrono::DateTime::parse_from_rfc2822(v).ok().map(|t| {
-                (t.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_milliseconds() as f64 / 1000.0
-            }),
+            Err(_) => chrono::DateTime::parse_from_rfc2822(v)
+                .ok()
+                .map(|t| (t.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_milliseconds() as f64 / 1000.0),
         }
     } else {
         None

@@ -126,11 +126,7 @@ impl Code {
 
     /// Parses a wire string; never fails (unknown strings become [`Code::Other`]).
     pub fn parse(s: &str) -> Code {
-        Code::ALL
-            .iter()
-            .find(|c| c.as_str() == s)
-            .cloned()
-            .unwrap_or_else(|| Code::Other(s.to_owned()))
+        Code::ALL.iter().find(|c| c.as_str() == s).cloned().unwrap_or_else(|| Code::Other(s.to_owned()))
     }
 }
 
@@ -192,21 +188,12 @@ macro_rules! constructors {
 impl ConnectError {
     /// A new error with a code and a message.
     pub fn new(code: Code, message: impl Into<String>) -> Self {
-        ConnectError {
-            code,
-            message: message.into(),
-            details: Vec::new(),
-            http_status: None,
-            request_id: None,
-        }
+        ConnectError { code, message: message.into(), details: Vec::new(), http_status: None, request_id: None }
     }
 
     /// `unimplemented`, with a message naming the procedure (what unimplemented trait methods return).
     pub fn unimplemented(procedure: &str) -> Self {
-        Self::new(
-            Code::Unimplemented,
-            format!("{} is not implemented", procedure.trim_start_matches('/')),
-        )
+        Self::new(Code::Unimplemented, format!("{} is not implemented", procedure.trim_start_matches('/')))
     }
 
     constructors! {
@@ -270,9 +257,8 @@ impl ConnectError {
             #[serde(default)]
             details: Option<Vec<serde_json::Value>>,
         }
-        let parsed = serde_json::from_slice::<Wire>(body)
-            .ok()
-            .filter(|w| w.code.as_deref().is_some_and(|c| !c.is_empty()));
+        let parsed =
+            serde_json::from_slice::<Wire>(body).ok().filter(|w| w.code.as_deref().is_some_and(|c| !c.is_empty()));
         let mut err = match parsed {
             Some(w) => {
                 let mut e = ConnectError::new(

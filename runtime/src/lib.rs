@@ -12,10 +12,10 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
-pub mod enums;
-pub mod error;
 #[cfg(any(feature = "client", feature = "server"))]
 mod decode;
+pub mod enums;
+pub mod error;
 mod redact;
 pub mod testing;
 pub mod wire;

@@ -141,10 +141,7 @@ impl RequestContext {
 fn bearer_from(headers: &HeaderMap) -> Option<String> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
     let (scheme, token) = v.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim().to_owned())
-        .filter(|t| !t.is_empty())
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned()).filter(|t| !t.is_empty())
 }
 
 /// The one authentication hook of a router: it sees the headers and the bearer token before any
@@ -207,8 +204,7 @@ impl ServerConfig {
     }
 }
 
-type Handler =
-    Arc<dyn Fn(RequestContext, Bytes) -> BoxFuture<'static, Result<Vec<u8>, ConnectError>> + Send + Sync>;
+type Handler = Arc<dyn Fn(RequestContext, Bytes) -> BoxFuture<'static, Result<Vec<u8>, ConnectError>> + Send + Sync>;
 
 #[derive(Clone)]
 struct Route {
@@ -337,8 +333,7 @@ fn error_response(status: StatusCode, err: &ConnectError) -> Response {
     let body = serde_json::to_vec(&err.to_json()).unwrap_or_else(|_| b"{\"code\":\"internal\"}".to_vec());
     let mut resp = Response::new(Body::from(body));
     *resp.status_mut() = status;
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     resp
 }
 
@@ -385,10 +380,7 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
             let mut it = item.split(';');
             let name = it.next().unwrap_or("").trim();
             let q_zero = it.any(|p| {
-                p.trim()
-                    .strip_prefix("q=")
-                    .and_then(|q| q.trim().parse::<f32>().ok())
-                    .is_some_and(|q| q == 0.0)
+                p.trim().strip_prefix("q=").and_then(|q| q.trim().parse::<f32>().ok()).is_some_and(|q| q == 0.0)
             });
             name.eq_ignore_ascii_case("gzip") && !q_zero
         })
@@ -400,18 +392,14 @@ fn too_large(limit: usize) -> ConnectError {
 }
 
 async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, ConnectError> {
-    if let Some(len) = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
+    if let Some(len) =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok())
     {
         if len > limit as u64 {
             return Err(too_large(limit));
         }
     }
-    let encoding = headers
-        .get(header::CONTENT_ENCODING)
-        .map(|v| v.to_str().unwrap_or("?").trim().to_ascii_lowercase());
+    let encoding = headers.get(header::CONTENT_ENCODING).map(|v| v.to_str().unwrap_or("?").trim().to_ascii_lowercase());
     let gzip = match encoding.as_deref() {
         None | Some("") | Some("identity") => false,
         Some("gzip") => true,
@@ -444,10 +432,7 @@ async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Byte
 
 impl ConnectError {
     fn unimplemented_encoding(enc: &str) -> ConnectError {
-        ConnectError::new(
-            Code::Unimplemented,
-            format!("unsupported Content-Encoding {enc:?}: use gzip or identity"),
-        )
+        ConnectError::new(Code::Unimplemented, format!("unsupported Content-Encoding {enc:?}: use gzip or identity"))
     }
 }
 
@@ -503,9 +488,7 @@ fn override_pagination(body: Bytes, pairs: &[(String, String)]) -> Result<Bytes,
         p.remove("page_size");
         p.insert("pageSize".into(), n.into());
     }
-    serde_json::to_vec(&value)
-        .map(Bytes::from)
-        .map_err(|e| ConnectError::internal(e.to_string()))
+    serde_json::to_vec(&value).map(Bytes::from).map_err(|e| ConnectError::internal(e.to_string()))
 }
 
 async fn dispatch(State(router): State<Arc<ConnectRouter>>, req: Request) -> Response {
@@ -582,10 +565,7 @@ async fn dispatch(State(router): State<Arc<ConnectRouter>>, req: Request) -> Res
     let result = match timeout {
         Some(t) => match tokio::time::timeout(t, work).await {
             Ok(r) => r,
-            Err(_) => Ok(Err(ConnectError::deadline_exceeded(format!(
-                "the deadline of {} ms passed",
-                t.as_millis()
-            )))),
+            Err(_) => Ok(Err(ConnectError::deadline_exceeded(format!("the deadline of {} ms passed", t.as_millis())))),
         },
         None => work.await,
     };

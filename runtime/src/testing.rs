@@ -11,7 +11,8 @@ pub fn assert_json_round_trip<T: Serialize + DeserializeOwned>(json: &str) {
     let expected: Value = serde_json::from_str(json).unwrap_or_else(|e| panic!("the example is not JSON: {e}"));
     let decoded: T = {
         let de = &mut serde_json::Deserializer::from_str(json);
-        serde_path_to_error::deserialize(de).unwrap_or_else(|e| panic!("decode failed at `{}`: {}", e.path(), e.inner()))
+        serde_path_to_error::deserialize(de)
+            .unwrap_or_else(|e| panic!("decode failed at `{}`: {}", e.path(), e.inner()))
     };
     let actual = serde_json::to_value(&decoded).unwrap_or_else(|e| panic!("encode failed: {e}"));
     let mut differences = Vec::new();

@@ -77,9 +77,7 @@ macro_rules! int_adapter {
                         }
                         // ProtoJSON also accepts exponent notation such as "1e3".
                         match v.parse::<f64>() {
-                            Ok(f) if !v.trim().is_empty() && v.trim() == v => {
-                                float_to_int::<$ty, E>(f, $what)
-                            }
+                            Ok(f) if !v.trim().is_empty() && v.trim() == v => float_to_int::<$ty, E>(f, $what),
                             _ => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
                         }
                     }
@@ -224,11 +222,7 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     if secs > 315_576_000_000 {
         return Err(format!("duration {s:?} is out of range"));
     }
-    let nanos: u32 = if frac.is_empty() {
-        0
-    } else {
-        format!("{frac:0<9}").parse().map_err(|_| err())?
-    };
+    let nanos: u32 = if frac.is_empty() { 0 } else { format!("{frac:0<9}").parse().map_err(|_| err())? };
     Ok(std::time::Duration::new(secs, nanos))
 }
 

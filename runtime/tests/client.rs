@@ -68,9 +68,8 @@ async fn fail(
 
 async fn fail_server() -> (String, Arc<Counters>) {
     let counters = Arc::new(Counters::default());
-    let router = axum::Router::new()
-        .route("/t.v1.S/Fail/{key}/{status}/{times}", post(fail))
-        .with_state(counters.clone());
+    let router =
+        axum::Router::new().route("/t.v1.S/Fail/{key}/{status}/{times}", post(fail)).with_state(counters.clone());
     (spawn(router).await, counters)
 }
 
@@ -105,10 +104,7 @@ async fn sends_connect_headers_and_decodes_gzip() {
     let base = spawn(router).await;
     let t = client(&base);
     let req = json!({"pagination": {"pageSize": 7}, "filter": {}});
-    let resp: Value = t
-        .unary_page("/gitpod.v1.RunnerService/ListRunners", &req, Some("tok 2"))
-        .await
-        .unwrap();
+    let resp: Value = t.unary_page("/gitpod.v1.RunnerService/ListRunners", &req, Some("tok 2")).await.unwrap();
     assert_eq!(resp["runners"].as_array().unwrap().len(), 200);
     let (h, query, body) = seen.lock().unwrap().take().unwrap();
     assert_eq!(h["content-type"], "application/json");
@@ -144,10 +140,13 @@ async fn every_code_reaches_the_client_typed() {
 
 #[tokio::test]
 async fn status_without_connect_body_uses_the_http_table() {
-    let router = axum::Router::new().route(
-        "/t.v1.S/Status/{status}",
-        post(|Path(status): Path<u16>| async move { (StatusCode::from_u16(status).unwrap(), "<html>proxy says no</html>") }),
-    );
+    let router =
+        axum::Router::new().route(
+            "/t.v1.S/Status/{status}",
+            post(|Path(status): Path<u16>| async move {
+                (StatusCode::from_u16(status).unwrap(), "<html>proxy says no</html>")
+            }),
+        );
     let base = spawn(router).await;
     let t = client_with(&base, |c| c.max_retries(0));
     for (status, code) in [
@@ -172,7 +171,7 @@ async fn status_without_connect_body_uses_the_http_table() {
 async fn retries_exactly_where_they_should() {
     let (base, counters) = fail_server().await;
     let t = client(&base); // 2 retries by default
-    // retried: 503, 429, 408, 500, 502, 504 -> third attempt succeeds
+                           // retried: 503, 429, 408, 500, 502, 504 -> third attempt succeeds
     for status in [503, 429, 408, 500, 502, 504] {
         let key = format!("ok-{status}");
         let r = call(&t, &format!("t.v1.S/Fail/{key}/{status}/2")).await.unwrap();
@@ -262,9 +261,8 @@ async fn per_call_timeout_is_a_deadline_for_the_whole_call() {
     // retries allowed, but the first attempt uses up the whole deadline: ~timeout, not 3x it
     let t = client_with(&base, |c| c.max_retries(2));
     let start = Instant::now();
-    let err = call(&t.with_options(CallOptions::new().timeout(Duration::from_millis(300))), "t.v1.S/Slow")
-        .await
-        .unwrap_err();
+    let err =
+        call(&t.with_options(CallOptions::new().timeout(Duration::from_millis(300))), "t.v1.S/Slow").await.unwrap_err();
     let took = start.elapsed();
     eprintln!("slow handler, timeout 300 ms, 2 retries allowed: {took:?}, {} attempt(s)", hits.load(Ordering::SeqCst));
     assert!(matches!(err, Error::Timeout(d) if d == Duration::from_millis(300)), "{err:?}");
@@ -604,10 +602,7 @@ async fn pagination_over_three_pages() {
     let base = spawn(router).await;
     let t = client(&base);
 
-    let items: Vec<u32> = list_stream(t.clone(), "t.v1.S/List")
-        .map(|r| r.unwrap())
-        .collect()
-        .await;
+    let items: Vec<u32> = list_stream(t.clone(), "t.v1.S/List").map(|r| r.unwrap()).collect().await;
     assert_eq!(items, vec![1, 2, 3, 4, 5, 6, 7, 8]);
     assert_eq!(*tokens.lock().unwrap(), vec!["", "p2", "p3"]);
 

@@ -164,8 +164,10 @@ async fn fixture_with(cfg: ServerConfig) -> Fixture {
 
 impl Fixture {
     async fn post(&self, procedure: &str, body: impl Into<reqwest::Body>) -> (u16, http::HeaderMap, Value) {
-        self.send(self.raw.post(format!("{}/{procedure}", self.base)).header("content-type", "application/json").body(body))
-            .await
+        self.send(
+            self.raw.post(format!("{}/{procedure}", self.base)).header("content-type", "application/json").body(body),
+        )
+        .await
     }
     async fn send(&self, rb: reqwest::RequestBuilder) -> (u16, http::HeaderMap, Value) {
         let r = rb.send().await.unwrap();
@@ -239,10 +241,7 @@ async fn every_code_maps_to_its_status_and_back() {
         let raw = f.post("gitpod.v1.TestService/Fail", json!({"code": code.as_str()}).to_string()).await;
         assert_error(&raw, status, code.as_str(), "failed on purpose");
         assert!(raw.2.get("details").is_none(), "no details key when there are none");
-        let err = t
-            .unary::<_, Value>("gitpod.v1.TestService/Fail", &json!({"code": code.as_str()}))
-            .await
-            .unwrap_err();
+        let err = t.unary::<_, Value>("gitpod.v1.TestService/Fail", &json!({"code": code.as_str()})).await.unwrap_err();
         let e = err.as_connect().unwrap_or_else(|| panic!("{err:?}"));
         assert_eq!((&e.code, e.http_status, e.message.as_str()), (&code, Some(status), "failed on purpose"));
     }
@@ -552,10 +551,8 @@ async fn concurrent_requests_are_served() {
         let t = t.clone();
         let seen = seen.clone();
         tasks.push(tokio::spawn(async move {
-            let r: EchoResp = t
-                .unary("gitpod.v1.TestService/Echo", &EchoReq { count: i, ..Default::default() })
-                .await
-                .unwrap();
+            let r: EchoResp =
+                t.unary("gitpod.v1.TestService/Echo", &EchoReq { count: i, ..Default::default() }).await.unwrap();
             seen.lock().unwrap().push(r.req.count);
         }));
     }

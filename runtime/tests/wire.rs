@@ -114,10 +114,7 @@ fn int64_strings_and_numbers() {
         assert!(serde_json::from_str::<Msg>(bad).is_err(), "{bad} must fail");
     }
     let m = Msg { count: -7, big: Some(u64::MAX), ids: vec![1, 2], ..Default::default() };
-    assert_eq!(
-        serde_json::to_string(&m).unwrap(),
-        r#"{"count":"-7","big":"18446744073709551615","ids":["1","2"]}"#
-    );
+    assert_eq!(serde_json::to_string(&m).unwrap(), r#"{"count":"-7","big":"18446744073709551615","ids":["1","2"]}"#);
 }
 
 #[test]
@@ -257,8 +254,15 @@ fn codes_and_http_table() {
     ] {
         assert_eq!(Code::from_http_status(status), code, "{status}");
     }
-    let e = ConnectError::from_response(409, br#"{"code":"already_exists","message":"dup","details":[{"type":"x"}]}"#, Some("r1".into()));
-    assert_eq!((e.code.clone(), e.message.as_str(), e.details.len(), e.http_status), (Code::AlreadyExists, "dup", 1, Some(409)));
+    let e = ConnectError::from_response(
+        409,
+        br#"{"code":"already_exists","message":"dup","details":[{"type":"x"}]}"#,
+        Some("r1".into()),
+    );
+    assert_eq!(
+        (e.code.clone(), e.message.as_str(), e.details.len(), e.http_status),
+        (Code::AlreadyExists, "dup", 1, Some(409))
+    );
     let e = ConnectError::from_response(502, b"<html>bad gateway</html>", None);
     assert_eq!(e.code, Code::Unavailable);
     let e = ConnectError::from_response(400, b"{\"code\":\"brand_new\"}", None);
@@ -321,8 +325,21 @@ fn number_integers_follow_protojson() {
         assert_eq!(nums(&format!(r#"{{"i": {json}}}"#)).unwrap().i, Some(want), "{json}");
     }
     for json in [
-        "5.5", "1e-1", "2147483648", "-2147483649", "1e10", "\"5.5\"", "\"x\"", "\"\"", "\" 5\"", "\"5 \"", "\"NaN\"",
-        "\"Infinity\"", "\"inf\"", "true", "[]",
+        "5.5",
+        "1e-1",
+        "2147483648",
+        "-2147483649",
+        "1e10",
+        "\"5.5\"",
+        "\"x\"",
+        "\"\"",
+        "\" 5\"",
+        "\"5 \"",
+        "\"NaN\"",
+        "\"Infinity\"",
+        "\"inf\"",
+        "true",
+        "[]",
     ] {
         let r = nums(&format!(r#"{{"i": {json}}}"#));
         assert!(r.is_err(), "int32 {json} must be rejected: {r:?}");
@@ -374,10 +391,7 @@ fn number_floats_follow_protojson() {
         ds: vec![1.5, f64::NEG_INFINITY, f64::NAN, -0.5],
         ..Default::default()
     };
-    assert_eq!(
-        serde_json::to_string(&n).unwrap(),
-        r#"{"f":"NaN","d":"Infinity","ds":[1.5,"-Infinity","NaN",-0.5]}"#
-    );
+    assert_eq!(serde_json::to_string(&n).unwrap(), r#"{"f":"NaN","d":"Infinity","ds":[1.5,"-Infinity","NaN",-0.5]}"#);
     let n = Nums { f: Some(0.1), d: Some(2.0), ..Default::default() };
     assert_eq!(serde_json::to_string(&n).unwrap(), r#"{"f":0.1,"d":2.0}"#);
     // round trip through the wire form

@@ -1,5 +1,6 @@
 //! Project tasks: `cargo xtask regen [--check]`, `cargo xtask model`, `cargo xtask mock --addr ADDR`.
 
+mod fmt;
 mod mock;
 mod regen;
 
@@ -23,6 +24,8 @@ fn main() -> ExitCode {
         ["regen", "--check"] => run_regen(&root, true),
         ["model"] => run_model(&root),
         ["test"] => run_tests(&root),
+        ["fmt"] => fmt::run(&root, false),
+        ["fmt", "--check"] => fmt::run(&root, true),
         ["mock", rest @ ..] => mock::run(&root, rest),
         _ => {
             eprintln!("{USAGE}");
@@ -108,6 +111,7 @@ fn run_model(root: &Path) -> Result<(), String> {
 /// Everything CI checks, in order of how fast it fails.
 fn run_tests(root: &Path) -> Result<(), String> {
     run_regen(root, true)?;
+    fmt::run(root, true)?;
     /// (what, cargo arguments, extra environment)
     type Step<'a> = (&'a str, &'a [&'a str], &'a [(&'a str, &'a str)]);
     let steps: &[Step] = &[

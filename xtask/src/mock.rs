@@ -14,7 +14,9 @@ pub fn run(root: &Path, args: &[&str]) -> Result<(), String> {
             a if a.starts_with("--addr=") => addr = a["--addr=".len()..].to_owned(),
             "--lenient" => options.lenient = true,
             "--quiet" => options.log = false,
-            other => return Err(format!("mock: unknown argument {other:?} (expected --addr ADDR, --lenient, --quiet)")),
+            other => {
+                return Err(format!("mock: unknown argument {other:?} (expected --addr ADDR, --lenient, --quiet)"))
+            }
         }
     }
     let parsed = crate::regen::load_model(&root.join("spec")).map_err(|e| e.to_string())?;

@@ -76,7 +76,8 @@ pub fn targets(root: &Path) -> Result<Vec<Target>, RegenError> {
     }];
     let fixtures = root.join("fixtures");
     let entries = fs::read_dir(&fixtures).map_err(|e| RegenError::Io(format!("{}: {e}", fixtures.display())))?;
-    let mut dirs: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.join("spec").is_dir()).collect();
+    let mut dirs: Vec<PathBuf> =
+        entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.join("spec").is_dir()).collect();
     dirs.sort();
     for dir in dirs {
         let name = dir.file_name().map(|n| n.to_string_lossy().replace('-', "_")).unwrap_or_default();
@@ -111,11 +112,7 @@ pub fn plan(target: &Target) -> Result<Plan, RegenError> {
             write.insert(path, contents);
         }
     }
-    let remove = existing
-        .keys()
-        .filter(|p| !write.contains_key(*p) && !unchanged.contains(p))
-        .cloned()
-        .collect();
+    let remove = existing.keys().filter(|p| !write.contains_key(*p) && !unchanged.contains(p)).cloned().collect();
     Ok(Plan { model: parsed.model, warnings: parsed.warnings, write, unchanged, remove, api_changes })
 }
 
@@ -214,7 +211,10 @@ mod tests {
         for entry in fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
             if path.is_file() {
-                files.insert(path.file_name().unwrap().to_string_lossy().into_owned(), fs::read_to_string(&path).unwrap());
+                files.insert(
+                    path.file_name().unwrap().to_string_lossy().into_owned(),
+                    fs::read_to_string(&path).unwrap(),
+                );
             }
         }
         files
@@ -228,7 +228,11 @@ mod tests {
         fs::create_dir_all(&spec).unwrap();
         fs::create_dir_all(out.join("src")).unwrap();
         // A method whose path is missing: the parser must reject it.
-        fs::write(spec.join("broken.python.md"), "# Things\n\n## GetThing\n\n**post** nowhere\n\n### Parameters\n\n- `id: Optional[str]`\n").unwrap();
+        fs::write(
+            spec.join("broken.python.md"),
+            "# Things\n\n## GetThing\n\n**post** nowhere\n\n### Parameters\n\n- `id: Optional[str]`\n",
+        )
+        .unwrap();
         fs::write(out.join("src/lib.rs"), format!("{GENERATED_HEADER}\n// old output\n")).unwrap();
         let before = snapshot(&out.join("src"));
         let target = Target { spec_dir: spec, out_dir: out.clone(), options: EmitOptions::default() };

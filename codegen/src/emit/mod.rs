@@ -66,8 +66,10 @@ impl Default for EmitOptions {
 pub fn emit(model: &Model, options: &EmitOptions) -> Result<Vec<GeneratedFile>, EmitError> {
     check_references(model)?;
     let index = types::TypeIndex::new(model);
-    let mut files =
-        vec![render("src/lib.rs", emit_lib(model, options))?, render("src/types.rs", types::emit_types(model, &index))?];
+    let mut files = vec![
+        render("src/lib.rs", emit_lib(model, options))?,
+        render("src/types.rs", types::emit_types(model, &index))?,
+    ];
     let krate = names::ident(&options.crate_name);
     let examples = service::ExampleWriter { model, index: &index, krate: krate.clone() };
     for service in &model.services {
@@ -85,10 +87,19 @@ fn check_references(model: &Model) -> Result<(), EmitError> {
     use crate::model::Type;
     let messages: std::collections::BTreeSet<&str> = model.messages.iter().map(|m| m.name.as_str()).collect();
     let enums: std::collections::BTreeSet<&str> = model.enums.iter().map(|e| e.name.as_str()).collect();
-    fn check(ty: &Type, messages: &std::collections::BTreeSet<&str>, enums: &std::collections::BTreeSet<&str>, at: &str) -> Result<(), EmitError> {
+    fn check(
+        ty: &Type,
+        messages: &std::collections::BTreeSet<&str>,
+        enums: &std::collections::BTreeSet<&str>,
+        at: &str,
+    ) -> Result<(), EmitError> {
         match ty {
-            Type::Message { name } if !messages.contains(name.as_str()) => Err(EmitError::new(format!("{at}: unknown message `{name}`"))),
-            Type::Enum { name } if !enums.contains(name.as_str()) => Err(EmitError::new(format!("{at}: unknown enum `{name}`"))),
+            Type::Message { name } if !messages.contains(name.as_str()) => {
+                Err(EmitError::new(format!("{at}: unknown message `{name}`")))
+            }
+            Type::Enum { name } if !enums.contains(name.as_str()) => {
+                Err(EmitError::new(format!("{at}: unknown enum `{name}`")))
+            }
             Type::List { item: inner } | Type::Map { value: inner } => check(inner, messages, enums, at),
             _ => Ok(()),
         }
@@ -213,7 +224,9 @@ fn separate_items(code: &str) -> String {
     for line in code.lines() {
         let prev = previous.trim();
         let after_block = prev == "}" || prev == "};";
-        let after_header = (prev.starts_with("//!") || prev.starts_with("#![")) && !line.trim_start().starts_with("//!") && !line.trim_start().starts_with("#![");
+        let after_header = (prev.starts_with("//!") || prev.starts_with("#!["))
+            && !line.trim_start().starts_with("//!")
+            && !line.trim_start().starts_with("#![");
         if (after_block || after_header) && starts_item(line) {
             out.push('\n');
         }

@@ -2,10 +2,10 @@
 //! server trait with its router (feature `server`).
 
 use super::docs::doc_attrs;
+use super::literal::LiteralWriter;
 use super::names::{self, ident};
 use super::types::{field_names, TypeIndex};
 use super::EmitError;
-use super::literal::LiteralWriter;
 use crate::model::{Method, Model, Service, Type};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -108,7 +108,8 @@ fn deprecated_attr(method: &Method) -> TokenStream {
 
 fn emit_client(service: &Service, index: &TypeIndex, examples: &ExampleWriter) -> Result<TokenStream, EmitError> {
     let client = format_ident!("{}Client", names::pascal(&service.short_name));
-    let client_doc = doc_attrs(&format!("Client for `{}`. Cheap to clone: clones share one connection pool.", service.name));
+    let client_doc =
+        doc_attrs(&format!("Client for `{}`. Cheap to clone: clones share one connection pool.", service.name));
     let mut methods = Vec::new();
     for method in &service.methods {
         let MethodNames { func, constant, request, response } = method_names(method);
@@ -226,12 +227,10 @@ fn next_token_expr(index: &TypeIndex, message: &str, path: &str) -> Result<Token
     for (i, segment) in segments.iter().enumerate() {
         let msg = index.message(&current).ok_or_else(|| EmitError::new(format!("unknown message `{current}`")))?;
         let names = field_names(msg);
-        let (field, rust) = msg
-            .fields
-            .iter()
-            .zip(&names)
-            .find(|(f, _)| f.name == *segment)
-            .ok_or_else(|| EmitError::new(format!("pagination path `{path}`: `{current}` has no field `{segment}`")))?;
+        let (field, rust) =
+            msg.fields.iter().zip(&names).find(|(f, _)| f.name == *segment).ok_or_else(|| {
+                EmitError::new(format!("pagination path `{path}`: `{current}` has no field `{segment}`"))
+            })?;
         let id = ident(rust);
         acc = Some(match (acc, field.optional) {
             (None, true) => quote!(response.#id),

@@ -137,10 +137,7 @@ fn rust_type(ty: &Type) -> RustType {
         Type::List { item } => {
             let inner = rust_type(item);
             let ty = inner.ty;
-            RustType {
-                ty: quote!(Vec<#ty>),
-                adapter: inner.adapter.map(|a| format!("Vec<{a}>")),
-            }
+            RustType { ty: quote!(Vec<#ty>), adapter: inner.adapter.map(|a| format!("Vec<{a}>")) }
         }
         Type::Map { value } => {
             let inner = rust_type(value);
@@ -198,14 +195,10 @@ fn emit_message(message: &Message, index: &TypeIndex) -> TokenStream {
         .collect();
     let undocumented = emit_undocumented_field(message);
     // Secrets, and the values of undocumented fields (which may be secrets), stay out of `Debug`.
-    let has_secret = message.fields.iter().any(|f| is_secret_field(&message.name, f))
-        || !message.undocumented_fields.is_empty();
+    let has_secret =
+        message.fields.iter().any(|f| is_secret_field(&message.name, f)) || !message.undocumented_fields.is_empty();
     let derive_debug = if has_secret { quote!() } else { quote!(Debug,) };
-    let serde_as = if needs_serde_as {
-        quote!(#[::serde_with::serde_as])
-    } else {
-        quote!()
-    };
+    let serde_as = if needs_serde_as { quote!(#[::serde_with::serde_as]) } else { quote!() };
     let has_option = message.fields.iter().any(|f| f.optional && !matches!(f.ty, Type::List { .. } | Type::Map { .. }));
     let skip_none = if has_option { quote!(#[::serde_with::skip_serializing_none]) } else { quote!() };
     let debug_impl = if has_secret { emit_redacted_debug(message, &rust_names) } else { quote!() };
@@ -248,17 +241,17 @@ fn emit_field(field: &Field, rust_name: &str, boxed: bool, wire_names: &BTreeSet
     let (full_ty, skip, as_adapter) = if optional {
         (quote!(Option<#ty>), String::new(), adapter.map(|a| format!("Option<{a}>")))
     } else if is_list {
-        let skip = if matches!(field.ty, Type::Map { .. }) { "::std::collections::BTreeMap::is_empty" } else { "Vec::is_empty" };
+        let skip = if matches!(field.ty, Type::Map { .. }) {
+            "::std::collections::BTreeMap::is_empty"
+        } else {
+            "Vec::is_empty"
+        };
         (ty, skip.to_string(), Some(default_on_null(adapter)))
     } else if is_message {
         // A required message is always written, as the reference shows it.
         (ty, String::new(), Some("::serde_with::DefaultOnNull".to_string()))
     } else {
-        (
-            ty,
-            "::gitpod_runtime::wire::is_default".to_string(),
-            Some(default_on_null(adapter)),
-        )
+        (ty, "::gitpod_runtime::wire::is_default".to_string(), Some(default_on_null(adapter)))
     };
     if !skip.is_empty() {
         serde_args.push(quote!(skip_serializing_if = #skip));

@@ -40,10 +40,7 @@ impl Collapsed {
 
     /// Original byte offset of a collapsed offset.
     pub fn original(&self, collapsed: usize) -> usize {
-        self.origin
-            .get(collapsed)
-            .copied()
-            .unwrap_or_else(|| self.origin.last().copied().unwrap_or(0))
+        self.origin.get(collapsed).copied().unwrap_or_else(|| self.origin.last().copied().unwrap_or(0))
     }
 }
 
@@ -93,16 +90,10 @@ pub fn split_blocks(file: &str, src: &str, page: &Collapsed) -> Result<Vec<Block
             let lang_end = after_ticks.find(' ').map_or(rest.len(), |i| i + 3);
             let lang = rest[3..lang_end].to_string();
             let Some(close) = find_fence_close(t, pos + lang_end) else {
-                return Err(err(
-                    pos,
-                    "unterminated code fence: no closing ``` before the end of the page".into(),
-                ));
+                return Err(err(pos, "unterminated code fence: no closing ``` before the end of the page".into()));
             };
             let body = t[(pos + lang_end).min(close)..close].trim().to_string();
-            blocks.push(Block {
-                kind: BlockKind::Code { lang, body },
-                offset: pos,
-            });
+            blocks.push(Block { kind: BlockKind::Code { lang, body }, offset: pos });
             pos = close + 3;
             continue;
         }
@@ -111,10 +102,7 @@ pub fn split_blocks(file: &str, src: &str, page: &Collapsed) -> Result<Vec<Block
             if level <= 2 {
                 in_examples = false;
             }
-            blocks.push(Block {
-                kind: BlockKind::Heading { level, title },
-                offset: pos,
-            });
+            blocks.push(Block { kind: BlockKind::Heading { level, title }, offset: pos });
             pos = end;
             continue;
         }
@@ -126,20 +114,14 @@ pub fn split_blocks(file: &str, src: &str, page: &Collapsed) -> Result<Vec<Block
             let head = t[head_start..close].to_string();
             let end = next_block_start(t, close + 1, in_examples);
             let text = t[close + 1..end].trim().to_string();
-            blocks.push(Block {
-                kind: BlockKind::Item { head: Some(head), text },
-                offset: pos,
-            });
+            blocks.push(Block { kind: BlockKind::Item { head: Some(head), text }, offset: pos });
             pos = end;
             continue;
         }
         if in_examples && rest.starts_with("- ") {
             let end = next_block_start(t, pos + 2, in_examples);
             let text = t[pos + 2..end].trim().to_string();
-            blocks.push(Block {
-                kind: BlockKind::Item { head: None, text },
-                offset: pos,
-            });
+            blocks.push(Block { kind: BlockKind::Item { head: None, text }, offset: pos });
             pos = end;
             continue;
         }
@@ -147,10 +129,7 @@ pub fn split_blocks(file: &str, src: &str, page: &Collapsed) -> Result<Vec<Block
         let end = floor_boundary(t, end);
         let text = t[pos..end].trim().to_string();
         if !text.is_empty() {
-            blocks.push(Block {
-                kind: BlockKind::Para { text },
-                offset: pos,
-            });
+            blocks.push(Block { kind: BlockKind::Para { text }, offset: pos });
         }
         pos = end.max(pos + rest.chars().next().map_or(1, char::len_utf8));
     }
@@ -211,11 +190,7 @@ fn heading_at(t: &str, pos: usize) -> Option<(u8, String, usize)> {
 
 /// A heading title runs until the first item, code span, bold text, fence or heading after it.
 fn title_end(t: &str, from: usize) -> usize {
-    [" - ", " `", " **", " #"]
-        .iter()
-        .filter_map(|m| t[from..].find(m))
-        .min()
-        .map_or(t.len(), |i| from + i)
+    [" - ", " `", " **", " #"].iter().filter_map(|m| t[from..].find(m)).min().map_or(t.len(), |i| from + i)
 }
 
 /// Where the text starting at `from` ends: at the next item, fence or real heading.
@@ -301,10 +276,8 @@ mod tests {
             })
             .collect();
         assert_eq!(headings, ["Policies", "M", "Example", "Parameters"]);
-        assert!(blocks.iter().any(|b| b.kind
-            == BlockKind::Item {
-                head: Some("a: str".into()),
-                text: "see # Examples here".into()
-            }));
+        assert!(blocks
+            .iter()
+            .any(|b| b.kind == BlockKind::Item { head: Some("a: str".into()), text: "see # Examples here".into() }));
     }
 }

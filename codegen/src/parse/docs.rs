@@ -47,12 +47,7 @@ fn bullets(t: &str) -> String {
         return t.to_string();
     };
     let (intro, rest) = t.split_at(colon + 1);
-    let items: Vec<&str> = rest
-        .trim_start()
-        .trim_start_matches("- ")
-        .split(" - ")
-        .map(str::trim)
-        .collect();
+    let items: Vec<&str> = rest.trim_start().trim_start_matches("- ").split(" - ").map(str::trim).collect();
     let mut out = intro.to_string();
     out.push('\n');
     for item in items {
@@ -83,19 +78,11 @@ mod tests {
     fn boilerplate_and_bullets() {
         let t =
             clean("Time when created. A Timestamp represents a point in time ... # Examples ... # JSON Mapping ...");
-        assert_eq!(
-            t,
-            format!("Time when created. {}", clean("A Timestamp represents a point in time"))
-        );
+        assert_eq!(t, format!("Time when created. {}", clean("A Timestamp represents a point in time")));
         assert!(!t.contains("JSON Mapping"));
-        assert_eq!(
-            clean("Does x. Use this method to: - A - B"),
-            "Does x. Use this method to:\n\n- A\n- B"
-        );
+        assert_eq!(clean("Does x. Use this method to: - A - B"), "Does x. Use this method to:\n\n- A\n- B");
         assert_eq!(clean("start hour. +required"), "start hour.");
-        assert!(is_deprecated(
-            "deprecated, will be removed. Use exchange_token instead."
-        ));
+        assert!(is_deprecated("deprecated, will be removed. Use exchange_token instead."));
         assert!(is_deprecated("Maximum. Deprecated: Use pagination.page_size instead"));
         assert!(!is_deprecated("the deprecated_field name"));
     }

@@ -78,17 +78,7 @@ impl<'a> Origin<'a> {
         file: &'a str,
         offset: usize,
     ) -> Self {
-        Origin {
-            root,
-            base,
-            alias,
-            owner: None,
-            side,
-            domain_top: false,
-            file,
-            offset,
-            json: None,
-        }
+        Origin { root, base, alias, owner: None, side, domain_top: false, file, offset, json: None }
     }
 }
 
@@ -108,17 +98,7 @@ impl Builder {
     /// Adds one instance and, recursively, one per nested message field.
     fn add(&mut self, origin: Origin, fields: &[FieldNode]) -> usize {
         let idx = self.insts.len();
-        let Origin {
-            root,
-            base,
-            alias,
-            owner,
-            side,
-            domain_top,
-            file,
-            offset,
-            json,
-        } = origin;
+        let Origin { root, base, alias, owner, side, domain_top, file, offset, json } = origin;
         self.insts.push(Inst {
             root,
             base,
@@ -205,11 +185,7 @@ pub struct Built {
 pub fn build(res: &Resolution, pages: &BTreeMap<String, Page>, overrides: &Overrides) -> Built {
     let mut names_in_docs = BTreeSet::new();
     collect_names(res, &mut names_in_docs);
-    let mut b = Builder {
-        insts: vec![],
-        names_in_docs,
-        warnings: vec![],
-    };
+    let mut b = Builder { insts: vec![], names_in_docs, warnings: vec![] };
 
     // Roots first: request and response of every method, then Domain Types classes.
     let mut method_roots = vec![];
@@ -217,36 +193,18 @@ pub fn build(res: &Resolution, pages: &BTreeMap<String, Page>, overrides: &Overr
         let rpc = rpc_name(&m.raw.path, &m.raw.rpc);
         let req_root = Some(format!("{rpc}Request"));
         let alias = m.raw.params_alias.clone();
-        let origin = Origin::top(
-            req_root,
-            String::new(),
-            alias,
-            Side::Request,
-            &m.raw.file,
-            m.raw.params_offset,
-        );
+        let origin = Origin::top(req_root, String::new(), alias, Side::Request, &m.raw.file, m.raw.params_offset);
         let req = b.add(origin, &m.body);
         let (fields, alias) = match &m.response {
             Response::Empty => (vec![], None),
             Response::Fields { class_name, fields } => (fields.clone(), class_name.clone()),
         };
-        let alias = alias.or_else(|| {
-            m.raw
-                .returns_spelling
-                .clone()
-                .filter(|s| super::types::is_ident(s) && s != "object")
-        });
+        let alias =
+            alias.or_else(|| m.raw.returns_spelling.clone().filter(|s| super::types::is_ident(s) && s != "object"));
         let resp_root = Some(format!("{rpc}Response"));
         let origin = Origin {
             json: m.json.clone(),
-            ..Origin::top(
-                resp_root,
-                String::new(),
-                alias,
-                Side::Response,
-                &m.raw.file,
-                m.raw.returns_offset,
-            )
+            ..Origin::top(resp_root, String::new(), alias, Side::Response, &m.raw.file, m.raw.returns_offset)
         };
         let resp = b.add(origin, &fields);
         method_roots.push((req, resp));
@@ -266,9 +224,7 @@ pub fn build(res: &Resolution, pages: &BTreeMap<String, Page>, overrides: &Overr
             // page whose RPC starts with that verb and whose response has this structure.
             let verb_root = (!same_root)
                 .then(|| {
-                    verb_match(&b, &method_roots, res, name, &d.raw.file, |r| {
-                        b.insts[r].sig == b.insts[probe].sig
-                    })
+                    verb_match(&b, &method_roots, res, name, &d.raw.file, |r| b.insts[r].sig == b.insts[probe].sig)
                 })
                 .flatten();
             if let Some(r) = verb_root {
@@ -280,9 +236,7 @@ pub fn build(res: &Resolution, pages: &BTreeMap<String, Page>, overrides: &Overr
             }
         }
         if let Some(Head::Untyped { name: Some(name) }) = &d.header {
-            if let Some(r) = verb_match(&b, &method_roots, res, name, &d.raw.file, |r| {
-                b.insts[r].fields.is_empty()
-            }) {
+            if let Some(r) = verb_match(&b, &method_roots, res, name, &d.raw.file, |r| b.insts[r].fields.is_empty()) {
                 b.insts[r].alias = Some(name.clone());
             }
         }
@@ -302,13 +256,7 @@ pub fn build(res: &Resolution, pages: &BTreeMap<String, Page>, overrides: &Overr
             evidence.python_ints.insert(f.wire());
         }
     }
-    let mut typing = Typing {
-        ev: &evidence,
-        ov: overrides,
-        pages,
-        warnings: vec![],
-        inferred: 0,
-    };
+    let mut typing = Typing { ev: &evidence, ov: overrides, pages, warnings: vec![], inferred: 0 };
 
     // Messages: one per distinct name, fields from all its instances (richest doc wins).
     let mut by_name: BTreeMap<String, Vec<usize>> = BTreeMap::new();
@@ -319,10 +267,7 @@ pub fn build(res: &Resolution, pages: &BTreeMap<String, Page>, overrides: &Overr
     }
     for (name, idxs) in &by_name {
         let first = &b.insts[idxs[0]];
-        let mut msg = Message {
-            name: name.clone(),
-            ..Message::default()
-        };
+        let mut msg = Message { name: name.clone(), ..Message::default() };
         for (fi, f) in first.fields.iter().enumerate() {
             let doc_src = idxs
                 .iter()
@@ -384,11 +329,7 @@ pub fn build(res: &Resolution, pages: &BTreeMap<String, Page>, overrides: &Overr
     warnings.append(&mut typing.warnings);
     warnings.sort_by(|a, c| (&a.file, a.offset, &a.message).cmp(&(&c.file, c.offset, &c.message)));
     warnings.dedup();
-    Built {
-        model,
-        warnings,
-        inferred_from_examples: typing.inferred,
-    }
+    Built { model, warnings, inferred_from_examples: typing.inferred }
 }
 
 /// The method on `file` whose RPC starts with the verb of `{Thing}{Verb}Response` and whose response has no
@@ -424,20 +365,13 @@ fn is_idempotent(rpc: &str) -> bool {
 }
 
 fn rpc_name(path: &Option<String>, title: &str) -> String {
-    path.as_deref()
-        .and_then(|p| p.rsplit('/').next())
-        .filter(|s| !s.is_empty())
-        .unwrap_or(title)
-        .to_string()
+    path.as_deref().and_then(|p| p.rsplit('/').next()).filter(|s| !s.is_empty()).unwrap_or(title).to_string()
 }
 
 fn collect_names(res: &Resolution, out: &mut BTreeSet<String>) {
     fn walk(fields: &[FieldNode], out: &mut BTreeSet<String>) {
         for f in fields {
-            if let Kind::Message {
-                type_name, children, ..
-            } = &f.kind
-            {
+            if let Kind::Message { type_name, children, .. } = &f.kind {
                 if let Some(t) = type_name {
                     out.insert(t.clone());
                 }
@@ -465,19 +399,10 @@ fn assign_names(b: &mut Builder) -> Vec<String> {
     let mut groups: BTreeMap<String, BTreeMap<String, Vec<usize>>> = BTreeMap::new();
     for (i, inst) in b.insts.iter().enumerate() {
         if inst.root.is_none() {
-            groups
-                .entry(inst.base.clone())
-                .or_default()
-                .entry(inst.sig.clone())
-                .or_default()
-                .push(i);
+            groups.entry(inst.base.clone()).or_default().entry(inst.sig.clone()).or_default().push(i);
         }
     }
-    let mut names: Vec<Option<String>> = b
-        .insts
-        .iter()
-        .map(|i| i.root.clone().filter(|r| !r.is_empty()))
-        .collect();
+    let mut names: Vec<Option<String>> = b.insts.iter().map(|i| i.root.clone().filter(|r| !r.is_empty())).collect();
     // Names settled without owners first; scoped ones need their owner's name, so resolve outside-in.
     let mut scoped: Vec<(String, Vec<usize>)> = vec![];
     for (base, sigs) in &groups {
@@ -487,11 +412,8 @@ fn assign_names(b: &mut Builder) -> Vec<String> {
             }
             continue;
         }
-        let tops: Vec<&String> = sigs
-            .iter()
-            .filter(|(_, v)| v.iter().any(|&i| b.insts[i].domain_top))
-            .map(|(s, _)| s)
-            .collect();
+        let tops: Vec<&String> =
+            sigs.iter().filter(|(_, v)| v.iter().any(|&i| b.insts[i].domain_top)).map(|(s, _)| s).collect();
         let sides = |v: &Vec<usize>| v.iter().map(|&i| b.insts[i].side).collect::<BTreeSet<_>>();
         let split_sides = sigs.len() == 2 && {
             let s: Vec<BTreeSet<Side>> = sigs.values().map(sides).collect();
@@ -501,11 +423,7 @@ fn assign_names(b: &mut Builder) -> Vec<String> {
             if tops.len() == 1 && tops[0] == sig {
                 idxs.iter().for_each(|&i| names[i] = Some(base.clone()));
             } else if split_sides && tops.is_empty() {
-                let suffix = if sides(idxs).contains(&Side::Request) {
-                    "Request"
-                } else {
-                    "Response"
-                };
+                let suffix = if sides(idxs).contains(&Side::Request) { "Request" } else { "Response" };
                 idxs.iter().for_each(|&i| names[i] = Some(format!("{base}{suffix}")));
             } else {
                 scoped.push((base.clone(), idxs.clone()));
@@ -519,10 +437,8 @@ fn assign_names(b: &mut Builder) -> Vec<String> {
             if names[idxs[0]].is_some() {
                 continue;
             }
-            let owners: Option<Vec<String>> = idxs
-                .iter()
-                .map(|&i| b.insts[i].owner.and_then(|o| names[o].clone()))
-                .collect();
+            let owners: Option<Vec<String>> =
+                idxs.iter().map(|&i| b.insts[i].owner.and_then(|o| names[o].clone())).collect();
             if let Some(mut owners) = owners {
                 owners.sort();
                 let name = format!("{}{}", owners.first().cloned().unwrap_or_default(), base);
@@ -587,9 +503,7 @@ impl Evidence {
         }
     }
     fn get(&self, msg: &str, field: &str) -> &[Value] {
-        self.values
-            .get(&(msg.to_string(), field.to_string()))
-            .map_or(&[], Vec::as_slice)
+        self.values.get(&(msg.to_string(), field.to_string())).map_or(&[], Vec::as_slice)
     }
 }
 
@@ -635,12 +549,8 @@ impl Typing<'_> {
             self.inferred += 1;
         }
         let ty = match &f.spelled.ty {
-            TypeExpr::List(_) => Type::List {
-                item: Box::new(element),
-            },
-            TypeExpr::Map(_) => Type::Map {
-                value: Box::new(element),
-            },
+            TypeExpr::List(_) => Type::List { item: Box::new(element) },
+            TypeExpr::Map(_) => Type::Map { value: Box::new(element) },
             _ => element,
         };
         Typed { ty, note }
@@ -654,13 +564,7 @@ impl Typing<'_> {
         match f.spelled.ty.element() {
             TypeExpr::String => {
                 if strs.contains(&BYTES_PLACEHOLDER) {
-                    (
-                        Type::Bytes,
-                        Some(format!(
-                            "On the wire this is bytes (base64): {}",
-                            shown(BYTES_PLACEHOLDER)
-                        )),
-                    )
+                    (Type::Bytes, Some(format!("On the wire this is bytes (base64): {}", shown(BYTES_PLACEHOLDER))))
                 } else if !strs.is_empty() && strs.iter().all(|s| is_duration(s)) {
                     let note = format!("On the wire this is a Duration (`\"1.5s\"`): {}", shown(strs[0]));
                     (Type::Duration, Some(note))
@@ -671,10 +575,7 @@ impl Typing<'_> {
             TypeExpr::Bool => (Type::Bool, None),
             // int64 is written as a string in ProtoJSON; the examples show which ints those are.
             TypeExpr::Int | TypeExpr::Number if !strs.is_empty() => {
-                let note = format!(
-                    "On the wire this is a 64-bit integer written as a string: {}",
-                    shown(strs[0])
-                );
+                let note = format!("On the wire this is a 64-bit integer written as a string: {}", shown(strs[0]));
                 (Type::Int64, Some(note))
             }
             TypeExpr::Int => (Type::Int32, None),
@@ -751,14 +652,7 @@ fn collect_enums(res: &Resolution) -> Vec<Enum> {
             merge_values(entry, &listed);
         }
     }
-    enums
-        .into_iter()
-        .map(|(name, values)| Enum {
-            name,
-            doc: String::new(),
-            values,
-        })
-        .collect()
+    enums.into_iter().map(|(name, values)| Enum { name, doc: String::new(), values }).collect()
 }
 
 /// Longest documented order wins; values only another place lists are appended.
@@ -786,12 +680,7 @@ fn services(
     let mut services: BTreeMap<String, Vec<Method>> = BTreeMap::new();
     for (m, &(req, resp)) in res.methods.iter().zip(roots) {
         let path = m.raw.path.clone().unwrap_or_default();
-        let service = path
-            .trim_start_matches('/')
-            .split('/')
-            .next()
-            .unwrap_or_default()
-            .to_string();
+        let service = path.trim_start_matches('/').split('/').next().unwrap_or_default().to_string();
         let rpc = rpc_name(&m.raw.path, &m.raw.rpc);
         // Query parameters belong to no message; overrides and warnings name them `{Rpc}Request.query.{field}`.
         let owner = format!("{}.query", names[req]);
@@ -828,10 +717,7 @@ fn services(
             response: names[resp].clone(),
             pagination: pagination(&b.insts, resp, names, !query.is_empty()),
             query,
-            doc_aliases: DocAliases {
-                request: b.insts[req].alias.clone(),
-                response: b.insts[resp].alias.clone(),
-            },
+            doc_aliases: DocAliases { request: b.insts[req].alias.clone(), response: b.insts[resp].alias.clone() },
             examples: Examples {
                 requests: m.raw.request_examples.clone(),
                 python: m.raw.python.clone(),
@@ -846,22 +732,14 @@ fn services(
         .map(|(name, mut methods)| {
             methods.sort_by(|a, b| a.name.cmp(&b.name));
             let short_name = name.rsplit('.').next().unwrap_or_default().to_string();
-            Service {
-                name,
-                short_name,
-                methods,
-            }
+            Service { name, short_name, methods }
         })
         .collect()
 }
 
 /// `ProjectService` + `Policies` → `projects.policies` (the HTTP pages give no SDK call).
 fn http_resource(service: &str, group: Option<&str>) -> String {
-    let short = service
-        .rsplit('.')
-        .next()
-        .unwrap_or_default()
-        .trim_end_matches("Service");
+    let short = service.rsplit('.').next().unwrap_or_default().trim_end_matches("Service");
     let mut res = plural(&snake(short));
     if let Some(g) = group {
         let g = snake(g);
@@ -874,9 +752,8 @@ fn http_resource(service: &str, group: Option<&str>) -> String {
 
 /// English plural of a snake_case resource name (its last word): `policy` → `policies`, `runner` → `runners`.
 fn plural(word: &str) -> String {
-    let consonant_y = word
-        .strip_suffix('y')
-        .filter(|stem| stem.ends_with(|c: char| c.is_ascii_alphabetic() && !"aeiou".contains(c)));
+    let consonant_y =
+        word.strip_suffix('y').filter(|stem| stem.ends_with(|c: char| c.is_ascii_alphabetic() && !"aeiou".contains(c)));
     if let Some(stem) = consonant_y {
         format!("{stem}ies")
     } else if ["s", "x", "ch", "sh"].iter().any(|end| word.ends_with(end)) {
@@ -911,23 +788,11 @@ mod tests {
 
     #[test]
     fn resource_names_are_english_plurals() {
-        assert_eq!(
-            http_resource("gitpod.v1.ProjectService", Some("Policies")),
-            "projects.policies"
-        );
+        assert_eq!(http_resource("gitpod.v1.ProjectService", Some("Policies")), "projects.policies");
         assert_eq!(http_resource("gitpod.v1.PolicyService", None), "policies");
         assert_eq!(http_resource("gitpod.v1.PolicyService", Some("Policies")), "policies");
-        assert_eq!(
-            http_resource("gitpod.v1.RunnerConfigurationService", None),
-            "runner_configurations"
-        );
-        let plurals = [
-            ("key", "keys"),
-            ("day", "days"),
-            ("class", "classes"),
-            ("box", "boxes"),
-            ("batch", "batches"),
-        ];
+        assert_eq!(http_resource("gitpod.v1.RunnerConfigurationService", None), "runner_configurations");
+        let plurals = [("key", "keys"), ("day", "days"), ("class", "classes"), ("box", "boxes"), ("batch", "batches")];
         for (one, many) in plurals {
             assert_eq!(plural(one), many);
         }

@@ -57,11 +57,8 @@ pub struct ParseStats {
 
 /// Reads every page in `dir` (sorted by name) and the optional `overrides.toml`.
 pub fn load_spec_dir(dir: &Path) -> std::io::Result<(Vec<SpecPage>, Option<SpecPage>)> {
-    let mut files: Vec<_> = std::fs::read_dir(dir)?
-        .collect::<Result<Vec<_>, _>>()?
-        .into_iter()
-        .map(|e| e.path())
-        .collect();
+    let mut files: Vec<_> =
+        std::fs::read_dir(dir)?.collect::<Result<Vec<_>, _>>()?.into_iter().map(|e| e.path()).collect();
     files.sort();
     let mut pages = vec![];
     let mut overrides = None;
@@ -73,10 +70,7 @@ pub fn load_spec_dir(dir: &Path) -> std::io::Result<(Vec<SpecPage>, Option<SpecP
         if !path.is_file() || !(is_page || name == "overrides.toml") {
             continue;
         }
-        let page = SpecPage {
-            file: name.clone(),
-            text: std::fs::read_to_string(&path)?,
-        };
+        let page = SpecPage { file: name.clone(), text: std::fs::read_to_string(&path)? };
         if name == "overrides.toml" {
             overrides = Some(page);
         } else {
@@ -122,10 +116,8 @@ pub fn parse_pages(pages: &[SpecPage], overrides: Option<&SpecPage>) -> Result<P
         }
     }
     let methods = dedupe_methods(methods, &trees, &mut errors, &mut warnings);
-    let method_places: BTreeMap<String, (String, usize)> = methods
-        .iter()
-        .filter_map(|m| Some((m.path.clone()?, (m.file.clone(), m.offset))))
-        .collect();
+    let method_places: BTreeMap<String, (String, usize)> =
+        methods.iter().filter_map(|m| Some((m.path.clone()?, (m.file.clone(), m.offset)))).collect();
     let domains = dedupe_domains(domains);
 
     let res = resolve::resolve(methods, domains, &trees, &mut warnings);
@@ -133,9 +125,8 @@ pub fn parse_pages(pages: &[SpecPage], overrides: Option<&SpecPage>) -> Result<P
     warnings.extend(built.warnings);
     // Request examples are read against the request types, so they come after the model is built.
     for problem in request_examples::read_all(&mut built.model) {
-        if let Some(page) = method_places
-            .get(&problem.method)
-            .and_then(|(file, offset)| Some((trees.get(file)?, *offset)))
+        if let Some(page) =
+            method_places.get(&problem.method).and_then(|(file, offset)| Some((trees.get(file)?, *offset)))
         {
             let message = format!(
                 "request example `{}` of {} does not fit the request type: {}",
@@ -144,12 +135,8 @@ pub fn parse_pages(pages: &[SpecPage], overrides: Option<&SpecPage>) -> Result<P
             warnings.push(page.0.warning(page.1, message));
         }
     }
-    let known: BTreeSet<String> = built
-        .model
-        .services
-        .iter()
-        .flat_map(|s| s.methods.iter().map(|m| m.path.clone()))
-        .collect();
+    let known: BTreeSet<String> =
+        built.model.services.iter().flat_map(|s| s.methods.iter().map(|m| m.path.clone())).collect();
     for o in overviews {
         warnings.extend(overview::check(o, &known));
     }
@@ -188,10 +175,9 @@ fn dedupe_methods(
             }
             _ => {
                 if let Some(t) = trees.get(&m.file) {
-                    errors.push(t.error(
-                        m.offset,
-                        format!("method `{}` has no `**post** `/service/Method`` path", m.rpc),
-                    ));
+                    errors.push(
+                        t.error(m.offset, format!("method `{}` has no `**post** `/service/Method`` path", m.rpc)),
+                    );
                 }
             }
         }
@@ -205,11 +191,7 @@ fn dedupe_methods(
         });
         let first = copies.remove(0);
         let heads = |m: &sections::RawMethod| {
-            m.params
-                .iter()
-                .chain(&m.returns)
-                .map(|e| format!("{:?}", e.head))
-                .collect::<Vec<_>>()
+            m.params.iter().chain(&m.returns).map(|e| format!("{:?}", e.head)).collect::<Vec<_>>()
         };
         for other in &copies {
             if heads(other) != heads(&first) {
@@ -237,13 +219,8 @@ fn dedupe_domains(domains: Vec<sections::RawDomain>) -> Vec<sections::RawDomain>
     sorted
         .into_iter()
         .filter(|d| {
-            let key = (
-                d.title.clone(),
-                d.entries
-                    .iter()
-                    .map(|e| format!("{:?}{}", e.head, e.text))
-                    .collect::<Vec<_>>(),
-            );
+            let key =
+                (d.title.clone(), d.entries.iter().map(|e| format!("{:?}{}", e.head, e.text)).collect::<Vec<_>>());
             seen.insert(key)
         })
         .collect()

@@ -40,9 +40,6 @@ mod tests {
         assert_eq!(wire("groupId"), "groupId");
         assert_eq!(snake("pageSize"), "page_size");
         assert_eq!(pascal("scm_integration"), "ScmIntegration");
-        assert_eq!(
-            title_to_type("Runner Parse Context URL Response"),
-            "RunnerParseContextURLResponse"
-        );
+        assert_eq!(title_to_type("Runner Parse Context URL Response"), "RunnerParseContextURLResponse");
     }
 }

@@ -137,13 +137,7 @@ struct Level {
 
 impl Level {
     fn new(field: Option<FieldNode>, known: Vec<(Signal, BTreeSet<String>)>, json: Option<Value>) -> Self {
-        Level {
-            field,
-            children: vec![],
-            known,
-            json,
-            refuted: false,
-        }
+        Level { field, children: vec![], known, json, refuted: false }
     }
     /// Known sets that still agree with every child seen so far.
     fn live_known(&self, open_child: Option<&FieldNode>) -> Vec<&(Signal, BTreeSet<String>)> {
@@ -151,10 +145,7 @@ impl Level {
             return vec![];
         }
         let names: Vec<String> = self.children.iter().chain(open_child).map(FieldNode::wire).collect();
-        self.known
-            .iter()
-            .filter(|(_, set)| names.iter().all(|n| set.contains(n)))
-            .collect()
+        self.known.iter().filter(|(_, set)| names.iter().all(|n| set.contains(n))).collect()
     }
 }
 
@@ -183,11 +174,7 @@ fn fits(level: &Level, open_child: Option<&FieldNode>, f: &FieldNode) -> Fit {
     let live = level.live_known(open_child);
     if !live.is_empty() {
         let signal = live.iter().map(|(s, _)| *s).min().unwrap_or(Signal::KnownType);
-        return if live.iter().any(|(_, set)| set.contains(&w)) {
-            Fit::Yes(signal)
-        } else {
-            Fit::No(signal)
-        };
+        return if live.iter().any(|(_, set)| set.contains(&w)) { Fit::Yes(signal) } else { Fit::No(signal) };
     }
     match open_child.or(level.children.last()) {
         Some(last) if order_rank(f) <= order_rank(last) => Fit::No(Signal::FieldOrder),
@@ -228,20 +215,10 @@ pub fn nest(entries: &[Entry], json: Option<&Value>, root_type: Option<&str>, re
         root.known.push((Signal::JsonExample, keys));
     }
     if let Some(shapes) = root_type.and_then(|t| registry.shapes.get(t)) {
-        root.known
-            .extend(shapes.iter().map(|(_, set)| (Signal::KnownType, set.clone())));
+        root.known.extend(shapes.iter().map(|(_, set)| (Signal::KnownType, set.clone())));
     }
     let mut stack = vec![root];
-    run(
-        Walk {
-            entries,
-            registry,
-            lookahead: true,
-        },
-        0,
-        &mut stack,
-        &mut out,
-    );
+    run(Walk { entries, registry, lookahead: true }, 0, &mut stack, &mut out);
     while stack.len() > 1 {
         close(&mut stack);
     }
@@ -276,11 +253,7 @@ fn run(w: Walk, from: usize, stack: &mut Vec<Level>, out: &mut Outcome) -> bool 
 
 /// Places entry `i`; `forced` imposes the level (used when probing a reading).
 fn step(w: Walk, i: usize, stack: &mut Vec<Level>, out: &mut Outcome, forced: Option<usize>) -> bool {
-    let Walk {
-        entries,
-        registry,
-        lookahead,
-    } = w;
+    let Walk { entries, registry, lookahead } = w;
     let mut placed = true;
     {
         let e = &entries[i];
@@ -299,14 +272,8 @@ fn step(w: Walk, i: usize, stack: &mut Vec<Level>, out: &mut Outcome, forced: Op
                 return true;
             }
         };
-        let mut node = FieldNode {
-            name,
-            spelled,
-            text: e.text.clone(),
-            offset: e.offset,
-            kind: Kind::Scalar,
-            example: None,
-        };
+        let mut node =
+            FieldNode { name, spelled, text: e.text.clone(), offset: e.offset, kind: Kind::Scalar, example: None };
 
         // The first child follows its message directly; every later field needs a decision.
         if stack.len() > 1 && stack.last().is_some_and(|l| !l.children.is_empty()) {
@@ -327,17 +294,11 @@ fn step(w: Walk, i: usize, stack: &mut Vec<Level>, out: &mut Outcome, forced: Op
                 let next_is_value = matches!(next, Some(Head::Value(_)));
                 if next_is_value {
                     out.kinds.record(Signal::EnumValues);
-                    node.kind = Kind::Enum {
-                        name: x,
-                        values: vec![],
-                    };
+                    node.kind = Kind::Enum { name: x, values: vec![] };
                     None
                 } else if registry.enums.contains(&x) {
                     out.kinds.record(Signal::KnownEnum);
-                    node.kind = Kind::Enum {
-                        name: x,
-                        values: vec![],
-                    };
+                    node.kind = Kind::Enum { name: x, values: vec![] };
                     None
                 } else if matches!(next, Some(Head::Field { .. })) {
                     out.kinds.record(Signal::FirstChild);
@@ -351,25 +312,15 @@ fn step(w: Walk, i: usize, stack: &mut Vec<Level>, out: &mut Outcome, forced: Op
                         ),
                     });
                     out.kinds.record(Signal::Ambiguous);
-                    node.kind = Kind::Message {
-                        type_name: Some(x),
-                        children: vec![],
-                        json: None,
-                    };
+                    node.kind = Kind::Message { type_name: Some(x), children: vec![], json: None };
                     None
                 }
             }
             TypeExpr::Object(names) => {
                 let mut level = open_level(&node, None, registry);
-                level
-                    .known
-                    .push((Signal::InlineObject, names.iter().map(|n| wire(n)).collect()));
+                level.known.push((Signal::InlineObject, names.iter().map(|n| wire(n)).collect()));
                 if names.is_empty() || !matches!(next, Some(Head::Field { .. })) {
-                    node.kind = Kind::Message {
-                        type_name: None,
-                        children: vec![],
-                        json: None,
-                    };
+                    node.kind = Kind::Message { type_name: None, children: vec![], json: None };
                     None
                 } else {
                     Some(level)
@@ -416,11 +367,7 @@ fn open_level(node: &FieldNode, type_name: Option<&str>, registry: &Registry) ->
             known.extend(twin.iter().cloned().map(|(_, set)| (Signal::ParamTwin, set)));
         }
     }
-    let kind = Kind::Message {
-        type_name: type_name.map(str::to_string),
-        children: vec![],
-        json: None,
-    };
+    let kind = Kind::Message { type_name: type_name.map(str::to_string), children: vec![], json: None };
     let mut field = node.clone();
     field.kind = kind;
     Level::new(Some(field), known, None)
@@ -479,21 +426,14 @@ fn decide_level(
         // Nothing accepts it: the innermost level still trusting a known set of its type name meets a
         // different structure under that name. Drop that set there and decide again.
         let open_child = |j: usize| stack.get(j + 1).and_then(|l| l.field.as_ref());
-        let Some(j) = (1..stack.len())
-            .rev()
-            .find(|&j| !stack[j].live_known(open_child(j)).is_empty())
-        else {
+        let Some(j) = (1..stack.len()).rev().find(|&j| !stack[j].live_known(open_child(j)).is_empty()) else {
             break;
         };
         stack[j].refuted = true;
     }
     if let Some(&(j, s)) = fitting.first() {
         chosen = Some(j);
-        let signal = if j == stack.len() - 1 {
-            s
-        } else {
-            first_exclusion.unwrap_or(s)
-        };
+        let signal = if j == stack.len() - 1 { s } else { first_exclusion.unwrap_or(s) };
         let outer_fits = fitting.len() > 1;
         if s == Signal::FieldOrder && outer_fits && j == stack.len() - 1 && !lookahead {
             // Probing a reading: take the innermost level, as the final pass would without more evidence.
@@ -571,10 +511,7 @@ fn level_label(stack: &[Level], k: usize) -> String {
 fn attach_value(stack: &mut [Level], v: &str, e: &Entry, out: &mut Outcome) {
     let target = stack.last_mut().and_then(|l| l.children.last_mut());
     match target {
-        Some(FieldNode {
-            kind: Kind::Enum { values, .. },
-            ..
-        }) => {
+        Some(FieldNode { kind: Kind::Enum { values, .. }, .. }) => {
             if !values.iter().any(|x| x == v) {
                 values.push(v.to_string());
             }
@@ -595,11 +532,7 @@ mod tests {
         heads
             .iter()
             .enumerate()
-            .map(|(i, h)| Entry {
-                head: parse_head(h).unwrap(),
-                text: String::new(),
-                offset: i,
-            })
+            .map(|(i, h)| Entry { head: parse_head(h).unwrap(), text: String::new(), offset: i })
             .collect()
     }
 

@@ -38,9 +38,7 @@ impl Overrides {
     }
 
     pub fn field_type(&self, message: &str, field: &str) -> Option<Type> {
-        self.field_types
-            .get(&format!("{message}.{field}"))
-            .and_then(|t| scalar(t))
+        self.field_types.get(&format!("{message}.{field}")).and_then(|t| scalar(t))
     }
 }
 

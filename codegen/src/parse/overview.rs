@@ -10,9 +10,7 @@ pub fn paths(page: &SpecPage) -> Vec<(String, usize)> {
     let mut from = 0;
     while let Some(i) = t[from..].find("post/gitpod.") {
         let start = from + i + "post".len();
-        let end = t[start..]
-            .find(|c: char| c.is_whitespace())
-            .map_or(t.len(), |e| start + e);
+        let end = t[start..].find(|c: char| c.is_whitespace()).map_or(t.len(), |e| start + e);
         out.push((t[start..end].to_string(), start));
         from = end;
     }

@@ -67,10 +67,7 @@ pub fn parse_page(file: &str, src: &str) -> Result<Page, Diagnostic> {
     // Original offset of the block that produced the Markdown at `md_offset`.
     let origin = |md_offset: usize| -> usize {
         let i = starts.partition_point(|&(s, _)| s <= md_offset).saturating_sub(1);
-        starts
-            .get(i)
-            .and_then(|&(_, b)| blocks.get(b))
-            .map_or(0, |b| collapsed.original(b.offset))
+        starts.get(i).and_then(|&(_, b)| blocks.get(b)).map_or(0, |b| collapsed.original(b.offset))
     };
 
     // (heading level and title, or a node), with the original offset where it starts.
@@ -111,29 +108,14 @@ pub fn parse_page(file: &str, src: &str) -> Result<Page, Diagnostic> {
             Event::End(TagEnd::CodeBlock) => {
                 if let Some((lang, body, at)) = code.take() {
                     let body = body.trim().to_string();
-                    nodes.push((
-                        None,
-                        Some(Node::Code {
-                            lang,
-                            body,
-                            offset: origin(at),
-                        }),
-                        origin(at),
-                    ));
+                    nodes.push((None, Some(Node::Code { lang, body, offset: origin(at) }), origin(at)));
                 }
             }
             Event::Start(Tag::Paragraph) if list_depth == 0 && heading.is_none() => para = Some(range),
             Event::End(TagEnd::Paragraph) if list_depth == 0 => {
                 if let Some(range) = para.take() {
                     let at = origin(range.start);
-                    nodes.push((
-                        None,
-                        Some(Node::Para {
-                            text: md[range].trim().to_string(),
-                            offset: at,
-                        }),
-                        at,
-                    ));
+                    nodes.push((None, Some(Node::Para { text: md[range].trim().to_string(), offset: at }), at));
                 }
             }
             Event::Text(s) | Event::Code(s) => {
@@ -154,12 +136,7 @@ pub fn parse_page(file: &str, src: &str) -> Result<Page, Diagnostic> {
             while stack.len() > 1 && stack.last().is_some_and(|s| s.level >= level) {
                 close_top(&mut stack);
             }
-            stack.push(Section {
-                level,
-                title,
-                offset,
-                ..Section::default()
-            });
+            stack.push(Section { level, title, offset, ..Section::default() });
         } else if let (Some(node), Some(top)) = (node, stack.last_mut()) {
             top.body.push(node);
         }
@@ -168,11 +145,7 @@ pub fn parse_page(file: &str, src: &str) -> Result<Page, Diagnostic> {
         close_top(&mut stack);
     }
     let root = stack.pop().unwrap_or_default();
-    Ok(Page {
-        file: file.to_string(),
-        src: src.to_string(),
-        root,
-    })
+    Ok(Page { file: file.to_string(), src: src.to_string(), root })
 }
 
 fn close_top(stack: &mut Vec<Section>) {
@@ -200,16 +173,8 @@ fn item_node(raw: &str, offset: usize) -> Node {
         if let Some(close) = rest.find('`') {
             let head = rest[..close].to_string();
             let text = rest[close + 1..].trim().to_string();
-            return Node::Item {
-                head: Some(head),
-                text,
-                offset,
-            };
+            return Node::Item { head: Some(head), text, offset };
         }
     }
-    Node::Item {
-        head: None,
-        text: raw.trim().to_string(),
-        offset,
-    }
+    Node::Item { head: None, text: raw.trim().to_string(), offset }
 }

@@ -31,10 +31,7 @@ pub fn read_all(model: &mut Model) -> Vec<ExampleProblem> {
         let Some(request) = messages.get(&method.request) else {
             continue;
         };
-        let reader = TypedReader {
-            messages: &messages,
-            enums: &enums,
-        };
+        let reader = TypedReader { messages: &messages, enums: &enums };
         for example in &mut method.examples.requests {
             match reader.yaml(&example.yaml, request) {
                 Ok(value) => example.value = Some(value),
@@ -66,18 +63,12 @@ struct TypedReader<'a> {
 
 /// A field of a message found by its wire name or its snake_case name.
 fn find_field<'m>(message: &'m Message, key: &str) -> Option<&'m Field> {
-    message
-        .fields
-        .iter()
-        .find(|f| f.name == key)
-        .or_else(|| message.fields.iter().find(|f| f.proto_name == key))
+    message.fields.iter().find(|f| f.name == key).or_else(|| message.fields.iter().find(|f| f.proto_name == key))
 }
 
 impl TypedReader<'_> {
     fn message(&self, name: &str) -> Result<&Message, String> {
-        self.messages
-            .get(name)
-            .ok_or_else(|| format!("unknown message `{name}`"))
+        self.messages.get(name).ok_or_else(|| format!("unknown message `{name}`"))
     }
 
     /// Reads a (possibly whitespace-collapsed) YAML mapping as a value of `request`.
@@ -87,10 +78,9 @@ impl TypedReader<'_> {
         let value = self.yaml_message(&tokens, &mut i, request)?;
         match tokens.get(i) {
             None => Ok(Value::Object(value)),
-            Some(YamlToken::Key(key)) => Err(format!(
-                "`{key}` is not a field of `{}` or of any message it opens",
-                request.name
-            )),
+            Some(YamlToken::Key(key)) => {
+                Err(format!("`{key}` is not a field of `{}` or of any message it opens", request.name))
+            }
             Some(other) => Err(format!("unexpected {other:?} at the top level")),
         }
     }
@@ -139,11 +129,7 @@ impl TypedReader<'_> {
                         return Err(format!("`{key}` is not a list but the example gives one"));
                     };
                     *i += 1;
-                    Value::Array(
-                        raws.iter()
-                            .map(|raw| self.scalar(raw, item))
-                            .collect::<Result<Vec<_>, _>>()?,
-                    )
+                    Value::Array(raws.iter().map(|raw| self.scalar(raw, item)).collect::<Result<Vec<_>, _>>()?)
                 }
                 (_, other) => return Err(format!("`{key}` has no value that fits its type (found {other:?})")),
             };
@@ -164,10 +150,9 @@ impl TypedReader<'_> {
                 "false" => Ok(Value::Bool(false)),
                 _ => Err(format!("`{text}` is not a boolean")),
             },
-            Type::Int32 | Type::Uint32 | Type::Float | Type::Double => text
-                .parse::<Number>()
-                .map(Value::Number)
-                .map_err(|_| format!("`{text}` is not a number")),
+            Type::Int32 | Type::Uint32 | Type::Float | Type::Double => {
+                text.parse::<Number>().map(Value::Number).map_err(|_| format!("`{text}` is not a number"))
+            }
             Type::Int64 | Type::Uint64 => text
                 .parse::<i128>()
                 .map(|_| Value::String(text.to_string()))
@@ -203,10 +188,7 @@ impl TypedReader<'_> {
         for (key, v) in args {
             let field =
                 find_field(request, key).ok_or_else(|| format!("`{key}` is not a field of `{}`", request.name))?;
-            out.insert(
-                field.name.clone(),
-                self.python_value(v, &field.ty).map_err(|e| format!("`{key}`: {e}"))?,
-            );
+            out.insert(field.name.clone(), self.python_value(v, &field.ty).map_err(|e| format!("`{key}`: {e}"))?);
         }
         Ok(Value::Object(out))
     }
@@ -214,11 +196,9 @@ impl TypedReader<'_> {
     fn python_value(&self, value: &Value, ty: &Type) -> Result<Value, String> {
         match (ty, value) {
             (Type::Message { name }, Value::Object(_)) => self.python(value, self.message(name)?),
-            (Type::List { item }, Value::Array(items)) => items
-                .iter()
-                .map(|v| self.python_value(v, item))
-                .collect::<Result<Vec<_>, _>>()
-                .map(Value::Array),
+            (Type::List { item }, Value::Array(items)) => {
+                items.iter().map(|v| self.python_value(v, item)).collect::<Result<Vec<_>, _>>().map(Value::Array)
+            }
             (Type::Map { value: inner }, Value::Object(map)) => map
                 .iter()
                 .map(|(k, v)| Ok((k.clone(), self.python_value(v, inner)?)))
@@ -291,9 +271,7 @@ fn yaml_tokens(text: &str) -> Result<Vec<YamlToken>, String> {
                         while i < chars.len() && !matches!(chars[i], ',' | ']') {
                             i += 1;
                         }
-                        items.push(YamlScalar::Plain(
-                            chars[start..i].iter().collect::<String>().trim().to_string(),
-                        ));
+                        items.push(YamlScalar::Plain(chars[start..i].iter().collect::<String>().trim().to_string()));
                     }
                 }
             }
@@ -350,10 +328,7 @@ fn quoted(chars: &[char], start: usize) -> Result<(String, usize), String> {
 /// The keyword arguments of a Python call `client.a.b(k=v, ...)` as a JSON object.
 pub fn python_kwargs(call: &str) -> Result<Value, String> {
     let open = call.find('(').ok_or("the Python example has no call")?;
-    let mut parser = PyParser {
-        chars: call[open + 1..].chars().collect(),
-        i: 0,
-    };
+    let mut parser = PyParser { chars: call[open + 1..].chars().collect(), i: 0 };
     let mut args = Map::new();
     loop {
         parser.skip_ws();
@@ -464,16 +439,12 @@ impl PyParser {
             Some(c) if c == '-' || c.is_ascii_digit() => {
                 let start = self.i;
                 self.i += 1;
-                while self
-                    .peek()
-                    .is_some_and(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '_' | '+' | '-'))
+                while self.peek().is_some_and(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '_' | '+' | '-'))
                 {
                     self.i += 1;
                 }
                 let text: String = self.chars[start..self.i].iter().filter(|&&c| c != '_').collect();
-                text.parse::<Number>()
-                    .map(Value::Number)
-                    .map_err(|_| format!("`{text}` is not a number"))
+                text.parse::<Number>().map(Value::Number).map_err(|_| format!("`{text}` is not a number"))
             }
             Some(_) => {
                 let mut name = self.identifier()?;
@@ -524,11 +495,7 @@ mod tests {
     }
 
     fn messages() -> BTreeMap<String, Message> {
-        let msg = |name: &str, fields: Vec<Field>| Message {
-            name: name.into(),
-            fields,
-            ..Default::default()
-        };
+        let msg = |name: &str, fields: Vec<Field>| Message { name: name.into(), fields, ..Default::default() };
         let list = vec![
             msg(
                 "Req",
@@ -536,67 +503,39 @@ mod tests {
                     field("name", "name", Type::String),
                     field("spec", "spec", Type::Message { name: "Spec".into() }),
                     field("pagination", "pagination", Type::Message { name: "Page".into() }),
-                    field(
-                        "providers",
-                        "providers",
-                        Type::List {
-                            item: Box::new(Type::Enum { name: "P".into() }),
-                        },
-                    ),
-                    field(
-                        "pairs",
-                        "pairs",
-                        Type::List {
-                            item: Box::new(Type::Message { name: "Pair".into() }),
-                        },
-                    ),
+                    field("providers", "providers", Type::List { item: Box::new(Type::Enum { name: "P".into() }) }),
+                    field("pairs", "pairs", Type::List { item: Box::new(Type::Message { name: "Pair".into() }) }),
                     field("expiresAt", "expires_at", Type::Timestamp),
                 ],
             ),
             msg(
                 "Spec",
                 vec![
-                    field(
-                        "configuration",
-                        "configuration",
-                        Type::Message { name: "Config".into() },
-                    ),
+                    field("configuration", "configuration", Type::Message { name: "Config".into() }),
                     field("desiredPhase", "desired_phase", Type::Enum { name: "Phase".into() }),
                 ],
             ),
             msg(
                 "Config",
-                vec![
-                    field("autoUpdate", "auto_update", Type::Bool),
-                    field("region", "region", Type::String),
-                ],
+                vec![field("autoUpdate", "auto_update", Type::Bool), field("region", "region", Type::String)],
             ),
             msg("Page", vec![field("pageSize", "page_size", Type::Int32)]),
-            msg(
-                "Pair",
-                vec![field("key", "key", Type::String), field("value", "value", Type::String)],
-            ),
+            msg("Pair", vec![field("key", "key", Type::String), field("value", "value", Type::String)]),
         ];
         list.into_iter().map(|m| (m.name.clone(), m)).collect()
     }
 
     fn enums() -> BTreeMap<String, Vec<String>> {
-        [
-            ("Phase".to_string(), vec!["ACTIVE".to_string()]),
-            ("P".to_string(), vec!["A".to_string(), "B".to_string()]),
-        ]
-        .into_iter()
-        .collect()
+        [("Phase".to_string(), vec!["ACTIVE".to_string()]), ("P".to_string(), vec!["A".to_string(), "B".to_string()])]
+            .into_iter()
+            .collect()
     }
 
     #[test]
     fn collapsed_and_indented_yaml_read_the_same() {
         let messages = messages();
         let enums = enums();
-        let reader = TypedReader {
-            messages: &messages,
-            enums: &enums,
-        };
+        let reader = TypedReader { messages: &messages, enums: &enums };
         let req = &messages["Req"];
         let collapsed = concat!(
             r#"name: "Prod" spec: desiredPhase: ACTIVE configuration: region: "us" autoUpdate: true "#,
@@ -621,10 +560,7 @@ mod tests {
     fn python_kwargs_map_to_wire_names() {
         let messages = messages();
         let enums = enums();
-        let reader = TypedReader {
-            messages: &messages,
-            enums: &enums,
-        };
+        let reader = TypedReader { messages: &messages, enums: &enums };
         let call = concat!(
             r#"client.x.create( name="Prod", spec={ "configuration": { "auto_update": True, "region": "us", }, "#,
             r#""desired_phase": "ACTIVE", }, pagination={"page_size": 20}, )"#,
@@ -645,10 +581,7 @@ mod tests {
     fn block_sequences_and_datetimes() {
         let messages = messages();
         let enums = enums();
-        let reader = TypedReader {
-            messages: &messages,
-            enums: &enums,
-        };
+        let reader = TypedReader { messages: &messages, enums: &enums };
         let yaml = r#"name: "n" pairs: - key: "cpu" value: "8" - key: "mem" value: "16" spec: desiredPhase: ACTIVE"#;
         assert_eq!(
             reader.yaml(yaml, &messages["Req"]).unwrap(),
@@ -669,16 +602,10 @@ mod tests {
     fn misfits_are_reported_not_guessed() {
         let messages = messages();
         let enums = enums();
-        let reader = TypedReader {
-            messages: &messages,
-            enums: &enums,
-        };
+        let reader = TypedReader { messages: &messages, enums: &enums };
         assert!(reader.yaml("nope: 1", &messages["Req"]).unwrap_err().contains("`nope`"));
         assert!(reader.yaml("pagination: pageSize: abc", &messages["Req"]).is_err());
-        assert!(reader
-            .yaml("spec: desiredPhase: GONE", &messages["Req"])
-            .unwrap_err()
-            .contains("GONE"));
+        assert!(reader.yaml("spec: desiredPhase: GONE", &messages["Req"]).unwrap_err().contains("GONE"));
         assert!(python_kwargs("client.x(name=undefined_variable)").is_err());
     }
 }

@@ -19,10 +19,7 @@ pub enum Response {
     /// `object`, `unknown`, or no Returns section: an empty message.
     Empty,
     /// A list of fields (Python `class X` header or HTTP fields), `class_name` when the docs name it.
-    Fields {
-        class_name: Option<String>,
-        fields: Vec<FieldNode>,
-    },
+    Fields { class_name: Option<String>, fields: Vec<FieldNode> },
 }
 
 #[derive(Debug, Clone)]
@@ -60,11 +57,7 @@ fn page_item(spelling: Option<&str>) -> Option<String> {
 /// The items key of a list envelope: the one array-valued key other than `pagination`.
 fn items_key(json: Option<&Value>) -> Option<String> {
     let Value::Object(m) = json? else { return None };
-    let keys: Vec<&String> = m
-        .iter()
-        .filter(|(k, v)| *k != "pagination" && v.is_array())
-        .map(|(k, _)| k)
-        .collect();
+    let keys: Vec<&String> = m.iter().filter(|(k, v)| *k != "pagination" && v.is_array()).map(|(k, _)| k).collect();
     (keys.len() == 1).then(|| keys[0].clone())
 }
 
@@ -86,10 +79,8 @@ pub fn resolve(
     let mut registry = Registry::default();
     collect_enums(&methods, &domains, &mut registry);
 
-    let jsons: Vec<Option<Value>> = methods
-        .iter()
-        .map(|m| m.json_text.as_deref().and_then(|t| serde_json::from_str(t).ok()))
-        .collect();
+    let jsons: Vec<Option<Value>> =
+        methods.iter().map(|m| m.json_text.as_deref().and_then(|t| serde_json::from_str(t).ok())).collect();
     for (m, j) in methods.iter().zip(&jsons) {
         if m.json_text.is_some() && j.is_none() {
             if let Some(p) = pages.get(&m.file) {
@@ -117,11 +108,7 @@ pub fn resolve(
         let (header, rest) = split_header(&d.entries);
         if let Some(Head::Class { name, .. }) = header {
             let out = nest(rest, None, Some(&name), &registry);
-            registry.add_shape(
-                &name,
-                Signal::KnownType,
-                out.fields.iter().map(FieldNode::wire).collect(),
-            );
+            registry.add_shape(&name, Signal::KnownType, out.fields.iter().map(FieldNode::wire).collect());
         }
     }
 
@@ -156,22 +143,12 @@ pub fn resolve(
         res.kinds.add(&body.kinds);
         report(body.findings);
         report(q.findings);
-        res.methods.push(Resolved {
-            raw: m,
-            json: j,
-            query: q.fields,
-            body: body.fields,
-            response,
-        });
+        res.methods.push(Resolved { raw: m, json: j, query: q.fields, body: body.fields, response });
     }
     for d in domains {
         let (header, rest) = split_header(&d.entries);
         // An enum definition lists its values after the header; there is nothing to nest.
-        let rest = if matches!(header, Some(Head::EnumDecl { .. })) {
-            &[][..]
-        } else {
-            rest
-        };
+        let rest = if matches!(header, Some(Head::EnumDecl { .. })) { &[][..] } else { rest };
         let class = match &header {
             Some(Head::Class { name, .. }) => Some(name.as_str()),
             _ => None,
@@ -182,11 +159,7 @@ pub fn resolve(
         if let Some(p) = pages.get(&d.file) {
             warnings.extend(out.findings.into_iter().map(|f| p.warning(f.offset, f.message)));
         }
-        res.domains.push(ResolvedDomain {
-            raw: d,
-            header,
-            fields: out.fields,
-        });
+        res.domains.push(ResolvedDomain { raw: d, header, fields: out.fields });
     }
     res
 }
@@ -203,11 +176,7 @@ type Counted = (DecisionStats, Vec<super::nesting::Finding>);
 fn nest_response(m: &RawMethod, json: Option<&Value>, registry: &Registry) -> (Response, Counted, DecisionStats) {
     let (header, rest) = split_header(&m.returns);
     if matches!(header, Some(Head::Untyped { .. })) || m.returns.is_empty() {
-        return (
-            Response::Empty,
-            (DecisionStats::default(), vec![]),
-            DecisionStats::default(),
-        );
+        return (Response::Empty, (DecisionStats::default(), vec![]), DecisionStats::default());
     }
     let class_name = match &header {
         Some(Head::Class { name, .. }) => Some(name.clone()),
@@ -219,25 +188,15 @@ fn nest_response(m: &RawMethod, json: Option<&Value>, registry: &Registry) -> (R
         let out = nest(rest, item_json, Some(&item), registry);
         let items = FieldNode {
             name: key.clone(),
-            spelled: Spelled {
-                ty: TypeExpr::List(Box::new(TypeExpr::Named(item.clone()))),
-                optional: true,
-            },
+            spelled: Spelled { ty: TypeExpr::List(Box::new(TypeExpr::Named(item.clone()))), optional: true },
             text: String::new(),
             offset: m.returns_offset,
-            kind: Kind::Message {
-                type_name: Some(item),
-                children: out.fields,
-                json: item_json.cloned(),
-            },
+            kind: Kind::Message { type_name: Some(item), children: out.fields, json: item_json.cloned() },
             example: json.and_then(|j| j.get(&key)).cloned(),
         };
         let next = FieldNode {
             name: "nextToken".into(),
-            spelled: Spelled {
-                ty: TypeExpr::String,
-                optional: true,
-            },
+            spelled: Spelled { ty: TypeExpr::String, optional: true },
             text: String::new(),
             offset: m.returns_offset,
             kind: Kind::Scalar,
@@ -245,10 +204,7 @@ fn nest_response(m: &RawMethod, json: Option<&Value>, registry: &Registry) -> (R
         };
         let pagination = FieldNode {
             name: "pagination".into(),
-            spelled: Spelled {
-                ty: TypeExpr::Named("Pagination".into()),
-                optional: true,
-            },
+            spelled: Spelled { ty: TypeExpr::Named("Pagination".into()), optional: true },
             text: String::new(),
             offset: m.returns_offset,
             kind: Kind::Message {
@@ -260,32 +216,15 @@ fn nest_response(m: &RawMethod, json: Option<&Value>, registry: &Registry) -> (R
         };
         let mut fields = vec![pagination, items];
         fields.sort_by_key(|f| wire(&f.name));
-        return (
-            Response::Fields {
-                class_name: None,
-                fields,
-            },
-            (out.boundaries, out.findings),
-            out.kinds,
-        );
+        return (Response::Fields { class_name: None, fields }, (out.boundaries, out.findings), out.kinds);
     }
     let out = nest(rest, json, class_name.as_deref(), registry);
-    (
-        Response::Fields {
-            class_name,
-            fields: out.fields,
-        },
-        (out.boundaries, out.findings),
-        out.kinds,
-    )
+    (Response::Fields { class_name, fields: out.fields }, (out.boundaries, out.findings), out.kinds)
 }
 
 fn record_shapes(fields: &[FieldNode], registry: &mut Registry, signal: Signal) {
     for f in fields {
-        if let Kind::Message {
-            type_name, children, ..
-        } = &f.kind
-        {
+        if let Kind::Message { type_name, children, .. } = &f.kind {
             // An HTTP inline `object { a, b }` confirms the shape of the type its field name names.
             let name = type_name.clone().unwrap_or_else(|| super::names::pascal(&f.name));
             registry.add_shape(&name, signal, children.iter().map(FieldNode::wire).collect());
@@ -296,10 +235,8 @@ fn record_shapes(fields: &[FieldNode], registry: &mut Registry, signal: Signal) 
 
 /// Enum names: a named type followed by quoted values anywhere, and Domain Types `Literal[…]` / `X = "A" or …`.
 fn collect_enums(methods: &[RawMethod], domains: &[RawDomain], registry: &mut Registry) {
-    let lists = methods
-        .iter()
-        .flat_map(|m| [&m.params, &m.query, &m.returns])
-        .chain(domains.iter().map(|d| &d.entries));
+    let lists =
+        methods.iter().flat_map(|m| [&m.params, &m.query, &m.returns]).chain(domains.iter().map(|d| &d.entries));
     for list in lists {
         for pair in list.windows(2) {
             if let (Head::Field { spelled, .. }, Head::Value(_)) = (&pair[0].head, &pair[1].head) {

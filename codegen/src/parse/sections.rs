@@ -78,10 +78,7 @@ fn visit(page: &Page, s: &Section, group: Option<&str>, raw: &mut RawPage, warni
             2 => raw.methods.push(read_method(page, child, group, warnings)),
             _ => warnings.push(page.warning(
                 child.offset,
-                format!(
-                    "section `{}` is not under a method or Domain Types; ignored",
-                    child.title
-                ),
+                format!("section `{}` is not under a method or Domain Types; ignored", child.title),
             )),
         }
     }
@@ -91,27 +88,17 @@ fn visit(page: &Page, s: &Section, group: Option<&str>, raw: &mut RawPage, warni
 fn entries(page: &Page, body: &[Node], warnings: &mut Vec<Diagnostic>) -> Vec<Entry> {
     let mut out = vec![];
     for n in body {
-        if let Node::Item {
-            head: Some(h),
-            text,
-            offset,
-        } = n
-        {
+        if let Node::Item { head: Some(h), text, offset } = n {
             let mut notes = vec![];
             let parsed = parse_head_noted(h, &mut notes);
             for note in notes {
                 warnings.push(page.warning(*offset, format!("item `{h}`: {note}")));
             }
             match parsed {
-                Some(head) => out.push(Entry {
-                    head,
-                    text: text.clone(),
-                    offset: *offset,
-                }),
-                None => warnings.push(page.warning(
-                    *offset,
-                    format!("item `{h}` is not a field, enum value or type header; ignored"),
-                )),
+                Some(head) => out.push(Entry { head, text: text.clone(), offset: *offset }),
+                None => warnings.push(
+                    page.warning(*offset, format!("item `{h}` is not a field, enum value or type header; ignored")),
+                ),
             }
         }
     }

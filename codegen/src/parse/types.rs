@@ -49,11 +49,7 @@ pub enum Head {
     /// `class X: …` (Python) or `X object { a, b }` (HTTP).
     Class { name: String, fields: Option<Vec<String>> },
     /// `Literal["A", "B", 2 more]` or `X = "A" or "B"`; `truncated` when the list ends in `N more`.
-    EnumDecl {
-        name: Option<String>,
-        values: Vec<String>,
-        truncated: bool,
-    },
+    EnumDecl { name: Option<String>, values: Vec<String>, truncated: bool },
     /// Bare `object`, `unknown`, or `X = unknown`: an empty or untyped result.
     Untyped { name: Option<String> },
 }
@@ -85,18 +81,11 @@ fn read_head(head: &str, notes: &mut Vec<String>) -> Option<Head> {
     }
     if let Some(rest) = head.strip_prefix("class ") {
         let name = rest.trim_end_matches(['…', '.', ' ']).trim_end_matches(':').trim();
-        return is_ident(name).then(|| Head::Class {
-            name: name.to_string(),
-            fields: None,
-        });
+        return is_ident(name).then(|| Head::Class { name: name.to_string(), fields: None });
     }
     if let Some(inner) = head.strip_prefix("Literal[").and_then(|h| h.strip_suffix(']')) {
         let (values, truncated) = quoted_list(inner, ',');
-        return Some(Head::EnumDecl {
-            name: None,
-            values,
-            truncated,
-        });
+        return Some(Head::EnumDecl { name: None, values, truncated });
     }
     if let Some((name, rhs)) = head.split_once(" = ") {
         let name = name.trim();
@@ -104,28 +93,15 @@ fn read_head(head: &str, notes: &mut Vec<String>) -> Option<Head> {
             return None;
         }
         if rhs.trim() == "unknown" || rhs.trim() == "object" {
-            return Some(Head::Untyped {
-                name: Some(name.to_string()),
-            });
+            return Some(Head::Untyped { name: Some(name.to_string()) });
         }
         let (values, truncated) = quoted_list(&rhs.replace(" or ", ","), ',');
-        return Some(Head::EnumDecl {
-            name: Some(name.to_string()),
-            values,
-            truncated,
-        });
+        return Some(Head::EnumDecl { name: Some(name.to_string()), values, truncated });
     }
     if let Some((name, rest)) = head.split_once(" object {") {
         if is_ident(name) {
-            let fields = rest
-                .trim_end_matches('}')
-                .split(',')
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty());
-            return Some(Head::Class {
-                name: name.to_string(),
-                fields: Some(fields.collect()),
-            });
+            let fields = rest.trim_end_matches('}').split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+            return Some(Head::Class { name: name.to_string(), fields: Some(fields.collect()) });
         }
     }
     let (name, ty) = head.split_once(':')?;
@@ -133,10 +109,7 @@ fn read_head(head: &str, notes: &mut Vec<String>) -> Option<Head> {
     if !is_ident(name) {
         return None;
     }
-    Some(Head::Field {
-        name: name.to_string(),
-        spelled: parse_spelled(ty.trim(), notes)?,
-    })
+    Some(Head::Field { name: name.to_string(), spelled: parse_spelled(ty.trim(), notes)? })
 }
 
 fn quoted_list(s: &str, sep: char) -> (Vec<String>, bool) {
@@ -161,16 +134,10 @@ pub fn is_ident(s: &str) -> bool {
 fn parse_spelled(s: &str, notes: &mut Vec<String>) -> Option<Spelled> {
     let s = s.trim();
     if let Some(inner) = s.strip_prefix("Optional[").and_then(|r| r.strip_suffix(']')) {
-        return Some(Spelled {
-            ty: parse_python(inner, notes)?,
-            optional: true,
-        });
+        return Some(Spelled { ty: parse_python(inner, notes)?, optional: true });
     }
     if let Some(inner) = s.strip_prefix("optional ") {
-        return Some(Spelled {
-            ty: parse_http(inner)?,
-            optional: true,
-        });
+        return Some(Spelled { ty: parse_http(inner)?, optional: true });
     }
     let ty = parse_python(s, notes).or_else(|| parse_http(s))?;
     Some(Spelled { ty, optional: false })
@@ -211,10 +178,7 @@ fn parse_python(s: &str, notes: &mut Vec<String>) -> Option<TypeExpr> {
 /// `Union[str, datetime]` (and its clearable `null` form) is a timestamp; `Union[str, Base64FileInput]` is bytes;
 /// a union of one type is that type. Any other union has no type in the model: read as any, with a note.
 fn parse_union(inner: &str, notes: &mut Vec<String>) -> Option<TypeExpr> {
-    let parts: Vec<&str> = split_top_level(inner)
-        .into_iter()
-        .filter(|p| *p != "null" && *p != "None")
-        .collect();
+    let parts: Vec<&str> = split_top_level(inner).into_iter().filter(|p| *p != "null" && *p != "None").collect();
     match parts.as_slice() {
         [] => None,
         ["str", "datetime"] | ["datetime", "str"] => Some(TypeExpr::Timestamp),
@@ -295,30 +259,15 @@ mod tests {
 
     #[test]
     fn python_spellings() {
-        assert_eq!(
-            field("a: Optional[str]"),
-            Spelled {
-                ty: TypeExpr::String,
-                optional: true
-            }
-        );
-        assert_eq!(
-            field("a: str"),
-            Spelled {
-                ty: TypeExpr::String,
-                optional: false
-            }
-        );
+        assert_eq!(field("a: Optional[str]"), Spelled { ty: TypeExpr::String, optional: true });
+        assert_eq!(field("a: str"), Spelled { ty: TypeExpr::String, optional: false });
         assert_eq!(field("a: Optional[Union[str, datetime, null]]").ty, TypeExpr::Timestamp);
         assert_eq!(field("a: Optional[Union[str, Base64FileInput]]").ty, TypeExpr::Bytes);
         assert_eq!(
             field("a: Optional[Iterable[FieldValue]]").ty,
             TypeExpr::List(Box::new(TypeExpr::Named("FieldValue".into())))
         );
-        assert_eq!(
-            field("a: Optional[Sequence[str]]").ty,
-            TypeExpr::List(Box::new(TypeExpr::String))
-        );
+        assert_eq!(field("a: Optional[Sequence[str]]").ty, TypeExpr::List(Box::new(TypeExpr::String)));
     }
 
     #[test]
@@ -331,14 +280,8 @@ mod tests {
             field("a: Optional[Dict[str, List[int]]]").ty,
             TypeExpr::Map(Box::new(TypeExpr::List(Box::new(TypeExpr::Int))))
         );
-        assert_eq!(
-            field("a: Dict[str, Union[str, datetime]]").ty,
-            TypeExpr::Map(Box::new(TypeExpr::Timestamp))
-        );
-        assert_eq!(
-            field("a: Optional[Union[Dict[str, int], None]]").ty,
-            TypeExpr::Map(Box::new(TypeExpr::Int))
-        );
+        assert_eq!(field("a: Dict[str, Union[str, datetime]]").ty, TypeExpr::Map(Box::new(TypeExpr::Timestamp)));
+        assert_eq!(field("a: Optional[Union[Dict[str, int], None]]").ty, TypeExpr::Map(Box::new(TypeExpr::Int)));
         assert_eq!(parse_head("a: Dict[str]"), None);
     }
 
@@ -346,16 +289,7 @@ mod tests {
     fn other_unions_read_as_any_with_a_note() {
         let mut notes = vec![];
         let head = parse_head_noted("a: Optional[Union[str, Dict[str, int]]]", &mut notes);
-        assert!(matches!(
-            head,
-            Some(Head::Field {
-                spelled: Spelled {
-                    ty: TypeExpr::Any,
-                    optional: true
-                },
-                ..
-            })
-        ));
+        assert!(matches!(head, Some(Head::Field { spelled: Spelled { ty: TypeExpr::Any, optional: true }, .. })));
         assert_eq!(notes.len(), 1);
         assert!(notes[0].contains("`Union[str, Dict[str, int]]`"), "{}", notes[0]);
         // Known unions and unions of one type are settled without a note.
@@ -383,20 +317,10 @@ mod tests {
 
     #[test]
     fn headers() {
-        assert_eq!(
-            parse_head("class Runner: …"),
-            Some(Head::Class {
-                name: "Runner".into(),
-                fields: None
-            })
-        );
+        assert_eq!(parse_head("class Runner: …"), Some(Head::Class { name: "Runner".into(), fields: None }));
         assert_eq!(
             parse_head(r#"Literal["A", "B", 2 more]"#),
-            Some(Head::EnumDecl {
-                name: None,
-                values: vec!["A".into(), "B".into()],
-                truncated: true
-            })
+            Some(Head::EnumDecl { name: None, values: vec!["A".into(), "B".into()], truncated: true })
         );
         assert_eq!(
             parse_head(r#"ProjectRole = "A" or "B""#),
@@ -408,16 +332,11 @@ mod tests {
         );
         assert_eq!(
             parse_head("PolicyDeleteResponse = unknown"),
-            Some(Head::Untyped {
-                name: Some("PolicyDeleteResponse".into())
-            })
+            Some(Head::Untyped { name: Some("PolicyDeleteResponse".into()) })
         );
         assert_eq!(
             parse_head("ProjectPolicy object { groupId, role }"),
-            Some(Head::Class {
-                name: "ProjectPolicy".into(),
-                fields: Some(vec!["groupId".into(), "role".into()])
-            })
+            Some(Head::Class { name: "ProjectPolicy".into(), fields: Some(vec!["groupId".into(), "role".into()]) })
         );
     }
 }

@@ -17,7 +17,9 @@ pub fn parse_spec() -> Parsed {
     let (pages, ov) = spec_pages();
     match parse_pages(&pages, ov.as_ref()) {
         Ok(p) => p,
-        Err(errs) => panic!("spec does not parse:\n{}", errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")),
+        Err(errs) => {
+            panic!("spec does not parse:\n{}", errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))
+        }
     }
 }
 
