@@ -9,8 +9,12 @@
 pub mod diag;
 pub mod diff;
 pub mod emit;
-pub mod model;
 pub mod parse;
+
+/// The model types live in their own crate (`gitpod-model`, serde only) so that users of the model
+/// (e.g. `gitpod-mock`) need not build the parser and emitter; every `gitpod_codegen::model::X` path
+/// keeps working.
+pub use gitpod_model as model;
 
 /// One input page: its file name relative to the spec directory, and its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
