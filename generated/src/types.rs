@@ -2288,63 +2288,32 @@ pub enum HostAuthenticationTokenSource {
     /// `HOST_AUTHENTICATION_TOKEN_SOURCE_PAT`
     Pat,
     /// A value this version of the crate does not know, kept as received.
-    Unrecognized(::std::string::String),
+    Unrecognized(String),
 }
 
 impl HostAuthenticationTokenSource {
-    /// Every known value, in documented order.
-    pub const VALUES: &'static [Self] = &[Self::Unspecified, Self::Oauth, Self::Pat];
     /// The wire name of the value.
     pub fn as_str(&self) -> &str {
-        match self {
-            Self::Unspecified => "HOST_AUTHENTICATION_TOKEN_SOURCE_UNSPECIFIED",
-            Self::Oauth => "HOST_AUTHENTICATION_TOKEN_SOURCE_OAUTH",
-            Self::Pat => "HOST_AUTHENTICATION_TOKEN_SOURCE_PAT",
-            Self::Unrecognized(raw) => raw,
-        }
+        ::gitpod_runtime::ProtoEnum::name(self)
     }
 }
 
+/// Lookups by name and number come from the value table (the position is the number).
 impl ::gitpod_runtime::ProtoEnum for HostAuthenticationTokenSource {
-    fn from_name(name: &str) -> ::std::option::Option<Self> {
-        match name {
-            "HOST_AUTHENTICATION_TOKEN_SOURCE_UNSPECIFIED" => {
-                ::std::option::Option::Some(Self::Unspecified)
-            }
-            "HOST_AUTHENTICATION_TOKEN_SOURCE_OAUTH" => {
-                ::std::option::Option::Some(Self::Oauth)
-            }
-            "HOST_AUTHENTICATION_TOKEN_SOURCE_PAT" => {
-                ::std::option::Option::Some(Self::Pat)
-            }
-            _ => ::std::option::Option::None,
-        }
-    }
-
-    fn from_number(number: i32) -> ::std::option::Option<Self> {
-        match number {
-            0i32 => ::std::option::Option::Some(Self::Unspecified),
-            1i32 => ::std::option::Option::Some(Self::Oauth),
-            2i32 => ::std::option::Option::Some(Self::Pat),
-            _ => ::std::option::Option::None,
-        }
-    }
-
-    fn name(&self) -> &str {
-        self.as_str()
-    }
-
-    fn number(&self) -> ::std::option::Option<i32> {
-        match self {
-            Self::Unspecified => ::std::option::Option::Some(0i32),
-            Self::Oauth => ::std::option::Option::Some(1i32),
-            Self::Pat => ::std::option::Option::Some(2i32),
-            Self::Unrecognized(_) => ::std::option::Option::None,
-        }
-    }
-
-    fn unknown(raw: ::std::string::String) -> Self {
+    const VALUES: &'static [(Self, &'static str)] = &[
+        (Self::Unspecified, "HOST_AUTHENTICATION_TOKEN_SOURCE_UNSPECIFIED"),
+        (Self::Oauth, "HOST_AUTHENTICATION_TOKEN_SOURCE_OAUTH"),
+        (Self::Pat, "HOST_AUTHENTICATION_TOKEN_SOURCE_PAT"),
+    ];
+    fn unrecognized(raw: String) -> Self {
         Self::Unrecognized(raw)
+    }
+
+    fn as_unrecognized(&self) -> Option<&str> {
+        match self {
+            Self::Unrecognized(raw) => Some(raw),
+            _ => None,
+        }
     }
 }
 
@@ -2356,10 +2325,10 @@ impl ::std::fmt::Display for HostAuthenticationTokenSource {
 
 impl ::std::str::FromStr for HostAuthenticationTokenSource {
     type Err = ::gitpod_runtime::UnknownEnumValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
         <Self as ::gitpod_runtime::ProtoEnum>::from_name(s)
             .ok_or_else(|| ::gitpod_runtime::UnknownEnumValue::new(
-                stringify!(HostAuthenticationTokenSource),
+                "HostAuthenticationTokenSource",
                 s,
             ))
     }
@@ -2369,7 +2338,7 @@ impl ::serde::Serialize for HostAuthenticationTokenSource {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
+    ) -> Result<S::Ok, S::Error> {
         ::gitpod_runtime::enums::serialize(self, serializer)
     }
 }
@@ -2377,7 +2346,7 @@ impl ::serde::Serialize for HostAuthenticationTokenSource {
 impl<'de> ::serde::Deserialize<'de> for HostAuthenticationTokenSource {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         ::gitpod_runtime::enums::deserialize(deserializer)
     }
 }
@@ -2400,71 +2369,34 @@ pub enum LogLevel {
     /// `LOG_LEVEL_ERROR`
     Error,
     /// A value this version of the crate does not know, kept as received.
-    Unrecognized(::std::string::String),
+    Unrecognized(String),
 }
 
 impl LogLevel {
-    /// Every known value, in documented order.
-    pub const VALUES: &'static [Self] = &[
-        Self::Unspecified,
-        Self::Debug,
-        Self::Info,
-        Self::Warn,
-        Self::Error,
-    ];
     /// The wire name of the value.
     pub fn as_str(&self) -> &str {
-        match self {
-            Self::Unspecified => "LOG_LEVEL_UNSPECIFIED",
-            Self::Debug => "LOG_LEVEL_DEBUG",
-            Self::Info => "LOG_LEVEL_INFO",
-            Self::Warn => "LOG_LEVEL_WARN",
-            Self::Error => "LOG_LEVEL_ERROR",
-            Self::Unrecognized(raw) => raw,
-        }
+        ::gitpod_runtime::ProtoEnum::name(self)
     }
 }
 
+/// Lookups by name and number come from the value table (the position is the number).
 impl ::gitpod_runtime::ProtoEnum for LogLevel {
-    fn from_name(name: &str) -> ::std::option::Option<Self> {
-        match name {
-            "LOG_LEVEL_UNSPECIFIED" => ::std::option::Option::Some(Self::Unspecified),
-            "LOG_LEVEL_DEBUG" => ::std::option::Option::Some(Self::Debug),
-            "LOG_LEVEL_INFO" => ::std::option::Option::Some(Self::Info),
-            "LOG_LEVEL_WARN" => ::std::option::Option::Some(Self::Warn),
-            "LOG_LEVEL_ERROR" => ::std::option::Option::Some(Self::Error),
-            _ => ::std::option::Option::None,
-        }
-    }
-
-    fn from_number(number: i32) -> ::std::option::Option<Self> {
-        match number {
-            0i32 => ::std::option::Option::Some(Self::Unspecified),
-            1i32 => ::std::option::Option::Some(Self::Debug),
-            2i32 => ::std::option::Option::Some(Self::Info),
-            3i32 => ::std::option::Option::Some(Self::Warn),
-            4i32 => ::std::option::Option::Some(Self::Error),
-            _ => ::std::option::Option::None,
-        }
-    }
-
-    fn name(&self) -> &str {
-        self.as_str()
-    }
-
-    fn number(&self) -> ::std::option::Option<i32> {
-        match self {
-            Self::Unspecified => ::std::option::Option::Some(0i32),
-            Self::Debug => ::std::option::Option::Some(1i32),
-            Self::Info => ::std::option::Option::Some(2i32),
-            Self::Warn => ::std::option::Option::Some(3i32),
-            Self::Error => ::std::option::Option::Some(4i32),
-            Self::Unrecognized(_) => ::std::option::Option::None,
-        }
-    }
-
-    fn unknown(raw: ::std::string::String) -> Self {
+    const VALUES: &'static [(Self, &'static str)] = &[
+        (Self::Unspecified, "LOG_LEVEL_UNSPECIFIED"),
+        (Self::Debug, "LOG_LEVEL_DEBUG"),
+        (Self::Info, "LOG_LEVEL_INFO"),
+        (Self::Warn, "LOG_LEVEL_WARN"),
+        (Self::Error, "LOG_LEVEL_ERROR"),
+    ];
+    fn unrecognized(raw: String) -> Self {
         Self::Unrecognized(raw)
+    }
+
+    fn as_unrecognized(&self) -> Option<&str> {
+        match self {
+            Self::Unrecognized(raw) => Some(raw),
+            _ => None,
+        }
     }
 }
 
@@ -2476,12 +2408,9 @@ impl ::std::fmt::Display for LogLevel {
 
 impl ::std::str::FromStr for LogLevel {
     type Err = ::gitpod_runtime::UnknownEnumValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
         <Self as ::gitpod_runtime::ProtoEnum>::from_name(s)
-            .ok_or_else(|| ::gitpod_runtime::UnknownEnumValue::new(
-                stringify!(LogLevel),
-                s,
-            ))
+            .ok_or_else(|| ::gitpod_runtime::UnknownEnumValue::new("LogLevel", s))
     }
 }
 
@@ -2489,7 +2418,7 @@ impl ::serde::Serialize for LogLevel {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
+    ) -> Result<S::Ok, S::Error> {
         ::gitpod_runtime::enums::serialize(self, serializer)
     }
 }
@@ -2497,7 +2426,7 @@ impl ::serde::Serialize for LogLevel {
 impl<'de> ::serde::Deserialize<'de> for LogLevel {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         ::gitpod_runtime::enums::deserialize(deserializer)
     }
 }
@@ -2524,85 +2453,36 @@ pub enum Principal {
     /// `PRINCIPAL_RUNNER_MANAGER`
     RunnerManager,
     /// A value this version of the crate does not know, kept as received.
-    Unrecognized(::std::string::String),
+    Unrecognized(String),
 }
 
 impl Principal {
-    /// Every known value, in documented order.
-    pub const VALUES: &'static [Self] = &[
-        Self::Unspecified,
-        Self::Account,
-        Self::User,
-        Self::Runner,
-        Self::Environment,
-        Self::ServiceAccount,
-        Self::RunnerManager,
-    ];
     /// The wire name of the value.
     pub fn as_str(&self) -> &str {
-        match self {
-            Self::Unspecified => "PRINCIPAL_UNSPECIFIED",
-            Self::Account => "PRINCIPAL_ACCOUNT",
-            Self::User => "PRINCIPAL_USER",
-            Self::Runner => "PRINCIPAL_RUNNER",
-            Self::Environment => "PRINCIPAL_ENVIRONMENT",
-            Self::ServiceAccount => "PRINCIPAL_SERVICE_ACCOUNT",
-            Self::RunnerManager => "PRINCIPAL_RUNNER_MANAGER",
-            Self::Unrecognized(raw) => raw,
-        }
+        ::gitpod_runtime::ProtoEnum::name(self)
     }
 }
 
+/// Lookups by name and number come from the value table (the position is the number).
 impl ::gitpod_runtime::ProtoEnum for Principal {
-    fn from_name(name: &str) -> ::std::option::Option<Self> {
-        match name {
-            "PRINCIPAL_UNSPECIFIED" => ::std::option::Option::Some(Self::Unspecified),
-            "PRINCIPAL_ACCOUNT" => ::std::option::Option::Some(Self::Account),
-            "PRINCIPAL_USER" => ::std::option::Option::Some(Self::User),
-            "PRINCIPAL_RUNNER" => ::std::option::Option::Some(Self::Runner),
-            "PRINCIPAL_ENVIRONMENT" => ::std::option::Option::Some(Self::Environment),
-            "PRINCIPAL_SERVICE_ACCOUNT" => {
-                ::std::option::Option::Some(Self::ServiceAccount)
-            }
-            "PRINCIPAL_RUNNER_MANAGER" => {
-                ::std::option::Option::Some(Self::RunnerManager)
-            }
-            _ => ::std::option::Option::None,
-        }
-    }
-
-    fn from_number(number: i32) -> ::std::option::Option<Self> {
-        match number {
-            0i32 => ::std::option::Option::Some(Self::Unspecified),
-            1i32 => ::std::option::Option::Some(Self::Account),
-            2i32 => ::std::option::Option::Some(Self::User),
-            3i32 => ::std::option::Option::Some(Self::Runner),
-            4i32 => ::std::option::Option::Some(Self::Environment),
-            5i32 => ::std::option::Option::Some(Self::ServiceAccount),
-            6i32 => ::std::option::Option::Some(Self::RunnerManager),
-            _ => ::std::option::Option::None,
-        }
-    }
-
-    fn name(&self) -> &str {
-        self.as_str()
-    }
-
-    fn number(&self) -> ::std::option::Option<i32> {
-        match self {
-            Self::Unspecified => ::std::option::Option::Some(0i32),
-            Self::Account => ::std::option::Option::Some(1i32),
-            Self::User => ::std::option::Option::Some(2i32),
-            Self::Runner => ::std::option::Option::Some(3i32),
-            Self::Environment => ::std::option::Option::Some(4i32),
-            Self::ServiceAccount => ::std::option::Option::Some(5i32),
-            Self::RunnerManager => ::std::option::Option::Some(6i32),
-            Self::Unrecognized(_) => ::std::option::Option::None,
-        }
-    }
-
-    fn unknown(raw: ::std::string::String) -> Self {
+    const VALUES: &'static [(Self, &'static str)] = &[
+        (Self::Unspecified, "PRINCIPAL_UNSPECIFIED"),
+        (Self::Account, "PRINCIPAL_ACCOUNT"),
+        (Self::User, "PRINCIPAL_USER"),
+        (Self::Runner, "PRINCIPAL_RUNNER"),
+        (Self::Environment, "PRINCIPAL_ENVIRONMENT"),
+        (Self::ServiceAccount, "PRINCIPAL_SERVICE_ACCOUNT"),
+        (Self::RunnerManager, "PRINCIPAL_RUNNER_MANAGER"),
+    ];
+    fn unrecognized(raw: String) -> Self {
         Self::Unrecognized(raw)
+    }
+
+    fn as_unrecognized(&self) -> Option<&str> {
+        match self {
+            Self::Unrecognized(raw) => Some(raw),
+            _ => None,
+        }
     }
 }
 
@@ -2614,12 +2494,9 @@ impl ::std::fmt::Display for Principal {
 
 impl ::std::str::FromStr for Principal {
     type Err = ::gitpod_runtime::UnknownEnumValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
         <Self as ::gitpod_runtime::ProtoEnum>::from_name(s)
-            .ok_or_else(|| ::gitpod_runtime::UnknownEnumValue::new(
-                stringify!(Principal),
-                s,
-            ))
+            .ok_or_else(|| ::gitpod_runtime::UnknownEnumValue::new("Principal", s))
     }
 }
 
@@ -2627,7 +2504,7 @@ impl ::serde::Serialize for Principal {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
+    ) -> Result<S::Ok, S::Error> {
         ::gitpod_runtime::enums::serialize(self, serializer)
     }
 }
@@ -2635,7 +2512,7 @@ impl ::serde::Serialize for Principal {
 impl<'de> ::serde::Deserialize<'de> for Principal {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         ::gitpod_runtime::enums::deserialize(deserializer)
     }
 }
@@ -2656,66 +2533,33 @@ pub enum ProjectRole {
     /// `PROJECT_ROLE_EDITOR`
     Editor,
     /// A value this version of the crate does not know, kept as received.
-    Unrecognized(::std::string::String),
+    Unrecognized(String),
 }
 
 impl ProjectRole {
-    /// Every known value, in documented order.
-    pub const VALUES: &'static [Self] = &[
-        Self::Unspecified,
-        Self::Admin,
-        Self::User,
-        Self::Editor,
-    ];
     /// The wire name of the value.
     pub fn as_str(&self) -> &str {
-        match self {
-            Self::Unspecified => "PROJECT_ROLE_UNSPECIFIED",
-            Self::Admin => "PROJECT_ROLE_ADMIN",
-            Self::User => "PROJECT_ROLE_USER",
-            Self::Editor => "PROJECT_ROLE_EDITOR",
-            Self::Unrecognized(raw) => raw,
-        }
+        ::gitpod_runtime::ProtoEnum::name(self)
     }
 }
 
+/// Lookups by name and number come from the value table (the position is the number).
 impl ::gitpod_runtime::ProtoEnum for ProjectRole {
-    fn from_name(name: &str) -> ::std::option::Option<Self> {
-        match name {
-            "PROJECT_ROLE_UNSPECIFIED" => ::std::option::Option::Some(Self::Unspecified),
-            "PROJECT_ROLE_ADMIN" => ::std::option::Option::Some(Self::Admin),
-            "PROJECT_ROLE_USER" => ::std::option::Option::Some(Self::User),
-            "PROJECT_ROLE_EDITOR" => ::std::option::Option::Some(Self::Editor),
-            _ => ::std::option::Option::None,
-        }
-    }
-
-    fn from_number(number: i32) -> ::std::option::Option<Self> {
-        match number {
-            0i32 => ::std::option::Option::Some(Self::Unspecified),
-            1i32 => ::std::option::Option::Some(Self::Admin),
-            2i32 => ::std::option::Option::Some(Self::User),
-            3i32 => ::std::option::Option::Some(Self::Editor),
-            _ => ::std::option::Option::None,
-        }
-    }
-
-    fn name(&self) -> &str {
-        self.as_str()
-    }
-
-    fn number(&self) -> ::std::option::Option<i32> {
-        match self {
-            Self::Unspecified => ::std::option::Option::Some(0i32),
-            Self::Admin => ::std::option::Option::Some(1i32),
-            Self::User => ::std::option::Option::Some(2i32),
-            Self::Editor => ::std::option::Option::Some(3i32),
-            Self::Unrecognized(_) => ::std::option::Option::None,
-        }
-    }
-
-    fn unknown(raw: ::std::string::String) -> Self {
+    const VALUES: &'static [(Self, &'static str)] = &[
+        (Self::Unspecified, "PROJECT_ROLE_UNSPECIFIED"),
+        (Self::Admin, "PROJECT_ROLE_ADMIN"),
+        (Self::User, "PROJECT_ROLE_USER"),
+        (Self::Editor, "PROJECT_ROLE_EDITOR"),
+    ];
+    fn unrecognized(raw: String) -> Self {
         Self::Unrecognized(raw)
+    }
+
+    fn as_unrecognized(&self) -> Option<&str> {
+        match self {
+            Self::Unrecognized(raw) => Some(raw),
+            _ => None,
+        }
     }
 }
 
@@ -2727,12 +2571,9 @@ impl ::std::fmt::Display for ProjectRole {
 
 impl ::std::str::FromStr for ProjectRole {
     type Err = ::gitpod_runtime::UnknownEnumValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
         <Self as ::gitpod_runtime::ProtoEnum>::from_name(s)
-            .ok_or_else(|| ::gitpod_runtime::UnknownEnumValue::new(
-                stringify!(ProjectRole),
-                s,
-            ))
+            .ok_or_else(|| ::gitpod_runtime::UnknownEnumValue::new("ProjectRole", s))
     }
 }
 
@@ -2740,7 +2581,7 @@ impl ::serde::Serialize for ProjectRole {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
+    ) -> Result<S::Ok, S::Error> {
         ::gitpod_runtime::enums::serialize(self, serializer)
     }
 }
@@ -2748,7 +2589,7 @@ impl ::serde::Serialize for ProjectRole {
 impl<'de> ::serde::Deserialize<'de> for ProjectRole {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         ::gitpod_runtime::enums::deserialize(deserializer)
     }
 }
@@ -2789,152 +2630,52 @@ pub enum RunnerCapability {
     /// `RUNNER_CAPABILITY_PORT_AUTHENTICATION`
     PortAuthentication,
     /// A value this version of the crate does not know, kept as received.
-    Unrecognized(::std::string::String),
+    Unrecognized(String),
 }
 
 impl RunnerCapability {
-    /// Every known value, in documented order.
-    pub const VALUES: &'static [Self] = &[
-        Self::Unspecified,
-        Self::FetchLocalScmIntegrations,
-        Self::SecretContainerRegistry,
-        Self::AgentExecution,
-        Self::AllowEnvTokenPopulation,
-        Self::DefaultDevContainerImage,
-        Self::EnvironmentSnapshot,
-        Self::PrebuildsBeforeSnapshotTrigger,
-        Self::ListScmOrganizations,
-        Self::CheckRepositoryAccess,
-        Self::RunnerSideAgent,
-        Self::WarmPool,
-        Self::AsgWarmPool,
-        Self::PortAuthentication,
-    ];
     /// The wire name of the value.
     pub fn as_str(&self) -> &str {
-        match self {
-            Self::Unspecified => "RUNNER_CAPABILITY_UNSPECIFIED",
-            Self::FetchLocalScmIntegrations => {
-                "RUNNER_CAPABILITY_FETCH_LOCAL_SCM_INTEGRATIONS"
-            }
-            Self::SecretContainerRegistry => {
-                "RUNNER_CAPABILITY_SECRET_CONTAINER_REGISTRY"
-            }
-            Self::AgentExecution => "RUNNER_CAPABILITY_AGENT_EXECUTION",
-            Self::AllowEnvTokenPopulation => {
-                "RUNNER_CAPABILITY_ALLOW_ENV_TOKEN_POPULATION"
-            }
-            Self::DefaultDevContainerImage => {
-                "RUNNER_CAPABILITY_DEFAULT_DEV_CONTAINER_IMAGE"
-            }
-            Self::EnvironmentSnapshot => "RUNNER_CAPABILITY_ENVIRONMENT_SNAPSHOT",
-            Self::PrebuildsBeforeSnapshotTrigger => {
-                "RUNNER_CAPABILITY_PREBUILDS_BEFORE_SNAPSHOT_TRIGGER"
-            }
-            Self::ListScmOrganizations => "RUNNER_CAPABILITY_LIST_SCM_ORGANIZATIONS",
-            Self::CheckRepositoryAccess => "RUNNER_CAPABILITY_CHECK_REPOSITORY_ACCESS",
-            Self::RunnerSideAgent => "RUNNER_CAPABILITY_RUNNER_SIDE_AGENT",
-            Self::WarmPool => "RUNNER_CAPABILITY_WARM_POOL",
-            Self::AsgWarmPool => "RUNNER_CAPABILITY_ASG_WARM_POOL",
-            Self::PortAuthentication => "RUNNER_CAPABILITY_PORT_AUTHENTICATION",
-            Self::Unrecognized(raw) => raw,
-        }
+        ::gitpod_runtime::ProtoEnum::name(self)
     }
 }
 
+/// Lookups by name and number come from the value table (the position is the number).
 impl ::gitpod_runtime::ProtoEnum for RunnerCapability {
-    fn from_name(name: &str) -> ::std::option::Option<Self> {
-        match name {
-            "RUNNER_CAPABILITY_UNSPECIFIED" => {
-                ::std::option::Option::Some(Self::Unspecified)
-            }
-            "RUNNER_CAPABILITY_FETCH_LOCAL_SCM_INTEGRATIONS" => {
-                ::std::option::Option::Some(Self::FetchLocalScmIntegrations)
-            }
-            "RUNNER_CAPABILITY_SECRET_CONTAINER_REGISTRY" => {
-                ::std::option::Option::Some(Self::SecretContainerRegistry)
-            }
-            "RUNNER_CAPABILITY_AGENT_EXECUTION" => {
-                ::std::option::Option::Some(Self::AgentExecution)
-            }
-            "RUNNER_CAPABILITY_ALLOW_ENV_TOKEN_POPULATION" => {
-                ::std::option::Option::Some(Self::AllowEnvTokenPopulation)
-            }
-            "RUNNER_CAPABILITY_DEFAULT_DEV_CONTAINER_IMAGE" => {
-                ::std::option::Option::Some(Self::DefaultDevContainerImage)
-            }
-            "RUNNER_CAPABILITY_ENVIRONMENT_SNAPSHOT" => {
-                ::std::option::Option::Some(Self::EnvironmentSnapshot)
-            }
-            "RUNNER_CAPABILITY_PREBUILDS_BEFORE_SNAPSHOT_TRIGGER" => {
-                ::std::option::Option::Some(Self::PrebuildsBeforeSnapshotTrigger)
-            }
-            "RUNNER_CAPABILITY_LIST_SCM_ORGANIZATIONS" => {
-                ::std::option::Option::Some(Self::ListScmOrganizations)
-            }
-            "RUNNER_CAPABILITY_CHECK_REPOSITORY_ACCESS" => {
-                ::std::option::Option::Some(Self::CheckRepositoryAccess)
-            }
-            "RUNNER_CAPABILITY_RUNNER_SIDE_AGENT" => {
-                ::std::option::Option::Some(Self::RunnerSideAgent)
-            }
-            "RUNNER_CAPABILITY_WARM_POOL" => ::std::option::Option::Some(Self::WarmPool),
-            "RUNNER_CAPABILITY_ASG_WARM_POOL" => {
-                ::std::option::Option::Some(Self::AsgWarmPool)
-            }
-            "RUNNER_CAPABILITY_PORT_AUTHENTICATION" => {
-                ::std::option::Option::Some(Self::PortAuthentication)
-            }
-            _ => ::std::option::Option::None,
-        }
-    }
-
-    fn from_number(number: i32) -> ::std::option::Option<Self> {
-        match number {
-            0i32 => ::std::option::Option::Some(Self::Unspecified),
-            1i32 => ::std::option::Option::Some(Self::FetchLocalScmIntegrations),
-            2i32 => ::std::option::Option::Some(Self::SecretContainerRegistry),
-            3i32 => ::std::option::Option::Some(Self::AgentExecution),
-            4i32 => ::std::option::Option::Some(Self::AllowEnvTokenPopulation),
-            5i32 => ::std::option::Option::Some(Self::DefaultDevContainerImage),
-            6i32 => ::std::option::Option::Some(Self::EnvironmentSnapshot),
-            7i32 => ::std::option::Option::Some(Self::PrebuildsBeforeSnapshotTrigger),
-            8i32 => ::std::option::Option::Some(Self::ListScmOrganizations),
-            9i32 => ::std::option::Option::Some(Self::CheckRepositoryAccess),
-            10i32 => ::std::option::Option::Some(Self::RunnerSideAgent),
-            11i32 => ::std::option::Option::Some(Self::WarmPool),
-            12i32 => ::std::option::Option::Some(Self::AsgWarmPool),
-            13i32 => ::std::option::Option::Some(Self::PortAuthentication),
-            _ => ::std::option::Option::None,
-        }
-    }
-
-    fn name(&self) -> &str {
-        self.as_str()
-    }
-
-    fn number(&self) -> ::std::option::Option<i32> {
-        match self {
-            Self::Unspecified => ::std::option::Option::Some(0i32),
-            Self::FetchLocalScmIntegrations => ::std::option::Option::Some(1i32),
-            Self::SecretContainerRegistry => ::std::option::Option::Some(2i32),
-            Self::AgentExecution => ::std::option::Option::Some(3i32),
-            Self::AllowEnvTokenPopulation => ::std::option::Option::Some(4i32),
-            Self::DefaultDevContainerImage => ::std::option::Option::Some(5i32),
-            Self::EnvironmentSnapshot => ::std::option::Option::Some(6i32),
-            Self::PrebuildsBeforeSnapshotTrigger => ::std::option::Option::Some(7i32),
-            Self::ListScmOrganizations => ::std::option::Option::Some(8i32),
-            Self::CheckRepositoryAccess => ::std::option::Option::Some(9i32),
-            Self::RunnerSideAgent => ::std::option::Option::Some(10i32),
-            Self::WarmPool => ::std::option::Option::Some(11i32),
-            Self::AsgWarmPool => ::std::option::Option::Some(12i32),
-            Self::PortAuthentication => ::std::option::Option::Some(13i32),
-            Self::Unrecognized(_) => ::std::option::Option::None,
-        }
-    }
-
-    fn unknown(raw: ::std::string::String) -> Self {
+    const VALUES: &'static [(Self, &'static str)] = &[
+        (Self::Unspecified, "RUNNER_CAPABILITY_UNSPECIFIED"),
+        (
+            Self::FetchLocalScmIntegrations,
+            "RUNNER_CAPABILITY_FETCH_LOCAL_SCM_INTEGRATIONS",
+        ),
+        (Self::SecretContainerRegistry, "RUNNER_CAPABILITY_SECRET_CONTAINER_REGISTRY"),
+        (Self::AgentExecution, "RUNNER_CAPABILITY_AGENT_EXECUTION"),
+        (Self::AllowEnvTokenPopulation, "RUNNER_CAPABILITY_ALLOW_ENV_TOKEN_POPULATION"),
+        (
+            Self::DefaultDevContainerImage,
+            "RUNNER_CAPABILITY_DEFAULT_DEV_CONTAINER_IMAGE",
+        ),
+        (Self::EnvironmentSnapshot, "RUNNER_CAPABILITY_ENVIRONMENT_SNAPSHOT"),
+        (
+            Self::PrebuildsBeforeSnapshotTrigger,
+            "RUNNER_CAPABILITY_PREBUILDS_BEFORE_SNAPSHOT_TRIGGER",
+        ),
+        (Self::ListScmOrganizations, "RUNNER_CAPABILITY_LIST_SCM_ORGANIZATIONS"),
+        (Self::CheckRepositoryAccess, "RUNNER_CAPABILITY_CHECK_REPOSITORY_ACCESS"),
+        (Self::RunnerSideAgent, "RUNNER_CAPABILITY_RUNNER_SIDE_AGENT"),
+        (Self::WarmPool, "RUNNER_CAPABILITY_WARM_POOL"),
+        (Self::AsgWarmPool, "RUNNER_CAPABILITY_ASG_WARM_POOL"),
+        (Self::PortAuthentication, "RUNNER_CAPABILITY_PORT_AUTHENTICATION"),
+    ];
+    fn unrecognized(raw: String) -> Self {
         Self::Unrecognized(raw)
+    }
+
+    fn as_unrecognized(&self) -> Option<&str> {
+        match self {
+            Self::Unrecognized(raw) => Some(raw),
+            _ => None,
+        }
     }
 }
 
@@ -2946,10 +2687,10 @@ impl ::std::fmt::Display for RunnerCapability {
 
 impl ::std::str::FromStr for RunnerCapability {
     type Err = ::gitpod_runtime::UnknownEnumValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
         <Self as ::gitpod_runtime::ProtoEnum>::from_name(s)
             .ok_or_else(|| ::gitpod_runtime::UnknownEnumValue::new(
-                stringify!(RunnerCapability),
+                "RunnerCapability",
                 s,
             ))
     }
@@ -2959,7 +2700,7 @@ impl ::serde::Serialize for RunnerCapability {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
+    ) -> Result<S::Ok, S::Error> {
         ::gitpod_runtime::enums::serialize(self, serializer)
     }
 }
@@ -2967,7 +2708,7 @@ impl ::serde::Serialize for RunnerCapability {
 impl<'de> ::serde::Deserialize<'de> for RunnerCapability {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         ::gitpod_runtime::enums::deserialize(deserializer)
     }
 }
@@ -2988,68 +2729,33 @@ pub enum RunnerKind {
     /// `RUNNER_KIND_LOCAL_CONFIGURATION`
     LocalConfiguration,
     /// A value this version of the crate does not know, kept as received.
-    Unrecognized(::std::string::String),
+    Unrecognized(String),
 }
 
 impl RunnerKind {
-    /// Every known value, in documented order.
-    pub const VALUES: &'static [Self] = &[
-        Self::Unspecified,
-        Self::Local,
-        Self::Remote,
-        Self::LocalConfiguration,
-    ];
     /// The wire name of the value.
     pub fn as_str(&self) -> &str {
-        match self {
-            Self::Unspecified => "RUNNER_KIND_UNSPECIFIED",
-            Self::Local => "RUNNER_KIND_LOCAL",
-            Self::Remote => "RUNNER_KIND_REMOTE",
-            Self::LocalConfiguration => "RUNNER_KIND_LOCAL_CONFIGURATION",
-            Self::Unrecognized(raw) => raw,
-        }
+        ::gitpod_runtime::ProtoEnum::name(self)
     }
 }
 
+/// Lookups by name and number come from the value table (the position is the number).
 impl ::gitpod_runtime::ProtoEnum for RunnerKind {
-    fn from_name(name: &str) -> ::std::option::Option<Self> {
-        match name {
-            "RUNNER_KIND_UNSPECIFIED" => ::std::option::Option::Some(Self::Unspecified),
-            "RUNNER_KIND_LOCAL" => ::std::option::Option::Some(Self::Local),
-            "RUNNER_KIND_REMOTE" => ::std::option::Option::Some(Self::Remote),
-            "RUNNER_KIND_LOCAL_CONFIGURATION" => {
-                ::std::option::Option::Some(Self::LocalConfiguration)
-            }
-            _ => ::std::option::Option::None,
-        }
-    }
-
-    fn from_number(number: i32) -> ::std::option::Option<Self> {
-        match number {
-            0i32 => ::std::option::Option::Some(Self::Unspecified),
-            1i32 => ::std::option::Option::Some(Self::Local),
-            2i32 => ::std::option::Option::Some(Self::Remote),
-            3i32 => ::std::option::Option::Some(Self::LocalConfiguration),
-            _ => ::std::option::Option::None,
-        }
-    }
-
-    fn name(&self) -> &str {
-        self.as_str()
-    }
-
-    fn number(&self) -> ::std::option::Option<i32> {
-        match self {
-            Self::Unspecified => ::std::option::Option::Some(0i32),
-            Self::Local => ::std::option::Option::Some(1i32),
-            Self::Remote => ::std::option::Option::Some(2i32),
-            Self::LocalConfiguration => ::std::option::Option::Some(3i32),
-            Self::Unrecognized(_) => ::std::option::Option::None,
-        }
-    }
-
-    fn unknown(raw: ::std::string::String) -> Self {
+    const VALUES: &'static [(Self, &'static str)] = &[
+        (Self::Unspecified, "RUNNER_KIND_UNSPECIFIED"),
+        (Self::Local, "RUNNER_KIND_LOCAL"),
+        (Self::Remote, "RUNNER_KIND_REMOTE"),
+        (Self::LocalConfiguration, "RUNNER_KIND_LOCAL_CONFIGURATION"),
+    ];
+    fn unrecognized(raw: String) -> Self {
         Self::Unrecognized(raw)
+    }
+
+    fn as_unrecognized(&self) -> Option<&str> {
+        match self {
+            Self::Unrecognized(raw) => Some(raw),
+            _ => None,
+        }
     }
 }
 
@@ -3061,12 +2767,9 @@ impl ::std::fmt::Display for RunnerKind {
 
 impl ::std::str::FromStr for RunnerKind {
     type Err = ::gitpod_runtime::UnknownEnumValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
         <Self as ::gitpod_runtime::ProtoEnum>::from_name(s)
-            .ok_or_else(|| ::gitpod_runtime::UnknownEnumValue::new(
-                stringify!(RunnerKind),
-                s,
-            ))
+            .ok_or_else(|| ::gitpod_runtime::UnknownEnumValue::new("RunnerKind", s))
     }
 }
 
@@ -3074,7 +2777,7 @@ impl ::serde::Serialize for RunnerKind {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
+    ) -> Result<S::Ok, S::Error> {
         ::gitpod_runtime::enums::serialize(self, serializer)
     }
 }
@@ -3082,7 +2785,7 @@ impl ::serde::Serialize for RunnerKind {
 impl<'de> ::serde::Deserialize<'de> for RunnerKind {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         ::gitpod_runtime::enums::deserialize(deserializer)
     }
 }
@@ -3109,81 +2812,36 @@ pub enum RunnerPhase {
     /// `RUNNER_PHASE_DEGRADED`
     Degraded,
     /// A value this version of the crate does not know, kept as received.
-    Unrecognized(::std::string::String),
+    Unrecognized(String),
 }
 
 impl RunnerPhase {
-    /// Every known value, in documented order.
-    pub const VALUES: &'static [Self] = &[
-        Self::Unspecified,
-        Self::Created,
-        Self::Inactive,
-        Self::Active,
-        Self::Deleting,
-        Self::Deleted,
-        Self::Degraded,
-    ];
     /// The wire name of the value.
     pub fn as_str(&self) -> &str {
-        match self {
-            Self::Unspecified => "RUNNER_PHASE_UNSPECIFIED",
-            Self::Created => "RUNNER_PHASE_CREATED",
-            Self::Inactive => "RUNNER_PHASE_INACTIVE",
-            Self::Active => "RUNNER_PHASE_ACTIVE",
-            Self::Deleting => "RUNNER_PHASE_DELETING",
-            Self::Deleted => "RUNNER_PHASE_DELETED",
-            Self::Degraded => "RUNNER_PHASE_DEGRADED",
-            Self::Unrecognized(raw) => raw,
-        }
+        ::gitpod_runtime::ProtoEnum::name(self)
     }
 }
 
+/// Lookups by name and number come from the value table (the position is the number).
 impl ::gitpod_runtime::ProtoEnum for RunnerPhase {
-    fn from_name(name: &str) -> ::std::option::Option<Self> {
-        match name {
-            "RUNNER_PHASE_UNSPECIFIED" => ::std::option::Option::Some(Self::Unspecified),
-            "RUNNER_PHASE_CREATED" => ::std::option::Option::Some(Self::Created),
-            "RUNNER_PHASE_INACTIVE" => ::std::option::Option::Some(Self::Inactive),
-            "RUNNER_PHASE_ACTIVE" => ::std::option::Option::Some(Self::Active),
-            "RUNNER_PHASE_DELETING" => ::std::option::Option::Some(Self::Deleting),
-            "RUNNER_PHASE_DELETED" => ::std::option::Option::Some(Self::Deleted),
-            "RUNNER_PHASE_DEGRADED" => ::std::option::Option::Some(Self::Degraded),
-            _ => ::std::option::Option::None,
-        }
-    }
-
-    fn from_number(number: i32) -> ::std::option::Option<Self> {
-        match number {
-            0i32 => ::std::option::Option::Some(Self::Unspecified),
-            1i32 => ::std::option::Option::Some(Self::Created),
-            2i32 => ::std::option::Option::Some(Self::Inactive),
-            3i32 => ::std::option::Option::Some(Self::Active),
-            4i32 => ::std::option::Option::Some(Self::Deleting),
-            5i32 => ::std::option::Option::Some(Self::Deleted),
-            6i32 => ::std::option::Option::Some(Self::Degraded),
-            _ => ::std::option::Option::None,
-        }
-    }
-
-    fn name(&self) -> &str {
-        self.as_str()
-    }
-
-    fn number(&self) -> ::std::option::Option<i32> {
-        match self {
-            Self::Unspecified => ::std::option::Option::Some(0i32),
-            Self::Created => ::std::option::Option::Some(1i32),
-            Self::Inactive => ::std::option::Option::Some(2i32),
-            Self::Active => ::std::option::Option::Some(3i32),
-            Self::Deleting => ::std::option::Option::Some(4i32),
-            Self::Deleted => ::std::option::Option::Some(5i32),
-            Self::Degraded => ::std::option::Option::Some(6i32),
-            Self::Unrecognized(_) => ::std::option::Option::None,
-        }
-    }
-
-    fn unknown(raw: ::std::string::String) -> Self {
+    const VALUES: &'static [(Self, &'static str)] = &[
+        (Self::Unspecified, "RUNNER_PHASE_UNSPECIFIED"),
+        (Self::Created, "RUNNER_PHASE_CREATED"),
+        (Self::Inactive, "RUNNER_PHASE_INACTIVE"),
+        (Self::Active, "RUNNER_PHASE_ACTIVE"),
+        (Self::Deleting, "RUNNER_PHASE_DELETING"),
+        (Self::Deleted, "RUNNER_PHASE_DELETED"),
+        (Self::Degraded, "RUNNER_PHASE_DEGRADED"),
+    ];
+    fn unrecognized(raw: String) -> Self {
         Self::Unrecognized(raw)
+    }
+
+    fn as_unrecognized(&self) -> Option<&str> {
+        match self {
+            Self::Unrecognized(raw) => Some(raw),
+            _ => None,
+        }
     }
 }
 
@@ -3195,12 +2853,9 @@ impl ::std::fmt::Display for RunnerPhase {
 
 impl ::std::str::FromStr for RunnerPhase {
     type Err = ::gitpod_runtime::UnknownEnumValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
         <Self as ::gitpod_runtime::ProtoEnum>::from_name(s)
-            .ok_or_else(|| ::gitpod_runtime::UnknownEnumValue::new(
-                stringify!(RunnerPhase),
-                s,
-            ))
+            .ok_or_else(|| ::gitpod_runtime::UnknownEnumValue::new("RunnerPhase", s))
     }
 }
 
@@ -3208,7 +2863,7 @@ impl ::serde::Serialize for RunnerPhase {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
+    ) -> Result<S::Ok, S::Error> {
         ::gitpod_runtime::enums::serialize(self, serializer)
     }
 }
@@ -3216,7 +2871,7 @@ impl ::serde::Serialize for RunnerPhase {
 impl<'de> ::serde::Deserialize<'de> for RunnerPhase {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         ::gitpod_runtime::enums::deserialize(deserializer)
     }
 }
@@ -3243,85 +2898,36 @@ pub enum RunnerProvider {
     /// `RUNNER_PROVIDER_DEV_AGENT`
     DevAgent,
     /// A value this version of the crate does not know, kept as received.
-    Unrecognized(::std::string::String),
+    Unrecognized(String),
 }
 
 impl RunnerProvider {
-    /// Every known value, in documented order.
-    pub const VALUES: &'static [Self] = &[
-        Self::Unspecified,
-        Self::AwsEc2,
-        Self::LinuxHost,
-        Self::DesktopMac,
-        Self::Managed,
-        Self::Gcp,
-        Self::DevAgent,
-    ];
     /// The wire name of the value.
     pub fn as_str(&self) -> &str {
-        match self {
-            Self::Unspecified => "RUNNER_PROVIDER_UNSPECIFIED",
-            Self::AwsEc2 => "RUNNER_PROVIDER_AWS_EC2",
-            Self::LinuxHost => "RUNNER_PROVIDER_LINUX_HOST",
-            Self::DesktopMac => "RUNNER_PROVIDER_DESKTOP_MAC",
-            Self::Managed => "RUNNER_PROVIDER_MANAGED",
-            Self::Gcp => "RUNNER_PROVIDER_GCP",
-            Self::DevAgent => "RUNNER_PROVIDER_DEV_AGENT",
-            Self::Unrecognized(raw) => raw,
-        }
+        ::gitpod_runtime::ProtoEnum::name(self)
     }
 }
 
+/// Lookups by name and number come from the value table (the position is the number).
 impl ::gitpod_runtime::ProtoEnum for RunnerProvider {
-    fn from_name(name: &str) -> ::std::option::Option<Self> {
-        match name {
-            "RUNNER_PROVIDER_UNSPECIFIED" => {
-                ::std::option::Option::Some(Self::Unspecified)
-            }
-            "RUNNER_PROVIDER_AWS_EC2" => ::std::option::Option::Some(Self::AwsEc2),
-            "RUNNER_PROVIDER_LINUX_HOST" => ::std::option::Option::Some(Self::LinuxHost),
-            "RUNNER_PROVIDER_DESKTOP_MAC" => {
-                ::std::option::Option::Some(Self::DesktopMac)
-            }
-            "RUNNER_PROVIDER_MANAGED" => ::std::option::Option::Some(Self::Managed),
-            "RUNNER_PROVIDER_GCP" => ::std::option::Option::Some(Self::Gcp),
-            "RUNNER_PROVIDER_DEV_AGENT" => ::std::option::Option::Some(Self::DevAgent),
-            _ => ::std::option::Option::None,
-        }
-    }
-
-    fn from_number(number: i32) -> ::std::option::Option<Self> {
-        match number {
-            0i32 => ::std::option::Option::Some(Self::Unspecified),
-            1i32 => ::std::option::Option::Some(Self::AwsEc2),
-            2i32 => ::std::option::Option::Some(Self::LinuxHost),
-            3i32 => ::std::option::Option::Some(Self::DesktopMac),
-            4i32 => ::std::option::Option::Some(Self::Managed),
-            5i32 => ::std::option::Option::Some(Self::Gcp),
-            6i32 => ::std::option::Option::Some(Self::DevAgent),
-            _ => ::std::option::Option::None,
-        }
-    }
-
-    fn name(&self) -> &str {
-        self.as_str()
-    }
-
-    fn number(&self) -> ::std::option::Option<i32> {
-        match self {
-            Self::Unspecified => ::std::option::Option::Some(0i32),
-            Self::AwsEc2 => ::std::option::Option::Some(1i32),
-            Self::LinuxHost => ::std::option::Option::Some(2i32),
-            Self::DesktopMac => ::std::option::Option::Some(3i32),
-            Self::Managed => ::std::option::Option::Some(4i32),
-            Self::Gcp => ::std::option::Option::Some(5i32),
-            Self::DevAgent => ::std::option::Option::Some(6i32),
-            Self::Unrecognized(_) => ::std::option::Option::None,
-        }
-    }
-
-    fn unknown(raw: ::std::string::String) -> Self {
+    const VALUES: &'static [(Self, &'static str)] = &[
+        (Self::Unspecified, "RUNNER_PROVIDER_UNSPECIFIED"),
+        (Self::AwsEc2, "RUNNER_PROVIDER_AWS_EC2"),
+        (Self::LinuxHost, "RUNNER_PROVIDER_LINUX_HOST"),
+        (Self::DesktopMac, "RUNNER_PROVIDER_DESKTOP_MAC"),
+        (Self::Managed, "RUNNER_PROVIDER_MANAGED"),
+        (Self::Gcp, "RUNNER_PROVIDER_GCP"),
+        (Self::DevAgent, "RUNNER_PROVIDER_DEV_AGENT"),
+    ];
+    fn unrecognized(raw: String) -> Self {
         Self::Unrecognized(raw)
+    }
+
+    fn as_unrecognized(&self) -> Option<&str> {
+        match self {
+            Self::Unrecognized(raw) => Some(raw),
+            _ => None,
+        }
     }
 }
 
@@ -3333,12 +2939,9 @@ impl ::std::fmt::Display for RunnerProvider {
 
 impl ::std::str::FromStr for RunnerProvider {
     type Err = ::gitpod_runtime::UnknownEnumValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
         <Self as ::gitpod_runtime::ProtoEnum>::from_name(s)
-            .ok_or_else(|| ::gitpod_runtime::UnknownEnumValue::new(
-                stringify!(RunnerProvider),
-                s,
-            ))
+            .ok_or_else(|| ::gitpod_runtime::UnknownEnumValue::new("RunnerProvider", s))
     }
 }
 
@@ -3346,7 +2949,7 @@ impl ::serde::Serialize for RunnerProvider {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
+    ) -> Result<S::Ok, S::Error> {
         ::gitpod_runtime::enums::serialize(self, serializer)
     }
 }
@@ -3354,7 +2957,7 @@ impl ::serde::Serialize for RunnerProvider {
 impl<'de> ::serde::Deserialize<'de> for RunnerProvider {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         ::gitpod_runtime::enums::deserialize(deserializer)
     }
 }
@@ -3373,59 +2976,32 @@ pub enum RunnerReleaseChannel {
     /// `RUNNER_RELEASE_CHANNEL_LATEST`
     Latest,
     /// A value this version of the crate does not know, kept as received.
-    Unrecognized(::std::string::String),
+    Unrecognized(String),
 }
 
 impl RunnerReleaseChannel {
-    /// Every known value, in documented order.
-    pub const VALUES: &'static [Self] = &[Self::Unspecified, Self::Stable, Self::Latest];
     /// The wire name of the value.
     pub fn as_str(&self) -> &str {
-        match self {
-            Self::Unspecified => "RUNNER_RELEASE_CHANNEL_UNSPECIFIED",
-            Self::Stable => "RUNNER_RELEASE_CHANNEL_STABLE",
-            Self::Latest => "RUNNER_RELEASE_CHANNEL_LATEST",
-            Self::Unrecognized(raw) => raw,
-        }
+        ::gitpod_runtime::ProtoEnum::name(self)
     }
 }
 
+/// Lookups by name and number come from the value table (the position is the number).
 impl ::gitpod_runtime::ProtoEnum for RunnerReleaseChannel {
-    fn from_name(name: &str) -> ::std::option::Option<Self> {
-        match name {
-            "RUNNER_RELEASE_CHANNEL_UNSPECIFIED" => {
-                ::std::option::Option::Some(Self::Unspecified)
-            }
-            "RUNNER_RELEASE_CHANNEL_STABLE" => ::std::option::Option::Some(Self::Stable),
-            "RUNNER_RELEASE_CHANNEL_LATEST" => ::std::option::Option::Some(Self::Latest),
-            _ => ::std::option::Option::None,
-        }
-    }
-
-    fn from_number(number: i32) -> ::std::option::Option<Self> {
-        match number {
-            0i32 => ::std::option::Option::Some(Self::Unspecified),
-            1i32 => ::std::option::Option::Some(Self::Stable),
-            2i32 => ::std::option::Option::Some(Self::Latest),
-            _ => ::std::option::Option::None,
-        }
-    }
-
-    fn name(&self) -> &str {
-        self.as_str()
-    }
-
-    fn number(&self) -> ::std::option::Option<i32> {
-        match self {
-            Self::Unspecified => ::std::option::Option::Some(0i32),
-            Self::Stable => ::std::option::Option::Some(1i32),
-            Self::Latest => ::std::option::Option::Some(2i32),
-            Self::Unrecognized(_) => ::std::option::Option::None,
-        }
-    }
-
-    fn unknown(raw: ::std::string::String) -> Self {
+    const VALUES: &'static [(Self, &'static str)] = &[
+        (Self::Unspecified, "RUNNER_RELEASE_CHANNEL_UNSPECIFIED"),
+        (Self::Stable, "RUNNER_RELEASE_CHANNEL_STABLE"),
+        (Self::Latest, "RUNNER_RELEASE_CHANNEL_LATEST"),
+    ];
+    fn unrecognized(raw: String) -> Self {
         Self::Unrecognized(raw)
+    }
+
+    fn as_unrecognized(&self) -> Option<&str> {
+        match self {
+            Self::Unrecognized(raw) => Some(raw),
+            _ => None,
+        }
     }
 }
 
@@ -3437,10 +3013,10 @@ impl ::std::fmt::Display for RunnerReleaseChannel {
 
 impl ::std::str::FromStr for RunnerReleaseChannel {
     type Err = ::gitpod_runtime::UnknownEnumValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
         <Self as ::gitpod_runtime::ProtoEnum>::from_name(s)
             .ok_or_else(|| ::gitpod_runtime::UnknownEnumValue::new(
-                stringify!(RunnerReleaseChannel),
+                "RunnerReleaseChannel",
                 s,
             ))
     }
@@ -3450,7 +3026,7 @@ impl ::serde::Serialize for RunnerReleaseChannel {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
+    ) -> Result<S::Ok, S::Error> {
         ::gitpod_runtime::enums::serialize(self, serializer)
     }
 }
@@ -3458,7 +3034,7 @@ impl ::serde::Serialize for RunnerReleaseChannel {
 impl<'de> ::serde::Deserialize<'de> for RunnerReleaseChannel {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         ::gitpod_runtime::enums::deserialize(deserializer)
     }
 }
@@ -3477,57 +3053,32 @@ pub enum RunnerRole {
     /// `RUNNER_ROLE_USER`
     User,
     /// A value this version of the crate does not know, kept as received.
-    Unrecognized(::std::string::String),
+    Unrecognized(String),
 }
 
 impl RunnerRole {
-    /// Every known value, in documented order.
-    pub const VALUES: &'static [Self] = &[Self::Unspecified, Self::Admin, Self::User];
     /// The wire name of the value.
     pub fn as_str(&self) -> &str {
-        match self {
-            Self::Unspecified => "RUNNER_ROLE_UNSPECIFIED",
-            Self::Admin => "RUNNER_ROLE_ADMIN",
-            Self::User => "RUNNER_ROLE_USER",
-            Self::Unrecognized(raw) => raw,
-        }
+        ::gitpod_runtime::ProtoEnum::name(self)
     }
 }
 
+/// Lookups by name and number come from the value table (the position is the number).
 impl ::gitpod_runtime::ProtoEnum for RunnerRole {
-    fn from_name(name: &str) -> ::std::option::Option<Self> {
-        match name {
-            "RUNNER_ROLE_UNSPECIFIED" => ::std::option::Option::Some(Self::Unspecified),
-            "RUNNER_ROLE_ADMIN" => ::std::option::Option::Some(Self::Admin),
-            "RUNNER_ROLE_USER" => ::std::option::Option::Some(Self::User),
-            _ => ::std::option::Option::None,
-        }
-    }
-
-    fn from_number(number: i32) -> ::std::option::Option<Self> {
-        match number {
-            0i32 => ::std::option::Option::Some(Self::Unspecified),
-            1i32 => ::std::option::Option::Some(Self::Admin),
-            2i32 => ::std::option::Option::Some(Self::User),
-            _ => ::std::option::Option::None,
-        }
-    }
-
-    fn name(&self) -> &str {
-        self.as_str()
-    }
-
-    fn number(&self) -> ::std::option::Option<i32> {
-        match self {
-            Self::Unspecified => ::std::option::Option::Some(0i32),
-            Self::Admin => ::std::option::Option::Some(1i32),
-            Self::User => ::std::option::Option::Some(2i32),
-            Self::Unrecognized(_) => ::std::option::Option::None,
-        }
-    }
-
-    fn unknown(raw: ::std::string::String) -> Self {
+    const VALUES: &'static [(Self, &'static str)] = &[
+        (Self::Unspecified, "RUNNER_ROLE_UNSPECIFIED"),
+        (Self::Admin, "RUNNER_ROLE_ADMIN"),
+        (Self::User, "RUNNER_ROLE_USER"),
+    ];
+    fn unrecognized(raw: String) -> Self {
         Self::Unrecognized(raw)
+    }
+
+    fn as_unrecognized(&self) -> Option<&str> {
+        match self {
+            Self::Unrecognized(raw) => Some(raw),
+            _ => None,
+        }
     }
 }
 
@@ -3539,12 +3090,9 @@ impl ::std::fmt::Display for RunnerRole {
 
 impl ::std::str::FromStr for RunnerRole {
     type Err = ::gitpod_runtime::UnknownEnumValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
         <Self as ::gitpod_runtime::ProtoEnum>::from_name(s)
-            .ok_or_else(|| ::gitpod_runtime::UnknownEnumValue::new(
-                stringify!(RunnerRole),
-                s,
-            ))
+            .ok_or_else(|| ::gitpod_runtime::UnknownEnumValue::new("RunnerRole", s))
     }
 }
 
@@ -3552,7 +3100,7 @@ impl ::serde::Serialize for RunnerRole {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
+    ) -> Result<S::Ok, S::Error> {
         ::gitpod_runtime::enums::serialize(self, serializer)
     }
 }
@@ -3560,7 +3108,7 @@ impl ::serde::Serialize for RunnerRole {
 impl<'de> ::serde::Deserialize<'de> for RunnerRole {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         ::gitpod_runtime::enums::deserialize(deserializer)
     }
 }
@@ -3579,63 +3127,32 @@ pub enum RunnerVariant {
     /// `RUNNER_VARIANT_ENTERPRISE`
     Enterprise,
     /// A value this version of the crate does not know, kept as received.
-    Unrecognized(::std::string::String),
+    Unrecognized(String),
 }
 
 impl RunnerVariant {
-    /// Every known value, in documented order.
-    pub const VALUES: &'static [Self] = &[
-        Self::Unspecified,
-        Self::Standard,
-        Self::Enterprise,
-    ];
     /// The wire name of the value.
     pub fn as_str(&self) -> &str {
-        match self {
-            Self::Unspecified => "RUNNER_VARIANT_UNSPECIFIED",
-            Self::Standard => "RUNNER_VARIANT_STANDARD",
-            Self::Enterprise => "RUNNER_VARIANT_ENTERPRISE",
-            Self::Unrecognized(raw) => raw,
-        }
+        ::gitpod_runtime::ProtoEnum::name(self)
     }
 }
 
+/// Lookups by name and number come from the value table (the position is the number).
 impl ::gitpod_runtime::ProtoEnum for RunnerVariant {
-    fn from_name(name: &str) -> ::std::option::Option<Self> {
-        match name {
-            "RUNNER_VARIANT_UNSPECIFIED" => {
-                ::std::option::Option::Some(Self::Unspecified)
-            }
-            "RUNNER_VARIANT_STANDARD" => ::std::option::Option::Some(Self::Standard),
-            "RUNNER_VARIANT_ENTERPRISE" => ::std::option::Option::Some(Self::Enterprise),
-            _ => ::std::option::Option::None,
-        }
-    }
-
-    fn from_number(number: i32) -> ::std::option::Option<Self> {
-        match number {
-            0i32 => ::std::option::Option::Some(Self::Unspecified),
-            1i32 => ::std::option::Option::Some(Self::Standard),
-            2i32 => ::std::option::Option::Some(Self::Enterprise),
-            _ => ::std::option::Option::None,
-        }
-    }
-
-    fn name(&self) -> &str {
-        self.as_str()
-    }
-
-    fn number(&self) -> ::std::option::Option<i32> {
-        match self {
-            Self::Unspecified => ::std::option::Option::Some(0i32),
-            Self::Standard => ::std::option::Option::Some(1i32),
-            Self::Enterprise => ::std::option::Option::Some(2i32),
-            Self::Unrecognized(_) => ::std::option::Option::None,
-        }
-    }
-
-    fn unknown(raw: ::std::string::String) -> Self {
+    const VALUES: &'static [(Self, &'static str)] = &[
+        (Self::Unspecified, "RUNNER_VARIANT_UNSPECIFIED"),
+        (Self::Standard, "RUNNER_VARIANT_STANDARD"),
+        (Self::Enterprise, "RUNNER_VARIANT_ENTERPRISE"),
+    ];
+    fn unrecognized(raw: String) -> Self {
         Self::Unrecognized(raw)
+    }
+
+    fn as_unrecognized(&self) -> Option<&str> {
+        match self {
+            Self::Unrecognized(raw) => Some(raw),
+            _ => None,
+        }
     }
 }
 
@@ -3647,12 +3164,9 @@ impl ::std::fmt::Display for RunnerVariant {
 
 impl ::std::str::FromStr for RunnerVariant {
     type Err = ::gitpod_runtime::UnknownEnumValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
         <Self as ::gitpod_runtime::ProtoEnum>::from_name(s)
-            .ok_or_else(|| ::gitpod_runtime::UnknownEnumValue::new(
-                stringify!(RunnerVariant),
-                s,
-            ))
+            .ok_or_else(|| ::gitpod_runtime::UnknownEnumValue::new("RunnerVariant", s))
     }
 }
 
@@ -3660,7 +3174,7 @@ impl ::serde::Serialize for RunnerVariant {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
+    ) -> Result<S::Ok, S::Error> {
         ::gitpod_runtime::enums::serialize(self, serializer)
     }
 }
@@ -3668,7 +3182,7 @@ impl ::serde::Serialize for RunnerVariant {
 impl<'de> ::serde::Deserialize<'de> for RunnerVariant {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         ::gitpod_runtime::enums::deserialize(deserializer)
     }
 }
@@ -3687,61 +3201,32 @@ pub enum SearchMode {
     /// `SEARCH_MODE_NATIVE`
     Native,
     /// A value this version of the crate does not know, kept as received.
-    Unrecognized(::std::string::String),
+    Unrecognized(String),
 }
 
 impl SearchMode {
-    /// Every known value, in documented order.
-    pub const VALUES: &'static [Self] = &[
-        Self::Unspecified,
-        Self::Keyword,
-        Self::Native,
-    ];
     /// The wire name of the value.
     pub fn as_str(&self) -> &str {
-        match self {
-            Self::Unspecified => "SEARCH_MODE_UNSPECIFIED",
-            Self::Keyword => "SEARCH_MODE_KEYWORD",
-            Self::Native => "SEARCH_MODE_NATIVE",
-            Self::Unrecognized(raw) => raw,
-        }
+        ::gitpod_runtime::ProtoEnum::name(self)
     }
 }
 
+/// Lookups by name and number come from the value table (the position is the number).
 impl ::gitpod_runtime::ProtoEnum for SearchMode {
-    fn from_name(name: &str) -> ::std::option::Option<Self> {
-        match name {
-            "SEARCH_MODE_UNSPECIFIED" => ::std::option::Option::Some(Self::Unspecified),
-            "SEARCH_MODE_KEYWORD" => ::std::option::Option::Some(Self::Keyword),
-            "SEARCH_MODE_NATIVE" => ::std::option::Option::Some(Self::Native),
-            _ => ::std::option::Option::None,
-        }
-    }
-
-    fn from_number(number: i32) -> ::std::option::Option<Self> {
-        match number {
-            0i32 => ::std::option::Option::Some(Self::Unspecified),
-            1i32 => ::std::option::Option::Some(Self::Keyword),
-            2i32 => ::std::option::Option::Some(Self::Native),
-            _ => ::std::option::Option::None,
-        }
-    }
-
-    fn name(&self) -> &str {
-        self.as_str()
-    }
-
-    fn number(&self) -> ::std::option::Option<i32> {
-        match self {
-            Self::Unspecified => ::std::option::Option::Some(0i32),
-            Self::Keyword => ::std::option::Option::Some(1i32),
-            Self::Native => ::std::option::Option::Some(2i32),
-            Self::Unrecognized(_) => ::std::option::Option::None,
-        }
-    }
-
-    fn unknown(raw: ::std::string::String) -> Self {
+    const VALUES: &'static [(Self, &'static str)] = &[
+        (Self::Unspecified, "SEARCH_MODE_UNSPECIFIED"),
+        (Self::Keyword, "SEARCH_MODE_KEYWORD"),
+        (Self::Native, "SEARCH_MODE_NATIVE"),
+    ];
+    fn unrecognized(raw: String) -> Self {
         Self::Unrecognized(raw)
+    }
+
+    fn as_unrecognized(&self) -> Option<&str> {
+        match self {
+            Self::Unrecognized(raw) => Some(raw),
+            _ => None,
+        }
     }
 }
 
@@ -3753,12 +3238,9 @@ impl ::std::fmt::Display for SearchMode {
 
 impl ::std::str::FromStr for SearchMode {
     type Err = ::gitpod_runtime::UnknownEnumValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
         <Self as ::gitpod_runtime::ProtoEnum>::from_name(s)
-            .ok_or_else(|| ::gitpod_runtime::UnknownEnumValue::new(
-                stringify!(SearchMode),
-                s,
-            ))
+            .ok_or_else(|| ::gitpod_runtime::UnknownEnumValue::new("SearchMode", s))
     }
 }
 
@@ -3766,7 +3248,7 @@ impl ::serde::Serialize for SearchMode {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
+    ) -> Result<S::Ok, S::Error> {
         ::gitpod_runtime::enums::serialize(self, serializer)
     }
 }
@@ -3774,7 +3256,7 @@ impl ::serde::Serialize for SearchMode {
 impl<'de> ::serde::Deserialize<'de> for SearchMode {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         ::gitpod_runtime::enums::deserialize(deserializer)
     }
 }
@@ -3795,66 +3277,33 @@ pub enum State {
     /// `STATE_MERGED`
     Merged,
     /// A value this version of the crate does not know, kept as received.
-    Unrecognized(::std::string::String),
+    Unrecognized(String),
 }
 
 impl State {
-    /// Every known value, in documented order.
-    pub const VALUES: &'static [Self] = &[
-        Self::Unspecified,
-        Self::Open,
-        Self::Closed,
-        Self::Merged,
-    ];
     /// The wire name of the value.
     pub fn as_str(&self) -> &str {
-        match self {
-            Self::Unspecified => "STATE_UNSPECIFIED",
-            Self::Open => "STATE_OPEN",
-            Self::Closed => "STATE_CLOSED",
-            Self::Merged => "STATE_MERGED",
-            Self::Unrecognized(raw) => raw,
-        }
+        ::gitpod_runtime::ProtoEnum::name(self)
     }
 }
 
+/// Lookups by name and number come from the value table (the position is the number).
 impl ::gitpod_runtime::ProtoEnum for State {
-    fn from_name(name: &str) -> ::std::option::Option<Self> {
-        match name {
-            "STATE_UNSPECIFIED" => ::std::option::Option::Some(Self::Unspecified),
-            "STATE_OPEN" => ::std::option::Option::Some(Self::Open),
-            "STATE_CLOSED" => ::std::option::Option::Some(Self::Closed),
-            "STATE_MERGED" => ::std::option::Option::Some(Self::Merged),
-            _ => ::std::option::Option::None,
-        }
-    }
-
-    fn from_number(number: i32) -> ::std::option::Option<Self> {
-        match number {
-            0i32 => ::std::option::Option::Some(Self::Unspecified),
-            1i32 => ::std::option::Option::Some(Self::Open),
-            2i32 => ::std::option::Option::Some(Self::Closed),
-            3i32 => ::std::option::Option::Some(Self::Merged),
-            _ => ::std::option::Option::None,
-        }
-    }
-
-    fn name(&self) -> &str {
-        self.as_str()
-    }
-
-    fn number(&self) -> ::std::option::Option<i32> {
-        match self {
-            Self::Unspecified => ::std::option::Option::Some(0i32),
-            Self::Open => ::std::option::Option::Some(1i32),
-            Self::Closed => ::std::option::Option::Some(2i32),
-            Self::Merged => ::std::option::Option::Some(3i32),
-            Self::Unrecognized(_) => ::std::option::Option::None,
-        }
-    }
-
-    fn unknown(raw: ::std::string::String) -> Self {
+    const VALUES: &'static [(Self, &'static str)] = &[
+        (Self::Unspecified, "STATE_UNSPECIFIED"),
+        (Self::Open, "STATE_OPEN"),
+        (Self::Closed, "STATE_CLOSED"),
+        (Self::Merged, "STATE_MERGED"),
+    ];
+    fn unrecognized(raw: String) -> Self {
         Self::Unrecognized(raw)
+    }
+
+    fn as_unrecognized(&self) -> Option<&str> {
+        match self {
+            Self::Unrecognized(raw) => Some(raw),
+            _ => None,
+        }
     }
 }
 
@@ -3866,9 +3315,9 @@ impl ::std::fmt::Display for State {
 
 impl ::std::str::FromStr for State {
     type Err = ::gitpod_runtime::UnknownEnumValue;
-    fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
         <Self as ::gitpod_runtime::ProtoEnum>::from_name(s)
-            .ok_or_else(|| ::gitpod_runtime::UnknownEnumValue::new(stringify!(State), s))
+            .ok_or_else(|| ::gitpod_runtime::UnknownEnumValue::new("State", s))
     }
 }
 
@@ -3876,7 +3325,7 @@ impl ::serde::Serialize for State {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
+    ) -> Result<S::Ok, S::Error> {
         ::gitpod_runtime::enums::serialize(self, serializer)
     }
 }
@@ -3884,7 +3333,7 @@ impl ::serde::Serialize for State {
 impl<'de> ::serde::Deserialize<'de> for State {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         ::gitpod_runtime::enums::deserialize(deserializer)
     }
 }

@@ -1,7 +1,7 @@
 //! Open enums: serde functions for types implementing [`ProtoEnum`].
 //!
 //! Values are written as their names. Names and numbers are both accepted; a value this crate
-//! does not know becomes the enum's `Unknown` variant (via [`ProtoEnum::unknown`]) so that a newer
+//! does not know becomes the enum's catch-all variant (via [`ProtoEnum::unrecognized`]) so that a newer
 //! server never breaks an older client. While a server decodes a request, *strict mode* is on
 //! (see [`with_strict`]): then an unknown name is a decode error naming the field.
 
@@ -11,18 +11,46 @@ use std::fmt;
 use serde::de::{self, Deserializer, Visitor};
 use serde::Serializer;
 
-/// An open protobuf enum as generated code models it: known variants plus one `Unknown(String)`.
-pub trait ProtoEnum: Sized + Clone {
-    /// The variant with this wire name, for known values only.
-    fn from_name(name: &str) -> Option<Self>;
-    /// The variant with this number (documented order = number), for known values only.
-    fn from_number(n: i32) -> Option<Self>;
-    /// The wire string; the `Unknown` variant returns its kept text.
-    fn name(&self) -> &str;
-    /// The number of a known variant; `None` for `Unknown`.
-    fn number(&self) -> Option<i32>;
-    /// Builds the `Unknown` variant keeping the raw text (a name, or a number as decimal text).
-    fn unknown(raw: String) -> Self;
+/// An open protobuf enum as generated code models it: known variants, in documented order, plus one
+/// catch-all variant that keeps a value this crate does not know.
+///
+/// An implementation only lists its values ([`ProtoEnum::VALUES`]) and names its catch-all variant;
+/// lookups by name and number are provided.
+pub trait ProtoEnum: Sized + Clone + PartialEq + 'static {
+    /// Every known value with its wire name, in documented order: the position is the number.
+    const VALUES: &'static [(Self, &'static str)];
+
+    /// Builds the catch-all variant, keeping the raw text (a name, or a number as decimal text).
+    fn unrecognized(raw: String) -> Self;
+
+    /// The kept text when `self` is the catch-all variant; `None` for known values.
+    fn as_unrecognized(&self) -> Option<&str>;
+
+    /// The value with this wire name, for known values only.
+    fn from_name(name: &str) -> Option<Self> {
+        Self::VALUES.iter().find(|(_, n)| *n == name).map(|(v, _)| v.clone())
+    }
+
+    /// The value with this number (documented order = number), for known values only.
+    fn from_number(n: i32) -> Option<Self> {
+        usize::try_from(n).ok().and_then(|i| Self::VALUES.get(i)).map(|(v, _)| v.clone())
+    }
+
+    /// The wire string; the catch-all variant returns its kept text.
+    fn name(&self) -> &str {
+        match self.as_unrecognized() {
+            Some(raw) => raw,
+            None => Self::VALUES.iter().find(|(v, _)| v == self).map_or("", |(_, n)| n),
+        }
+    }
+
+    /// The number of a known value; `None` for the catch-all variant.
+    fn number(&self) -> Option<i32> {
+        if self.as_unrecognized().is_some() {
+            return None;
+        }
+        Self::VALUES.iter().position(|(v, _)| v == self).and_then(|i| i32::try_from(i).ok())
+    }
 }
 
 thread_local! {
@@ -57,7 +85,7 @@ pub fn serialize<E: ProtoEnum, S: Serializer>(v: &E, s: S) -> Result<S::Ok, S::E
     s.serialize_str(v.name())
 }
 
-/// Deserializes an enum from a name or a number. Unknown values become `E::unknown(text)`,
+/// Deserializes an enum from a name or a number. Unknown values become `E::unrecognized(text)`,
 /// except unknown names in strict mode (server side), which are errors.
 pub fn deserialize<'de, E: ProtoEnum, D: Deserializer<'de>>(d: D) -> Result<E, D::Error> {
     struct V<E>(std::marker::PhantomData<E>);
@@ -73,15 +101,15 @@ pub fn deserialize<'de, E: ProtoEnum, D: Deserializer<'de>>(d: D) -> Result<E, D
             if is_strict() {
                 return Err(Er::custom(format_args!("unknown enum value {v:?}")));
             }
-            Ok(E::unknown(v.to_owned()))
+            Ok(E::unrecognized(v.to_owned()))
         }
         fn visit_i64<Er: de::Error>(self, v: i64) -> Result<E, Er> {
             let n = i32::try_from(v).map_err(|_| Er::custom("enum number out of range"))?;
-            Ok(E::from_number(n).unwrap_or_else(|| E::unknown(n.to_string())))
+            Ok(E::from_number(n).unwrap_or_else(|| E::unrecognized(n.to_string())))
         }
         fn visit_u64<Er: de::Error>(self, v: u64) -> Result<E, Er> {
             let n = i32::try_from(v).map_err(|_| Er::custom("enum number out of range"))?;
-            Ok(E::from_number(n).unwrap_or_else(|| E::unknown(n.to_string())))
+            Ok(E::from_number(n).unwrap_or_else(|| E::unrecognized(n.to_string())))
         }
         fn visit_f64<Er: de::Error>(self, v: f64) -> Result<E, Er> {
             if v.fract() == 0.0 && v >= i32::MIN as f64 && v <= i32::MAX as f64 {

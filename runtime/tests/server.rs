@@ -23,36 +23,15 @@ enum Phase {
     Unknown(String),
 }
 impl ProtoEnum for Phase {
-    fn from_name(n: &str) -> Option<Self> {
-        match n {
-            "PHASE_UNSPECIFIED" => Some(Phase::Unspecified),
-            "PHASE_RUNNING" => Some(Phase::Running),
-            _ => None,
-        }
-    }
-    fn from_number(n: i32) -> Option<Self> {
-        match n {
-            0 => Some(Phase::Unspecified),
-            1 => Some(Phase::Running),
-            _ => None,
-        }
-    }
-    fn name(&self) -> &str {
-        match self {
-            Phase::Unspecified => "PHASE_UNSPECIFIED",
-            Phase::Running => "PHASE_RUNNING",
-            Phase::Unknown(s) => s,
-        }
-    }
-    fn number(&self) -> Option<i32> {
-        match self {
-            Phase::Unspecified => Some(0),
-            Phase::Running => Some(1),
-            Phase::Unknown(_) => None,
-        }
-    }
-    fn unknown(raw: String) -> Self {
+    const VALUES: &'static [(Self, &'static str)] = &[(Phase::Unspecified, "PHASE_UNSPECIFIED"), (Phase::Running, "PHASE_RUNNING")];
+    fn unrecognized(raw: String) -> Self {
         Phase::Unknown(raw)
+    }
+    fn as_unrecognized(&self) -> Option<&str> {
+        match self {
+            Phase::Unknown(raw) => Some(raw),
+            _ => None,
+        }
     }
 }
 

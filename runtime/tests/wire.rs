@@ -52,40 +52,15 @@ enum Phase {
 }
 
 impl ProtoEnum for Phase {
-    fn from_name(name: &str) -> Option<Self> {
-        Some(match name {
-            "PHASE_UNSPECIFIED" => Phase::Unspecified,
-            "PHASE_RUNNING" => Phase::Running,
-            "PHASE_STOPPED" => Phase::Stopped,
-            _ => return None,
-        })
-    }
-    fn from_number(n: i32) -> Option<Self> {
-        Some(match n {
-            0 => Phase::Unspecified,
-            1 => Phase::Running,
-            2 => Phase::Stopped,
-            _ => return None,
-        })
-    }
-    fn name(&self) -> &str {
-        match self {
-            Phase::Unspecified => "PHASE_UNSPECIFIED",
-            Phase::Running => "PHASE_RUNNING",
-            Phase::Stopped => "PHASE_STOPPED",
-            Phase::Unknown(s) => s,
-        }
-    }
-    fn number(&self) -> Option<i32> {
-        match self {
-            Phase::Unspecified => Some(0),
-            Phase::Running => Some(1),
-            Phase::Stopped => Some(2),
-            Phase::Unknown(_) => None,
-        }
-    }
-    fn unknown(raw: String) -> Self {
+    const VALUES: &'static [(Self, &'static str)] = &[(Phase::Unspecified, "PHASE_UNSPECIFIED"), (Phase::Running, "PHASE_RUNNING"), (Phase::Stopped, "PHASE_STOPPED")];
+    fn unrecognized(raw: String) -> Self {
         Phase::Unknown(raw)
+    }
+    fn as_unrecognized(&self) -> Option<&str> {
+        match self {
+            Phase::Unknown(raw) => Some(raw),
+            _ => None,
+        }
     }
 }
 

@@ -347,14 +347,13 @@ fn emit_enum(e: &Enum, index: &TypeIndex) -> TokenStream {
     let variant_names = names::enum_variants(&e.name, &e.values);
     let variants: Vec<_> = variant_names.iter().map(|v| ident(v)).collect();
     let wire: Vec<&String> = e.values.iter().collect();
-    let numbers: Vec<i32> = (0..e.values.len() as i32).collect();
+    let name_str = name.to_string();
     let unknown = format_ident!("{}", UNKNOWN_VARIANT);
     let variant_defs = variants.iter().zip(&wire).enumerate().map(|(i, (v, w))| {
         let doc = doc_attrs(&format!("`{w}`"));
         let default = if i == 0 { quote!(#[default]) } else { quote!() };
         quote!(#doc #default #v,)
     });
-    let all = quote!(#( Self::#variants ),*);
     quote! {
         #docs
         ///
@@ -364,46 +363,31 @@ fn emit_enum(e: &Enum, index: &TypeIndex) -> TokenStream {
         pub enum #name {
             #( #variant_defs )*
             /// A value this version of the crate does not know, kept as received.
-            #unknown(::std::string::String),
+            #unknown(String),
         }
 
         impl #name {
-            /// Every known value, in documented order.
-            pub const VALUES: &'static [Self] = &[#all];
-
             /// The wire name of the value.
             pub fn as_str(&self) -> &str {
-                match self {
-                    #( Self::#variants => #wire, )*
-                    Self::#unknown(raw) => raw,
-                }
+                ::gitpod_runtime::ProtoEnum::name(self)
             }
         }
 
+        /// Lookups by name and number come from the value table (the position is the number).
         impl ::gitpod_runtime::ProtoEnum for #name {
-            fn from_name(name: &str) -> ::std::option::Option<Self> {
-                match name {
-                    #( #wire => ::std::option::Option::Some(Self::#variants), )*
-                    _ => ::std::option::Option::None,
-                }
-            }
-            fn from_number(number: i32) -> ::std::option::Option<Self> {
-                match number {
-                    #( #numbers => ::std::option::Option::Some(Self::#variants), )*
-                    _ => ::std::option::Option::None,
-                }
-            }
-            fn name(&self) -> &str {
-                self.as_str()
-            }
-            fn number(&self) -> ::std::option::Option<i32> {
-                match self {
-                    #( Self::#variants => ::std::option::Option::Some(#numbers), )*
-                    Self::#unknown(_) => ::std::option::Option::None,
-                }
-            }
-            fn unknown(raw: ::std::string::String) -> Self {
+            const VALUES: &'static [(Self, &'static str)] = &[
+                #( (Self::#variants, #wire), )*
+            ];
+
+            fn unrecognized(raw: String) -> Self {
                 Self::#unknown(raw)
+            }
+
+            fn as_unrecognized(&self) -> Option<&str> {
+                match self {
+                    Self::#unknown(raw) => Some(raw),
+                    _ => None,
+                }
             }
         }
 
@@ -415,20 +399,20 @@ fn emit_enum(e: &Enum, index: &TypeIndex) -> TokenStream {
 
         impl ::std::str::FromStr for #name {
             type Err = ::gitpod_runtime::UnknownEnumValue;
-            fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
                 <Self as ::gitpod_runtime::ProtoEnum>::from_name(s)
-                    .ok_or_else(|| ::gitpod_runtime::UnknownEnumValue::new(stringify!(#name), s))
+                    .ok_or_else(|| ::gitpod_runtime::UnknownEnumValue::new(#name_str, s))
             }
         }
 
         impl ::serde::Serialize for #name {
-            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
+            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 ::gitpod_runtime::enums::serialize(self, serializer)
             }
         }
 
         impl<'de> ::serde::Deserialize<'de> for #name {
-            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
+            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 ::gitpod_runtime::enums::deserialize(deserializer)
             }
         }
