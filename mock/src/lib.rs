@@ -16,24 +16,31 @@
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use gitpod_mock::{MockOptions, MockServer};
 //!
-//! let mock = MockServer::builtin(MockOptions::default())?; // the spec pages checked in with this crate
+//! let mock = MockServer::builtin(MockOptions::default())?; // the model checked in with the workspace
 //! let running = mock.start("127.0.0.1:0").await?;          // a free port
 //! let base_url = running.base_url();                       // e.g. http://127.0.0.1:41234
 //! // ... point a client at `base_url` (GITPOD_BASE_URL) and call it ...
 //! running.shutdown().await?;
 //! # Ok(()) }
 //! ```
+//!
+//! The built-in model is `generated/api-model.json`, the model `cargo xtask regen` writes from
+//! `spec/` (and `cargo xtask regen --check` keeps current), embedded at compile time and
+//! deserialized by [`MockServer::builtin`]: the mock needs neither the spec pages nor the parser
+//! (`gitpod-codegen`) to build or to start. The model types are [`gitpod_model`]'s, re-exported as
+//! [`model`].
 #![deny(missing_docs)]
 
 mod validate;
 
 pub use validate::Invalid;
 
+/// The model types (`gitpod-model`; also `gitpod_codegen::model`): what [`MockServer::from_model`] takes.
+pub use gitpod_model as model;
+
 use axum::body::Body;
 use axum::http::{Request, Response};
-use gitpod_codegen::diag::Diagnostic;
-use gitpod_codegen::model::{Method, Model};
-use gitpod_codegen::SpecPage;
+use gitpod_model::{Method, Model};
 use gitpod_runtime::server::{ConnectRouter, RequestContext};
 use gitpod_runtime::ConnectError;
 use serde_json::{json, Value};
@@ -49,8 +56,8 @@ use validate::Schema;
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
-/// The spec pages embedded at build time: (file name, contents).
-const SPEC_PAGES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/spec_pages.rs"));
+/// The model of the workspace's `spec/` as `cargo xtask regen` wrote it (`generated/api-model.json`).
+const BUILTIN_MODEL_JSON: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../generated/api-model.json"));
 
 /// How the mock behaves.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,8 +96,8 @@ impl MockOptions {
 /// Why a mock could not be built.
 #[derive(Debug, Clone)]
 pub enum MockError {
-    /// The spec pages did not parse into a model.
-    Spec(Vec<Diagnostic>),
+    /// The embedded model (`generated/api-model.json`) is not a serialized [`Model`].
+    Model(String),
     /// A method's documented response example is not valid JSON.
     Example {
         /// The procedure (`gitpod.v1.RunnerService/GetRunner`).
@@ -103,11 +110,8 @@ pub enum MockError {
 impl fmt::Display for MockError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            MockError::Spec(diags) => {
-                for d in diags {
-                    writeln!(f, "{d}")?;
-                }
-                write!(f, "{} error(s) in the spec pages", diags.len())
+            MockError::Model(message) => {
+                write!(f, "the embedded model (generated/api-model.json) does not deserialize: {message}")
             }
             MockError::Example { procedure, message } => {
                 write!(f, "the response example of {procedure} is not valid JSON: {message}")
@@ -185,13 +189,14 @@ fn remove_path(v: &mut Value, path: &str) {
 }
 
 impl MockServer {
-    /// A mock of the spec pages checked in with this crate (`spec/` of the workspace, embedded at
-    /// build time).
+    /// A mock of the API reference checked in with this crate: the model of the workspace's `spec/`
+    /// (`generated/api-model.json`, embedded at build time; see [`builtin_model`]).
     pub fn builtin(options: MockOptions) -> Result<Self, MockError> {
         Self::from_model(builtin_model()?, options)
     }
 
-    /// A mock of `model` (e.g. from `gitpod_codegen::parse::parse_pages`).
+    /// A mock of `model` (e.g. from `gitpod_codegen::parse::parse_pages`, or deserialized from the
+    /// JSON `cargo xtask model` prints).
     pub fn from_model(model: Model, options: MockOptions) -> Result<Self, MockError> {
         let schema = Schema::new(&model);
         let mut endpoints = BTreeMap::new();
@@ -370,19 +375,10 @@ fn respond(inner: &Inner, e: &Endpoint, body: &Value) -> Result<Value, ConnectEr
     Ok(e.example.clone())
 }
 
-/// The model of the embedded spec pages.
+/// The built-in model: `generated/api-model.json` (the model `cargo xtask regen` writes from the
+/// workspace's `spec/`), embedded at build time and deserialized here. No parsing at run time.
 pub fn builtin_model() -> Result<Model, MockError> {
-    let mut pages = Vec::new();
-    let mut overrides = None;
-    for (file, text) in SPEC_PAGES {
-        let page = SpecPage { file: (*file).to_owned(), text: (*text).to_owned() };
-        if *file == "overrides.toml" {
-            overrides = Some(page);
-        } else {
-            pages.push(page);
-        }
-    }
-    gitpod_codegen::parse::parse_pages(&pages, overrides.as_ref()).map(|p| p.model).map_err(MockError::Spec)
+    serde_json::from_str(BUILTIN_MODEL_JSON).map_err(|e| MockError::Model(e.to_string()))
 }
 
 /// The one-line call log: `gitpod-mock: POST /gitpod.v1.RunnerService/GetRunner -> 200 ok (0.3 ms)`.
@@ -449,5 +445,29 @@ impl Drop for RunningMock {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The embedded file is exactly a serialized `Model` of this crate's `gitpod-model`: reading it
+    /// loses no key (a field renamed in the model would otherwise silently read as its default) and
+    /// it describes the whole reference.
+    #[test]
+    fn builtin_model_round_trips() {
+        let model = builtin_model().expect("generated/api-model.json deserializes");
+        let file: Value = serde_json::from_str(BUILTIN_MODEL_JSON).expect("JSON");
+        assert_eq!(serde_json::to_value(&model).expect("serialize"), file);
+        let methods: usize = model.services.iter().map(|s| s.methods.len()).sum();
+        assert_eq!(methods, 36);
+    }
+
+    #[test]
+    fn a_model_that_does_not_deserialize_is_a_model_error() {
+        let err = serde_json::from_str::<Model>(r#"{"services": 5}"#).map_err(|e| MockError::Model(e.to_string()));
+        let text = err.expect_err("not a model").to_string();
+        assert!(text.starts_with("the embedded model (generated/api-model.json) does not deserialize"), "{text}");
     }
 }

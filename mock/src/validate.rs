@@ -3,7 +3,7 @@
 //! numbers, bytes as (URL-safe or standard, padded or not) base64, RFC 3339 timestamps, `"1.5s"`
 //! durations. Unlike a ProtoJSON decoder, unknown fields are errors: the mock exists to catch them.
 
-use gitpod_codegen::model::{Enum, Message, Model, Type};
+use gitpod_model::{Enum, Message, Model, Type};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::fmt;
@@ -283,7 +283,7 @@ fn describe(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gitpod_codegen::model::Field;
+    use gitpod_model::Field;
     use serde_json::json;
 
     fn field(name: &str, proto: &str, ty: Type) -> Field {

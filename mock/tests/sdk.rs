@@ -6,8 +6,8 @@
 //!
 //! Not skipped: python3 is required (CI has it). Bounded: setup 10 min (first pip install), driver 5 min.
 
-use gitpod_codegen::model::{Method, Model, Type};
 use gitpod_mock::{MockOptions, MockServer};
+use gitpod_model::{Method, Model, Type};
 use serde_json::{json, Value};
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -49,7 +49,7 @@ impl Harness {
 }
 
 /// The documented example of every method, straight from the model (independent of the mock).
-fn documented(mock: &MockServer) -> Vec<(String, Option<Value>, Option<gitpod_codegen::model::Pagination>)> {
+fn documented(mock: &MockServer) -> Vec<(String, Option<Value>, Option<gitpod_model::Pagination>)> {
     let mut out = Vec::new();
     for s in &mock.model().services {
         for m in &s.methods {
