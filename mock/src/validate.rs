@@ -2,8 +2,16 @@
 //! snake_case names, `null` as unset, 64-bit integers as strings or numbers, enums as names or
 //! numbers, bytes as (URL-safe or standard, padded or not) base64, RFC 3339 timestamps, `"1.5s"`
 //! durations. Unlike a ProtoJSON decoder, unknown fields are errors: the mock exists to catch them.
+//!
+//! The scalar rules are not restated here: every number, bytes, timestamp and duration value is
+//! read with the runtime's own functions ([`gitpod_runtime::wire`]: `parse_int32`, `parse_uint32`,
+//! `parse_int64`, `parse_uint64`, `parse_float`, `parse_double`, `decode_base64`,
+//! `parse_timestamp`, `parse_duration`), the ones the generated code decodes with, so the mock
+//! accepts exactly what a generated server accepts. Enum numbers follow the int32 rule, as
+//! `gitpod_runtime::enums::deserialize` does for numbers.
 
 use gitpod_model::{Enum, Message, Model, Type};
+use gitpod_runtime::wire;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::fmt;
@@ -70,34 +78,6 @@ fn lower_camel(snake: &str) -> String {
     out
 }
 
-/// An integer given as a JSON number (integral, exponent allowed) or a decimal string.
-fn integer(v: &Value) -> Option<i128> {
-    match v {
-        Value::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                Some(i128::from(i))
-            } else if let Some(u) = n.as_u64() {
-                Some(i128::from(u))
-            } else {
-                let f = n.as_f64()?;
-                // Integral floats (`1e3`, `5.0`) are integers to ProtoJSON; 2^64 bounds keep the cast exact enough.
-                (f.fract() == 0.0 && f.abs() < 1.9e19).then_some(f as i128)
-            }
-        }
-        Value::String(s) => {
-            let t = s.as_str();
-            if t.is_empty() || t.trim() != t {
-                return None;
-            }
-            t.parse::<i128>().ok().or_else(|| {
-                let f: f64 = t.parse().ok()?;
-                (f.fract() == 0.0 && f.abs() < 1.9e19).then_some(f as i128)
-            })
-        }
-        _ => None,
-    }
-}
-
 impl Schema {
     pub(crate) fn new(model: &Model) -> Self {
         Schema {
@@ -162,13 +142,8 @@ impl Schema {
 
     fn check_type(&self, v: &Value, ty: &Type, path: &str) -> Result<(), Invalid> {
         let bad = |problem: String| Err(Invalid { path: path.to_owned(), problem });
-        let int = |lo: i128, hi: i128, what: &str| -> Result<(), Invalid> {
-            match integer(v) {
-                Some(i) if (lo..=hi).contains(&i) => Ok(()),
-                Some(i) => bad(format!("{i} is out of range for {what}")),
-                None => bad(format!("expected {what} (a number or a decimal string), got {}", describe(v))),
-            }
-        };
+        // The runtime's message is the one a generated server gives for the same value.
+        let scalar = |read: Result<(), String>| read.map_err(|problem| Invalid { path: path.to_owned(), problem });
         match ty {
             Type::String => match v {
                 Value::String(_) => Ok(()),
@@ -178,32 +153,28 @@ impl Schema {
                 Value::Bool(_) => Ok(()),
                 _ => bad(format!("expected a bool, got {}", describe(v))),
             },
-            Type::Int32 => int(i128::from(i32::MIN), i128::from(i32::MAX), "an int32"),
-            Type::Uint32 => int(0, i128::from(u32::MAX), "a uint32"),
-            Type::Int64 => int(i128::from(i64::MIN), i128::from(i64::MAX), "an int64"),
-            Type::Uint64 => int(0, i128::from(u64::MAX), "a uint64"),
-            Type::Float | Type::Double => match v {
-                Value::Number(_) => Ok(()),
-                Value::String(s) if matches!(s.as_str(), "NaN" | "Infinity" | "-Infinity") => Ok(()),
-                Value::String(s) if s.trim() == s && s.parse::<f64>().is_ok_and(f64::is_finite) => Ok(()),
-                _ => bad(format!("expected a number, got {}", describe(v))),
-            },
+            Type::Int32 => scalar(wire::parse_int32(v).map(drop)),
+            Type::Uint32 => scalar(wire::parse_uint32(v).map(drop)),
+            Type::Int64 => scalar(wire::parse_int64(v).map(drop)),
+            Type::Uint64 => scalar(wire::parse_uint64(v).map(drop)),
+            Type::Float => scalar(wire::parse_float(v).map(drop)),
+            Type::Double => scalar(wire::parse_double(v).map(drop)),
             Type::Bytes => match v {
-                Value::String(s) => match gitpod_runtime::wire::decode_base64(s) {
+                Value::String(s) => match wire::decode_base64(s) {
                     Ok(_) => Ok(()),
                     Err(e) => bad(format!("expected base64 bytes, got {s:?} ({e})")),
                 },
                 _ => bad(format!("expected base64 bytes (a string), got {}", describe(v))),
             },
             Type::Timestamp => match v {
-                Value::String(s) => match gitpod_runtime::wire::parse_timestamp(s) {
+                Value::String(s) => match wire::parse_timestamp(s) {
                     Ok(_) => Ok(()),
                     Err(e) => bad(format!("expected an RFC 3339 timestamp: {e}")),
                 },
                 _ => bad(format!("expected an RFC 3339 timestamp (a string), got {}", describe(v))),
             },
             Type::Duration => match v {
-                Value::String(s) => match gitpod_runtime::wire::parse_duration(s) {
+                Value::String(s) => match wire::parse_duration(s) {
                     Ok(_) => Ok(()),
                     Err(e) => bad(e),
                 },
@@ -226,8 +197,10 @@ impl Schema {
                         }
                         _ => Ok(()),
                     },
-                    // Open enums: any int32 number is accepted.
-                    Value::Number(_) => int(i128::from(i32::MIN), i128::from(i32::MAX), "an enum number"),
+                    // Open enums: any int32 number is accepted (integral floats such as `1.0` included).
+                    Value::Number(_) => {
+                        scalar(wire::parse_int32(v).map(drop).map_err(|e| format!("not a {name} number: {e}")))
+                    }
                     _ => bad(format!("expected a {name} value (a string), got {}", describe(v))),
                 }
             }
@@ -313,6 +286,9 @@ mod tests {
                         field("spec", "spec", Type::Message { name: "Spec".into() }),
                         field("tags", "tags", Type::List { item: Box::new(Type::String) }),
                         field("ttl", "ttl", Type::Duration),
+                        field("ratio", "ratio", Type::Float),
+                        field("weight", "weight", Type::Double),
+                        field("big", "big", Type::Uint64),
                     ],
                     ..Default::default()
                 },
@@ -368,5 +344,26 @@ mod tests {
         assert_eq!(path_of(json!({"ttl": "5m"})), "ttl");
         assert_eq!(path_of(json!({"runnerId": "a", "runner_id": "b"})), "runnerId");
         assert_eq!(path_of(json!([])), "");
+    }
+
+    /// The scalar rules are the runtime's (what a generated server decodes), messages included.
+    #[test]
+    fn scalar_rules_are_the_runtimes() {
+        let problem = |v: Value| check(v).expect_err("should be invalid").problem;
+        // Before the rules were shared the mock accepted any finite number for a `float`; f32's range wins.
+        assert_eq!(path_of(json!({"ratio": 1e39})), "ratio");
+        assert_eq!(path_of(json!({"ratio": "-1e39"})), "ratio");
+        check(json!({"ratio": "3.5", "weight": 1e39})).unwrap();
+        check(json!({"ratio": "NaN", "weight": "-Infinity", "big": "18446744073709551615"})).unwrap();
+        assert_eq!(path_of(json!({"weight": "nan"})), "weight");
+        assert_eq!(path_of(json!({"big": -1})), "big");
+        check(json!({"small": "1e1", "count": "+5", "big": 7.0, "spec": {"releaseChannel": 1.0}})).unwrap();
+        assert_eq!(
+            problem(json!({"small": 3_000_000_000_u64})),
+            wire::parse_int32(&json!(3_000_000_000_u64)).unwrap_err()
+        );
+        assert_eq!(problem(json!({"count": "12x"})), wire::parse_int64(&json!("12x")).unwrap_err());
+        assert_eq!(path_of(json!({"spec": {"releaseChannel": 2_147_483_648_u64}})), "spec.releaseChannel");
+        assert_eq!(path_of(json!({"spec": {"releaseChannel": 1.5}})), "spec.releaseChannel");
     }
 }

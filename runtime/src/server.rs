@@ -458,8 +458,9 @@ fn override_pagination(body: Bytes, pairs: &[(String, String)]) -> Result<Bytes,
         match k.as_str() {
             "token" => token = Some(v),
             "pageSize" | "page_size" => {
-                let n: i64 = v.trim().parse().map_err(|_| {
-                    ConnectError::invalid_argument(format!("query parameter pageSize: {v:?} is not an integer"))
+                // `pageSize` is an int32 field: the query value follows its ProtoJSON rule, as in a body.
+                let n = crate::wire::parse_int32(&serde_json::Value::String(v.clone())).map_err(|e| {
+                    ConnectError::invalid_argument(format!("query parameter pageSize: {v:?} is not an int32 ({e})"))
                 })?;
                 page_size = Some(n);
             }

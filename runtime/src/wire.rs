@@ -371,6 +371,82 @@ macro_rules! float_adapter {
 float_adapter!(f32, "float", serialize_f32);
 float_adapter!(f64, "double", serialize_f64);
 
+// ---------------------------------------------------------------- the input rules on a JSON value
+
+/// Reads `v` with the adapter `A`: the same visitor, so the same rule, as a generated message field.
+fn read_as<'a, T, A: DeserializeAs<'a, T>>(v: &'a serde_json::Value) -> Result<T, String> {
+    A::deserialize_as(v).map_err(|e| e.to_string())
+}
+
+/// Reads a ProtoJSON `int32` from a JSON value, with exactly the rule of [`Number`] (what a
+/// generated `i32` field accepts): a number or a numeric string (`5`, `"5"`, `5.0`, `"1e1"`, `"+5"`)
+/// holding an integer in range. Fractions, out-of-range values, space around a string, other JSON
+/// types and `null` (unset, which callers handle first) are errors, as text for a message.
+///
+/// For callers that check JSON against a model without decoding it into generated types (the
+/// mock server's request validation) and for query parameters (`pageSize`), so that they accept
+/// exactly what the generated code accepts.
+///
+/// ```
+/// use gitpod_runtime::wire::parse_int32;
+/// use serde_json::json;
+/// assert_eq!(parse_int32(&json!("1e1")), Ok(10));
+/// assert_eq!(parse_int32(&json!(7.0)), Ok(7));
+/// assert!(parse_int32(&json!(1.5)).is_err());
+/// assert!(parse_int32(&json!(3_000_000_000_u64)).is_err());
+/// assert!(parse_int32(&json!(" 7")).is_err());
+/// ```
+pub fn parse_int32(v: &serde_json::Value) -> Result<i32, String> {
+    read_as::<i32, Number>(v)
+}
+
+/// Reads a ProtoJSON `uint32` from a JSON value: the rule of [`parse_int32`], range `0..=u32::MAX`.
+pub fn parse_uint32(v: &serde_json::Value) -> Result<u32, String> {
+    read_as::<u32, Number>(v)
+}
+
+/// Reads a ProtoJSON `int64` from a JSON value, with exactly the rule of [`Int64`]: a decimal
+/// string or a number, exponent notation and integral fractions included (`"12"`, `12`, `"1e3"`,
+/// `5.0`), in range; no space around a string.
+///
+/// ```
+/// use gitpod_runtime::wire::parse_int64;
+/// use serde_json::json;
+/// assert_eq!(parse_int64(&json!("-9223372036854775808")), Ok(i64::MIN));
+/// assert_eq!(parse_int64(&json!("1e3")), Ok(1000));
+/// assert!(parse_int64(&json!("12x")).is_err());
+/// ```
+pub fn parse_int64(v: &serde_json::Value) -> Result<i64, String> {
+    read_as::<i64, Int64>(v)
+}
+
+/// Reads a ProtoJSON `uint64` from a JSON value: the rule of [`parse_int64`] ([`Uint64`]), range
+/// `0..=u64::MAX`.
+pub fn parse_uint64(v: &serde_json::Value) -> Result<u64, String> {
+    read_as::<u64, Uint64>(v)
+}
+
+/// Reads a ProtoJSON `float` from a JSON value, with exactly the rule of [`Number`] for `f32`: a
+/// number, a numeric string (`"1.5"`, `"-2e3"`) or `"NaN"`, `"Infinity"`, `"-Infinity"`; a finite
+/// value beyond `f32`'s range (`1e39`) is an error.
+///
+/// ```
+/// use gitpod_runtime::wire::parse_float;
+/// use serde_json::json;
+/// assert_eq!(parse_float(&json!("3.5")), Ok(3.5));
+/// assert_eq!(parse_float(&json!("-Infinity")), Ok(f32::NEG_INFINITY));
+/// assert!(parse_float(&json!(1e39)).is_err());
+/// assert!(parse_float(&json!("inf")).is_err());
+/// ```
+pub fn parse_float(v: &serde_json::Value) -> Result<f32, String> {
+    read_as::<f32, Number>(v)
+}
+
+/// Reads a ProtoJSON `double` from a JSON value: the rule of [`parse_float`] for `f64`.
+pub fn parse_double(v: &serde_json::Value) -> Result<f64, String> {
+    read_as::<f64, Number>(v)
+}
+
 // ---------------------------------------------------------------- null = default
 
 /// Decodes `null` as `T::default()` (ProtoJSON: `null` means unset). Serializes as `U`.
