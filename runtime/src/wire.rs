@@ -75,9 +75,10 @@ macro_rules! int_adapter {
                         if let Ok(n) = v.parse::<$ty>() {
                             return Ok(n);
                         }
-                        // ProtoJSON also accepts exponent notation such as "1e3".
+                        // ProtoJSON also accepts exponent notation such as "1e3", but only where the
+                        // float reading is exact: "12345678901234567.5" must not round to an integer.
                         match v.parse::<f64>() {
-                            Ok(f) if !v.trim().is_empty() && v.trim() == v => float_to_int::<$ty, E>(f, $what),
+                            Ok(f) if !v.trim().is_empty() && v.trim() == v => exact_float_to_int::<$ty, E>(f, v, $what),
                             _ => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
                         }
                     }
@@ -86,6 +87,17 @@ macro_rules! int_adapter {
             }
         }
     };
+}
+
+/// Largest integer up to which every integer has an exact `f64`.
+const MAX_EXACT_F64_INT: f64 = 9_007_199_254_740_992.0;
+
+/// An integer written in float notation in a string: accepted only where `f64` holds it exactly.
+fn exact_float_to_int<T: TryFrom<i128>, E: de::Error>(v: f64, text: &str, what: &str) -> Result<T, E> {
+    if v.abs() > MAX_EXACT_F64_INT {
+        return Err(E::custom(format_args!("{text:?} is not an exact integer ({what})")));
+    }
+    float_to_int(v, what)
 }
 
 fn float_to_int<T: TryFrom<i128>, E: de::Error>(v: f64, what: &str) -> Result<T, E> {

@@ -23,7 +23,8 @@ enum Phase {
     Unknown(String),
 }
 impl ProtoEnum for Phase {
-    const VALUES: &'static [(Self, &'static str)] = &[(Phase::Unspecified, "PHASE_UNSPECIFIED"), (Phase::Running, "PHASE_RUNNING")];
+    const VALUES: &'static [(Self, &'static str)] =
+        &[(Phase::Unspecified, "PHASE_UNSPECIFIED"), (Phase::Running, "PHASE_RUNNING")];
     fn unrecognized(raw: String) -> Self {
         Phase::Unknown(raw)
     }

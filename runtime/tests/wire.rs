@@ -52,7 +52,11 @@ enum Phase {
 }
 
 impl ProtoEnum for Phase {
-    const VALUES: &'static [(Self, &'static str)] = &[(Phase::Unspecified, "PHASE_UNSPECIFIED"), (Phase::Running, "PHASE_RUNNING"), (Phase::Stopped, "PHASE_STOPPED")];
+    const VALUES: &'static [(Self, &'static str)] = &[
+        (Phase::Unspecified, "PHASE_UNSPECIFIED"),
+        (Phase::Running, "PHASE_RUNNING"),
+        (Phase::Stopped, "PHASE_STOPPED"),
+    ];
     fn unrecognized(raw: String) -> Self {
         Phase::Unknown(raw)
     }
@@ -379,4 +383,21 @@ fn number_floats_follow_protojson() {
     let n: Nums = serde_json::from_value(v).unwrap();
     assert_eq!((n.i, n.u), (Some(5), Some(10)));
     assert!(n.d.unwrap().is_nan());
+}
+
+#[test]
+fn int64_strings_in_float_notation_must_be_exact() {
+    #[serde_as(crate = "gitpod_runtime::serde_with")]
+    #[derive(Deserialize, Debug)]
+    struct M {
+        #[serde_as(as = "wire::Int64")]
+        v: i64,
+    }
+    let read = |s: &str| serde_json::from_str::<M>(&format!("{{\"v\": {s}}}")).map(|m| m.v);
+    assert_eq!(read("\"1e3\"").unwrap(), 1000);
+    assert_eq!(read("\"9007199254740992\"").unwrap(), 9_007_199_254_740_992);
+    assert_eq!(read("\"9223372036854775807\"").unwrap(), i64::MAX);
+    assert!(read("\"12345678901234567.5\"").is_err(), "a fraction must not round to an integer");
+    assert!(read("\"-9223372036854775809\"").is_err(), "one below i64::MIN must not saturate");
+    assert!(read("\"1.5\"").is_err());
 }
