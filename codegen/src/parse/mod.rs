@@ -19,6 +19,7 @@ pub mod nesting;
 mod overrides;
 mod overview;
 pub mod page;
+mod literals;
 mod request_examples;
 mod resolve;
 mod sections;
