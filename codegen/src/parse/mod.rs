@@ -13,17 +13,20 @@
 pub mod blocks;
 mod docs;
 mod examples;
+mod instances;
+mod literals;
 mod merge;
 mod names;
+mod naming;
 pub mod nesting;
 mod overrides;
 mod overview;
 pub mod page;
-mod literals;
 mod request_examples;
 mod resolve;
 mod sections;
 pub mod types;
+mod typing;
 
 use crate::diag::{Diagnostic, Severity};
 use crate::model::Model;

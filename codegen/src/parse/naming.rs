@@ -1,0 +1,90 @@
+//! Message names: every instance gets its final name, so that different structures sharing a docs name no
+//! longer collide and equal structures under one name become one message.
+//!
+//! Naming rule for a docs name `X` carried by several different structures (deterministic, page-order free):
+//! 1. the structure defined as a top-level Domain Types class keeps `X`;
+//! 2. else, if there are exactly two and one is only used in requests and the other only in responses, they
+//!    become `XRequest` and `XResponse` (the request and response `Pagination`);
+//! 3. every other structure is prefixed with the name of the message that holds it
+//!    (`RunnerConfigurationSchemaEnvironmentClass`), taking the first such owner by name.
+//!
+//! Method roots keep their fixed `{Rpc}Request` / `{Rpc}Response` names.
+
+use super::instances::{Inst, Side};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Final names for every instance (indexed like `insts`), by the rule in the module docs.
+pub(super) fn assign_names(insts: &[Inst]) -> Vec<String> {
+    let mut groups: BTreeMap<String, BTreeMap<String, Vec<usize>>> = BTreeMap::new();
+    for (i, inst) in insts.iter().enumerate() {
+        if inst.root.is_none() {
+            groups.entry(inst.base.clone()).or_default().entry(inst.sig.clone()).or_default().push(i);
+        }
+    }
+    let mut names: Vec<Option<String>> = insts.iter().map(|i| i.root.clone().filter(|r| !r.is_empty())).collect();
+    // Names settled without owners first; scoped ones need their owner's name, so resolve outside-in.
+    let mut scoped: Vec<(String, Vec<usize>)> = vec![];
+    for (base, sigs) in &groups {
+        if sigs.len() == 1 {
+            for idxs in sigs.values() {
+                idxs.iter().for_each(|&i| names[i] = Some(base.clone()));
+            }
+            continue;
+        }
+        let tops: Vec<&String> =
+            sigs.iter().filter(|(_, v)| v.iter().any(|&i| insts[i].domain_top)).map(|(s, _)| s).collect();
+        let sides = |v: &Vec<usize>| v.iter().map(|&i| insts[i].side).collect::<BTreeSet<_>>();
+        let split_sides = sigs.len() == 2 && {
+            let s: Vec<BTreeSet<Side>> = sigs.values().map(sides).collect();
+            s.iter().all(|x| x.len() == 1) && s[0] != s[1]
+        };
+        for (sig, idxs) in sigs {
+            if tops.len() == 1 && tops[0] == sig {
+                idxs.iter().for_each(|&i| names[i] = Some(base.clone()));
+            } else if split_sides && tops.is_empty() {
+                let suffix = if sides(idxs).contains(&Side::Request) { "Request" } else { "Response" };
+                idxs.iter().for_each(|&i| names[i] = Some(format!("{base}{suffix}")));
+            } else {
+                scoped.push((base.clone(), idxs.clone()));
+            }
+        }
+    }
+    // Owners are always ancestors, so repeating until nothing changes resolves every scoped name.
+    for _ in 0..64 {
+        let mut progress = false;
+        for (base, idxs) in &scoped {
+            if names[idxs[0]].is_some() {
+                continue;
+            }
+            let owners: Option<Vec<String>> =
+                idxs.iter().map(|&i| insts[i].owner.and_then(|o| names[o].clone())).collect();
+            if let Some(mut owners) = owners {
+                owners.sort();
+                let name = format!("{}{}", owners.first().cloned().unwrap_or_default(), base);
+                idxs.iter().for_each(|&i| names[i] = Some(name.clone()));
+                progress = true;
+            }
+        }
+        if !progress {
+            break;
+        }
+    }
+    // Two scoped structures may still meet under one name: number the later ones.
+    let mut taken: BTreeMap<String, String> = BTreeMap::new();
+    let mut out = vec![String::new(); names.len()];
+    for (i, n) in names.into_iter().enumerate() {
+        let mut n = n.unwrap_or_else(|| insts[i].base.clone());
+        let sig = &insts[i].sig;
+        if insts[i].root.is_none() {
+            let mut k = 2;
+            let stem = n.clone();
+            while taken.get(&n).is_some_and(|s| s != sig) {
+                n = format!("{stem}{k}");
+                k += 1;
+            }
+            taken.insert(n.clone(), sig.clone());
+        }
+        out[i] = n;
+    }
+    out
+}
