@@ -135,18 +135,6 @@ mod tests {
     use super::*;
     use crate::model::{Service, Type};
 
-    fn field(name: &str, ty: Type) -> Field {
-        Field {
-            name: name.into(),
-            proto_name: name.into(),
-            ty,
-            optional: true,
-            doc: String::new(),
-            deprecated: false,
-            required_marker: false,
-        }
-    }
-
     fn model() -> Model {
         Model {
             services: vec![Service {
@@ -161,8 +149,16 @@ mod tests {
                 }],
             }],
             messages: vec![
-                Message { name: "GetRequest".into(), fields: vec![field("id", Type::String)], ..Default::default() },
-                Message { name: "GetResponse".into(), fields: vec![field("size", Type::Int32)], ..Default::default() },
+                Message {
+                    name: "GetRequest".into(),
+                    fields: vec![Field::optional("id", "id", Type::String)],
+                    ..Default::default()
+                },
+                Message {
+                    name: "GetResponse".into(),
+                    fields: vec![Field::optional("size", "size", Type::Int32)],
+                    ..Default::default()
+                },
             ],
             enums: vec![Enum {
                 name: "Kind".into(),
@@ -181,7 +177,7 @@ mod tests {
     fn additions_are_not_breaking_removals_and_type_changes_are() {
         let old = model();
         let mut new = model();
-        new.messages[0].fields.push(field("name", Type::String));
+        new.messages[0].fields.push(Field::optional("name", "name", Type::String));
         new.messages[1].fields[0].ty = Type::Int64;
         new.enums[0].values.retain(|v| v != "KIND_A");
         new.enums[0].values.push("KIND_B".into());

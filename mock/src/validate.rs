@@ -259,18 +259,6 @@ mod tests {
     use gitpod_model::Field;
     use serde_json::json;
 
-    fn field(name: &str, proto: &str, ty: Type) -> Field {
-        Field {
-            name: name.into(),
-            proto_name: proto.into(),
-            ty,
-            optional: true,
-            doc: String::new(),
-            deprecated: false,
-            required_marker: false,
-        }
-    }
-
     fn schema() -> Schema {
         let model = Model {
             services: vec![],
@@ -278,23 +266,27 @@ mod tests {
                 Message {
                     name: "Req".into(),
                     fields: vec![
-                        field("runnerId", "runner_id", Type::String),
-                        field("count", "count", Type::Int64),
-                        field("small", "small", Type::Int32),
-                        field("when", "when", Type::Timestamp),
-                        field("data", "data", Type::Bytes),
-                        field("spec", "spec", Type::Message { name: "Spec".into() }),
-                        field("tags", "tags", Type::List { item: Box::new(Type::String) }),
-                        field("ttl", "ttl", Type::Duration),
-                        field("ratio", "ratio", Type::Float),
-                        field("weight", "weight", Type::Double),
-                        field("big", "big", Type::Uint64),
+                        Field::optional("runnerId", "runner_id", Type::String),
+                        Field::optional("count", "count", Type::Int64),
+                        Field::optional("small", "small", Type::Int32),
+                        Field::optional("when", "when", Type::Timestamp),
+                        Field::optional("data", "data", Type::Bytes),
+                        Field::optional("spec", "spec", Type::Message { name: "Spec".into() }),
+                        Field::optional("tags", "tags", Type::List { item: Box::new(Type::String) }),
+                        Field::optional("ttl", "ttl", Type::Duration),
+                        Field::optional("ratio", "ratio", Type::Float),
+                        Field::optional("weight", "weight", Type::Double),
+                        Field::optional("big", "big", Type::Uint64),
                     ],
                     ..Default::default()
                 },
                 Message {
                     name: "Spec".into(),
-                    fields: vec![field("releaseChannel", "release_channel", Type::Enum { name: "Channel".into() })],
+                    fields: vec![Field::optional(
+                        "releaseChannel",
+                        "release_channel",
+                        Type::Enum { name: "Channel".into() },
+                    )],
                     ..Default::default()
                 },
             ],

@@ -136,6 +136,21 @@ pub struct Field {
     pub required_marker: bool,
 }
 
+impl Field {
+    /// An optional field without docs, the way most fields of the reference read (`Optional[...]`).
+    pub fn optional(name: &str, proto_name: &str, ty: Type) -> Self {
+        Field {
+            name: name.to_string(),
+            proto_name: proto_name.to_string(),
+            ty,
+            optional: true,
+            doc: String::new(),
+            deprecated: false,
+            required_marker: false,
+        }
+    }
+}
+
 /// The type system every dialect is mapped to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]

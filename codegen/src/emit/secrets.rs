@@ -27,26 +27,17 @@ pub fn is_secret_field(message: &str, field: &Field) -> bool {
 mod tests {
     use super::*;
 
-    fn field(name: &str) -> Field {
-        Field {
-            name: name.into(),
-            proto_name: name.into(),
-            ty: Type::String,
-            optional: true,
-            doc: String::new(),
-            deprecated: false,
-            required_marker: false,
-        }
-    }
-
     #[test]
     fn credentials_are_secret_page_tokens_are_not() {
-        assert!(is_secret_field("X", &field("access_token")));
-        assert!(is_secret_field("X", &field("oauth_plaintext_client_secret")));
-        assert!(is_secret_field("X", &field("password")));
-        assert!(is_secret_field("HostAuthenticationToken", &field("token")));
-        assert!(!is_secret_field("PaginationRequest", &field("token")));
-        assert!(!is_secret_field("X", &field("next_token")));
-        assert!(!is_secret_field("X", &field("username")));
+        assert!(is_secret_field("X", &Field::optional("access_token", "access_token", Type::String)));
+        assert!(is_secret_field(
+            "X",
+            &Field::optional("oauth_plaintext_client_secret", "oauth_plaintext_client_secret", Type::String)
+        ));
+        assert!(is_secret_field("X", &Field::optional("password", "password", Type::String)));
+        assert!(is_secret_field("HostAuthenticationToken", &Field::optional("token", "token", Type::String)));
+        assert!(!is_secret_field("PaginationRequest", &Field::optional("token", "token", Type::String)));
+        assert!(!is_secret_field("X", &Field::optional("next_token", "next_token", Type::String)));
+        assert!(!is_secret_field("X", &Field::optional("username", "username", Type::String)));
     }
 }

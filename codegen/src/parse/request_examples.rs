@@ -225,45 +225,47 @@ mod tests {
     use super::*;
     use crate::model::{Field, Message};
 
-    fn field(name: &str, proto: &str, ty: Type) -> Field {
-        Field {
-            name: name.into(),
-            proto_name: proto.into(),
-            ty,
-            optional: true,
-            doc: String::new(),
-            deprecated: false,
-            required_marker: false,
-        }
-    }
-
     fn messages() -> BTreeMap<String, Message> {
         let msg = |name: &str, fields: Vec<Field>| Message { name: name.into(), fields, ..Default::default() };
         let list = vec![
             msg(
                 "Req",
                 vec![
-                    field("name", "name", Type::String),
-                    field("spec", "spec", Type::Message { name: "Spec".into() }),
-                    field("pagination", "pagination", Type::Message { name: "Page".into() }),
-                    field("providers", "providers", Type::List { item: Box::new(Type::Enum { name: "P".into() }) }),
-                    field("pairs", "pairs", Type::List { item: Box::new(Type::Message { name: "Pair".into() }) }),
-                    field("expiresAt", "expires_at", Type::Timestamp),
+                    Field::optional("name", "name", Type::String),
+                    Field::optional("spec", "spec", Type::Message { name: "Spec".into() }),
+                    Field::optional("pagination", "pagination", Type::Message { name: "Page".into() }),
+                    Field::optional(
+                        "providers",
+                        "providers",
+                        Type::List { item: Box::new(Type::Enum { name: "P".into() }) },
+                    ),
+                    Field::optional(
+                        "pairs",
+                        "pairs",
+                        Type::List { item: Box::new(Type::Message { name: "Pair".into() }) },
+                    ),
+                    Field::optional("expiresAt", "expires_at", Type::Timestamp),
                 ],
             ),
             msg(
                 "Spec",
                 vec![
-                    field("configuration", "configuration", Type::Message { name: "Config".into() }),
-                    field("desiredPhase", "desired_phase", Type::Enum { name: "Phase".into() }),
+                    Field::optional("configuration", "configuration", Type::Message { name: "Config".into() }),
+                    Field::optional("desiredPhase", "desired_phase", Type::Enum { name: "Phase".into() }),
                 ],
             ),
             msg(
                 "Config",
-                vec![field("autoUpdate", "auto_update", Type::Bool), field("region", "region", Type::String)],
+                vec![
+                    Field::optional("autoUpdate", "auto_update", Type::Bool),
+                    Field::optional("region", "region", Type::String),
+                ],
             ),
-            msg("Page", vec![field("pageSize", "page_size", Type::Int32)]),
-            msg("Pair", vec![field("key", "key", Type::String), field("value", "value", Type::String)]),
+            msg("Page", vec![Field::optional("pageSize", "page_size", Type::Int32)]),
+            msg(
+                "Pair",
+                vec![Field::optional("key", "key", Type::String), Field::optional("value", "value", Type::String)],
+            ),
         ];
         list.into_iter().map(|m| (m.name.clone(), m)).collect()
     }
