@@ -84,7 +84,7 @@ pub struct CheckRepositoryAccessResponse {
 #[serde(default, rename_all = "camelCase")]
 pub struct CreateEnvironmentClassRequest {
     /// `configuration`
-    #[serde_as(as = "::serde_with::DefaultOnNull")]
+    #[serde_as(as = "::gitpod_runtime::wire::NullAsDefault")]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub configuration: Vec<FieldValue>,
     /// `description`
@@ -134,7 +134,7 @@ pub struct CreateHostAuthenticationTokenRequest {
     #[serde(alias = "runner_id")]
     pub runner_id: Option<String>,
     /// Maximum 100 scopes allowed (101 for validation purposes)
-    #[serde_as(as = "::serde_with::DefaultOnNull")]
+    #[serde_as(as = "::gitpod_runtime::wire::NullAsDefault")]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub scopes: Vec<String>,
     /// `source`
@@ -172,7 +172,7 @@ impl ::std::fmt::Debug for CreateHostAuthenticationTokenRequest {
 #[serde(default, rename_all = "camelCase")]
 pub struct CreateHostAuthenticationTokenResponse {
     /// `token`
-    #[serde_as(as = "::serde_with::DefaultOnNull")]
+    #[serde_as(as = "::gitpod_runtime::wire::NullAsDefault")]
     pub token: HostAuthenticationToken,
 }
 
@@ -224,7 +224,7 @@ pub struct CreateRunnerLogsTokenRequest {
 #[serde(default, rename_all = "camelCase")]
 pub struct CreateRunnerLogsTokenResponse {
     /// access_token is the token that can be used to access the logs and support bundle of the runner
-    #[serde_as(as = "::serde_with::DefaultOnNull")]
+    #[serde_as(as = "::gitpod_runtime::wire::NullAsDefault")]
     #[serde(
         alias = "access_token",
         skip_serializing_if = "::gitpod_runtime::wire::is_default"
@@ -265,7 +265,7 @@ pub struct CreateRunnerPolicyRequest {
 #[serde(default, rename_all = "camelCase")]
 pub struct CreateRunnerPolicyResponse {
     /// `policy`
-    #[serde_as(as = "::serde_with::DefaultOnNull")]
+    #[serde_as(as = "::gitpod_runtime::wire::NullAsDefault")]
     pub policy: RunnerPolicy,
 }
 
@@ -298,7 +298,7 @@ pub struct CreateRunnerRequest {
 #[serde(default, rename_all = "camelCase")]
 pub struct CreateRunnerResponse {
     /// `runner`
-    #[serde_as(as = "::serde_with::DefaultOnNull")]
+    #[serde_as(as = "::gitpod_runtime::wire::NullAsDefault")]
     pub runner: Runner,
     /// deprecated, will be removed. Use exchange_token instead.
     #[deprecated]
@@ -509,18 +509,18 @@ pub struct DeleteScmIntegrationResponse {}
 #[serde(default, rename_all = "camelCase")]
 pub struct EnvironmentClass {
     /// id is the unique identifier of the environment class
-    #[serde_as(as = "::serde_with::DefaultOnNull")]
+    #[serde_as(as = "::gitpod_runtime::wire::NullAsDefault")]
     #[serde(skip_serializing_if = "::gitpod_runtime::wire::is_default")]
     pub id: String,
     /// runner_id is the unique identifier of the runner the environment class belongs to
-    #[serde_as(as = "::serde_with::DefaultOnNull")]
+    #[serde_as(as = "::gitpod_runtime::wire::NullAsDefault")]
     #[serde(
         alias = "runner_id",
         skip_serializing_if = "::gitpod_runtime::wire::is_default"
     )]
     pub runner_id: String,
     /// configuration describes the configuration of the environment class
-    #[serde_as(as = "::serde_with::DefaultOnNull")]
+    #[serde_as(as = "::gitpod_runtime::wire::NullAsDefault")]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub configuration: Vec<FieldValue>,
     /// description is a human readable description of the environment class
@@ -563,12 +563,12 @@ pub struct EnvironmentClassEnum {
     #[serde(alias = "default_value")]
     pub default_value: Option<EnvironmentClassEnumDefaultValue>,
     /// `possibleValues`
-    #[serde_as(as = "::serde_with::DefaultOnNull")]
+    #[serde_as(as = "::gitpod_runtime::wire::NullAsDefault")]
     #[serde(alias = "possible_values", skip_serializing_if = "Vec::is_empty")]
     pub possible_values: Vec<EnvironmentClassEnumPossibleValue>,
     /// deprecated, will be removed, use possible_values instead
     #[deprecated]
-    #[serde_as(as = "::serde_with::DefaultOnNull")]
+    #[serde_as(as = "::gitpod_runtime::wire::NullAsDefault")]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub values: Vec<String>,
 }
@@ -634,7 +634,7 @@ pub struct EnvironmentClassString {
 #[serde(default, rename_all = "camelCase")]
 pub struct EnvironmentClassValidationResult {
     /// `configurationErrors`
-    #[serde_as(as = "::serde_with::DefaultOnNull")]
+    #[serde_as(as = "::gitpod_runtime::wire::NullAsDefault")]
     #[serde(alias = "configuration_errors", skip_serializing_if = "Vec::is_empty")]
     pub configuration_errors: Vec<FieldValidationError>,
     /// `descriptionError`
@@ -676,11 +676,11 @@ pub struct FieldValue {
 #[serde(default, rename_all = "camelCase")]
 pub struct Gateway {
     /// name is the human-readable name of the gateway. name is unique across all gateways.
-    #[serde_as(as = "::serde_with::DefaultOnNull")]
+    #[serde_as(as = "::gitpod_runtime::wire::NullAsDefault")]
     #[serde(skip_serializing_if = "::gitpod_runtime::wire::is_default")]
     pub name: String,
     /// url of the gateway
-    #[serde_as(as = "::serde_with::DefaultOnNull")]
+    #[serde_as(as = "::gitpod_runtime::wire::NullAsDefault")]
     #[serde(skip_serializing_if = "::gitpod_runtime::wire::is_default")]
     pub url: String,
     /// region is the geographical region where the gateway is located
@@ -745,7 +745,7 @@ pub struct GetHostAuthenticationTokenRequest {
 #[serde(default, rename_all = "camelCase")]
 pub struct GetHostAuthenticationTokenResponse {
     /// `token`
-    #[serde_as(as = "::serde_with::DefaultOnNull")]
+    #[serde_as(as = "::gitpod_runtime::wire::NullAsDefault")]
     pub token: HostAuthenticationToken,
 }
 
@@ -792,7 +792,7 @@ pub struct GetRunnerRequest {
 #[serde(default, rename_all = "camelCase")]
 pub struct GetRunnerResponse {
     /// `runner`
-    #[serde_as(as = "::serde_with::DefaultOnNull")]
+    #[serde_as(as = "::gitpod_runtime::wire::NullAsDefault")]
     pub runner: Runner,
 }
 
@@ -850,7 +850,7 @@ pub struct Git {
 #[serde(default, rename_all = "camelCase")]
 pub struct HostAuthenticationToken {
     /// `id`
-    #[serde_as(as = "::serde_with::DefaultOnNull")]
+    #[serde_as(as = "::gitpod_runtime::wire::NullAsDefault")]
     #[serde(skip_serializing_if = "::gitpod_runtime::wire::is_default")]
     pub id: String,
     /// A point in time, independent of any time zone, at nanosecond resolution; on the wire an [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) string such as `2017-01-15T01:30:15.01Z`.
@@ -866,7 +866,7 @@ pub struct HostAuthenticationToken {
     #[serde(alias = "runner_id")]
     pub runner_id: Option<String>,
     /// token permissions
-    #[serde_as(as = "::serde_with::DefaultOnNull")]
+    #[serde_as(as = "::gitpod_runtime::wire::NullAsDefault")]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub scopes: Vec<String>,
     /// auth_type
@@ -917,15 +917,15 @@ pub struct ListEnvironmentClassesRequestFilter {
     /// enabled filters the response to only enabled or disabled environment classes. If not set, all environment classes are returned.
     pub enabled: Option<bool>,
     /// runner_ids filters the response to only EnvironmentClasses of these Runner IDs
-    #[serde_as(as = "::serde_with::DefaultOnNull")]
+    #[serde_as(as = "::gitpod_runtime::wire::NullAsDefault")]
     #[serde(alias = "runner_ids", skip_serializing_if = "Vec::is_empty")]
     pub runner_ids: Vec<String>,
     /// runner_kind filters the response to only environment classes from runners of these kinds.
-    #[serde_as(as = "::serde_with::DefaultOnNull")]
+    #[serde_as(as = "::gitpod_runtime::wire::NullAsDefault")]
     #[serde(alias = "runner_kinds", skip_serializing_if = "Vec::is_empty")]
     pub runner_kinds: Vec<RunnerKind>,
     /// runner_providers filters the response to only environment classes from runners of these providers.
-    #[serde_as(as = "::serde_with::DefaultOnNull")]
+    #[serde_as(as = "::gitpod_runtime::wire::NullAsDefault")]
     #[serde(alias = "runner_providers", skip_serializing_if = "Vec::is_empty")]
     pub runner_providers: Vec<RunnerProvider>,
 }
@@ -937,7 +937,7 @@ pub struct ListEnvironmentClassesRequestFilter {
 #[serde(default, rename_all = "camelCase")]
 pub struct ListEnvironmentClassesResponse {
     /// `environmentClasses`
-    #[serde_as(as = "::serde_with::DefaultOnNull")]
+    #[serde_as(as = "::gitpod_runtime::wire::NullAsDefault")]
     #[serde(alias = "environment_classes", skip_serializing_if = "Vec::is_empty")]
     pub environment_classes: Vec<EnvironmentClass>,
     /// `pagination`
@@ -985,7 +985,7 @@ pub struct ListHostAuthenticationTokensResponse {
     /// `pagination`
     pub pagination: Option<PaginationResponse>,
     /// `tokens`
-    #[serde_as(as = "::serde_with::DefaultOnNull")]
+    #[serde_as(as = "::gitpod_runtime::wire::NullAsDefault")]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tokens: Vec<HostAuthenticationToken>,
 }
@@ -1011,7 +1011,7 @@ pub struct ListProjectPoliciesResponse {
     /// `pagination`
     pub pagination: Option<PaginationResponse>,
     /// `policies`
-    #[serde_as(as = "::serde_with::DefaultOnNull")]
+    #[serde_as(as = "::gitpod_runtime::wire::NullAsDefault")]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub policies: Vec<ProjectPolicy>,
 }
@@ -1039,7 +1039,7 @@ pub struct ListRunnerPoliciesResponse {
     /// `pagination`
     pub pagination: Option<PaginationResponse>,
     /// `policies`
-    #[serde_as(as = "::serde_with::DefaultOnNull")]
+    #[serde_as(as = "::gitpod_runtime::wire::NullAsDefault")]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub policies: Vec<RunnerPolicy>,
 }
@@ -1065,15 +1065,15 @@ pub struct ListRunnersRequest {
 #[serde(default, rename_all = "camelCase")]
 pub struct ListRunnersRequestFilter {
     /// creator_ids filters the response to only runner created by specified users
-    #[serde_as(as = "::serde_with::DefaultOnNull")]
+    #[serde_as(as = "::gitpod_runtime::wire::NullAsDefault")]
     #[serde(alias = "creator_ids", skip_serializing_if = "Vec::is_empty")]
     pub creator_ids: Vec<String>,
     /// kinds filters the response to only runners of the specified kinds
-    #[serde_as(as = "::serde_with::DefaultOnNull")]
+    #[serde_as(as = "::gitpod_runtime::wire::NullAsDefault")]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub kinds: Vec<RunnerKind>,
     /// providers filters the response to only runners of the specified providers
-    #[serde_as(as = "::serde_with::DefaultOnNull")]
+    #[serde_as(as = "::gitpod_runtime::wire::NullAsDefault")]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub providers: Vec<RunnerProvider>,
 }
@@ -1087,7 +1087,7 @@ pub struct ListRunnersResponse {
     /// `pagination`
     pub pagination: Option<PaginationResponse>,
     /// `runners`
-    #[serde_as(as = "::serde_with::DefaultOnNull")]
+    #[serde_as(as = "::gitpod_runtime::wire::NullAsDefault")]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub runners: Vec<Runner>,
 }
@@ -1113,7 +1113,7 @@ pub struct ListScmIntegrationsRequest {
 #[serde(default, rename_all = "camelCase")]
 pub struct ListScmIntegrationsRequestFilter {
     /// runner_ids filters the response to only SCM integrations of these Runner IDs
-    #[serde_as(as = "::serde_with::DefaultOnNull")]
+    #[serde_as(as = "::gitpod_runtime::wire::NullAsDefault")]
     #[serde(alias = "runner_ids", skip_serializing_if = "Vec::is_empty")]
     pub runner_ids: Vec<String>,
 }
@@ -1125,7 +1125,7 @@ pub struct ListScmIntegrationsRequestFilter {
 #[serde(default, rename_all = "camelCase")]
 pub struct ListScmIntegrationsResponse {
     /// `integrations`
-    #[serde_as(as = "::serde_with::DefaultOnNull")]
+    #[serde_as(as = "::gitpod_runtime::wire::NullAsDefault")]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub integrations: Vec<ScmIntegration>,
     /// `pagination`
@@ -1155,7 +1155,7 @@ pub struct ListScmOrganizationsRequest {
 #[serde(default, rename_all = "camelCase")]
 pub struct ListScmOrganizationsResponse {
     /// List of organizations the user belongs to
-    #[serde_as(as = "::serde_with::DefaultOnNull")]
+    #[serde_as(as = "::gitpod_runtime::wire::NullAsDefault")]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub organizations: Vec<Organization>,
 }
@@ -1270,7 +1270,7 @@ pub struct ParseContextUrlResponse {
     #[deprecated]
     pub pr: Option<Pr>,
     /// project_ids is a list of projects to which the context URL belongs to.
-    #[serde_as(as = "::serde_with::DefaultOnNull")]
+    #[serde_as(as = "::gitpod_runtime::wire::NullAsDefault")]
     #[serde(alias = "project_ids", skip_serializing_if = "Vec::is_empty")]
     pub project_ids: Vec<String>,
     /// PullRequest represents pull request metadata from source control systems. This message is used across workflow triggers, executions, and agent contexts to maintain consistent PR information throughout the system.
@@ -1456,12 +1456,12 @@ pub struct RunnerConfigEnum {
     #[serde(alias = "default_value")]
     pub default_value: Option<RunnerConfigEnumDefaultValue>,
     /// `possibleValues`
-    #[serde_as(as = "::serde_with::DefaultOnNull")]
+    #[serde_as(as = "::gitpod_runtime::wire::NullAsDefault")]
     #[serde(alias = "possible_values", skip_serializing_if = "Vec::is_empty")]
     pub possible_values: Vec<RunnerConfigEnumPossibleValue>,
     /// deprecated, will be removed, use possible_values instead
     #[deprecated]
-    #[serde_as(as = "::serde_with::DefaultOnNull")]
+    #[serde_as(as = "::gitpod_runtime::wire::NullAsDefault")]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub values: Vec<String>,
 }
@@ -1574,15 +1574,15 @@ impl ::std::fmt::Debug for RunnerConfiguration {
 #[serde(default, rename_all = "camelCase")]
 pub struct RunnerConfigurationSchema {
     /// `environmentClasses`
-    #[serde_as(as = "::serde_with::DefaultOnNull")]
+    #[serde_as(as = "::gitpod_runtime::wire::NullAsDefault")]
     #[serde(alias = "environment_classes", skip_serializing_if = "Vec::is_empty")]
     pub environment_classes: Vec<RunnerConfigurationSchemaEnvironmentClass>,
     /// `runnerConfig`
-    #[serde_as(as = "::serde_with::DefaultOnNull")]
+    #[serde_as(as = "::gitpod_runtime::wire::NullAsDefault")]
     #[serde(alias = "runner_config", skip_serializing_if = "Vec::is_empty")]
     pub runner_config: Vec<RunnerConfig>,
     /// `scm`
-    #[serde_as(as = "::serde_with::DefaultOnNull")]
+    #[serde_as(as = "::gitpod_runtime::wire::NullAsDefault")]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub scm: Vec<Scm>,
     /// The schema version
@@ -1653,11 +1653,11 @@ pub struct RunnerSpec {
 #[serde(default, rename_all = "camelCase")]
 pub struct RunnerStatus {
     /// additional_info contains additional information about the runner, e.g. a CloudFormation stack URL.
-    #[serde_as(as = "::serde_with::DefaultOnNull")]
+    #[serde_as(as = "::gitpod_runtime::wire::NullAsDefault")]
     #[serde(alias = "additional_info", skip_serializing_if = "Vec::is_empty")]
     pub additional_info: Vec<FieldValue>,
     /// capabilities is a list of capabilities the runner supports.
-    #[serde_as(as = "::serde_with::DefaultOnNull")]
+    #[serde_as(as = "::gitpod_runtime::wire::NullAsDefault")]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub capabilities: Vec<RunnerCapability>,
     /// gateway_info is information about the gateway to which the runner is connected.
@@ -1702,7 +1702,7 @@ pub struct RunnerStatus {
 #[serde(default, rename_all = "camelCase")]
 pub struct Scm {
     /// `defaultHosts`
-    #[serde_as(as = "::serde_with::DefaultOnNull")]
+    #[serde_as(as = "::gitpod_runtime::wire::NullAsDefault")]
     #[serde(alias = "default_hosts", skip_serializing_if = "Vec::is_empty")]
     pub default_hosts: Vec<String>,
     /// `name`
@@ -1860,7 +1860,7 @@ pub struct SearchRepositoriesResponse {
     /// Pagination information for the response. Token format: "NEXT_PAGE/TOTAL_PAGES/TOTAL_COUNT" (e.g., "2/40/1000"). Use -1 for unknown values (e.g., "2/-1/-1" when totals unavailable). Empty token means no more pages.
     pub pagination: Option<PaginationResponse>,
     /// List of repositories matching the search criteria
-    #[serde_as(as = "::serde_with::DefaultOnNull")]
+    #[serde_as(as = "::gitpod_runtime::wire::NullAsDefault")]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub repositories: Vec<Repository>,
 }
@@ -1973,7 +1973,7 @@ pub struct SupportsPat {
     /// example is an example of a Personal Access Token
     pub example: Option<String>,
     /// required_scopes is the list of permissions required for the Personal Access Token
-    #[serde_as(as = "::serde_with::DefaultOnNull")]
+    #[serde_as(as = "::gitpod_runtime::wire::NullAsDefault")]
     #[serde(alias = "required_scopes", skip_serializing_if = "Vec::is_empty")]
     pub required_scopes: Vec<String>,
 }
@@ -2021,7 +2021,7 @@ pub struct UpdateHostAuthenticationTokenRequest {
     #[serde(alias = "refresh_token")]
     pub refresh_token: Option<String>,
     /// `scopes`
-    #[serde_as(as = "::serde_with::DefaultOnNull")]
+    #[serde_as(as = "::gitpod_runtime::wire::NullAsDefault")]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub scopes: Vec<String>,
 }
@@ -2093,7 +2093,7 @@ pub struct UpdateRunnerPolicyRequest {
 #[serde(default, rename_all = "camelCase")]
 pub struct UpdateRunnerPolicyResponse {
     /// `policy`
-    #[serde_as(as = "::serde_with::DefaultOnNull")]
+    #[serde_as(as = "::gitpod_runtime::wire::NullAsDefault")]
     pub policy: RunnerPolicy,
 }
 

@@ -249,7 +249,7 @@ fn emit_field(field: &Field, rust_name: &str, boxed: bool, wire_names: &BTreeSet
         (ty, skip.to_string(), Some(default_on_null(adapter)))
     } else if is_message {
         // A required message is always written, as the reference shows it.
-        (ty, String::new(), Some("::serde_with::DefaultOnNull".to_string()))
+        (ty, String::new(), Some("::gitpod_runtime::wire::NullAsDefault".to_string()))
     } else {
         (ty, "::gitpod_runtime::wire::is_default".to_string(), Some(default_on_null(adapter)))
     };
@@ -283,11 +283,11 @@ fn emit_field(field: &Field, rust_name: &str, boxed: bool, wire_names: &BTreeSet
     )
 }
 
-/// `DefaultOnNull` around an adapter (or around the plain encoding).
+/// The runtime's `NullAsDefault` (ProtoJSON: `null` means unset) around an adapter, or around the plain encoding.
 fn default_on_null(adapter: Option<String>) -> String {
     match adapter {
-        Some(a) => format!("::serde_with::DefaultOnNull<{a}>"),
-        None => "::serde_with::DefaultOnNull".to_string(),
+        Some(a) => format!("::gitpod_runtime::wire::NullAsDefault<{a}>"),
+        None => "::gitpod_runtime::wire::NullAsDefault".to_string(),
     }
 }
 
