@@ -144,7 +144,13 @@ fn tmp_path(target: &Path) -> PathBuf {
 fn owned_files(dir: &Path) -> Result<BTreeMap<String, String>, String> {
     let mut out = BTreeMap::new();
     if dir.exists() {
-        walk(dir, dir, &mut out)?;
+        for (path, text) in rust_files(dir)? {
+            if is_generated(&text) {
+                let rel = path.strip_prefix(dir).expect("rust_files stays under its root");
+                let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+                out.insert(rel, text);
+            }
+        }
     }
     let model = dir.join(MODEL_FILE);
     if model.is_file() {
@@ -154,27 +160,32 @@ fn owned_files(dir: &Path) -> Result<BTreeMap<String, String>, String> {
     Ok(out)
 }
 
-fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) -> Result<(), String> {
-    let entries = fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
-    for path in paths {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        if name == "target" || name.starts_with('.') {
-            continue;
-        }
-        if path.is_dir() {
-            walk(root, &path, out)?;
-        } else if name.ends_with(".rs") {
-            let text = fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            if text.lines().next() == Some(GENERATED_HEADER) {
-                let rel = path.strip_prefix(root).expect("walk stays under root");
-                let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
-                out.insert(rel, text);
+/// Whether a file's text is regen's (its first line is the generated header).
+pub fn is_generated(text: &str) -> bool {
+    text.lines().next() == Some(GENERATED_HEADER)
+}
+
+/// Every `.rs` file under `dir` with its text, sorted by path; `target/` and hidden entries are skipped.
+pub fn rust_files(dir: &Path) -> Result<Vec<(PathBuf, String)>, String> {
+    let mut files = Vec::new();
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        let entries = fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            if name == "target" || name.starts_with('.') {
+                continue;
+            }
+            if path.is_dir() {
+                dirs.push(path);
+            } else if name.ends_with(".rs") {
+                let text = fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+                files.push((path, text));
             }
         }
     }
-    Ok(())
+    files.sort();
+    Ok(files)
 }
 
 #[cfg(test)]
