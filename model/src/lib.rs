@@ -52,6 +52,8 @@ pub struct Method {
     /// Query-string parameters (list methods: `token`, `pageSize`).
     pub query: Vec<Field>,
     pub pagination: Option<Pagination>,
+    /// Whether the server answers with one message or a stream of them.
+    pub streaming: Streaming,
     pub deprecated: bool,
     /// Whether sending the request twice has the effect of sending it once, so a client may retry
     /// it after a timeout or a server error. The reference does not say; every RPC except the
@@ -60,6 +62,17 @@ pub struct Method {
     /// The names the docs themselves use (`PolicyCreateParams`, `PolicyCreateResponse`).
     pub doc_aliases: DocAliases,
     pub examples: Examples,
+}
+
+/// How many messages a method answers with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Streaming {
+    /// One response message (Connect unary).
+    #[default]
+    Unary,
+    /// A stream of response messages (`-> JSONLDecoder[X]` in the Python dialect).
+    Server,
 }
 
 /// The docs' own names for a method's request and response.

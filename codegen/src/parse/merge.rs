@@ -20,7 +20,7 @@ use super::resolve::{Resolution, Response};
 use super::types::{Head, TypeExpr};
 use super::typing::{with_note, Typed, Typing};
 use crate::diag::Diagnostic;
-use crate::model::{DocAliases, Enum, Examples, Field, Message, Method, Model, Pagination, Service};
+use crate::model::{DocAliases, Enum, Examples, Field, Message, Method, Model, Pagination, Service, Streaming};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -224,6 +224,7 @@ fn services(
             request: names[req].clone(),
             response: names[resp].clone(),
             pagination: pagination(insts, resp, names, !query.is_empty()),
+            streaming: if m.raw.streaming { Streaming::Server } else { Streaming::Unary },
             query,
             doc_aliases: DocAliases { request: insts[req].alias.clone(), response: insts[resp].alias.clone() },
             examples: Examples {

@@ -193,7 +193,9 @@ fn dedupe_methods(
                 |m: &sections::RawMethod| (m.params.len() + m.returns.len() + m.query.len(), m.json_text.is_some());
             richness(b).cmp(&richness(a)).then_with(|| a.file.cmp(&b.file))
         });
-        let first = copies.remove(0);
+        let mut first = copies.remove(0);
+        // Only the Python signature says a method streams for sure; any copy that says so decides.
+        first.streaming |= copies.iter().any(|c| c.streaming);
         let heads = |m: &sections::RawMethod| {
             m.params.iter().chain(&m.returns).map(|e| format!("{:?}", e.head)).collect::<Vec<_>>()
         };

@@ -27,6 +27,8 @@ pub struct RawMethod {
     pub sdk_name: Option<String>,
     pub params_alias: Option<String>,
     pub returns_spelling: Option<String>,
+    /// The server answers with a stream of messages (`-> JSONLDecoder[X]`).
+    pub streaming: bool,
     pub path: Option<String>,
     pub doc: String,
     pub request_examples: Vec<RequestExample>,
@@ -116,6 +118,7 @@ fn read_method(page: &Page, s: &Section, group: Option<&str>, warnings: &mut Vec
         sdk_name: None,
         params_alias: None,
         returns_spelling: None,
+        streaming: false,
         path: None,
         doc: String::new(),
         request_examples: vec![],
@@ -135,6 +138,10 @@ fn read_method(page: &Page, s: &Section, group: Option<&str>, warnings: &mut Vec
         }
     }
     m.doc = doc_parts.join(" ").trim().to_string();
+    // The HTTP dialect has no signature; its only word on streaming is the description's first verb.
+    if m.dialect == Dialect::Http && m.doc.starts_with("Streams ") {
+        m.streaming = true;
+    }
     for sub in &s.children {
         match sub.title.as_str() {
             "Examples" => m.request_examples = request_examples(&sub.body),
@@ -186,7 +193,15 @@ fn read_intro(m: &mut RawMethod, text: &str) -> String {
                 }
                 let alias = args.trim_end_matches(')').trim_end_matches("**kwargs").trim();
                 m.params_alias = (!alias.is_empty()).then(|| alias.to_string());
-                m.returns_spelling = Some(ret.trim().to_string());
+                let ret = ret.trim();
+                // A streamed response is spelled as its decoder over the message type.
+                match ret.strip_prefix("JSONLDecoder[").and_then(|r| r.strip_suffix(']')) {
+                    Some(message) => {
+                        m.streaming = true;
+                        m.returns_spelling = Some(message.trim().to_string());
+                    }
+                    None => m.returns_spelling = Some(ret.to_string()),
+                }
                 rest = sig.1.trim();
             }
         }
