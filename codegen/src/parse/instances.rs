@@ -173,6 +173,7 @@ fn scalar_sig(t: &TypeExpr) -> &'static str {
         TypeExpr::Any => "any",
         TypeExpr::Named(_) => "named",
         TypeExpr::Object(_) => "object",
+        TypeExpr::InlineEnum(_) => "enum",
         TypeExpr::List(_) | TypeExpr::Map(_) => "nested",
     }
 }

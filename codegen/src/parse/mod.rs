@@ -188,10 +188,15 @@ fn dedupe_methods(
     }
     let mut out = vec![];
     for (_, mut copies) in by_path {
+        // The Python dialect spells types more precisely (`datetime`, `int`); the HTTP one states member counts,
+        // so an HTTP copy is kept as the chosen copy's twin, evidence for its nesting.
+        let richness =
+            |m: &sections::RawMethod| (m.params.len() + m.returns.len() + m.query.len(), m.json_text.is_some());
         copies.sort_by(|a, b| {
-            let richness =
-                |m: &sections::RawMethod| (m.params.len() + m.returns.len() + m.query.len(), m.json_text.is_some());
-            richness(b).cmp(&richness(a)).then_with(|| a.file.cmp(&b.file))
+            (a.dialect != sections::Dialect::Python)
+                .cmp(&(b.dialect != sections::Dialect::Python))
+                .then_with(|| richness(b).cmp(&richness(a)))
+                .then_with(|| a.file.cmp(&b.file))
         });
         let mut first = copies.remove(0);
         // Only the Python signature says a method streams for sure; any copy that says so decides.
@@ -199,7 +204,7 @@ fn dedupe_methods(
         let heads = |m: &sections::RawMethod| {
             m.params.iter().chain(&m.returns).map(|e| format!("{:?}", e.head)).collect::<Vec<_>>()
         };
-        for other in &copies {
+        for other in copies.iter().filter(|c| c.dialect == first.dialect) {
             if heads(other) != heads(&first) {
                 if let Some(t) = trees.get(&other.file) {
                     warnings.push(t.warning(
@@ -212,22 +217,58 @@ fn dedupe_methods(
                 }
             }
         }
+        first.twin = copies.into_iter().find(|c| c.dialect != first.dialect).map(Box::new);
         out.push(first);
     }
     out
 }
 
-/// Identical Domain Types definitions on several pages count once.
+/// Identical Domain Types definitions on several pages count once; a definition documented in both dialects is
+/// read from its Python copy (precise types), with the HTTP copy (member counts) as its twin.
 fn dedupe_domains(domains: Vec<sections::RawDomain>) -> Vec<sections::RawDomain> {
     let mut seen = BTreeSet::new();
     let mut sorted = domains;
     sorted.sort_by(|a, b| (&a.file, a.offset).cmp(&(&b.file, b.offset)));
-    sorted
+    let unique: Vec<sections::RawDomain> = sorted
         .into_iter()
         .filter(|d| {
             let key =
                 (d.title.clone(), d.entries.iter().map(|e| format!("{:?}{}", e.head, e.text)).collect::<Vec<_>>());
             seen.insert(key)
         })
-        .collect()
+        .collect();
+    let mut by_title: BTreeMap<String, Vec<sections::RawDomain>> = BTreeMap::new();
+    let mut order = vec![];
+    for d in unique {
+        if !by_title.contains_key(&d.title) {
+            order.push(d.title.clone());
+        }
+        by_title.entry(d.title.clone()).or_default().push(d);
+    }
+    let mut out = vec![];
+    for title in order {
+        let mut copies = by_title.remove(&title).unwrap_or_default();
+        let python = copies.iter().position(|d| d.dialect == sections::Dialect::Python);
+        let http = copies.iter().position(|d| d.dialect == sections::Dialect::Http);
+        // Different resources may use one title for different types: a twin lists the same fields and values.
+        let fields = |d: &sections::RawDomain| -> BTreeSet<String> {
+            d.entries
+                .iter()
+                .filter_map(|e| match &e.head {
+                    types::Head::Field { name, .. } => Some(names::wire(name)),
+                    types::Head::Value(v) => Some(format!("{v:?}")),
+                    _ => None,
+                })
+                .collect()
+        };
+        let pair = python.zip(http).filter(|&(p, h)| fields(&copies[p]) == fields(&copies[h]));
+        if let Some((p, h)) = pair {
+            let twin = copies[h].clone();
+            copies[p].twin = Some(Box::new(twin));
+            copies.remove(h);
+        }
+        out.extend(copies);
+    }
+    out.sort_by(|a, b| (&a.file, a.offset).cmp(&(&b.file, b.offset)));
+    out
 }

@@ -1,15 +1,39 @@
 //! Name conversions between the docs' spellings.
 
-use heck::{ToLowerCamelCase, ToSnakeCase};
+use heck::{ToLowerCamelCase, ToSnakeCase, ToUpperCamelCase};
 
 /// Wire name: lowerCamelCase of the snake_case name (`supports_oauth2` → `supportsOauth2`); camelCase stays.
 pub fn wire(name: &str) -> String {
-    name.to_lower_camel_case()
+    unmangle(name).to_lower_camel_case()
 }
 
-/// snake_case as the Python docs spell it (`groupId` → `group_id`).
+/// The proto (snake_case) name (`groupId` → `group_id`), with the Python SDK's renames undone.
 pub fn snake(name: &str) -> String {
-    name.to_snake_case()
+    unmangle(name).to_snake_case()
+}
+
+/// The Python SDK renames two kinds of fields: Python keywords get a trailing `_` (`class_`, `from_`), and
+/// names pydantic reserves (`model_*`) get an `api_` prefix (`api_model_states`). Both are undone here.
+fn unmangle(name: &str) -> &str {
+    if let Some(kept) = name.strip_prefix("api_").filter(|rest| rest.starts_with("model_")) {
+        return kept;
+    }
+    match name.strip_suffix('_') {
+        Some(kept) if !kept.is_empty() && !kept.ends_with('_') => kept,
+        _ => name,
+    }
+}
+
+/// A name for an enum spelled in place: the shared `SCREAMING_` prefix of its values when they have one
+/// (`CLONE_TARGET_MODE_UNSPECIFIED`, … → `CloneTargetMode`, as protobuf names values), else the field's name.
+pub fn inline_enum_name(values: &[String], field: &str) -> String {
+    let stem = values.iter().find_map(|v| v.strip_suffix("_UNSPECIFIED"));
+    match stem {
+        Some(stem) if values.iter().all(|v| v.starts_with(&format!("{stem}_"))) => {
+            stem.to_lowercase().to_upper_camel_case()
+        }
+        _ => pascal(&unmangle(field).to_snake_case()),
+    }
 }
 
 /// PascalCase that keeps existing capitals (`pagination` → `Pagination`, `scmIntegration` → `ScmIntegration`).
@@ -41,5 +65,13 @@ mod tests {
         assert_eq!(snake("pageSize"), "page_size");
         assert_eq!(pascal("scm_integration"), "ScmIntegration");
         assert_eq!(title_to_type("Runner Parse Context URL Response"), "RunnerParseContextURLResponse");
+        assert_eq!(wire("class_"), "class");
+        assert_eq!(wire("api_model_states"), "modelStates");
+        assert_eq!(snake("api_model_states"), "model_states");
+        assert_eq!(wire("api_key"), "apiKey");
+        let values: Vec<String> = ["CLONE_MODE_UNSPECIFIED", "CLONE_MODE_HEAD"].map(String::from).to_vec();
+        assert_eq!(inline_enum_name(&values, "target_mode"), "CloneMode");
+        let values: Vec<String> = ["", "default", "ai-agent"].map(String::from).to_vec();
+        assert_eq!(inline_enum_name(&values, "kind"), "Kind");
     }
 }

@@ -7,7 +7,8 @@
 //! reference uses inside an object. If only the sort order speaks and it allows more than one level, the
 //! boundary is ambiguous: we take the innermost level and say so in a warning.
 
-use super::names::{snake, wire};
+use super::names::{inline_enum_name, snake, wire};
+use super::sections::Dialect;
 use super::types::{Head, Spelled, TypeExpr};
 use serde::Serialize;
 use serde_json::Value;
@@ -78,6 +79,8 @@ impl FieldNode {
 pub struct Registry {
     pub shapes: BTreeMap<String, Vec<(Signal, BTreeSet<String>)>>,
     pub enums: BTreeSet<String>,
+    /// How many fields a named message has, from HTTP Domain Types headers (`X object { a, b, 3 more... }`).
+    pub counts: BTreeMap<String, usize>,
 }
 
 impl Registry {
@@ -133,11 +136,13 @@ struct Level {
     json: Option<Value>,
     /// Set when the fields contradict every known set: the name is shared by a different structure.
     refuted: bool,
+    /// How many fields the message has, when the page says (HTTP `object { a, b, 2 more... }`).
+    count: Option<usize>,
 }
 
 impl Level {
     fn new(field: Option<FieldNode>, known: Vec<(Signal, BTreeSet<String>)>, json: Option<Value>) -> Self {
-        Level { field, children: vec![], known, json, refuted: false }
+        Level { field, children: vec![], known, json, refuted: false, count: None }
     }
     /// Known sets that still agree with every child seen so far.
     fn live_known(&self, open_child: Option<&FieldNode>) -> Vec<&(Signal, BTreeSet<String>)> {
@@ -172,6 +177,15 @@ fn fits(level: &Level, open_child: Option<&FieldNode>, f: &FieldNode) -> Fit {
         return Fit::No(Signal::DuplicateKey);
     }
     let live = level.live_known(open_child);
+    // The JSON example shows this very object: it settles it outright.
+    if let Some((_, set)) = live.iter().find(|(s, _)| *s == Signal::JsonExample) {
+        return if set.contains(&w) { Fit::Yes(Signal::JsonExample) } else { Fit::No(Signal::JsonExample) };
+    }
+    // So does a stated member count.
+    if let Some(n) = level.count {
+        let have = level.children.len() + usize::from(open_child.is_some());
+        return if have < n { Fit::Yes(Signal::InlineObject) } else { Fit::No(Signal::InlineObject) };
+    }
     if !live.is_empty() {
         let signal = live.iter().map(|(s, _)| *s).min().unwrap_or(Signal::KnownType);
         return if live.iter().any(|(_, set)| set.contains(&w)) { Fit::Yes(signal) } else { Fit::No(signal) };
@@ -208,7 +222,16 @@ fn json_message(v: Option<&Value>) -> Option<Value> {
 
 /// Nests a flat list. `json` is the example object matching the list's top level, when there is one.
 /// `root_type` names the class the list defines (Domain Types), whose confirmed field sets then apply.
-pub fn nest(entries: &[Entry], json: Option<&Value>, root_type: Option<&str>, registry: &Registry) -> Outcome {
+/// `dialect` says whether a type name in the list names a top-level type (HTTP: member counts of named types
+/// apply) or possibly a nested one of the same short name (Python).
+pub fn nest(
+    entries: &[Entry],
+    json: Option<&Value>,
+    root_type: Option<&str>,
+    registry: &Registry,
+    dialect: Dialect,
+) -> Outcome {
+    let named_counts = dialect == Dialect::Http;
     let mut out = Outcome::default();
     let mut root = Level::new(None, vec![], json.cloned());
     if let Some(keys) = json_object_keys(json) {
@@ -217,8 +240,9 @@ pub fn nest(entries: &[Entry], json: Option<&Value>, root_type: Option<&str>, re
     if let Some(shapes) = root_type.and_then(|t| registry.shapes.get(t)) {
         root.known.extend(shapes.iter().map(|(_, set)| (Signal::KnownType, set.clone())));
     }
+    root.count = root_type.filter(|_| named_counts).and_then(|t| registry.counts.get(t).copied());
     let mut stack = vec![root];
-    run(Walk { entries, registry, lookahead: true }, 0, &mut stack, &mut out);
+    run(Walk { entries, registry, lookahead: true, named_counts }, 0, &mut stack, &mut out);
     while stack.len() > 1 {
         close(&mut stack);
     }
@@ -233,6 +257,8 @@ struct Walk<'a> {
     registry: &'a Registry,
     /// The final pass: ambiguous boundaries are probed ahead and reported. Off inside a probe.
     lookahead: bool,
+    /// Named types have the member counts of their HTTP Domain Types headers.
+    named_counts: bool,
 }
 
 /// Places every entry from `from` on. Returns false at a dead end (a field no open level accepts).
@@ -253,7 +279,7 @@ fn run(w: Walk, from: usize, stack: &mut Vec<Level>, out: &mut Outcome) -> bool 
 
 /// Places entry `i`; `forced` imposes the level (used when probing a reading).
 fn step(w: Walk, i: usize, stack: &mut Vec<Level>, out: &mut Outcome, forced: Option<usize>) -> bool {
-    let Walk { entries, registry, lookahead } = w;
+    let Walk { entries, registry, lookahead, named_counts } = w;
     let mut placed = true;
     {
         let e = &entries[i];
@@ -302,7 +328,7 @@ fn step(w: Walk, i: usize, stack: &mut Vec<Level>, out: &mut Outcome, forced: Op
                     None
                 } else if matches!(next, Some(Head::Field { .. })) {
                     out.kinds.record(Signal::FirstChild);
-                    Some(open_level(&node, Some(&x), registry))
+                    Some(open_level(&node, Some(&x), registry, named_counts))
                 } else {
                     out.findings.push(Finding {
                         offset: e.offset,
@@ -316,10 +342,15 @@ fn step(w: Walk, i: usize, stack: &mut Vec<Level>, out: &mut Outcome, forced: Op
                     None
                 }
             }
-            TypeExpr::Object(names) => {
-                let mut level = open_level(&node, None, registry);
-                level.known.push((Signal::InlineObject, names.iter().map(|n| wire(n)).collect()));
-                if names.is_empty() || !matches!(next, Some(Head::Field { .. })) {
+            TypeExpr::InlineEnum(values) => {
+                out.kinds.record(Signal::EnumValues);
+                node.kind = Kind::Enum { name: inline_enum_name(&values, &node.name), values };
+                None
+            }
+            TypeExpr::Object(members) => {
+                let mut level = open_level(&node, None, registry, false);
+                level.count = Some(members.count);
+                if members.count == 0 || !matches!(next, Some(Head::Field { .. })) {
                     node.kind = Kind::Message { type_name: None, children: vec![], json: None };
                     None
                 } else {
@@ -352,7 +383,7 @@ fn step(w: Walk, i: usize, stack: &mut Vec<Level>, out: &mut Outcome, forced: Op
     placed
 }
 
-fn open_level(node: &FieldNode, type_name: Option<&str>, registry: &Registry) -> Level {
+fn open_level(node: &FieldNode, type_name: Option<&str>, registry: &Registry, named_counts: bool) -> Level {
     let mut known = vec![];
     if let Some(x) = type_name {
         if let Some(shapes) = registry.shapes.get(x) {
@@ -370,7 +401,9 @@ fn open_level(node: &FieldNode, type_name: Option<&str>, registry: &Registry) ->
     let kind = Kind::Message { type_name: type_name.map(str::to_string), children: vec![], json: None };
     let mut field = node.clone();
     field.kind = kind;
-    Level::new(Some(field), known, None)
+    let mut level = Level::new(Some(field), known, None);
+    level.count = type_name.filter(|_| named_counts).and_then(|x| registry.counts.get(x).copied());
+    level
 }
 
 fn close(stack: &mut Vec<Level>) {
@@ -569,7 +602,7 @@ mod tests {
             },
             "accessToken": "a"
         });
-        let out = nest(&e, Some(&json), None, &Registry::default());
+        let out = nest(&e, Some(&json), None, &Registry::default(), Dialect::Python);
         assert_eq!(
             shape(&out.fields),
             "runner{created_at spec{desired_phase} status{phase updated_at} updated_at} access_token"
@@ -590,7 +623,7 @@ mod tests {
             "scm_id: Optional[str]",
             "virtual_directory: Optional[str]",
         ]);
-        let out = nest(&e, None, None, &Registry::default());
+        let out = nest(&e, None, None, &Registry::default(), Dialect::Python);
         assert_eq!(
             shape(&out.fields),
             "environment_class{id runner_id enabled} runner_id scm_integration{id scm_id virtual_directory}"

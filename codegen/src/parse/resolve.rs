@@ -78,6 +78,11 @@ pub fn resolve(
 ) -> Resolution {
     let mut registry = Registry::default();
     collect_enums(&methods, &domains, &mut registry);
+    for d in domains.iter().flat_map(|d| std::iter::once(d).chain(d.twin.as_deref())) {
+        if let Some(Head::Class { name, fields: Some(members) }) = d.entries.first().map(|e| &e.head) {
+            registry.counts.insert(name.clone(), members.count);
+        }
+    }
 
     let jsons: Vec<Option<Value>> =
         methods.iter().map(|m| m.json_text.as_deref().and_then(|t| serde_json::from_str(t).ok())).collect();
@@ -99,22 +104,33 @@ pub fn resolve(
             record_shapes(fields, &mut registry, Signal::JsonExample);
         }
     }
-    for m in methods.iter().filter(|m| m.dialect == Dialect::Http) {
-        let out = nest(&m.params, None, None, &registry);
+    let with_twins = methods.iter().flat_map(|m| std::iter::once(m).chain(m.twin.as_deref()));
+    for m in with_twins.filter(|m| m.dialect == Dialect::Http) {
+        let out = nest(&m.params, None, None, &registry, m.dialect);
         record_shapes(&out.fields, &mut registry, Signal::KnownType);
     }
     // Domain Types definitions end at a heading, so their top level is exact.
     for d in &domains {
         let (header, rest) = split_header(&d.entries);
         if let Some(Head::Class { name, .. }) = header {
-            let out = nest(rest, None, Some(&name), &registry);
+            let out = nest(rest, domain_skeleton(d, &registry).as_ref(), Some(&name), &registry, d.dialect);
             registry.add_shape(&name, Signal::KnownType, out.fields.iter().map(FieldNode::wire).collect());
         }
     }
 
+    // A method documented in both dialects: the other copy's nesting (HTTP states member counts) is the
+    // skeleton this copy's request is nested against, as a JSON example would be.
+    let skeletons: Vec<Option<Value>> = methods
+        .iter()
+        .map(|m| {
+            let twin = m.twin.as_deref()?;
+            Some(skeleton(&nest(&twin.params, None, None, &registry, twin.dialect).fields))
+        })
+        .collect();
+
     // Pass 2: everything, counted.
     let mut res = Resolution::default();
-    for (m, j) in methods.into_iter().zip(jsons) {
+    for ((m, j), skeleton) in methods.into_iter().zip(jsons).zip(skeletons) {
         let page = pages.get(&m.file);
         let mut report = |findings: Vec<super::nesting::Finding>| {
             if let Some(p) = page {
@@ -137,8 +153,8 @@ pub fn resolve(
             params = &params[2..];
         }
         query.extend(m.query.iter().cloned());
-        let q = nest(&query, None, None, &registry);
-        let body = nest(params, None, None, &registry);
+        let q = nest(&query, None, None, &registry, m.dialect);
+        let body = nest(params, skeleton.as_ref(), None, &registry, m.dialect);
         res.boundaries.add(&body.boundaries);
         res.kinds.add(&body.kinds);
         report(body.findings);
@@ -153,7 +169,7 @@ pub fn resolve(
             Some(Head::Class { name, .. }) => Some(name.as_str()),
             _ => None,
         };
-        let out = nest(rest, None, class, &registry);
+        let out = nest(rest, domain_skeleton(&d, &registry).as_ref(), class, &registry, d.dialect);
         res.boundaries.add(&out.boundaries);
         res.kinds.add(&out.kinds);
         if let Some(p) = pages.get(&d.file) {
@@ -162,6 +178,27 @@ pub fn resolve(
         res.domains.push(ResolvedDomain { raw: d, header, fields: out.fields });
     }
     res
+}
+
+/// The JSON shape of a nested field list: every field a key in documented order, messages as objects (in a
+/// one-element array for lists, under one key for maps), scalars `null`.
+fn skeleton(fields: &[FieldNode]) -> Value {
+    let mut object = serde_json::Map::new();
+    for f in fields {
+        let value = match &f.kind {
+            Kind::Message { children, .. } => {
+                let inner = skeleton(children);
+                match &f.spelled.ty {
+                    TypeExpr::List(_) => Value::Array(vec![inner]),
+                    TypeExpr::Map(_) => Value::Object(serde_json::Map::from_iter([("key".to_string(), inner)])),
+                    _ => inner,
+                }
+            }
+            _ => Value::Null,
+        };
+        object.insert(f.wire(), value);
+    }
+    Value::Object(object)
 }
 
 fn field_name(e: Option<&Entry>) -> Option<&str> {
@@ -185,7 +222,7 @@ fn nest_response(m: &RawMethod, json: Option<&Value>, registry: &Registry) -> (R
     // A Python list method documents only the item class; its fields sit under the envelope's items key.
     if let (Some(item), Some(key)) = (page_item(m.returns_spelling.as_deref()), items_key(json)) {
         let item_json = json.and_then(|j| j.get(&key)).and_then(|a| a.get(0));
-        let out = nest(rest, item_json, Some(&item), registry);
+        let out = nest(rest, item_json, Some(&item), registry, m.dialect);
         let items = FieldNode {
             name: key.clone(),
             spelled: Spelled { ty: TypeExpr::List(Box::new(TypeExpr::Named(item.clone()))), optional: true },
@@ -218,14 +255,24 @@ fn nest_response(m: &RawMethod, json: Option<&Value>, registry: &Registry) -> (R
         fields.sort_by_key(|f| wire(&f.name));
         return (Response::Fields { class_name: None, fields }, (out.boundaries, out.findings), out.kinds);
     }
-    let out = nest(rest, json, class_name.as_deref(), registry);
+    let out = nest(rest, json, class_name.as_deref(), registry, m.dialect);
     (Response::Fields { class_name, fields: out.fields }, (out.boundaries, out.findings), out.kinds)
 }
 
+/// The skeleton of a Domain Types definition's twin in the other dialect.
+fn domain_skeleton(d: &RawDomain, registry: &Registry) -> Option<Value> {
+    let twin = d.twin.as_deref()?;
+    let (header, rest) = split_header(&twin.entries);
+    let Some(Head::Class { name, .. }) = header else { return None };
+    let sk = skeleton(&nest(rest, None, Some(&name), registry, twin.dialect).fields);
+    Some(sk)
+}
+
+/// Records the field sets of the messages in `fields`, by their docs name. An HTTP inline `object { a, b }`
+/// confirms the shape of the type its field name names in the Python dialect (`pagination` → `Pagination`).
 fn record_shapes(fields: &[FieldNode], registry: &mut Registry, signal: Signal) {
     for f in fields {
         if let Kind::Message { type_name, children, .. } = &f.kind {
-            // An HTTP inline `object { a, b }` confirms the shape of the type its field name names.
             let name = type_name.clone().unwrap_or_else(|| super::names::pascal(&f.name));
             registry.add_shape(&name, signal, children.iter().map(FieldNode::wire).collect());
             record_shapes(children, registry, signal);

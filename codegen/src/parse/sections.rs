@@ -40,6 +40,8 @@ pub struct RawMethod {
     pub query: Vec<Entry>,
     pub returns: Vec<Entry>,
     pub returns_offset: usize,
+    /// The same method's page in the other dialect, when there is one: its structure is evidence for this one.
+    pub twin: Option<Box<RawMethod>>,
 }
 
 /// One `### Title` definition under `## Domain Types`.
@@ -49,6 +51,9 @@ pub struct RawDomain {
     pub offset: usize,
     pub title: String,
     pub entries: Vec<Entry>,
+    pub dialect: Dialect,
+    /// The same definition in the other dialect's page, evidence for this one's nesting.
+    pub twin: Option<Box<RawDomain>>,
 }
 
 #[derive(Debug, Default)]
@@ -60,6 +65,12 @@ pub struct RawPage {
 pub fn read_page(page: &Page, warnings: &mut Vec<Diagnostic>) -> RawPage {
     let mut raw = RawPage::default();
     visit(page, &page.root, None, &mut raw, warnings);
+    // A page is in one dialect: the Python one when any method has a Python signature.
+    let dialect =
+        if raw.methods.iter().any(|m| m.dialect == Dialect::Python) { Dialect::Python } else { Dialect::Http };
+    for d in &mut raw.domains {
+        d.dialect = dialect;
+    }
     raw
 }
 
@@ -74,6 +85,8 @@ fn visit(page: &Page, s: &Section, group: Option<&str>, raw: &mut RawPage, warni
                         offset: d.offset,
                         title: d.title.clone(),
                         entries: entries(page, &d.body, warnings),
+                        dialect: Dialect::Http,
+                        twin: None,
                     });
                 }
             }
@@ -130,6 +143,7 @@ fn read_method(page: &Page, s: &Section, group: Option<&str>, warnings: &mut Vec
         query: vec![],
         returns: vec![],
         returns_offset: s.offset,
+        twin: None,
     };
     let mut doc_parts = vec![];
     for n in &s.body {

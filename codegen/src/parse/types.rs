@@ -18,8 +18,11 @@ pub enum TypeExpr {
     Named(String),
     List(Box<TypeExpr>),
     Map(Box<TypeExpr>),
-    /// HTTP `object { a, b }`: an inline message with the listed wire names.
-    Object(Vec<String>),
+    /// HTTP `object { a, b, 2 more... }`: an inline message, its first members and how many it has.
+    Object(Members),
+    /// An enum spelled in place (`Literal["A", "B", 2 more]`, `"A" or "B" or 2 more`): the values it lists
+    /// (the complete list follows as value items).
+    InlineEnum(Vec<String>),
 }
 
 impl TypeExpr {
@@ -29,6 +32,29 @@ impl TypeExpr {
             TypeExpr::List(inner) | TypeExpr::Map(inner) => inner.element(),
             other => other,
         }
+    }
+}
+
+/// The members an HTTP `object { a, b, c, 2 more... }` summary lists: the first names (wire) and the count.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Members {
+    pub names: Vec<String>,
+    pub count: usize,
+}
+
+impl Members {
+    /// Reads the inside of `{ … }`: names separated by commas, optionally ending in `N more...`.
+    fn parse(inner: &str) -> Members {
+        let mut names = vec![];
+        let mut more = 0;
+        for part in inner.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match part.split_once(" more").and_then(|(n, _)| n.trim().parse::<usize>().ok()) {
+                Some(n) => more += n,
+                None => names.push(part.to_string()),
+            }
+        }
+        let count = names.len() + more;
+        Members { names, count }
     }
 }
 
@@ -47,7 +73,7 @@ pub enum Head {
     /// `"VALUE"`: one enum value.
     Value(String),
     /// `class X: …` (Python) or `X object { a, b }` (HTTP).
-    Class { name: String, fields: Option<Vec<String>> },
+    Class { name: String, fields: Option<Members> },
     /// `Literal["A", "B", 2 more]` or `X = "A" or "B"`; `truncated` when the list ends in `N more`.
     EnumDecl { name: Option<String>, values: Vec<String>, truncated: bool },
     /// Bare `object`, `unknown`, or `X = unknown`: an empty or untyped result.
@@ -100,8 +126,10 @@ fn read_head(head: &str, notes: &mut Vec<String>) -> Option<Head> {
     }
     if let Some((name, rest)) = head.split_once(" object {") {
         if is_ident(name) {
-            let fields = rest.trim_end_matches('}').split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-            return Some(Head::Class { name: name.to_string(), fields: Some(fields.collect()) });
+            return Some(Head::Class {
+                name: name.to_string(),
+                fields: Some(Members::parse(rest.trim_end_matches('}'))),
+            });
         }
     }
     let (name, ty) = head.split_once(':')?;
@@ -163,6 +191,7 @@ fn parse_python(s: &str, notes: &mut Vec<String>) -> Option<TypeExpr> {
                         _ => None,
                     },
                     "Union" => parse_union(inner, notes),
+                    "Literal" => Some(TypeExpr::InlineEnum(quoted_list(inner, ',').0)),
                     _ => None,
                 };
             }
@@ -233,9 +262,15 @@ fn parse_http(s: &str) -> Option<TypeExpr> {
             if let Some(inner) = s.strip_prefix("map of ") {
                 return Some(TypeExpr::Map(Box::new(parse_http(inner)?)));
             }
+            if let Some(inner) = s.strip_prefix("map[").and_then(|r| r.strip_suffix(']')) {
+                return Some(TypeExpr::Map(Box::new(parse_http(inner)?)));
+            }
+            if s.starts_with('"') {
+                let (values, _) = quoted_list(&s.replace(" or ", ","), ',');
+                return (!values.is_empty()).then_some(TypeExpr::InlineEnum(values));
+            }
             if let Some(inner) = s.strip_prefix("object {").and_then(|r| r.strip_suffix('}')) {
-                let names = inner.split(',').map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
-                return Some(TypeExpr::Object(names.collect()));
+                return Some(TypeExpr::Object(Members::parse(inner)));
             }
             if is_ident(s) && s.starts_with(|c: char| c.is_ascii_uppercase()) {
                 TypeExpr::Named(s.to_string())
@@ -307,7 +342,7 @@ mod tests {
         assert_eq!(field("pageSize: optional number").ty, TypeExpr::Number);
         assert_eq!(
             field("p: optional object { token, pageSize }").ty,
-            TypeExpr::Object(vec!["token".into(), "pageSize".into()])
+            TypeExpr::Object(Members { names: vec!["token".into(), "pageSize".into()], count: 2 })
         );
         assert_eq!(
             field("p: optional array of ProjectPolicy").ty,
@@ -336,7 +371,14 @@ mod tests {
         );
         assert_eq!(
             parse_head("ProjectPolicy object { groupId, role }"),
-            Some(Head::Class { name: "ProjectPolicy".into(), fields: Some(vec!["groupId".into(), "role".into()]) })
+            Some(Head::Class {
+                name: "ProjectPolicy".into(),
+                fields: Some(Members { names: vec!["groupId".into(), "role".into()], count: 2 })
+            })
+        );
+        assert_eq!(
+            field("s: optional object { a, b, c, 4 more... }").ty,
+            TypeExpr::Object(Members { names: vec!["a".into(), "b".into(), "c".into()], count: 7 })
         );
     }
 }

@@ -181,7 +181,7 @@ impl<'a> Typing<'a> {
             TypeExpr::Float => (Type::Double, None),
             TypeExpr::Timestamp => (Type::Timestamp, None),
             TypeExpr::Bytes => (Type::Bytes, None),
-            TypeExpr::Any | TypeExpr::Object(_) | TypeExpr::Named(_) => (Type::Any, None),
+            TypeExpr::Any | TypeExpr::Object(_) | TypeExpr::Named(_) | TypeExpr::InlineEnum(_) => (Type::Any, None),
             TypeExpr::List(_) | TypeExpr::Map(_) => (Type::Any, None),
         }
     }
