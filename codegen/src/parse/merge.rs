@@ -129,7 +129,7 @@ fn collect_enums(res: &Resolution) -> Vec<Enum> {
     fn walk(fields: &[FieldNode], enums: &mut BTreeMap<String, Vec<String>>) {
         for f in fields {
             match &f.kind {
-                Kind::Enum { name, values } => merge_values(enums.entry(name.clone()).or_default(), values),
+                Kind::Enum { name, values, .. } => merge_values(enums.entry(name.clone()).or_default(), values),
                 Kind::Message { children, .. } => walk(children, enums),
                 Kind::Scalar => {}
             }

@@ -13,6 +13,7 @@
 pub mod blocks;
 mod docs;
 mod examples;
+mod inline_enums;
 mod instances;
 mod literals;
 mod merge;

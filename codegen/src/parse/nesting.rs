@@ -47,6 +47,8 @@ pub enum Kind {
     Enum {
         name: String,
         values: Vec<String>,
+        /// Spelled in place (`Literal[...]`) rather than named: its name is derived, and scoped later.
+        inline: bool,
     },
     /// `type_name` is the docs' name, `None` for an HTTP inline object.
     Message {
@@ -320,11 +322,11 @@ fn step(w: Walk, i: usize, stack: &mut Vec<Level>, out: &mut Outcome, forced: Op
                 let next_is_value = matches!(next, Some(Head::Value(_)));
                 if next_is_value {
                     out.kinds.record(Signal::EnumValues);
-                    node.kind = Kind::Enum { name: x, values: vec![] };
+                    node.kind = Kind::Enum { name: x, values: vec![], inline: false };
                     None
                 } else if registry.enums.contains(&x) {
                     out.kinds.record(Signal::KnownEnum);
-                    node.kind = Kind::Enum { name: x, values: vec![] };
+                    node.kind = Kind::Enum { name: x, values: vec![], inline: false };
                     None
                 } else if matches!(next, Some(Head::Field { .. })) {
                     out.kinds.record(Signal::FirstChild);
@@ -344,7 +346,7 @@ fn step(w: Walk, i: usize, stack: &mut Vec<Level>, out: &mut Outcome, forced: Op
             }
             TypeExpr::InlineEnum(values) => {
                 out.kinds.record(Signal::EnumValues);
-                node.kind = Kind::Enum { name: inline_enum_name(&values, &node.name), values };
+                node.kind = Kind::Enum { name: inline_enum_name(&values, &node.name), values, inline: true };
                 None
             }
             TypeExpr::Object(members) => {

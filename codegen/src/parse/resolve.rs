@@ -177,6 +177,7 @@ pub fn resolve(
         }
         res.domains.push(ResolvedDomain { raw: d, header, fields: out.fields });
     }
+    super::inline_enums::scope_inline_enums(&mut res);
     res
 }
 
