@@ -363,7 +363,12 @@ fn step(w: Walk, i: usize, stack: &mut Vec<Level>, out: &mut Outcome, forced: Op
         };
         match opened {
             Some(mut level) => {
-                if let Some(obj) = json_message(node.example.as_ref()) {
+                // A map's example is keyed by map keys; the message is its first value.
+                let example = match (&node.spelled.ty, node.example.as_ref()) {
+                    (TypeExpr::Map(_), Some(Value::Object(map))) => map.values().next(),
+                    (_, example) => example,
+                };
+                if let Some(obj) = json_message(example) {
                     if let Some(keys) = json_object_keys(Some(&obj)) {
                         level.known.insert(0, (Signal::JsonExample, keys));
                     }
@@ -453,6 +458,10 @@ fn decide_level(
                         first_exclusion = Some(s);
                     }
                 }
+            }
+            // A message whose stated member count is not reached yet cannot end here: no outer level can take it.
+            if stack[j].count.is_some_and(|n| stack[j].children.len() + usize::from(open_child.is_some()) < n) {
+                break;
             }
         }
         if !fitting.is_empty() {

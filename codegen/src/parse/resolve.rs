@@ -144,13 +144,22 @@ pub fn resolve(
 
         let mut query = vec![];
         let mut params: &[Entry] = &m.params;
-        // Python list methods put the query parameters `token`, `page_size` first.
-        if m.dialect == Dialect::Python
-            && field_name(params.first()) == Some("token")
-            && field_name(params.get(1)) == Some("page_size")
-        {
-            query.extend(params[..2].iter().cloned());
-            params = &params[2..];
+        // Python list methods document the query parameters `token`, `page_size` among the body fields: after the
+        // required ones, before the other optional ones.
+        let mut body_entries;
+        if m.dialect == Dialect::Python {
+            let is_pair = |i: usize| {
+                field_name(params.get(i)) == Some("token") && field_name(params.get(i + 1)) == Some("page_size")
+            };
+            // First in any method; after the required fields in a method that returns a page.
+            let list_method = page_item(m.returns_spelling.as_deref()).is_some();
+            let at = (0..params.len().saturating_sub(1)).find(|&i| is_pair(i) && (i == 0 || list_method));
+            if let Some(i) = at {
+                query.extend(params[i..i + 2].iter().cloned());
+                body_entries = params[..i].to_vec();
+                body_entries.extend_from_slice(&params[i + 2..]);
+                params = &body_entries;
+            }
         }
         query.extend(m.query.iter().cloned());
         let q = nest(&query, None, None, &registry, m.dialect);

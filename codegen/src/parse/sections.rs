@@ -187,7 +187,26 @@ fn read_method(page: &Page, s: &Section, group: Option<&str>, warnings: &mut Vec
                     }
                 }
             }
-            other => warnings.push(page.warning(sub.offset, format!("unknown method subsection `{other}`; ignored"))),
+            // Other subsections (`### Authorization`) are part of the description. In a flattened page the
+            // title runs into the text, so title and text are joined the same way in both forms.
+            other => {
+                let text: Vec<&str> = sub
+                    .body
+                    .iter()
+                    .filter_map(|n| match n {
+                        Node::Para { text, .. } => Some(text.as_str()),
+                        _ => None,
+                    })
+                    .collect();
+                let para = std::iter::once(other).chain(text).collect::<Vec<_>>().join(" ");
+                m.doc = format!("{}\n\n{para}", m.doc).trim().to_string();
+                if sub.body.iter().any(|n| matches!(n, Node::Item { head: Some(_), .. })) {
+                    warnings.push(page.warning(
+                        sub.offset,
+                        format!("method subsection `{other}` lists items; read as description, its items ignored"),
+                    ));
+                }
+            }
         }
     }
     m
