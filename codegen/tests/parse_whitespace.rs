@@ -25,19 +25,34 @@ fn every_spec_page_alone_gives_the_same_model_collapsed() {
 
 #[test]
 fn intact_fixtures_give_the_same_model_as_their_collapsed_form() {
-    for name in ["policies.intact.python.md", "nested.intact.python.md"] {
-        let page = fixture(name);
-        assert!(page.text.lines().count() > 50, "{name} keeps its newlines");
-        let flat = SpecPage { file: name.to_string(), text: collapse(&page.text) };
-        assert_eq!(model_of(std::slice::from_ref(&page)), model_of(&[flat]), "{name}");
-    }
+    let page = fixture("nested.intact.python.md");
+    assert!(page.text.lines().count() > 50, "the fixture keeps its newlines");
+    let flat = SpecPage { file: page.file.clone(), text: collapse(&page.text) };
+    assert_eq!(model_of(std::slice::from_ref(&page)), model_of(&[flat]));
+}
+
+/// Where only indentation can tell where a nested message ends, the page that kept it is read exactly and
+/// its collapsed form warns with the candidate readings.
+#[test]
+fn indentation_settles_what_the_collapsed_form_can_only_warn_about() {
+    let page = fixture("policies.intact.python.md");
+    let intact = model_of(std::slice::from_ref(&page));
+    let request = intact.messages.iter().find(|m| m.name == "ListRunnerPoliciesRequest").unwrap();
+    assert_eq!(request.fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), ["pagination", "runnerId"]);
+    let flat = SpecPage { file: page.file.clone(), text: collapse(&page.text) };
+    let warnings = parse_pages(&[flat], None).unwrap().warnings;
+    assert!(
+        warnings.iter().any(|w| w.message.contains("ambiguous nesting: `runner_id` may belong to `pagination`")),
+        "{warnings:?}"
+    );
 }
 
 #[test]
 fn intact_policies_fixture_reads_like_the_published_page() {
     let intact = model_of(&[fixture("policies.intact.python.md")]);
     let (pages, _) = spec_pages();
-    let published = model_of(&pages.into_iter().filter(|p| p.file == "runners-policies.python.md").collect::<Vec<_>>());
+    // The whole spec: its HTTP page settles where the flattened request's `pagination` ends.
+    let published = model_of(&pages);
     for name in [
         "CreateRunnerPolicyRequest",
         "CreateRunnerPolicyResponse",
@@ -50,7 +65,7 @@ fn intact_policies_fixture_reads_like_the_published_page() {
         assert_eq!(a, b, "{name}");
     }
     let list = |m: &gitpod_codegen::model::Model| {
-        m.services[0].methods.iter().find(|x| x.name == "ListRunnerPolicies").cloned().unwrap()
+        m.services.iter().flat_map(|s| &s.methods).find(|x| x.name == "ListRunnerPolicies").cloned().unwrap()
     };
     assert_eq!(list(&intact).query, list(&published).query);
     assert_eq!(list(&intact).pagination, list(&published).pagination);

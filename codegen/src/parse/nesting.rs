@@ -29,6 +29,8 @@ pub enum Signal {
     EnumValues,
     KnownEnum,
     FirstChild,
+    /// The page kept its indentation.
+    Indentation,
     /// Nothing settled it: a warning was emitted and the innermost reading taken.
     Ambiguous,
 }
@@ -39,6 +41,8 @@ pub struct Entry {
     pub head: Head,
     pub text: String,
     pub offset: usize,
+    /// The item's indentation when the page kept its newlines: it settles nesting outright.
+    pub indent: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -140,11 +144,17 @@ struct Level {
     refuted: bool,
     /// How many fields the message has, when the page says (HTTP `object { a, b, 2 more... }`).
     count: Option<usize>,
+    /// The indentation of the field that opened this level, when the page kept it.
+    indent: Option<usize>,
 }
 
 impl Level {
     fn new(field: Option<FieldNode>, known: Vec<(Signal, BTreeSet<String>)>, json: Option<Value>) -> Self {
-        Level { field, children: vec![], known, json, refuted: false, count: None }
+        Level { field, children: vec![], known, json, refuted: false, count: None, indent: None }
+    }
+    /// Whether the JSON example of this object, if there is one, has the key `wire`.
+    fn json_allows(&self, wire: &str) -> bool {
+        !self.known.iter().any(|(s, set)| *s == Signal::JsonExample && !set.contains(wire))
     }
     /// Known sets that still agree with every child seen so far.
     fn live_known(&self, open_child: Option<&FieldNode>) -> Vec<&(Signal, BTreeSet<String>)> {
@@ -303,8 +313,19 @@ fn step(w: Walk, i: usize, stack: &mut Vec<Level>, out: &mut Outcome, forced: Op
         let mut node =
             FieldNode { name, spelled, text: e.text.clone(), offset: e.offset, kind: Kind::Scalar, example: None };
 
+        // Indentation, where the page kept it, says which open message the field belongs to.
+        let by_indent = e
+            .indent
+            .filter(|_| stack[1..].iter().all(|l| l.indent.is_some()))
+            .map(|at| (1..stack.len()).rev().find(|&j| stack[j].indent.is_some_and(|open| open < at)).unwrap_or(0));
+        let forced = forced.or(by_indent);
         // The first child follows its message directly; every later field needs a decision.
-        if stack.len() > 1 && stack.last().is_some_and(|l| !l.children.is_empty()) {
+        if by_indent.is_some() && stack.len() > 1 {
+            placed = decide_level(w, stack, &node, i - 1, out, forced);
+            out.boundaries.record(Signal::Indentation);
+        } else if stack.len() > 1
+            && stack.last().is_some_and(|l| !l.children.is_empty() || !l.json_allows(&node.wire()))
+        {
             placed = decide_level(w, stack, &node, i - 1, out, forced);
         } else if !lookahead && stack.len() == 1 {
             // A probe also fails when a top-level field breaks the top level's sort order.
@@ -316,7 +337,14 @@ fn step(w: Walk, i: usize, stack: &mut Vec<Level>, out: &mut Outcome, forced: Op
         let parent_json = stack.last().and_then(|l| l.json.clone());
         node.example = json_child(parent_json.as_ref(), &node.wire());
 
-        let next = entries.get(i).map(|n| &n.head);
+        // With indentation, a message has children only when the next item is indented further.
+        let next = entries
+            .get(i)
+            .filter(|n| match (e.indent, n.indent) {
+                (Some(here), Some(there)) => there > here || matches!(n.head, Head::Value(_)),
+                _ => true,
+            })
+            .map(|n| &n.head);
         let opened = match node.spelled.ty.element().clone() {
             TypeExpr::Named(x) => {
                 let next_is_value = matches!(next, Some(Head::Value(_)));
@@ -328,9 +356,22 @@ fn step(w: Walk, i: usize, stack: &mut Vec<Level>, out: &mut Outcome, forced: Op
                     out.kinds.record(Signal::KnownEnum);
                     node.kind = Kind::Enum { name: x, values: vec![], inline: false };
                     None
+                } else if let Some(kind) = expanded_before(stack, &x)
+                    .filter(|k| !starts_expansion(k, next))
+                    .filter(|_| named_counts || stack.last().is_some_and(|l| l.json.is_none()))
+                {
+                    // A type expanded earlier in the list may show only its name later (when the next item is
+                    // not its first field again).
+                    out.kinds.record(Signal::KnownType);
+                    node.kind = kind;
+                    None
                 } else if matches!(next, Some(Head::Field { .. })) {
                     out.kinds.record(Signal::FirstChild);
                     Some(open_level(&node, Some(&x), registry, named_counts))
+                } else if let Some(kind) = expanded_before(stack, &x) {
+                    out.kinds.record(Signal::KnownType);
+                    node.kind = kind;
+                    None
                 } else {
                     out.findings.push(Finding {
                         offset: e.offset,
@@ -378,6 +419,7 @@ fn step(w: Walk, i: usize, stack: &mut Vec<Level>, out: &mut Outcome, forced: Op
                     node.kind = opened.kind;
                 }
                 level.field = Some(node);
+                level.indent = e.indent;
                 stack.push(level);
             }
             None => {
@@ -388,6 +430,30 @@ fn step(w: Walk, i: usize, stack: &mut Vec<Level>, out: &mut Outcome, forced: Op
         }
     }
     placed
+}
+
+/// The kind of an earlier field of this list whose type `type_name` was expanded (message) or listed (enum).
+fn expanded_before(stack: &[Level], type_name: &str) -> Option<Kind> {
+    fn find(fields: &[FieldNode], type_name: &str) -> Option<Kind> {
+        fields.iter().find_map(|f| match &f.kind {
+            Kind::Message { type_name: Some(t), children, .. } if t == type_name && !children.is_empty() => {
+                Some(f.kind.clone())
+            }
+            Kind::Message { children, .. } => find(children, type_name),
+            _ => None,
+        })
+    }
+    stack.iter().find_map(|level| find(&level.children, type_name))
+}
+
+/// Whether `next` is the first field of the expansion `kind`, i.e. the type is expanded again here.
+fn starts_expansion(kind: &Kind, next: Option<&Head>) -> bool {
+    match (kind, next) {
+        (Kind::Message { children, .. }, Some(Head::Field { name, .. })) => {
+            children.first().is_some_and(|c| c.wire() == wire(name))
+        }
+        _ => false,
+    }
 }
 
 fn open_level(node: &FieldNode, type_name: Option<&str>, registry: &Registry, named_counts: bool) -> Level {
@@ -416,9 +482,17 @@ fn open_level(node: &FieldNode, type_name: Option<&str>, registry: &Registry, na
 fn close(stack: &mut Vec<Level>) {
     let Some(level) = stack.pop() else { return };
     let Some(mut field) = level.field else { return };
-    if let Kind::Message { children, json, .. } = &mut field.kind {
-        *children = level.children;
-        *json = level.json;
+    if let Kind::Message { children, json, type_name } = &mut field.kind {
+        // Opened but given no fields: a type expanded earlier in the list, shown here by name only.
+        let earlier =
+            type_name.as_deref().filter(|_| level.children.is_empty()).and_then(|t| expanded_before(stack, t));
+        match earlier {
+            Some(kind) => field.kind = kind,
+            None => {
+                *children = level.children;
+                *json = level.json;
+            }
+        }
     }
     if let Some(parent) = stack.last_mut() {
         parent.children.push(field);
@@ -576,7 +650,7 @@ mod tests {
         heads
             .iter()
             .enumerate()
-            .map(|(i, h)| Entry { head: parse_head(h).unwrap(), text: String::new(), offset: i })
+            .map(|(i, h)| Entry { head: parse_head(h).unwrap(), text: String::new(), offset: i, indent: None })
             .collect()
     }
 

@@ -110,7 +110,9 @@ fn entries(page: &Page, body: &[Node], warnings: &mut Vec<Diagnostic>) -> Vec<En
                 warnings.push(page.warning(*offset, format!("item `{h}`: {note}")));
             }
             match parsed {
-                Some(head) => out.push(Entry { head, text: text.clone(), offset: *offset }),
+                Some(head) => {
+                    out.push(Entry { head, text: text.clone(), offset: *offset, indent: indent_at(&page.src, *offset) })
+                }
                 None => warnings.push(
                     page.warning(*offset, format!("item `{h}` is not a field, enum value or type header; ignored")),
                 ),
@@ -118,6 +120,14 @@ fn entries(page: &Page, body: &[Node], warnings: &mut Vec<Diagnostic>) -> Vec<En
         }
     }
     out
+}
+
+/// The indentation of the line an item starts, when it starts one (pages that kept their newlines).
+fn indent_at(src: &str, offset: usize) -> Option<usize> {
+    let before = src.get(..offset)?;
+    let line_start = before.rfind('\n')? + 1;
+    let lead = &before[line_start..];
+    lead.bytes().all(|b| b == b' ').then_some(lead.len())
 }
 
 fn read_method(page: &Page, s: &Section, group: Option<&str>, warnings: &mut Vec<Diagnostic>) -> RawMethod {
