@@ -11,7 +11,7 @@ fn edge_model() -> Model {
 
 #[test]
 fn edge_cases_snapshot() {
-    for file in emit(&edge_model(), &EmitOptions::default()).unwrap() {
+    for file in emit(&edge_model(), &EmitOptions::default()).unwrap().files {
         insta::assert_snapshot!(format!("edge_cases__{}", file.path.replace('/', "__")), file.contents);
     }
 }

@@ -12,12 +12,14 @@ use std::path::Path;
 
 fn emit_pages(pages: &[SpecPage]) -> Vec<GeneratedFile> {
     let parsed = parse_pages(pages, None).unwrap_or_else(|e| panic!("{e:?}"));
-    emit(&parsed.model, &EmitOptions::default()).expect("the model emits")
+    emit(&parsed.model, &EmitOptions::default()).expect("the model emits").files
 }
 
 #[test]
 fn every_generated_file_of_the_spec() {
-    let files = emit(&parse_spec().model, &EmitOptions::default()).unwrap();
+    let emitted = emit(&parse_spec().model, &EmitOptions::default()).unwrap();
+    assert!(emitted.warnings.is_empty(), "{:?}", emitted.warnings);
+    let files = emitted.files;
     assert!(files.len() >= 8);
     for file in files {
         insta::assert_snapshot!(format!("spec__{}", file.path.replace('/', "__")), file.contents);
@@ -32,7 +34,9 @@ fn edge_case_fixture_model_and_code() {
     assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
     insta::assert_json_snapshot!("edge_cases_fixture_model", parsed.model);
     let options = EmitOptions { crate_name: "fixture_edge_cases".into(), readme: None };
-    for file in emit(&parsed.model, &options).unwrap() {
+    let emitted = emit(&parsed.model, &options).unwrap();
+    assert!(emitted.warnings.is_empty(), "{:?}", emitted.warnings);
+    for file in emitted.files {
         insta::assert_snapshot!(format!("edge_cases_fixture__{}", file.path.replace('/', "__")), file.contents);
     }
 }

@@ -50,7 +50,7 @@ fn run_regen(root: &Path, check: bool) -> Result<(), String> {
     // Plan every target before writing any, so a failure anywhere leaves every crate as it was.
     let mut plans = Vec::new();
     for target in regen::targets(root).map_err(|e| e.to_string())? {
-        let plan = regen::plan(&target).map_err(|e| format!("{}: {e}", target.spec_dir.display()))?;
+        let plan = regen::plan(&target).map_err(|e| format!("{}: {e}", target.source.display()))?;
         plans.push((target, plan));
     }
     let rel = |p: &Path| p.strip_prefix(root).unwrap_or(p).display().to_string();
@@ -72,6 +72,9 @@ fn run_regen(root: &Path, check: bool) -> Result<(), String> {
         for warning in &plan.warnings {
             eprintln!("{warning}");
         }
+        for warning in &plan.emit_warnings {
+            eprintln!("{warning}");
+        }
         regen::apply(plan, &target.out_dir).map_err(|e| e.to_string())?;
         if !plan.api_changes.is_empty() {
             let breaking = plan.api_changes.iter().filter(|c| c.breaking).count();
@@ -89,7 +92,7 @@ fn run_regen(root: &Path, check: bool) -> Result<(), String> {
             methods,
             model.messages.len(),
             model.enums.len(),
-            plan.warnings.len(),
+            plan.warnings.len() + plan.emit_warnings.len(),
             plan.write.len(),
             plan.unchanged.len(),
             plan.remove.len()

@@ -6,7 +6,7 @@
 
 use gitpod_codegen::diag::Diagnostic;
 use gitpod_codegen::diff::{self, Change};
-use gitpod_codegen::emit::{self, EmitOptions, GeneratedFile, GENERATED_HEADER};
+use gitpod_codegen::emit::{self, EmitOptions, EmitWarning, GeneratedFile, GENERATED_HEADER};
 use gitpod_codegen::model::Model;
 use gitpod_codegen::parse;
 use std::collections::BTreeMap;
@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 pub struct Plan {
     pub model: Model,
     pub warnings: Vec<Diagnostic>,
+    /// Names the emitter had to change to make them valid, distinct Rust identifiers.
+    pub emit_warnings: Vec<EmitWarning>,
     /// Files to write: path relative to the output dir → new contents.
     pub write: BTreeMap<String, String>,
     pub unchanged: Vec<String>,
@@ -61,7 +63,8 @@ pub fn load_model(spec_dir: &Path) -> Result<parse::Parsed, RegenError> {
 
 /// One crate regen writes: the spec it reads, the crate directory it writes into.
 pub struct Target {
-    pub spec_dir: PathBuf,
+    /// A spec directory, or a model as JSON (`model.json`: a fixture of models the pages cannot express).
+    pub source: PathBuf,
     pub out_dir: PathBuf,
     pub options: EmitOptions,
 }
@@ -70,19 +73,22 @@ pub struct Target {
 /// `fixtures/*/` (its own `spec/`), which the workspace builds so the fixtures' output is compiled.
 pub fn targets(root: &Path) -> Result<Vec<Target>, RegenError> {
     let mut targets = vec![Target {
-        spec_dir: root.join("spec"),
+        source: root.join("spec"),
         out_dir: root.join("generated"),
         options: EmitOptions { crate_name: "gitpod_api".into(), readme: Some("../../README.md".into()) },
     }];
     let fixtures = root.join("fixtures");
     let entries = fs::read_dir(&fixtures).map_err(|e| RegenError::Io(format!("{}: {e}", fixtures.display())))?;
-    let mut dirs: Vec<PathBuf> =
-        entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.join("spec").is_dir()).collect();
+    let mut dirs: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("spec").is_dir() || p.join(FIXTURE_MODEL).is_file())
+        .collect();
     dirs.sort();
     for dir in dirs {
         let name = dir.file_name().map(|n| n.to_string_lossy().replace('-', "_")).unwrap_or_default();
+        let spec = dir.join("spec");
         targets.push(Target {
-            spec_dir: dir.join("spec"),
+            source: if spec.is_dir() { spec } else { dir.join(FIXTURE_MODEL) },
             out_dir: dir.clone(),
             options: EmitOptions { crate_name: format!("fixture_{name}"), readme: None },
         });
@@ -90,11 +96,26 @@ pub fn targets(root: &Path) -> Result<Vec<Target>, RegenError> {
     Ok(targets)
 }
 
+/// A fixture whose model the pages cannot express gives it as JSON instead of a `spec/` directory.
+pub const FIXTURE_MODEL: &str = "model.json";
+
+/// The model of a target: parsed from its spec directory, or read from its model JSON.
+fn load_source(source: &Path) -> Result<parse::Parsed, RegenError> {
+    if !source.is_file() {
+        return load_model(source);
+    }
+    let io = |e: String| RegenError::Io(format!("{}: {e}", source.display()));
+    let text = fs::read_to_string(source).map_err(|e| io(e.to_string()))?;
+    let model = serde_json::from_str(&text).map_err(|e| io(e.to_string()))?;
+    Ok(parse::Parsed { model, warnings: Vec::new(), stats: Default::default() })
+}
+
 /// Computes what regen would change in `target.out_dir` without writing.
 pub fn plan(target: &Target) -> Result<Plan, RegenError> {
     let out_dir = &target.out_dir;
-    let parsed = load_model(&target.spec_dir)?;
-    let mut files = emit::emit(&parsed.model, &target.options).map_err(RegenError::Emit)?;
+    let parsed = load_source(&target.source)?;
+    let emitted = emit::emit(&parsed.model, &target.options).map_err(RegenError::Emit)?;
+    let mut files = emitted.files;
     let model_json = serde_json::to_string_pretty(&parsed.model).map_err(|e| RegenError::Io(e.to_string()))?;
     files.push(GeneratedFile { path: MODEL_FILE.to_string(), contents: format!("{model_json}\n") });
     let existing = owned_files(out_dir).map_err(RegenError::Io)?;
@@ -113,7 +134,15 @@ pub fn plan(target: &Target) -> Result<Plan, RegenError> {
         }
     }
     let remove = existing.keys().filter(|p| !write.contains_key(*p) && !unchanged.contains(p)).cloned().collect();
-    Ok(Plan { model: parsed.model, warnings: parsed.warnings, write, unchanged, remove, api_changes })
+    Ok(Plan {
+        model: parsed.model,
+        warnings: parsed.warnings,
+        emit_warnings: emitted.warnings,
+        write,
+        unchanged,
+        remove,
+        api_changes,
+    })
 }
 
 /// Applies a plan: each file is written to a temporary sibling and renamed into place.
@@ -246,7 +275,7 @@ mod tests {
         .unwrap();
         fs::write(out.join("src/lib.rs"), format!("{GENERATED_HEADER}\n// old output\n")).unwrap();
         let before = snapshot(&out.join("src"));
-        let target = Target { spec_dir: spec, out_dir: out.clone(), options: EmitOptions::default() };
+        let target = Target { source: spec, out_dir: out.clone(), options: EmitOptions::default() };
         match plan(&target) {
             Err(RegenError::Spec(diags)) => assert!(diags.iter().all(|d| d.file == "broken.python.md")),
             Err(other) => panic!("expected spec errors, got {other}"),
@@ -265,7 +294,7 @@ mod tests {
         let page = fs::read_to_string(root().join("fixtures/edge-cases/spec/things.python.md")).unwrap();
         fs::write(spec.join("things.python.md"), &page).unwrap();
         let target = Target {
-            spec_dir: spec.clone(),
+            source: spec.clone(),
             out_dir: out.clone(),
             options: EmitOptions { crate_name: "fixture_edge_cases".into(), readme: None },
         };
@@ -295,7 +324,7 @@ mod tests {
         fs::write(out.join("src/stale.rs"), format!("{GENERATED_HEADER}\n// no longer produced\n")).unwrap();
         fs::write(out.join("src/handwritten.rs"), "// mine\n").unwrap();
         let target = Target {
-            spec_dir: root().join("fixtures/edge-cases/spec"),
+            source: root().join("fixtures/edge-cases/spec"),
             out_dir: out.clone(),
             options: EmitOptions { crate_name: "fixture_edge_cases".into(), readme: None },
         };

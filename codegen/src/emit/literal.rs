@@ -1,8 +1,7 @@
 //! A request example (a JSON value the parser read against the request type) as a Rust
 //! expression, for the examples in the client methods' rustdoc.
 
-use super::names::{self, ident};
-use super::types::{field_names, TypeIndex};
+use super::types::TypeIndex;
 use crate::model::{Message, Type};
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -23,16 +22,15 @@ impl LiteralWriter<'_, '_> {
     pub fn message(&self, name: &str, value: &Value) -> Option<TokenStream> {
         let message: &Message = self.index.message(name)?;
         let Value::Object(object) = value else { return None };
-        let names = field_names(message);
+        let names = self.index.names.fields(name);
         let types = &self.types;
-        let ty = names::type_ident(name);
+        let ty = self.index.names.type_ident(name);
         let mut fields = Vec::new();
         for (key, v) in object {
-            let (field, rust) = message.fields.iter().zip(&names).find(|(f, _)| &f.name == key)?;
+            let (field, id) = message.fields.iter().zip(names).find(|(f, _)| &f.name == key)?;
             if v.is_null() {
                 continue;
             }
-            let id = ident(rust);
             let mut expr = self.value(&field.ty, v)?;
             if self.index.is_boxed(&message.name, &field.name) {
                 expr = quote!(Box::new(#expr));
@@ -88,8 +86,8 @@ impl LiteralWriter<'_, '_> {
             (Type::Enum { name }, Value::String(s)) => {
                 let values = (self.enums)(name)?;
                 let position = values.iter().position(|v| v == s)?;
-                let variant = ident(&names::enum_variants(name, &values)[position]);
-                let ty = names::type_ident(name);
+                let variant = self.index.names.variants(name).get(position)?;
+                let ty = self.index.names.type_ident(name);
                 quote!(#types::#ty::#variant)
             }
             (Type::Message { name }, v) => self.message(name, v)?,

@@ -47,6 +47,35 @@ impl fmt::Display for EmitError {
 
 impl std::error::Error for EmitError {}
 
+/// Something the emitter had to decide that a reviewer should know about: today, a model name that
+/// is not a usable Rust identifier as it stands (it collides after case conversion, hits a name the
+/// generated code defines, or loses characters), with the name it got instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmitWarning {
+    /// Where: `fields of message `Thing``, `services`.
+    pub scope: String,
+    pub message: String,
+}
+
+impl EmitWarning {
+    fn new(scope: &str, message: impl Into<String>) -> Self {
+        EmitWarning { scope: scope.to_string(), message: message.into() }
+    }
+}
+
+impl fmt::Display for EmitWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "warning: emit: {}: {}", self.scope, self.message)
+    }
+}
+
+/// What [`emit`] produces: the files, and warnings about what it had to rename.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Emitted {
+    pub files: Vec<GeneratedFile>,
+    pub warnings: Vec<EmitWarning>,
+}
+
 /// What differs between crates generated from different specs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmitOptions {
@@ -63,23 +92,25 @@ impl Default for EmitOptions {
 }
 
 /// Emits every file of the generated crate (`src/`, `tests/`) for `model`, in a stable order.
-pub fn emit(model: &Model, options: &EmitOptions) -> Result<Vec<GeneratedFile>, EmitError> {
+///
+/// Every identifier comes from one naming pass over the whole model, made before any code is written.
+pub fn emit(model: &Model, options: &EmitOptions) -> Result<Emitted, EmitError> {
     check_references(model)?;
-    let index = types::TypeIndex::new(model);
+    let index = types::TypeIndex::new(model, &options.crate_name);
+    let names = &index.names;
     let mut files = vec![
-        render("src/lib.rs", emit_lib(model, options))?,
+        render("src/lib.rs", emit_lib(model, names, options))?,
         render("src/types.rs", types::emit_types(model, &index))?,
     ];
-    let krate = names::ident(&options.crate_name);
-    let examples = service::ExampleWriter { model, index: &index, krate: krate.clone() };
-    for service in &model.services {
-        let path = format!("src/{}.rs", names::service_module(&service.short_name));
-        files.push(render(&path, service::emit_service(service, &index, &examples)?)?);
+    let examples = service::ExampleWriter { model, index: &index };
+    for (service, service_names) in model.services.iter().zip(&names.services) {
+        let path = format!("src/{}.rs", service_names.module);
+        files.push(render(&path, service::emit_service(service, service_names, &index, &examples)?)?);
     }
-    files.push(render("tests/samples/mod.rs", samples::emit_samples(model, &index, &krate))?);
-    files.push(render("tests/every_method.rs", samples::emit_every_method_test(model, &krate))?);
-    files.push(render("tests/examples.rs", samples::emit_example_tests(model, &krate))?);
-    Ok(files)
+    files.push(render("tests/samples/mod.rs", samples::emit_samples(model, &index))?);
+    files.push(render("tests/every_method.rs", samples::emit_every_method_test(model, names))?);
+    files.push(render("tests/examples.rs", samples::emit_example_tests(model, names))?);
+    Ok(Emitted { files, warnings: names.warnings.clone() })
 }
 
 /// Every type a field or method names must exist, or the output would not compile.
@@ -121,25 +152,23 @@ fn check_references(model: &Model) -> Result<(), EmitError> {
     Ok(())
 }
 
-fn emit_lib(model: &Model, options: &EmitOptions) -> TokenStream {
-    let modules = model.services.iter().map(|s| {
-        let module = names::ident(&names::service_module(&s.short_name));
+fn emit_lib(model: &Model, names: &names::Names, options: &EmitOptions) -> TokenStream {
+    let services = || model.services.iter().zip(&names.services);
+    let modules = services().map(|(s, n)| {
+        let module = &n.module;
         let doc = docs::doc_attrs(&format!("`{}`.", s.name));
         quote!(#doc pub mod #module;)
     });
-    let clients = model.services.iter().map(|s| {
-        let module = names::ident(&names::service_module(&s.short_name));
-        let client = quote::format_ident!("{}Client", names::pascal(&s.short_name));
+    let clients = names.services.iter().map(|n| {
+        let (module, client) = (&n.module, &n.client);
         quote!(#[cfg(feature = "client")] pub use #module::#client;)
     });
-    let traits = model.services.iter().map(|s| {
-        let module = names::ident(&names::service_module(&s.short_name));
-        let name = names::ident(&names::pascal(&s.short_name));
+    let traits = names.services.iter().map(|n| {
+        let (module, name) = (&n.module, &n.trait_name);
         quote!(#[cfg(feature = "server")] pub use #module::#name;)
     });
-    let accessors = model.services.iter().map(|s| {
-        let module = names::ident(&names::service_module(&s.short_name));
-        let client = quote::format_ident!("{}Client", names::pascal(&s.short_name));
+    let accessors = services().map(|(s, n)| {
+        let (module, client) = (&n.module, &n.client);
         let doc = docs::doc_attrs(&format!("The `{}` client, sharing this client's connections.", s.name));
         quote! {
             #doc
@@ -148,11 +177,8 @@ fn emit_lib(model: &Model, options: &EmitOptions) -> TokenStream {
             }
         }
     });
-    let service_list: String = model
-        .services
-        .iter()
-        .map(|s| format!("\n- [`{}`]: `{}`, {} methods", names::service_module(&s.short_name), s.name, s.methods.len()))
-        .collect();
+    let service_list: String =
+        services().map(|(s, n)| format!("\n- [`{}`]: `{}`, {} methods", n.module, s.name, s.methods.len())).collect();
     let crate_doc = format!(
         "Typed Rust client and server for the Gitpod API (Connect protocol, JSON codec), generated from \
          the published API reference by `cargo xtask regen`.\n\n\

@@ -6,8 +6,8 @@
 //! `tests/every_method.rs` serves them from an implementation of every server trait that checks
 //! the request it receives, and calls every method with the generated clients.
 
-use super::names::{self, ident, UNKNOWN_VARIANT};
-use super::types::{field_names, TypeIndex};
+use super::names::{self, Names, UNKNOWN_VARIANT};
+use super::types::TypeIndex;
 use crate::model::{Model, Type};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -29,14 +29,12 @@ struct Sampler<'a, 'm> {
 
 impl Sampler<'_, '_> {
     fn message(&self, name: &str, depth: usize) -> TokenStream {
-        let ty = names::type_ident(name);
+        let ty = self.index.names.type_ident(name);
         let Some(message) = self.index.message(name) else { return quote!(types::#ty::default()) };
         if depth >= MAX_DEPTH || message.fields.is_empty() {
             return quote!(types::#ty::default());
         }
-        let names = field_names(message);
-        let fields = message.fields.iter().zip(&names).map(|(field, rust)| {
-            let id = ident(rust);
+        let fields = message.fields.iter().zip(self.index.names.fields(name)).map(|(field, id)| {
             let value = self.value(&field.ty, &field.name, depth + 1);
             let is_collection = matches!(field.ty, Type::List { .. } | Type::Map { .. });
             let boxed = self.index.is_boxed(&message.name, &field.name);
@@ -88,7 +86,7 @@ impl Sampler<'_, '_> {
     }
 
     fn enum_value(&self, name: &str, unknown: bool) -> TokenStream {
-        let ty = names::type_ident(name);
+        let ty = self.index.names.type_ident(name);
         let values = self.model.enums.iter().find(|e| e.name == name).map(|e| e.values.clone()).unwrap_or_default();
         if unknown || values.is_empty() {
             let variant = format_ident!("{}", UNKNOWN_VARIANT);
@@ -96,22 +94,21 @@ impl Sampler<'_, '_> {
             return quote!(types::#ty::#variant(#raw.to_string()));
         }
         // The last documented value: never the default, so it is always written.
-        let variants = names::enum_variants(name, &values);
-        let variant = ident(variants.last().expect("values is not empty"));
+        let variant = self.index.names.variants(name).last().expect("values is not empty");
         quote!(types::#ty::#variant)
     }
 }
 
 /// `tests/samples/mod.rs`: `{method}_request()` and `{method}_response()` for every method.
-pub fn emit_samples(model: &Model, index: &TypeIndex, krate: &proc_macro2::Ident) -> TokenStream {
+pub fn emit_samples(model: &Model, index: &TypeIndex) -> TokenStream {
+    let names = &index.names;
+    let krate = &names.krate;
     let mut fns = Vec::new();
-    for service in &model.services {
-        for method in &service.methods {
-            let base = names::snake(&method.name);
-            let request_fn = format_ident!("{}_request", base);
-            let response_fn = format_ident!("{}_response", base);
-            let request_ty = names::type_ident(&method.request);
-            let response_ty = names::type_ident(&method.response);
+    for (service, service_names) in model.services.iter().zip(&names.services) {
+        for (method, method_names) in service.methods.iter().zip(&service_names.methods) {
+            let (request_fn, response_fn) = (&method_names.request_fn, &method_names.response_fn);
+            let request_ty = names.type_ident(&method.request);
+            let response_ty = names.type_ident(&method.response);
             let request = Sampler { model, index, side: Side::Request }.message(&method.request, 0);
             let response = Sampler { model, index, side: Side::Response }.message(&method.response, 0);
             let request_doc = format!(" A filled `{}` for `{}`.", method.request, method.path);
@@ -135,24 +132,23 @@ pub fn emit_samples(model: &Model, index: &TypeIndex, krate: &proc_macro2::Ident
 }
 
 /// `tests/every_method.rs`: every method of every service over 127.0.0.1.
-pub fn emit_every_method_test(model: &Model, krate: &proc_macro2::Ident) -> TokenStream {
+pub fn emit_every_method_test(model: &Model, names: &Names) -> TokenStream {
+    let krate = &names.krate;
     let mut impls = Vec::new();
     let mut registrations = Vec::new();
     let mut calls = Vec::new();
-    for service in &model.services {
-        let module = ident(&names::service_module(&service.short_name));
-        let trait_name = names::type_ident(&service.short_name);
-        let client_ty = format_ident!("{}Client", names::pascal(&service.short_name));
-        let client_var = format_ident!("{}_client", names::service_module(&service.short_name));
+    for (service, service_names) in model.services.iter().zip(&names.services) {
+        let module = &service_names.module;
+        let trait_name = &service_names.trait_name;
+        let client_ty = &service_names.client;
+        let client_var = &service_names.client_var;
         let mut methods = Vec::new();
         let mut service_calls = Vec::new();
-        for method in &service.methods {
-            let func = ident(&names::snake(&method.name));
-            let base = names::snake(&method.name);
-            let request_fn = format_ident!("{}_request", base);
-            let response_fn = format_ident!("{}_response", base);
-            let request_ty = names::type_ident(&method.request);
-            let response_ty = names::type_ident(&method.response);
+        for (method, method_names) in service.methods.iter().zip(&service_names.methods) {
+            let func = &method_names.func;
+            let (request_fn, response_fn) = (&method_names.request_fn, &method_names.response_fn);
+            let request_ty = names.type_ident(&method.request);
+            let response_ty = names.type_ident(&method.response);
             methods.push(quote! {
                 async fn #func(&self, context: RequestContext, request: types::#request_ty) -> Result<types::#response_ty, ConnectError> {
                     check(&context, &request, &samples::#request_fn())?;
@@ -178,7 +174,7 @@ pub fn emit_every_method_test(model: &Model, krate: &proc_macro2::Ident) -> Toke
         });
     }
     let total: usize = model.services.iter().map(|s| s.methods.len()).sum();
-    let modules = model.services.iter().map(|s| ident(&names::service_module(&s.short_name)));
+    let modules = names.services.iter().map(|s| &s.module);
     quote! {
         //! Every method of every service: the generated client sends a filled request to a server
         //! built from the generated traits over 127.0.0.1; the server checks it and answers a
@@ -227,11 +223,13 @@ pub fn emit_every_method_test(model: &Model, krate: &proc_macro2::Ident) -> Toke
 
 /// `tests/examples.rs`: every JSON response example of the reference decodes into its response
 /// type and encodes back to the same JSON.
-pub fn emit_example_tests(model: &Model, krate: &proc_macro2::Ident) -> TokenStream {
-    let responses = model.services.iter().flat_map(|s| &s.methods).filter_map(|method| {
+pub fn emit_example_tests(model: &Model, names: &Names) -> TokenStream {
+    let krate = &names.krate;
+    let methods = || model.services.iter().zip(&names.services).flat_map(|(s, n)| s.methods.iter().zip(&n.methods));
+    let responses = methods().filter_map(|(method, method_names)| {
         let example = raw_string(&pretty_json(method.examples.response.as_ref()?));
-        let name = format_ident!("{}_response_example", names::snake(&method.name));
-        let ty = names::type_ident(&method.response);
+        let name = &method_names.response_example_test;
+        let ty = names.type_ident(&method.response);
         let doc = format!(" The documented response of `{}`.", method.path);
         Some(quote! {
             #[doc = #doc]
@@ -243,7 +241,7 @@ pub fn emit_example_tests(model: &Model, krate: &proc_macro2::Ident) -> TokenStr
     });
     // The request examples (YAML blocks and Python calls), as the parser read them against the
     // request type: each must decode into the generated request type and encode back unchanged.
-    let requests = model.services.iter().flat_map(|s| &s.methods).filter_map(|method| {
+    let requests = methods().filter_map(|(method, method_names)| {
         let values: Vec<&serde_json::Value> = method
             .examples
             .requests
@@ -255,8 +253,8 @@ pub fn emit_example_tests(model: &Model, krate: &proc_macro2::Ident) -> TokenStr
             return None;
         }
         let examples = values.iter().map(|v| raw_string(&serde_json::to_string_pretty(v).unwrap_or_default()));
-        let name = format_ident!("{}_request_examples", names::snake(&method.name));
-        let ty = names::type_ident(&method.request);
+        let name = &method_names.request_examples_test;
+        let ty = names.type_ident(&method.request);
         let doc = format!(" The documented request examples of `{}` (YAML and Python).", method.path);
         Some(quote! {
             #[doc = #doc]
@@ -266,7 +264,16 @@ pub fn emit_example_tests(model: &Model, krate: &proc_macro2::Ident) -> TokenStr
             }
         })
     });
-    let tests = responses.chain(requests);
+    let tests: Vec<TokenStream> = responses.chain(requests).collect();
+    // A model without examples gets an empty test file, without imports it would not use.
+    let imports = if tests.is_empty() {
+        quote!()
+    } else {
+        quote! {
+            use #krate::runtime::testing::assert_json_round_trip;
+            use #krate::types;
+        }
+    };
     quote! {
         //! The reference's examples, decoded into the generated types and encoded back: JSON
         //! responses into response types, YAML and Python request examples into request types. The
@@ -274,8 +281,7 @@ pub fn emit_example_tests(model: &Model, krate: &proc_macro2::Ident) -> TokenStr
         //! value, e.g. `"+1.5s"` and `"1.5s"`).
         #![allow(deprecated)]
 
-        use #krate::runtime::testing::assert_json_round_trip;
-        use #krate::types;
+        #imports
 
         #( #tests )*
     }

@@ -3,43 +3,33 @@
 
 use super::docs::doc_attrs;
 use super::literal::LiteralWriter;
-use super::names::{self, ident};
-use super::types::{field_names, TypeIndex};
+use super::names::{MethodNames, ServiceNames};
+use super::types::TypeIndex;
 use super::EmitError;
 use crate::model::{Method, Model, Service, Type};
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::quote;
 
-/// Names derived from a method, shared by the client and the server.
-struct MethodNames {
-    /// `create_runner`
-    func: proc_macro2::Ident,
-    /// `CREATE_RUNNER`
-    constant: proc_macro2::Ident,
-    request: TokenStream,
-    response: TokenStream,
+/// The request and response types of a method, as a service module spells them.
+fn method_types(method: &Method, index: &TypeIndex) -> (TokenStream, TokenStream) {
+    let request = index.names.type_ident(&method.request);
+    let response = index.names.type_ident(&method.response);
+    (quote!(types::#request), quote!(types::#response))
 }
 
-fn method_names(method: &Method) -> MethodNames {
-    let request = names::type_ident(&method.request);
-    let response = names::type_ident(&method.response);
-    MethodNames {
-        func: ident(&names::snake(&method.name)),
-        constant: ident(&names::shouty(&method.name)),
-        request: quote!(types::#request),
-        response: quote!(types::#response),
-    }
-}
-
-pub fn emit_service(service: &Service, index: &TypeIndex, examples: &ExampleWriter) -> Result<TokenStream, EmitError> {
-    let constants = service.methods.iter().map(|m| {
-        let MethodNames { constant, .. } = method_names(m);
+pub fn emit_service(
+    service: &Service,
+    names: &ServiceNames,
+    index: &TypeIndex,
+    examples: &ExampleWriter,
+) -> Result<TokenStream, EmitError> {
+    let constants = service.methods.iter().zip(&names.methods).map(|(m, MethodNames { constant, .. })| {
         let path = &m.path;
         let doc = doc_attrs(&format!("`{}`", m.name));
         quote!(#doc pub const #constant: &str = #path;)
     });
-    let client = emit_client(service, index, examples)?;
-    let server = emit_server(service);
+    let client = emit_client(service, names, index, examples)?;
+    let server = emit_server(service, names, index);
     let module_doc = format!(
         "`{}`: procedure paths, the client (feature `client`) and the server trait (feature `server`).",
         service.name
@@ -98,6 +88,26 @@ fn server_method_doc(method: &Method) -> String {
     doc
 }
 
+/// Clippy reads some method names as promises about `self` (`from_*` takes none, `into_*` takes it by
+/// value, `*_mut` by `&mut`) or as a std trait's method (`cmp`); a method named so by the reference
+/// keeps its name and says so.
+fn name_lints(func: &proc_macro2::Ident) -> TokenStream {
+    let name = func.to_string();
+    let name = name.trim_start_matches("r#");
+    let mut lints = Vec::new();
+    if ["from_", "into_"].iter().any(|p| name.starts_with(p)) || name.ends_with("_mut") {
+        lints.push(quote!(clippy::wrong_self_convention));
+    }
+    if ["cmp", "partial_cmp"].contains(&name) {
+        lints.push(quote!(clippy::should_implement_trait));
+    }
+    if lints.is_empty() {
+        quote!()
+    } else {
+        quote!(#[allow(#(#lints),*)])
+    }
+}
+
 fn deprecated_attr(method: &Method) -> TokenStream {
     if method.deprecated {
         quote!(#[deprecated])
@@ -106,13 +116,19 @@ fn deprecated_attr(method: &Method) -> TokenStream {
     }
 }
 
-fn emit_client(service: &Service, index: &TypeIndex, examples: &ExampleWriter) -> Result<TokenStream, EmitError> {
-    let client = format_ident!("{}Client", names::pascal(&service.short_name));
+fn emit_client(
+    service: &Service,
+    names: &ServiceNames,
+    index: &TypeIndex,
+    examples: &ExampleWriter,
+) -> Result<TokenStream, EmitError> {
+    let client = &names.client;
     let client_doc =
         doc_attrs(&format!("Client for `{}`. Cheap to clone: clones share one connection pool.", service.name));
     let mut methods = Vec::new();
-    for method in &service.methods {
-        let MethodNames { func, constant, request, response } = method_names(method);
+    for (method, method_names) in service.methods.iter().zip(&names.methods) {
+        let MethodNames { func, constant, .. } = method_names;
+        let (request, response) = method_types(method, index);
         let mut doc = method_doc(method);
         // A create sent twice makes two resources: retry it only when it surely was not processed.
         let call = if method.idempotent {
@@ -124,21 +140,23 @@ fn emit_client(service: &Service, index: &TypeIndex, examples: &ExampleWriter) -
             );
             quote!(unary_non_idempotent)
         };
-        if let Some(example) = examples.client_example(service, method) {
+        if let Some(example) = examples.client_example(names, method, func) {
             doc.push_str("\n\n# Example\n\n");
             doc.push_str(&example);
         }
         let docs = doc_attrs(&doc);
         let deprecated = deprecated_attr(method);
+        let lints = name_lints(func);
         methods.push(quote! {
             #docs
             #deprecated
+            #lints
             pub async fn #func(&self, request: #request) -> Result<#response, ::gitpod_runtime::Error> {
                 self.transport.#call(procedures::#constant, &request).await
             }
         });
         if method.pagination.is_some() {
-            methods.push(emit_stream_method(method, index)?);
+            methods.push(emit_stream_method(method, method_names, index)?);
         }
     }
     Ok(quote! {
@@ -172,11 +190,12 @@ fn emit_client(service: &Service, index: &TypeIndex, examples: &ExampleWriter) -
 }
 
 /// `list_x_stream`: every item over all pages, following `nextToken`.
-fn emit_stream_method(method: &Method, index: &TypeIndex) -> Result<TokenStream, EmitError> {
+fn emit_stream_method(method: &Method, names: &MethodNames, index: &TypeIndex) -> Result<TokenStream, EmitError> {
     let pagination = method.pagination.as_ref().expect("caller checked");
-    let MethodNames { func, constant, request, response } = method_names(method);
-    let stream_fn = format_ident!("{}_stream", func.to_string().trim_start_matches("r#"));
-    let item = names::type_ident(&pagination.item_type);
+    let MethodNames { func, constant, .. } = names;
+    let stream_fn = names.stream.as_ref().ok_or_else(|| EmitError::new(format!("{}: no stream name", method.path)))?;
+    let (request, response) = method_types(method, index);
+    let item = index.names.type_ident(&pagination.item_type);
     let items_field = response_field(index, &method.response, &pagination.items)?;
     let next_token = next_token_expr(index, &method.response, &pagination.next_token)?;
     let doc = doc_attrs(&format!(
@@ -186,9 +205,11 @@ fn emit_stream_method(method: &Method, index: &TypeIndex) -> Result<TokenStream,
         pagination.next_token
     ));
     let deprecated = deprecated_attr(method);
+    let lints = name_lints(stream_fn);
     Ok(quote! {
         #doc
         #deprecated
+        #lints
         pub fn #stream_fn(
             &self,
             request: #request,
@@ -209,12 +230,11 @@ fn emit_stream_method(method: &Method, index: &TypeIndex) -> Result<TokenStream,
 /// The Rust field name of the response field with wire name `wire`.
 fn response_field(index: &TypeIndex, message: &str, wire: &str) -> Result<proc_macro2::Ident, EmitError> {
     let msg = index.message(message).ok_or_else(|| EmitError::new(format!("unknown message `{message}`")))?;
-    let names = field_names(msg);
     msg.fields
         .iter()
-        .zip(&names)
+        .zip(index.names.fields(message))
         .find(|(f, _)| f.name == wire)
-        .map(|(_, n)| ident(n))
+        .map(|(_, n)| n.clone())
         .ok_or_else(|| EmitError::new(format!("message `{message}` has no field `{wire}`")))
 }
 
@@ -226,12 +246,10 @@ fn next_token_expr(index: &TypeIndex, message: &str, path: &str) -> Result<Token
     let segments: Vec<&str> = path.split('.').collect();
     for (i, segment) in segments.iter().enumerate() {
         let msg = index.message(&current).ok_or_else(|| EmitError::new(format!("unknown message `{current}`")))?;
-        let names = field_names(msg);
-        let (field, rust) =
-            msg.fields.iter().zip(&names).find(|(f, _)| f.name == *segment).ok_or_else(|| {
+        let (field, id) =
+            msg.fields.iter().zip(index.names.fields(&current)).find(|(f, _)| f.name == *segment).ok_or_else(|| {
                 EmitError::new(format!("pagination path `{path}`: `{current}` has no field `{segment}`"))
             })?;
-        let id = ident(rust);
         acc = Some(match (acc, field.optional) {
             (None, true) => quote!(response.#id),
             (None, false) => quote!(Some(response.#id)),
@@ -249,8 +267,8 @@ fn next_token_expr(index: &TypeIndex, message: &str, path: &str) -> Result<Token
     Ok(quote!(#acc.filter(|token| !token.is_empty())))
 }
 
-fn emit_server(service: &Service) -> TokenStream {
-    let trait_name = ident(&names::pascal(&service.short_name));
+fn emit_server(service: &Service, names: &ServiceNames, index: &TypeIndex) -> TokenStream {
+    let trait_name = &names.trait_name;
     let trait_doc = doc_attrs(&format!(
         "The server side of `{0}`: implement the methods you serve, then [`router`] or [`register`] it.\n\n\
          Every method has a default body that answers `unimplemented`, so a method added to the reference \
@@ -259,13 +277,15 @@ fn emit_server(service: &Service) -> TokenStream {
     ));
     let mut trait_methods = Vec::new();
     let mut routes = Vec::new();
-    for method in &service.methods {
-        let MethodNames { func, constant, request, response } = method_names(method);
+    for (method, MethodNames { func, constant, .. }) in service.methods.iter().zip(&names.methods) {
+        let (request, response) = method_types(method, index);
         let docs = doc_attrs(&server_method_doc(method));
         let deprecated = deprecated_attr(method);
+        let lints = name_lints(func);
         trait_methods.push(quote! {
             #docs
             #deprecated
+            #lints
             fn #func(
                 &self,
                 context: ::gitpod_runtime::server::RequestContext,
@@ -317,25 +337,22 @@ fn emit_server(service: &Service) -> TokenStream {
 pub struct ExampleWriter<'a, 'm> {
     pub model: &'m Model,
     pub index: &'a TypeIndex<'m>,
-    /// The generated crate as Rust code names it (`gitpod_api`).
-    pub krate: proc_macro2::Ident,
 }
 
 impl ExampleWriter<'_, '_> {
     /// A `no_run` doctest calling `method` with its first documented request example, if any fits.
-    fn client_example(&self, service: &Service, method: &Method) -> Option<String> {
+    fn client_example(&self, names: &ServiceNames, method: &Method, func: &proc_macro2::Ident) -> Option<String> {
         let examples = &method.examples;
         let (title, value) = examples
             .requests
             .iter()
             .find_map(|r| Some((r.title.clone(), r.value.clone()?)))
             .or_else(|| Some((String::new(), examples.python_args.clone()?)))?;
-        let krate = &self.krate;
+        let krate = &self.index.names.krate;
         let enums = |name: &str| self.model.enums.iter().find(|e| e.name == name).map(|e| e.values.clone());
         let writer = LiteralWriter { index: self.index, enums: &enums, types: quote!(types), krate: krate.clone() };
         let request = writer.message(&method.request, &value)?;
-        let client = format_ident!("{}Client", names::pascal(&service.short_name));
-        let func = ident(&names::snake(&method.name));
+        let client = &names.client;
         // Formatted inside a short wrapper so prettyplease lays out only the body.
         let file: syn::File = syn::parse2(quote! {
             fn f() {

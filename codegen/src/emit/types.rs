@@ -1,7 +1,7 @@
 //! Messages and enums → `src/types.rs`.
 
 use super::docs::doc_attrs;
-use super::names::{self, ident, UNKNOWN_VARIANT};
+use super::names::{self, Names, UNDOCUMENTED_FIELD, UNKNOWN_VARIANT};
 use super::secrets::is_secret_field;
 use crate::model::{Enum, Field, Message, Model, Type};
 use proc_macro2::TokenStream;
@@ -18,6 +18,8 @@ struct RustType {
 
 /// Lookup tables the emitter needs about the model, computed once.
 pub struct TypeIndex<'m> {
+    /// Every identifier the emitter writes (the naming pass).
+    pub names: Names,
     messages: BTreeMap<&'m str, &'m Message>,
     /// Message fields that must be boxed to break a cycle: (message, field wire name).
     boxed: BTreeSet<(String, String)>,
@@ -26,10 +28,10 @@ pub struct TypeIndex<'m> {
 }
 
 impl<'m> TypeIndex<'m> {
-    pub fn new(model: &'m Model) -> Self {
+    pub fn new(model: &'m Model, crate_name: &str) -> Self {
         let messages: BTreeMap<&str, &Message> = model.messages.iter().map(|m| (m.name.as_str(), m)).collect();
         let boxed = cyclic_fields(&messages);
-        TypeIndex { messages, boxed, uses: uses(model) }
+        TypeIndex { names: Names::new(model, crate_name), messages, boxed, uses: uses(model) }
     }
 
     /// Where `name` is used (method roles first, then fields), for a type the reference gives no doc.
@@ -114,7 +116,7 @@ fn cyclic_fields(messages: &BTreeMap<&str, &Message>) -> BTreeSet<(String, Strin
     boxed
 }
 
-fn rust_type(ty: &Type) -> RustType {
+fn rust_type(ty: &Type, names: &Names) -> RustType {
     let plain = |ty: TokenStream| RustType { ty, adapter: None };
     let adapted = |ty: TokenStream, adapter: &str| RustType { ty, adapter: Some(adapter.to_string()) };
     match ty {
@@ -131,16 +133,16 @@ fn rust_type(ty: &Type) -> RustType {
         Type::Duration => adapted(quote!(::std::time::Duration), "::gitpod_runtime::wire::Duration"),
         Type::Any => plain(quote!(::serde_json::Value)),
         Type::Message { name } | Type::Enum { name } => {
-            let id = names::type_ident(name);
+            let id = names.type_ident(name);
             plain(quote!(#id))
         }
         Type::List { item } => {
-            let inner = rust_type(item);
+            let inner = rust_type(item, names);
             let ty = inner.ty;
             RustType { ty: quote!(Vec<#ty>), adapter: inner.adapter.map(|a| format!("Vec<{a}>")) }
         }
         Type::Map { value } => {
-            let inner = rust_type(value);
+            let inner = rust_type(value, names);
             let ty = inner.ty;
             RustType {
                 ty: quote!(::std::collections::BTreeMap<String, #ty>),
@@ -163,13 +165,8 @@ pub fn emit_types(model: &Model, index: &TypeIndex) -> TokenStream {
     }
 }
 
-/// The field's Rust name, unique within its message.
-pub fn field_names(message: &Message) -> Vec<String> {
-    names::dedupe(message.fields.iter().map(|f| names::snake(&f.proto_name)))
-}
-
 fn emit_message(message: &Message, index: &TypeIndex) -> TokenStream {
-    let name = names::type_ident(&message.name);
+    let name = index.names.type_ident(&message.name);
     let mut doc = message.doc.trim().to_string();
     if doc.is_empty() {
         doc = usage_doc("message", &message.name, index);
@@ -179,16 +176,16 @@ fn emit_message(message: &Message, index: &TypeIndex) -> TokenStream {
         doc.push_str(&format!("\n\nThe reference also calls this {}.", aliases.join(", ")));
     }
     let docs = doc_attrs(&doc);
-    let rust_names = field_names(message);
+    let rust_names = index.names.fields(&message.name);
     let wire_names: BTreeSet<&str> = message.fields.iter().map(|f| f.name.as_str()).collect();
     let mut needs_serde_as = false;
     let fields: Vec<TokenStream> = message
         .fields
         .iter()
-        .zip(&rust_names)
+        .zip(rust_names)
         .map(|(field, rust_name)| {
             let boxed = index.is_boxed(&message.name, &field.name);
-            let (tokens, uses_adapter) = emit_field(field, rust_name, boxed, &wire_names);
+            let (tokens, uses_adapter) = emit_field(field, rust_name, boxed, &wire_names, &index.names);
             needs_serde_as |= uses_adapter;
             tokens
         })
@@ -201,7 +198,7 @@ fn emit_message(message: &Message, index: &TypeIndex) -> TokenStream {
     let serde_as = if needs_serde_as { quote!(#[::serde_with::serde_as]) } else { quote!() };
     let has_option = message.fields.iter().any(|f| f.optional && !matches!(f.ty, Type::List { .. } | Type::Map { .. }));
     let skip_none = if has_option { quote!(#[::serde_with::skip_serializing_none]) } else { quote!() };
-    let debug_impl = if has_secret { emit_redacted_debug(message, &rust_names) } else { quote!() };
+    let debug_impl = if has_secret { emit_redacted_debug(message, &name, rust_names) } else { quote!() };
     quote! {
         #docs
         #serde_as
@@ -217,10 +214,15 @@ fn emit_message(message: &Message, index: &TypeIndex) -> TokenStream {
 }
 
 /// Returns the field tokens and whether they use a `serde_as` adapter.
-fn emit_field(field: &Field, rust_name: &str, boxed: bool, wire_names: &BTreeSet<&str>) -> (TokenStream, bool) {
-    let id = ident(rust_name);
+fn emit_field(
+    field: &Field,
+    id: &proc_macro2::Ident,
+    boxed: bool,
+    wire_names: &BTreeSet<&str>,
+    names: &Names,
+) -> (TokenStream, bool) {
     let wire = &field.name;
-    let RustType { ty, adapter } = rust_type(&field.ty);
+    let RustType { ty, adapter } = rust_type(&field.ty, names);
     let ty = if boxed { quote!(Box<#ty>) } else { ty };
     let is_list = matches!(field.ty, Type::List { .. } | Type::Map { .. });
     let is_message = matches!(field.ty, Type::Message { .. });
@@ -228,7 +230,7 @@ fn emit_field(field: &Field, rust_name: &str, boxed: bool, wire_names: &BTreeSet
 
     let mut serde_args = Vec::new();
     // The struct says `rename_all = "camelCase"`; only names that rule does not produce are spelled out.
-    if names::serde_camel_case(rust_name) != *wire {
+    if names::serde_camel_case(&id.to_string()) != *wire {
         serde_args.push(quote!(rename = #wire));
     }
     // The snake_case alias is accepted on input unless another field owns that wire name.
@@ -303,15 +305,15 @@ fn emit_undocumented_field(message: &Message) -> TokenStream {
          received so that sending this message back does not lose them.",
         seen.join(", ")
     ));
+    let undocumented = format_ident!("{}", UNDOCUMENTED_FIELD);
     quote! {
         #doc
         #[serde(flatten)]
-        pub undocumented: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+        pub #undocumented: ::std::collections::BTreeMap<String, ::serde_json::Value>,
     }
 }
 
-fn emit_redacted_debug(message: &Message, rust_names: &[String]) -> TokenStream {
-    let name = names::type_ident(&message.name);
+fn emit_redacted_debug(message: &Message, name: &proc_macro2::Ident, rust_names: &[proc_macro2::Ident]) -> TokenStream {
     let name_str = name.to_string();
     let undocumented = if message.undocumented_fields.is_empty() {
         quote!()
@@ -319,9 +321,9 @@ fn emit_redacted_debug(message: &Message, rust_names: &[String]) -> TokenStream 
         // Only the keys: the values are unknown to the reference, so they may well be secrets.
         quote!(.field("undocumented", &self.undocumented.keys().collect::<Vec<_>>()))
     };
-    let fields = message.fields.iter().zip(rust_names).map(|(field, rust_name)| {
-        let id = ident(rust_name);
-        let label = rust_name.as_str();
+    let fields = message.fields.iter().zip(rust_names).map(|(field, id)| {
+        // As `derive(Debug)` writes it: the field's name without a raw prefix.
+        let label = id.to_string().trim_start_matches("r#").to_string();
         if is_secret_field(&message.name, field) {
             quote!(.field(#label, &::gitpod_runtime::Redacted(&self.#id)))
         } else {
@@ -341,16 +343,15 @@ fn emit_redacted_debug(message: &Message, rust_names: &[String]) -> TokenStream 
 }
 
 fn emit_enum(e: &Enum, index: &TypeIndex) -> TokenStream {
-    let name = names::type_ident(&e.name);
+    let name = index.names.type_ident(&e.name);
     let doc = if e.doc.trim().is_empty() { usage_doc("enum", &e.name, index) } else { e.doc.clone() };
     let docs = doc_attrs(&doc);
-    let variant_names = names::enum_variants(&e.name, &e.values);
-    let variants: Vec<_> = variant_names.iter().map(|v| ident(v)).collect();
+    let variants = index.names.variants(&e.name);
     let wire: Vec<&String> = e.values.iter().collect();
     let name_str = name.to_string();
     let unknown = format_ident!("{}", UNKNOWN_VARIANT);
     let variant_defs = variants.iter().zip(&wire).enumerate().map(|(i, (v, w))| {
-        let doc = doc_attrs(&format!("`{w}`"));
+        let doc = doc_attrs(&if w.is_empty() { "`\"\"` (the empty string)".to_string() } else { format!("`{w}`") });
         let default = if i == 0 { quote!(#[default]) } else { quote!() };
         quote!(#doc #default #v,)
     });
