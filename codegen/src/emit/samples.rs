@@ -8,7 +8,7 @@
 
 use super::names::{self, ident, UNKNOWN_VARIANT};
 use super::types::{field_names, TypeIndex};
-use crate::model::{Model, Type};
+use crate::model::{Model, Streaming, Type};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
@@ -153,13 +153,32 @@ pub fn emit_every_method_test(model: &Model, krate: &proc_macro2::Ident) -> Toke
             let response_fn = format_ident!("{}_response", base);
             let request_ty = names::type_ident(&method.request);
             let response_ty = names::type_ident(&method.response);
+            let path = &method.path;
+            if method.streaming == Streaming::Server {
+                // A stream of two sample messages, read back one by one.
+                methods.push(quote! {
+                    async fn #func(&self, context: RequestContext, request: types::#request_ty) -> Result<MessageStream<types::#response_ty>, ConnectError> {
+                        check(&context, &request, &samples::#request_fn())?;
+                        Ok(MessageStream::from_iter(vec![Ok(samples::#response_fn()), Ok(samples::#response_fn())]))
+                    }
+                });
+                service_calls.push(quote! {
+                    let mut stream = #client_var.#func(samples::#request_fn());
+                    let mut messages = Vec::new();
+                    while let Some(message) = stream.message().await.unwrap_or_else(|e| panic!("{}: {e}", #path)) {
+                        messages.push(message);
+                    }
+                    assert_eq!(messages, vec![samples::#response_fn(), samples::#response_fn()], "{}", #path);
+                    called += 1;
+                });
+                continue;
+            }
             methods.push(quote! {
                 async fn #func(&self, context: RequestContext, request: types::#request_ty) -> Result<types::#response_ty, ConnectError> {
                     check(&context, &request, &samples::#request_fn())?;
                     Ok(samples::#response_fn())
                 }
             });
-            let path = &method.path;
             service_calls.push(quote! {
                 let response = #client_var.#func(samples::#request_fn()).await.unwrap_or_else(|e| panic!("{}: {e}", #path));
                 assert_eq!(response, samples::#response_fn(), "{}", #path);
@@ -178,6 +197,8 @@ pub fn emit_every_method_test(model: &Model, krate: &proc_macro2::Ident) -> Toke
         });
     }
     let total: usize = model.services.iter().map(|s| s.methods.len()).sum();
+    let streams = model.services.iter().flat_map(|s| &s.methods).any(|m| m.streaming == Streaming::Server);
+    let stream_import = if streams { quote!(use #krate::runtime::server::MessageStream;) } else { quote!() };
     let modules = model.services.iter().map(|s| ident(&names::service_module(&s.short_name)));
     quote! {
         //! Every method of every service: the generated client sends a filled request to a server
@@ -189,6 +210,7 @@ pub fn emit_every_method_test(model: &Model, krate: &proc_macro2::Ident) -> Toke
 
         use #krate::runtime::client::ClientConfig;
         use #krate::runtime::server::{ConnectRouter, RequestContext};
+        #stream_import
         use #krate::{types, ConnectError};
         use #krate::{ #( #modules ),* };
         use std::sync::Arc;

@@ -6,7 +6,7 @@ use super::literal::LiteralWriter;
 use super::names::{self, ident};
 use super::types::{field_names, TypeIndex};
 use super::EmitError;
-use crate::model::{Method, Model, Service, Type};
+use crate::model::{Method, Model, Service, Streaming, Type};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
@@ -80,6 +80,12 @@ fn method_doc(method: &Method) -> String {
 /// The method doc, plus where the query parameters the reference lists end up on the server.
 fn server_method_doc(method: &Method) -> String {
     let mut doc = method_doc(method);
+    if method.streaming == Streaming::Server {
+        doc.push_str(
+            "\n\nServer stream: answer with a `MessageStream` (an `Err` item ends it with that error). Each message \
+             is sent as it is produced; the stream is dropped when the client leaves or the deadline passes.",
+        );
+    }
     if !method.query.is_empty() {
         let params: Vec<String> = method.query.iter().map(|q| format!("`{}`", q.name)).collect();
         let params = params.join(", ");
@@ -114,6 +120,27 @@ fn emit_client(service: &Service, index: &TypeIndex, examples: &ExampleWriter) -
     for method in &service.methods {
         let MethodNames { func, constant, request, response } = method_names(method);
         let mut doc = method_doc(method);
+        if method.streaming == Streaming::Server {
+            doc.push_str(
+                "\n\nServer stream: the messages arrive one by one as the server sends them (read them with \
+                 `.message().await` or as a `Stream`). Opening the stream is bounded by the timeout and retried; \
+                 nothing is retried once it is open. Dropping the stream closes the connection.",
+            );
+            if let Some(example) = examples.client_example(service, method) {
+                doc.push_str("\n\n# Example\n\n");
+                doc.push_str(&example);
+            }
+            let docs = doc_attrs(&doc);
+            let deprecated = deprecated_attr(method);
+            methods.push(quote! {
+                #docs
+                #deprecated
+                pub fn #func(&self, request: #request) -> ::gitpod_runtime::client::ResponseStream<#response> {
+                    self.transport.server_stream(procedures::#constant, &request)
+                }
+            });
+            continue;
+        }
         // A create sent twice makes two resources: retry it only when it surely was not processed.
         let call = if method.idempotent {
             quote!(unary)
@@ -263,6 +290,32 @@ fn emit_server(service: &Service) -> TokenStream {
         let MethodNames { func, constant, request, response } = method_names(method);
         let docs = doc_attrs(&server_method_doc(method));
         let deprecated = deprecated_attr(method);
+        if method.streaming == Streaming::Server {
+            trait_methods.push(quote! {
+                #docs
+                #deprecated
+                fn #func(
+                    &self,
+                    context: ::gitpod_runtime::server::RequestContext,
+                    request: #request,
+                ) -> impl ::std::future::Future<
+                    Output = Result<::gitpod_runtime::server::MessageStream<#response>, ::gitpod_runtime::ConnectError>,
+                > + Send {
+                    let _ = (context, request);
+                    ::std::future::ready(Err(::gitpod_runtime::ConnectError::unimplemented(procedures::#constant)))
+                }
+            });
+            routes.push(quote! {
+                .server_stream(procedures::#constant, {
+                    let service = service.clone();
+                    move |context, request: #request| {
+                        let service = service.clone();
+                        async move { service.#func(context, request).await }
+                    }
+                })
+            });
+            continue;
+        }
         trait_methods.push(quote! {
             #docs
             #deprecated
@@ -337,11 +390,23 @@ impl ExampleWriter<'_, '_> {
         let client = format_ident!("{}Client", names::pascal(&service.short_name));
         let func = ident(&names::snake(&method.name));
         // Formatted inside a short wrapper so prettyplease lays out only the body.
+        let call = if method.streaming == Streaming::Server {
+            quote! {
+                let mut stream = client.#func(#request);
+                while let Some(message) = stream.message().await? {
+                    println!("{message:?}");
+                }
+            }
+        } else {
+            quote! {
+                let response = client.#func(#request).await?;
+                println!("{response:?}");
+            }
+        };
         let file: syn::File = syn::parse2(quote! {
             fn f() {
                 use #krate::types;
-                let response = client.#func(#request).await?;
-                println!("{response:?}");
+                #call
             }
         })
         .ok()?;
