@@ -255,6 +255,17 @@ impl<M: Send + 'static> MessageStream<M> {
         Self::new(futures_util::stream::iter(items))
     }
 
+    /// A stream driven by an async step function (`futures_util::stream::unfold` without the
+    /// dependency): `f(state)` yields the next item and state, or `None` at the end.
+    pub fn unfold<S, F, Fut>(init: S, f: F) -> Self
+    where
+        S: Send + 'static,
+        F: FnMut(S) -> Fut + Send + 'static,
+        Fut: Future<Output = Option<(Result<M, ConnectError>, S)>> + Send + 'static,
+    {
+        Self::new(futures_util::stream::unfold(init, f))
+    }
+
     /// A stream that ends at once, without messages.
     pub fn empty() -> Self {
         Self::new(futures_util::stream::empty())
