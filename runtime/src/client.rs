@@ -480,6 +480,11 @@ impl Transport {
             Framing::Jsonl => ("application/json", crate::stream::JSONL_CONTENT_TYPE),
             Framing::Connect => (crate::stream::CONNECT_JSON_CONTENT_TYPE, crate::stream::CONNECT_JSON_CONTENT_TYPE),
         };
+        // Connect streaming requests are enveloped too (one message, flags 0).
+        let body = match framing {
+            Framing::Jsonl => body,
+            Framing::Connect => bytes::Bytes::from(crate::stream::envelope(0, &body)),
+        };
         let mut attempt: u32 = 0;
         loop {
             let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
@@ -751,6 +756,8 @@ const MAX_STREAM_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 
 type Trailers = std::collections::BTreeMap<String, Vec<String>>;
 
+type BoxStream<T> = std::pin::Pin<Box<dyn Stream<Item = Result<T, Error>> + Send>>;
+
 /// The messages of a server-streaming call, as [`Transport::server_stream`] describes: a
 /// [`Stream`] of `Result<T, Error>` that ends after the last message or after an error. Lazy:
 /// nothing is sent until it is first polled. Dropping it closes the connection.
@@ -759,7 +766,7 @@ type Trailers = std::collections::BTreeMap<String, Vec<String>>;
 /// (`futures_util::StreamExt::next`, `TryStreamExt::try_collect`, ...).
 pub struct ResponseStream<T> {
     pending: Option<PendingCall>,
-    running: Option<std::pin::Pin<Box<dyn Stream<Item = Result<T, Error>> + Send>>>,
+    running: Option<BoxStream<T>>,
     trailers: Arc<std::sync::Mutex<Option<Trailers>>>,
 }
 

@@ -172,9 +172,6 @@ pub struct ConnectError {
     pub http_status: Option<u16>,
     /// The `x-request-id` response header, if the server sent one (client side only).
     pub request_id: Option<String>,
-    /// Metadata sent with the error: the trailers of a Connect end-of-stream message (server
-    /// streams only; a unary error does not carry them).
-    pub metadata: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 macro_rules! constructors {
@@ -191,14 +188,7 @@ macro_rules! constructors {
 impl ConnectError {
     /// A new error with a code and a message.
     pub fn new(code: Code, message: impl Into<String>) -> Self {
-        ConnectError {
-            code,
-            message: message.into(),
-            details: Vec::new(),
-            http_status: None,
-            request_id: None,
-            metadata: Default::default(),
-        }
+        ConnectError { code, message: message.into(), details: Vec::new(), http_status: None, request_id: None }
     }
 
     /// `unimplemented`, with a message naming the procedure (what unimplemented trait methods return).
@@ -237,12 +227,6 @@ impl ConnectError {
         data_loss => DataLoss;
         /// An `unauthenticated` error.
         unauthenticated => Unauthenticated;
-    }
-
-    /// Adds one metadata value (sent as a trailer of a stream's end: see [`ConnectError::metadata`]).
-    pub fn with_metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.metadata.entry(key.into()).or_default().push(value.into());
-        self
     }
 
     /// Adds one detail (any JSON value; Connect uses `{"type": "...", "value": "<base64>"}`).

@@ -247,7 +247,7 @@ impl<M: Send + 'static> MessageStream<M> {
     }
 
     /// The given messages (and errors), in order.
-    pub fn from_iter<I>(items: I) -> Self
+    pub fn iter<I>(items: I) -> Self
     where
         I: IntoIterator<Item = Result<M, ConnectError>>,
         I::IntoIter: Send + 'static,
@@ -705,6 +705,9 @@ async fn dispatch(State(router): State<Arc<ConnectRouter>>, req: Request) -> Res
                 None => None,
             };
             let mut body = read_body(body, &parts.headers, limit).await?;
+            if stream_framing == Some(Framing::Connect) {
+                body = unenvelope_request(body)?;
+            }
             if body.iter().all(|b| b.is_ascii_whitespace()) {
                 body = Bytes::from_static(b"{}");
             }
@@ -747,6 +750,30 @@ async fn dispatch(State(router): State<Arc<ConnectRouter>>, req: Request) -> Res
         }
         (Ok(Answer::Stream(_)), None) => ConnectError::internal("a stream for a unary route").into_response(),
         (Err(e), _) => stream_error(e),
+    }
+}
+
+/// The request message of a Connect streaming call: one envelope (flags 0). An unenveloped JSON
+/// object (what an SDK-style client sends) is accepted as it is.
+fn unenvelope_request(body: Bytes) -> Result<Bytes, ConnectError> {
+    match body.first() {
+        None => Ok(body),
+        Some(b) if b.is_ascii_whitespace() || *b == b'{' => Ok(body),
+        Some(&flags) => {
+            if body.len() < 5 {
+                return Err(ConnectError::invalid_argument("invalid request: a truncated envelope"));
+            }
+            if flags & crate::stream::COMPRESSED_FLAG != 0 {
+                return Err(ConnectError::unimplemented("compressed request envelopes are not supported"));
+            }
+            let len = u32::from_be_bytes([body[1], body[2], body[3], body[4]]) as usize;
+            if flags != 0 || len != body.len() - 5 {
+                return Err(ConnectError::invalid_argument(
+                    "invalid request: expected exactly one request envelope with flags 0",
+                ));
+            }
+            Ok(body.slice(5..))
+        }
     }
 }
 

@@ -53,7 +53,7 @@ fn router(seen: Seen) -> axum::Router {
             async move {
                 match req.environment_id.as_deref().unwrap_or("") {
                     "fail-early" => Err(ConnectError::not_found("no such environment")),
-                    "fail-after-3" => Ok(MessageStream::from_iter(
+                    "fail-after-3" => Ok(MessageStream::iter(
                         (0..3).map(|i| Ok(event(i))).chain([Err(ConnectError::failed_precondition("stream broke"))]),
                     )),
                     _ => {

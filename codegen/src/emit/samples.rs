@@ -159,7 +159,7 @@ pub fn emit_every_method_test(model: &Model, krate: &proc_macro2::Ident) -> Toke
                 methods.push(quote! {
                     async fn #func(&self, context: RequestContext, request: types::#request_ty) -> Result<MessageStream<types::#response_ty>, ConnectError> {
                         check(&context, &request, &samples::#request_fn())?;
-                        Ok(MessageStream::from_iter(vec![Ok(samples::#response_fn()), Ok(samples::#response_fn())]))
+                        Ok(MessageStream::iter(vec![Ok(samples::#response_fn()), Ok(samples::#response_fn())]))
                     }
                 });
                 service_calls.push(quote! {
