@@ -8,6 +8,10 @@
 //! enum, bad int64/bytes/timestamp/duration encodings are `invalid_argument` errors naming the field
 //! path); [`MockOptions::lenient`] turns the checks off. Each call is logged to stderr in one line.
 //!
+//! Server-streaming methods (`-> JSONLDecoder[X]`) answer with a stream of the documented example:
+//! [`MockOptions::stream_repeat`] copies (default 1), [`MockOptions::stream_interval`] apart, then
+//! the end of the stream, in either framing (JSONL or Connect envelopes).
+//!
 //! List methods: the first page is the documented example; a request whose page token (query
 //! `token`, or the body's `pagination.token`) equals the example's `nextToken` gets an empty last
 //! page (no items, no `nextToken`), so clients that follow tokens terminate.
@@ -41,14 +45,14 @@ pub use gitpod_model as model;
 use axum::body::Body;
 use axum::http::{Request, Response};
 use gitpod_model::{Method, Model};
-use gitpod_runtime::server::{ConnectRouter, RequestContext};
+use gitpod_runtime::server::{ConnectRouter, MessageStream, RequestContext};
 use gitpod_runtime::ConnectError;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use validate::Schema;
 
 /// The README's Rust example is compiled as a doctest so it cannot rot.
@@ -67,11 +71,16 @@ pub struct MockOptions {
     pub lenient: bool,
     /// Log every call in one line to stderr (default `true`).
     pub log: bool,
+    /// Server-streaming methods: how many times the documented example is sent before the end
+    /// of the stream (default 1).
+    pub stream_repeat: u32,
+    /// Server-streaming methods: the pause before each message after the first (default none).
+    pub stream_interval: Duration,
 }
 
 impl Default for MockOptions {
     fn default() -> Self {
-        MockOptions { lenient: false, log: true }
+        MockOptions { lenient: false, log: true, stream_repeat: 1, stream_interval: Duration::ZERO }
     }
 }
 
@@ -84,6 +93,13 @@ impl MockOptions {
     /// No request validation, logging on.
     pub fn lenient() -> Self {
         MockOptions { lenient: true, ..Self::default() }
+    }
+
+    /// Server streams: send the example `n` times, `interval` apart.
+    pub fn stream(mut self, n: u32, interval: Duration) -> Self {
+        self.stream_repeat = n;
+        self.stream_interval = interval;
+        self
     }
 
     /// Turns logging on or off.
@@ -134,6 +150,8 @@ struct Endpoint {
     example: Value,
     /// For list methods: the empty last page and the token that asks for it.
     last_page: Option<(String, Value)>,
+    /// A server-streaming method: the example is sent as a stream.
+    streaming: bool,
 }
 
 struct Inner {
@@ -230,7 +248,14 @@ impl MockServer {
                 });
                 endpoints.insert(
                     procedure.clone(),
-                    Endpoint { procedure, request: m.request.clone(), paged, example, last_page },
+                    Endpoint {
+                        procedure,
+                        request: m.request.clone(),
+                        paged,
+                        example,
+                        last_page,
+                        streaming: m.streaming == gitpod_model::Streaming::Server,
+                    },
                 );
             }
         }
@@ -298,6 +323,31 @@ impl MockServer {
         for e in self.inner.endpoints.values() {
             let inner = self.inner.clone();
             let procedure = e.procedure.clone();
+            if e.streaming {
+                router = router.server_stream_json(e.procedure.clone(), move |_ctx: RequestContext, body: Value| {
+                    let inner = inner.clone();
+                    let procedure = procedure.clone();
+                    async move {
+                        let e =
+                            inner.endpoints.get(&procedure).ok_or_else(|| ConnectError::unimplemented(&procedure))?;
+                        let example = respond(&inner, e, &body)?;
+                        let (repeat, interval) = (inner.options.stream_repeat, inner.options.stream_interval);
+                        Ok(MessageStream::unfold(0u32, move |sent| {
+                            let example = example.clone();
+                            async move {
+                                if sent >= repeat {
+                                    return None;
+                                }
+                                if sent > 0 && !interval.is_zero() {
+                                    tokio::time::sleep(interval).await;
+                                }
+                                Some((Ok(example), sent + 1))
+                            }
+                        }))
+                    }
+                });
+                continue;
+            }
             router = router.unary_json(e.procedure.clone(), e.paged, move |_ctx: RequestContext, body: Value| {
                 let inner = inner.clone();
                 let procedure = procedure.clone();

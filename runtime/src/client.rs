@@ -26,6 +26,8 @@ use serde::Serialize;
 
 use crate::error::{truncate, ConnectError, Error};
 use crate::redact::Redacted;
+pub use crate::stream::Framing;
+use crate::stream::{Frame, FrameDecoder};
 
 /// The default base URL of the Gitpod API.
 pub const DEFAULT_BASE_URL: &str = "https://app.gitpod.io/api";
@@ -56,6 +58,8 @@ pub struct ClientConfig {
     user_agent: String,
     backoff_base: Duration,
     http_client: Option<reqwest::Client>,
+    stream_idle_timeout: Option<Duration>,
+    stream_framing: Framing,
 }
 
 impl fmt::Debug for ClientConfig {
@@ -67,6 +71,8 @@ impl fmt::Debug for ClientConfig {
             .field("max_retries", &self.max_retries)
             .field("user_agent", &self.user_agent)
             .field("backoff_base", &self.backoff_base)
+            .field("stream_idle_timeout", &self.stream_idle_timeout)
+            .field("stream_framing", &self.stream_framing)
             .finish_non_exhaustive()
     }
 }
@@ -89,6 +95,8 @@ impl ClientConfig {
             user_agent: DEFAULT_USER_AGENT.to_owned(),
             backoff_base: DEFAULT_BACKOFF_BASE,
             http_client: None,
+            stream_idle_timeout: None,
+            stream_framing: Framing::Jsonl,
         }
     }
 
@@ -139,6 +147,21 @@ impl ClientConfig {
         self
     }
 
+    /// Server streams: fail with [`Error::Timeout`] when no bytes arrive for this long once the
+    /// stream is open (default: none, a watch may be quiet for hours). Per stream:
+    /// [`ResponseStream::idle_timeout`].
+    pub fn stream_idle_timeout(mut self, d: Duration) -> Self {
+        self.stream_idle_timeout = Some(d);
+        self
+    }
+
+    /// Server streams: the framing to ask for (default [`Framing::Jsonl`], as the official SDKs).
+    /// Per stream: [`ResponseStream::framing`].
+    pub fn stream_framing(mut self, framing: Framing) -> Self {
+        self.stream_framing = framing;
+        self
+    }
+
     /// The base of the exponential backoff (default 500 ms, as the SDKs). For tests.
     #[doc(hidden)]
     pub fn backoff_base(mut self, d: Duration) -> Self {
@@ -185,6 +208,8 @@ struct Inner {
     timeout: Duration,
     max_retries: u32,
     backoff_base: Duration,
+    stream_idle_timeout: Option<Duration>,
+    stream_framing: Framing,
 }
 
 /// The transport every generated client method calls. Cheap to clone (an `Arc` inside).
@@ -260,6 +285,8 @@ impl Transport {
                 timeout: config.timeout,
                 max_retries: config.max_retries,
                 backoff_base: config.backoff_base,
+                stream_idle_timeout: config.stream_idle_timeout,
+                stream_framing: config.stream_framing,
             }),
             opts: CallOptions::default(),
         })
@@ -409,6 +436,114 @@ impl Transport {
                     attempt += 1;
                 }
             }
+        }
+    }
+
+    /// A call of a **server-streaming** procedure: a lazy [`ResponseStream`] of its messages. The
+    /// request is sent when the stream is first polled.
+    ///
+    /// - JSONL (default, as the SDKs): `POST` with the JSON request and `Accept: application/jsonl`,
+    ///   one message per line; Connect ([`Framing::Connect`]): `Content-Type: application/connect+json`
+    ///   and envelopes. Each message is yielded as soon as its line / envelope has arrived.
+    /// - Opening the stream (until the response headers) is bounded by the call's timeout and
+    ///   retried as [`Transport::unary`] is (connection errors, 408, 429, 5xx, `Retry-After`).
+    ///   Once the server answered 200 nothing is retried: a failure is yielded and ends the stream.
+    /// - An error line, an end-of-stream error or a non-200 answer is [`Error::Connect`]; no bytes
+    ///   for the idle timeout (if set) is [`Error::Timeout`]. The stream ends after an error.
+    /// - Dropping the stream closes the connection (the server stops producing).
+    pub fn server_stream<Req: Serialize, Resp: DeserializeOwned + Send + 'static>(
+        &self,
+        procedure: &str,
+        req: &Req,
+    ) -> ResponseStream<Resp> {
+        let body = serde_json::to_vec(req).map_err(|e| Error::Encode(e.to_string()));
+        ResponseStream {
+            pending: Some(PendingCall {
+                transport: self.clone(),
+                url: format!("{}/{}", self.inner.base_url, procedure.trim_start_matches('/')),
+                body,
+                idle_timeout: self.inner.stream_idle_timeout,
+                framing: self.inner.stream_framing,
+            }),
+            running: None,
+            trailers: Arc::new(std::sync::Mutex::new(None)),
+        }
+    }
+
+    /// Opens a stream: the retry loop of [`Transport::call`] up to a 200 answer (whose body is
+    /// then read frame by frame by the caller).
+    async fn open_stream(&self, url: &str, body: bytes::Bytes, framing: Framing) -> Result<reqwest::Response, Error> {
+        let timeout = self.effective_timeout();
+        let retries = self.effective_retries();
+        let deadline = tokio::time::Instant::now() + timeout;
+        let (content_type, accept) = match framing {
+            Framing::Jsonl => ("application/json", crate::stream::JSONL_CONTENT_TYPE),
+            Framing::Connect => (crate::stream::CONNECT_JSON_CONTENT_TYPE, crate::stream::CONNECT_JSON_CONTENT_TYPE),
+        };
+        // Connect streaming requests are enveloped too (one message, flags 0).
+        let body = match framing {
+            Framing::Jsonl => body,
+            Framing::Connect => bytes::Bytes::from(crate::stream::envelope(0, &body)),
+        };
+        let mut attempt: u32 = 0;
+        loop {
+            let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if remaining.is_zero() {
+                return Err(Error::Timeout(timeout));
+            }
+            let rb = self
+                .inner
+                .http
+                .post(url)
+                .header(http::header::CONTENT_TYPE, content_type)
+                .header(http::header::ACCEPT, accept)
+                .header("connect-protocol-version", "1")
+                .header(http::header::USER_AGENT, &self.inner.user_agent)
+                .header(http::header::AUTHORIZATION, format!("Bearer {}", self.inner.token))
+                .body(body.clone());
+            let outcome = tokio::time::timeout(remaining, async {
+                let resp = rb.send().await?;
+                if resp.status() == reqwest::StatusCode::OK {
+                    return Ok(Ok(resp));
+                }
+                let status = resp.status().as_u16();
+                let headers = resp.headers().clone();
+                let bytes = resp.bytes().await?;
+                Ok::<_, reqwest::Error>(Err((status, headers, bytes)))
+            })
+            .await;
+            let (error, delay) = match outcome {
+                Err(_) => (Error::Timeout(timeout), None),
+                Ok(Err(e)) if e.is_builder() => return Err(Error::Config(format!("invalid request: {e}"))),
+                Ok(Err(e)) if e.is_timeout() && !e.is_connect() => (Error::Timeout(timeout), None),
+                Ok(Err(e)) => (Error::Transport(Box::new(e)), None),
+                Ok(Ok(Ok(resp))) => return Ok(resp),
+                Ok(Ok(Err((code, headers, bytes)))) => {
+                    let request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+                    let err = Error::Connect(ConnectError::from_response(code, &bytes, request_id));
+                    let retry = match headers.get("x-should-retry").and_then(|v| v.to_str().ok()) {
+                        _ if code == 409 || code == 501 => false,
+                        Some("true") => true,
+                        Some("false") => false,
+                        _ => code == 408 || code == 429 || (500..=599).contains(&code),
+                    };
+                    if !retry {
+                        return Err(err);
+                    }
+                    (err, retry_after(&headers))
+                }
+            };
+            if attempt >= retries {
+                return Err(error);
+            }
+            let delay = delay.unwrap_or_else(|| self.backoff(attempt));
+            let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if delay >= remaining {
+                tokio::time::sleep_until(deadline).await;
+                return Err(Error::Timeout(timeout));
+            }
+            tokio::time::sleep(delay).await;
+            attempt += 1;
         }
     }
 
@@ -605,4 +740,186 @@ where
             }
         }
     })
+}
+
+/// What a server-streaming call needs before it starts.
+struct PendingCall {
+    transport: Transport,
+    url: String,
+    body: Result<Vec<u8>, Error>,
+    idle_timeout: Option<Duration>,
+    framing: Framing,
+}
+
+/// The largest stream message a client accepts (64 MiB).
+const MAX_STREAM_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+
+type Trailers = std::collections::BTreeMap<String, Vec<String>>;
+
+type BoxStream<T> = std::pin::Pin<Box<dyn Stream<Item = Result<T, Error>> + Send>>;
+
+/// The messages of a server-streaming call, as [`Transport::server_stream`] describes: a
+/// [`Stream`] of `Result<T, Error>` that ends after the last message or after an error. Lazy:
+/// nothing is sent until it is first polled. Dropping it closes the connection.
+///
+/// Read it with [`ResponseStream::message`] (no extra crate needed) or as a `Stream`
+/// (`futures_util::StreamExt::next`, `TryStreamExt::try_collect`, ...).
+pub struct ResponseStream<T> {
+    pending: Option<PendingCall>,
+    running: Option<BoxStream<T>>,
+    trailers: Arc<std::sync::Mutex<Option<Trailers>>>,
+}
+
+impl<T> fmt::Debug for ResponseStream<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseStream")
+            .field("started", &self.pending.is_none())
+            .field("url", &self.pending.as_ref().map(|p| &p.url))
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: DeserializeOwned + Send + 'static> ResponseStream<T> {
+    /// Fails the stream with [`Error::Timeout`] when no bytes arrive for `d` once it is open
+    /// (overrides [`ClientConfig::stream_idle_timeout`]). No effect once the stream started.
+    pub fn idle_timeout(mut self, d: Duration) -> Self {
+        if let Some(p) = &mut self.pending {
+            p.idle_timeout = Some(d);
+        }
+        self
+    }
+
+    /// The framing to ask for (overrides [`ClientConfig::stream_framing`]). No effect once the
+    /// stream started.
+    pub fn framing(mut self, framing: Framing) -> Self {
+        if let Some(p) = &mut self.pending {
+            p.framing = framing;
+        }
+        self
+    }
+
+    /// The next message: `Ok(None)` at the end of the stream (tonic's `Streaming::message`).
+    pub async fn message(&mut self) -> Result<Option<T>, Error> {
+        futures_util::StreamExt::next(self).await.transpose()
+    }
+
+    /// The trailers of the stream (Connect end-of-stream `metadata`), once the end was read.
+    /// Empty for a JSONL stream, which has none.
+    pub fn trailers(&self) -> Option<Trailers> {
+        self.trailers.lock().ok().and_then(|t| t.clone())
+    }
+
+    fn start(&mut self) {
+        let Some(p) = self.pending.take() else { return };
+        let trailers = self.trailers.clone();
+        enum St {
+            Start(PendingCall),
+            Open { resp: reqwest::Response, decoder: FrameDecoder, idle: Option<Duration>, ended: bool },
+            Done,
+        }
+        let stream = futures_util::stream::unfold(St::Start(p), move |st| {
+            let trailers = trailers.clone();
+            async move {
+                let (mut resp, mut decoder, idle, mut ended) = match st {
+                    St::Done => return None,
+                    St::Open { resp, decoder, idle, ended } => (resp, decoder, idle, ended),
+                    St::Start(p) => {
+                        let body = match p.body {
+                            Ok(b) => bytes::Bytes::from(b),
+                            Err(e) => return Some((Err(e), St::Done)),
+                        };
+                        let resp = match p.transport.open_stream(&p.url, body, p.framing).await {
+                            Ok(r) => r,
+                            Err(e) => return Some((Err(e), St::Done)),
+                        };
+                        if p.framing == Framing::Connect {
+                            let ct = resp.headers().get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+                            if !ct.is_some_and(|c| c.starts_with(crate::stream::CONNECT_JSON_CONTENT_TYPE)) {
+                                let ct = ct.unwrap_or("").to_owned();
+                                let message = format!("expected a Connect stream, got content type {ct:?}");
+                                return Some((Err(Error::Decode { message, body: String::new() }), St::Done));
+                            }
+                        }
+                        let decoder = FrameDecoder::new(p.framing, MAX_STREAM_MESSAGE_BYTES);
+                        (resp, decoder, p.idle_timeout, false)
+                    }
+                };
+                loop {
+                    let frame = match decoder.next_frame() {
+                        Ok(Some(f)) => Some(f),
+                        Ok(None) if ended => match decoder.finish() {
+                            Ok(f) => f,
+                            Err(e) => return Some((Err(Error::Connect(e)), St::Done)),
+                        },
+                        Ok(None) => None,
+                        Err(e) => return Some((Err(Error::Connect(e)), St::Done)),
+                    };
+                    match frame {
+                        Some(Frame::Message(json)) => {
+                            let item = crate::decode::decode_json::<T>(&json).map_err(|message| Error::Decode {
+                                message,
+                                body: truncate(&String::from_utf8_lossy(&json), 1024),
+                            });
+                            let next = if item.is_ok() { St::Open { resp, decoder, idle, ended } } else { St::Done };
+                            return Some((item, next));
+                        }
+                        Some(Frame::End { error, trailers: t }) => {
+                            if let Ok(mut slot) = trailers.lock() {
+                                *slot = Some(t);
+                            }
+                            return error.map(|e| (Err(Error::Connect(e)), St::Done));
+                        }
+                        None if ended => {
+                            if decoder.framing() == Framing::Connect {
+                                let e = ConnectError::internal("the stream ended without an end-of-stream message");
+                                return Some((Err(Error::Connect(e)), St::Done));
+                            }
+                            if let Ok(mut slot) = trailers.lock() {
+                                *slot = Some(Trailers::new());
+                            }
+                            return None;
+                        }
+                        None => {}
+                    }
+                    let chunk = match idle {
+                        Some(d) => match tokio::time::timeout(d, resp.chunk()).await {
+                            Ok(c) => c,
+                            Err(_) => return Some((Err(Error::Timeout(d)), St::Done)),
+                        },
+                        None => resp.chunk().await,
+                    };
+                    match chunk {
+                        Ok(Some(bytes)) => decoder.push(&bytes),
+                        Ok(None) => ended = true,
+                        Err(e) => return Some((Err(Error::Transport(Box::new(e))), St::Done)),
+                    }
+                }
+            }
+        });
+        self.running = Some(Box::pin(stream));
+    }
+}
+
+impl<T: DeserializeOwned + Send + 'static> Stream for ResponseStream<T> {
+    type Item = Result<T, Error>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.running.is_none() {
+            if this.pending.is_none() {
+                return std::task::Poll::Ready(None);
+            }
+            this.start();
+        }
+        let Some(running) = this.running.as_mut() else { return std::task::Poll::Ready(None) };
+        let poll = running.as_mut().poll_next(cx);
+        if let std::task::Poll::Ready(None) = poll {
+            // Fused: the stream stays ended (and the connection is released now).
+            this.running = None;
+        }
+        poll
+    }
 }

@@ -9,6 +9,9 @@
 //! - `client` (feature `client`): a Connect JSON [`client::Transport`] over reqwest + rustls with
 //!   timeouts, retries and pagination.
 //! - `server` (feature `server`): a [`server::ConnectRouter`] on axum that serves Connect JSON.
+//! - `stream` (with either feature): the two framings of server-streaming methods (JSONL as the
+//!   SDKs read it, Connect envelopes); [`client::ResponseStream`] and [`server::MessageStream`]
+//!   are the two ends.
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
@@ -17,6 +20,8 @@ mod decode;
 pub mod enums;
 pub mod error;
 mod redact;
+#[cfg(any(feature = "client", feature = "server"))]
+pub mod stream;
 pub mod testing;
 pub mod wire;
 

@@ -36,6 +36,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::error::{Code, ConnectError};
+use crate::stream::Framing;
 
 /// The request headers an [`AuthHook`] and [`RequestContext::headers`] give (re-exported from `http`).
 pub use http::HeaderMap;
@@ -206,10 +207,96 @@ impl ServerConfig {
 
 type Handler = Arc<dyn Fn(RequestContext, Bytes) -> BoxFuture<'static, Result<Vec<u8>, ConnectError>> + Send + Sync>;
 
+/// A server-streaming handler after typing: the request bytes in, encoded messages out.
+type StreamHandler = Arc<
+    dyn Fn(RequestContext, Bytes) -> BoxFuture<'static, Result<MessageStream<Vec<u8>>, ConnectError>> + Send + Sync,
+>;
+
+#[derive(Clone)]
+enum Kind {
+    Unary(Handler),
+    ServerStream(StreamHandler),
+}
+
 #[derive(Clone)]
 struct Route {
     paged: bool,
-    handler: Handler,
+    kind: Kind,
+}
+
+/// What a server-streaming handler answers with: a stream of messages (an `Err` item ends the
+/// stream with that error), plus trailers sent in the Connect end-of-stream message.
+///
+/// The router sends each message as soon as the stream yields it, and drops the stream (so the
+/// producer stops) when the client goes away or the deadline passes.
+pub struct MessageStream<M> {
+    inner: Pin<Box<dyn futures_core::Stream<Item = Result<M, ConnectError>> + Send + 'static>>,
+    trailers: BTreeMap<String, Vec<String>>,
+}
+
+impl<M> std::fmt::Debug for MessageStream<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MessageStream").field("trailers", &self.trailers).finish_non_exhaustive()
+    }
+}
+
+impl<M: Send + 'static> MessageStream<M> {
+    /// Wraps any sendable stream of messages.
+    pub fn new(stream: impl futures_core::Stream<Item = Result<M, ConnectError>> + Send + 'static) -> Self {
+        MessageStream { inner: Box::pin(stream), trailers: BTreeMap::new() }
+    }
+
+    /// The given messages (and errors), in order.
+    pub fn iter<I>(items: I) -> Self
+    where
+        I: IntoIterator<Item = Result<M, ConnectError>>,
+        I::IntoIter: Send + 'static,
+    {
+        Self::new(futures_util::stream::iter(items))
+    }
+
+    /// A stream driven by an async step function (`futures_util::stream::unfold` without the
+    /// dependency): `f(state)` yields the next item and state, or `None` at the end.
+    pub fn unfold<S, F, Fut>(init: S, f: F) -> Self
+    where
+        S: Send + 'static,
+        F: FnMut(S) -> Fut + Send + 'static,
+        Fut: Future<Output = Option<(Result<M, ConnectError>, S)>> + Send + 'static,
+    {
+        Self::new(futures_util::stream::unfold(init, f))
+    }
+
+    /// A stream that ends at once, without messages.
+    pub fn empty() -> Self {
+        Self::new(futures_util::stream::empty())
+    }
+
+    /// Adds a trailer (Connect end-of-stream `metadata`; JSONL has no trailers).
+    pub fn with_trailer(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.trailers.entry(name.into()).or_default().push(value.into());
+        self
+    }
+
+    /// The trailers set so far.
+    pub fn trailers(&self) -> &BTreeMap<String, Vec<String>> {
+        &self.trailers
+    }
+
+    /// Maps every message (e.g. to its encoding), keeping the trailers.
+    pub fn map_messages<N: Send + 'static>(
+        self,
+        f: impl FnMut(M) -> Result<N, ConnectError> + Send + 'static,
+    ) -> MessageStream<N> {
+        let mut f = f;
+        MessageStream { inner: Box::pin(self.inner.map(move |r| r.and_then(&mut f))), trailers: self.trailers }
+    }
+}
+
+impl<M> futures_core::Stream for MessageStream<M> {
+    type Item = Result<M, ConnectError>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<Self::Item>> {
+        self.inner.as_mut().poll_next(cx)
+    }
 }
 
 /// Routes Connect procedures to handlers. Build it, then [`ConnectRouter::into_axum`].
@@ -252,13 +339,13 @@ impl ConnectRouter {
         self
     }
 
-    fn add(mut self, procedure: &str, paged: bool, handler: Handler) -> Self {
+    fn add(mut self, procedure: &str, route: Route) -> Self {
         let key = normalize(procedure);
         assert!(
             !key.is_empty() && key.contains('/'),
             "procedure {procedure:?} must look like `package.Service/Method`"
         );
-        if self.routes.insert(key, Route { paged, handler }).is_some() {
+        if self.routes.insert(key, route).is_some() {
             panic!("procedure {procedure:?} registered twice");
         }
         self
@@ -285,7 +372,65 @@ impl ConnectRouter {
                     .map_err(|e| ConnectError::internal(format!("cannot encode the response: {e}")))
             })
         });
-        self.add(procedure, paged, h)
+        self.add(procedure, Route { paged, kind: Kind::Unary(h) })
+    }
+
+    /// Registers a typed **server-streaming** handler for `procedure`: it returns the stream of
+    /// messages (or an error before the first one). The router answers
+    ///
+    /// - `Content-Type: application/connect+json` requests with Connect envelopes, ending with an
+    ///   end-of-stream envelope (the error, if any, and the trailers); errors before the stream
+    ///   (auth, decode, the handler's own) are an end-of-stream envelope too, with HTTP 200;
+    /// - `Content-Type: application/json` requests (the SDKs send `Accept: application/jsonl`) with
+    ///   JSON lines; an error before the first message is an ordinary Connect error response
+    ///   (non-200 status), one after it a last line `{"error": {...}}`.
+    ///
+    /// Each message is written as soon as the stream yields it; when the client disconnects the
+    /// stream is dropped. `Connect-Timeout-Ms` bounds the whole stream (`deadline_exceeded`).
+    pub fn server_stream<Req, Resp, F, Fut>(self, procedure: &'static str, handler: F) -> Self
+    where
+        Req: DeserializeOwned + Send + 'static,
+        Resp: Serialize + Send + 'static,
+        F: Fn(RequestContext, Req) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<MessageStream<Resp>, ConnectError>> + Send + 'static,
+    {
+        let handler = Arc::new(handler);
+        let h: StreamHandler = Arc::new(move |ctx: RequestContext, body: Bytes| {
+            let handler = handler.clone();
+            Box::pin(async move {
+                let req: Req = crate::enums::with_strict(|| crate::decode::decode_json::<Req>(&body))
+                    .map_err(|m| ConnectError::invalid_argument(format!("invalid request: {m}")))?;
+                let stream = handler(ctx, req).await?;
+                Ok(stream.map_messages(|m| {
+                    serde_json::to_vec(&m)
+                        .map_err(|e| ConnectError::internal(format!("cannot encode a stream message: {e}")))
+                }))
+            })
+        });
+        self.add(procedure, Route { paged: false, kind: Kind::ServerStream(h) })
+    }
+
+    /// Registers an untyped server-streaming handler working on JSON values (used by mock servers).
+    pub fn server_stream_json<F, Fut>(self, procedure: impl Into<String>, handler: F) -> Self
+    where
+        F: Fn(RequestContext, serde_json::Value) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<MessageStream<serde_json::Value>, ConnectError>> + Send + 'static,
+    {
+        let handler = Arc::new(handler);
+        let h: StreamHandler = Arc::new(move |ctx: RequestContext, body: Bytes| {
+            let handler = handler.clone();
+            Box::pin(async move {
+                let req: serde_json::Value = crate::decode::decode_json(&body)
+                    .map_err(|m| ConnectError::invalid_argument(format!("invalid request: {m}")))?;
+                let stream = handler(ctx, req).await?;
+                Ok(stream.map_messages(|m| {
+                    serde_json::to_vec(&m)
+                        .map_err(|e| ConnectError::internal(format!("cannot encode a stream message: {e}")))
+                }))
+            })
+        });
+        let procedure: String = procedure.into();
+        self.add(&procedure, Route { paged: false, kind: Kind::ServerStream(h) })
     }
 
     /// Registers an untyped handler working on JSON values (used by mock servers).
@@ -306,14 +451,14 @@ impl ConnectRouter {
             })
         });
         let procedure: String = procedure.into();
-        self.add(&procedure, paged, h)
+        self.add(&procedure, Route { paged, kind: Kind::Unary(h) })
     }
 
     /// Adds every route of `other` (its config and auth hook are ignored). Panics on a procedure
     /// registered in both.
     pub fn merge(mut self, other: ConnectRouter) -> Self {
         for (k, r) in other.routes {
-            self = self.add(&k, r.paged, r.handler);
+            self = self.add(&k, r);
         }
         self
     }
@@ -512,25 +657,39 @@ async fn dispatch(State(router): State<Arc<ConnectRouter>>, req: Request) -> Res
         r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
         return r;
     }
-    if !is_json_content_type(&parts.headers) {
-        let ct = parts
-            .headers
-            .get(header::CONTENT_TYPE)
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-            .unwrap_or_default();
-        let mut r = error_response(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            &ConnectError::new(
-                Code::Unimplemented,
-                format!("unsupported content type {ct:?}: this server speaks application/json"),
-            ),
-        );
-        r.headers_mut().insert("accept-post", HeaderValue::from_static("application/json"));
-        return r;
-    }
+    let stream_framing = match (&route.kind, content_type_essence(&parts.headers).as_deref()) {
+        (Kind::ServerStream(_), Some(ct)) if ct == crate::stream::CONNECT_JSON_CONTENT_TYPE => Some(Framing::Connect),
+        (Kind::ServerStream(_), _) if is_json_content_type(&parts.headers) => Some(Framing::Jsonl),
+        (Kind::Unary(_), _) if is_json_content_type(&parts.headers) => None,
+        (kind, _) => {
+            let ct = parts
+                .headers
+                .get(header::CONTENT_TYPE)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .unwrap_or_default();
+            let accepted = match kind {
+                Kind::Unary(_) => "application/json",
+                Kind::ServerStream(_) => "application/json, application/connect+json",
+            };
+            let mut r = error_response(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                &ConnectError::new(
+                    Code::Unimplemented,
+                    format!("unsupported content type {ct:?}: this server speaks {accepted}"),
+                ),
+            );
+            r.headers_mut().insert("accept-post", HeaderValue::from_static(accepted));
+            return r;
+        }
+    };
+    // A Connect stream reports every error in its end-of-stream envelope, with HTTP 200.
+    let stream_error = |e: ConnectError| match stream_framing {
+        Some(Framing::Connect) => stream_response(Framing::Connect, None, Some(e), None),
+        _ => e.into_response(),
+    };
     let timeout = match parse_timeout(&parts.headers) {
         Ok(t) => t,
-        Err(e) => return e.into_response(),
+        Err(e) => return stream_error(e),
     };
     let deadline = timeout.map(|t| Instant::now() + t);
     let gzip_ok = router.config.compress_responses && accepts_gzip(&parts.headers);
@@ -538,7 +697,7 @@ async fn dispatch(State(router): State<Arc<ConnectRouter>>, req: Request) -> Res
     let query = query_pairs(&parts.uri);
     let limit = router.config.max_body_bytes;
 
-    let work = {
+    let prepare = {
         let router = router.clone();
         async move {
             let identity = match &router.auth {
@@ -546,6 +705,9 @@ async fn dispatch(State(router): State<Arc<ConnectRouter>>, req: Request) -> Res
                 None => None,
             };
             let mut body = read_body(body, &parts.headers, limit).await?;
+            if stream_framing == Some(Framing::Connect) {
+                body = unenvelope_request(body)?;
+            }
             if body.iter().all(|b| b.is_ascii_whitespace()) {
                 body = Bytes::from_static(b"{}");
             }
@@ -559,22 +721,136 @@ async fn dispatch(State(router): State<Arc<ConnectRouter>>, req: Request) -> Res
                 body = override_pagination(body, &query)?;
             }
             let ctx = RequestContext { headers: parts.headers, bearer_token, procedure, deadline, identity, query };
-            (route.handler)(ctx, body).await
+            Ok((ctx, body))
+        }
+    };
+    let kind = route.kind.clone();
+    let work = async move {
+        let (ctx, body) = prepare.await?;
+        match kind {
+            Kind::Unary(handler) => handler(ctx, body).await.map(Answer::Unary),
+            Kind::ServerStream(handler) => handler(ctx, body).await.map(Answer::Stream),
         }
     };
     let work = AssertUnwindSafe(work).catch_unwind();
+    let deadline_error =
+        |t: Duration| ConnectError::deadline_exceeded(format!("the deadline of {} ms passed", t.as_millis()));
     let result = match timeout {
         Some(t) => match tokio::time::timeout(t, work).await {
             Ok(r) => r,
-            Err(_) => Ok(Err(ConnectError::deadline_exceeded(format!("the deadline of {} ms passed", t.as_millis())))),
+            Err(_) => Ok(Err(deadline_error(t))),
         },
         None => work.await,
     };
     let result = result.unwrap_or_else(|_panic| Err(ConnectError::internal("the handler panicked")));
-    match result {
-        Ok(body) => json_response(body, gzip_ok, router.config.compress_min_bytes),
-        Err(e) => e.into_response(),
+    match (result, stream_framing) {
+        (Ok(Answer::Unary(body)), _) => json_response(body, gzip_ok, router.config.compress_min_bytes),
+        (Ok(Answer::Stream(messages)), Some(framing)) => {
+            stream_response(framing, Some(messages), None, deadline.zip(timeout))
+        }
+        (Ok(Answer::Stream(_)), None) => ConnectError::internal("a stream for a unary route").into_response(),
+        (Err(e), _) => stream_error(e),
     }
+}
+
+/// The request message of a Connect streaming call: one envelope (flags 0). An unenveloped JSON
+/// object (what an SDK-style client sends) is accepted as it is.
+fn unenvelope_request(body: Bytes) -> Result<Bytes, ConnectError> {
+    match body.first() {
+        None => Ok(body),
+        Some(b) if b.is_ascii_whitespace() || *b == b'{' => Ok(body),
+        Some(&flags) => {
+            if body.len() < 5 {
+                return Err(ConnectError::invalid_argument("invalid request: a truncated envelope"));
+            }
+            if flags & crate::stream::COMPRESSED_FLAG != 0 {
+                return Err(ConnectError::unimplemented("compressed request envelopes are not supported"));
+            }
+            let len = u32::from_be_bytes([body[1], body[2], body[3], body[4]]) as usize;
+            if flags != 0 || len != body.len() - 5 {
+                return Err(ConnectError::invalid_argument(
+                    "invalid request: expected exactly one request envelope with flags 0",
+                ));
+            }
+            Ok(body.slice(5..))
+        }
+    }
+}
+
+/// What a handler produced.
+enum Answer {
+    Unary(Vec<u8>),
+    Stream(MessageStream<Vec<u8>>),
+}
+
+/// The lowercased media type of the request, without parameters.
+fn content_type_essence(headers: &HeaderMap) -> Option<String> {
+    let ct = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    Some(ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+}
+
+/// Where a server stream is.
+struct StreamState {
+    framing: Framing,
+    messages: Option<MessageStream<Vec<u8>>>,
+    trailers: BTreeMap<String, Vec<String>>,
+    /// An error to end with before anything else.
+    error: Option<ConnectError>,
+    deadline: Option<(Instant, Duration)>,
+    done: bool,
+}
+
+/// A streaming response (HTTP 200): each message framed and written as it is produced, then the
+/// end of the stream. Dropping the body (the client went away) drops the message stream.
+fn stream_response(
+    framing: Framing,
+    messages: Option<MessageStream<Vec<u8>>>,
+    error: Option<ConnectError>,
+    deadline: Option<(Instant, Duration)>,
+) -> Response {
+    let trailers = messages.as_ref().map(|m| m.trailers.clone()).unwrap_or_default();
+    let state = StreamState { framing, messages, trailers, error, deadline, done: false };
+    let body = futures_util::stream::unfold(state, |mut st| async move {
+        if st.done {
+            return None;
+        }
+        let end = |st: &mut StreamState, error: Option<ConnectError>| {
+            st.done = true;
+            st.messages = None; // stop the producer now
+            Bytes::from(st.framing.end(error.as_ref(), &st.trailers))
+        };
+        if let Some(e) = st.error.take() {
+            let b = end(&mut st, Some(e));
+            return Some((Ok::<_, std::convert::Infallible>(b), st));
+        }
+        let Some(messages) = st.messages.as_mut() else {
+            let b = end(&mut st, None);
+            return Some((Ok(b), st));
+        };
+        let next = AssertUnwindSafe(messages.next()).catch_unwind();
+        let next = match st.deadline {
+            Some((at, t)) => {
+                tokio::select! {
+                    n = next => n,
+                    _ = tokio::time::sleep_until(at.into()) => Ok(Some(Err(ConnectError::deadline_exceeded(
+                        format!("the deadline of {} ms passed", t.as_millis()),
+                    )))),
+                }
+            }
+            None => next.await,
+        };
+        let b = match next {
+            Ok(Some(Ok(json))) => Bytes::from(st.framing.message(&json)),
+            Ok(Some(Err(e))) => end(&mut st, Some(e)),
+            Ok(None) => end(&mut st, None),
+            Err(_panic) => end(&mut st, Some(ConnectError::internal("the handler panicked"))),
+        };
+        Some((Ok(b), st))
+    })
+    .filter(|r| std::future::ready(!matches!(r, Ok(b) if b.is_empty())));
+    let mut resp = Response::new(Body::from_stream(body));
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(framing.content_type()));
+    resp
 }
 
 fn json_response(body: Vec<u8>, gzip_ok: bool, min_bytes: usize) -> Response {

@@ -13,7 +13,9 @@ commands:
   regen [--check]   regenerate generated/ from spec/ (--check: fail naming each stale file)
   model             print the model of spec/ as JSON on stdout
   test              run every check CI runs: tests, clippy, rustdoc, regen --check
-  mock --addr ADDR [--lenient]  serve every method's documented example on ADDR until Ctrl-C";
+  mock --addr ADDR [--lenient] [--spec DIR] [--stream-repeat N] [--stream-interval-ms M]
+                    serve every method's documented example on ADDR until Ctrl-C (spec/ unless --spec;
+                    streaming methods: the example N times, M ms apart)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

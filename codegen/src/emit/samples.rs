@@ -8,7 +8,7 @@
 
 use super::names::{self, Names, UNKNOWN_VARIANT};
 use super::types::TypeIndex;
-use crate::model::{Model, Type};
+use crate::model::{Model, Streaming, Type};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
@@ -149,13 +149,32 @@ pub fn emit_every_method_test(model: &Model, names: &Names) -> TokenStream {
             let (request_fn, response_fn) = (&method_names.request_fn, &method_names.response_fn);
             let request_ty = names.type_ident(&method.request);
             let response_ty = names.type_ident(&method.response);
+            let path = &method.path;
+            if method.streaming == Streaming::Server {
+                // A stream of two sample messages, read back one by one.
+                methods.push(quote! {
+                    async fn #func(&self, context: RequestContext, request: types::#request_ty) -> Result<MessageStream<types::#response_ty>, ConnectError> {
+                        check(&context, &request, &samples::#request_fn())?;
+                        Ok(MessageStream::iter(vec![Ok(samples::#response_fn()), Ok(samples::#response_fn())]))
+                    }
+                });
+                service_calls.push(quote! {
+                    let mut stream = #client_var.#func(samples::#request_fn());
+                    let mut messages = Vec::new();
+                    while let Some(message) = stream.message().await.unwrap_or_else(|e| panic!("{}: {e}", #path)) {
+                        messages.push(message);
+                    }
+                    assert_eq!(messages, vec![samples::#response_fn(), samples::#response_fn()], "{}", #path);
+                    called += 1;
+                });
+                continue;
+            }
             methods.push(quote! {
                 async fn #func(&self, context: RequestContext, request: types::#request_ty) -> Result<types::#response_ty, ConnectError> {
                     check(&context, &request, &samples::#request_fn())?;
                     Ok(samples::#response_fn())
                 }
             });
-            let path = &method.path;
             service_calls.push(quote! {
                 let response = #client_var.#func(samples::#request_fn()).await.unwrap_or_else(|e| panic!("{}: {e}", #path));
                 assert_eq!(response, samples::#response_fn(), "{}", #path);
@@ -174,6 +193,8 @@ pub fn emit_every_method_test(model: &Model, names: &Names) -> TokenStream {
         });
     }
     let total: usize = model.services.iter().map(|s| s.methods.len()).sum();
+    let streams = model.services.iter().flat_map(|s| &s.methods).any(|m| m.streaming == Streaming::Server);
+    let stream_import = if streams { quote!(use #krate::runtime::server::MessageStream;) } else { quote!() };
     let modules = names.services.iter().map(|s| &s.module);
     quote! {
         //! Every method of every service: the generated client sends a filled request to a server
@@ -185,6 +206,7 @@ pub fn emit_every_method_test(model: &Model, names: &Names) -> TokenStream {
 
         use #krate::runtime::client::ClientConfig;
         use #krate::runtime::server::{ConnectRouter, RequestContext};
+        #stream_import
         use #krate::{types, ConnectError};
         use #krate::{ #( #modules ),* };
         use std::sync::Arc;

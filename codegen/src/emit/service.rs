@@ -6,7 +6,7 @@ use super::literal::LiteralWriter;
 use super::names::{MethodNames, ServiceNames};
 use super::types::TypeIndex;
 use super::EmitError;
-use crate::model::{Method, Model, Service, Type};
+use crate::model::{Method, Model, Service, Streaming, Type};
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -70,6 +70,12 @@ fn method_doc(method: &Method) -> String {
 /// The method doc, plus where the query parameters the reference lists end up on the server.
 fn server_method_doc(method: &Method) -> String {
     let mut doc = method_doc(method);
+    if method.streaming == Streaming::Server {
+        doc.push_str(
+            "\n\nServer stream: answer with a `MessageStream` (an `Err` item ends it with that error). Each message \
+             is sent as it is produced; the stream is dropped when the client leaves or the deadline passes.",
+        );
+    }
     if !method.query.is_empty() {
         let params: Vec<String> = method.query.iter().map(|q| format!("`{}`", q.name)).collect();
         let params = params.join(", ");
@@ -130,6 +136,27 @@ fn emit_client(
         let MethodNames { func, constant, .. } = method_names;
         let (request, response) = method_types(method, index);
         let mut doc = method_doc(method);
+        if method.streaming == Streaming::Server {
+            doc.push_str(
+                "\n\nServer stream: the messages arrive one by one as the server sends them (read them with \
+                 `.message().await` or as a `Stream`). Opening the stream is bounded by the timeout and retried; \
+                 nothing is retried once it is open. Dropping the stream closes the connection.",
+            );
+            if let Some(example) = examples.client_example(names, method, func) {
+                doc.push_str("\n\n# Example\n\n");
+                doc.push_str(&example);
+            }
+            let docs = doc_attrs(&doc);
+            let deprecated = deprecated_attr(method);
+            methods.push(quote! {
+                #docs
+                #deprecated
+                pub fn #func(&self, request: #request) -> ::gitpod_runtime::client::ResponseStream<#response> {
+                    self.transport.server_stream(procedures::#constant, &request)
+                }
+            });
+            continue;
+        }
         // A create sent twice makes two resources: retry it only when it surely was not processed.
         let call = if method.idempotent {
             quote!(unary)
@@ -282,6 +309,33 @@ fn emit_server(service: &Service, names: &ServiceNames, index: &TypeIndex) -> To
         let docs = doc_attrs(&server_method_doc(method));
         let deprecated = deprecated_attr(method);
         let lints = name_lints(func);
+        if method.streaming == Streaming::Server {
+            trait_methods.push(quote! {
+                #docs
+                #deprecated
+                #lints
+                fn #func(
+                    &self,
+                    context: ::gitpod_runtime::server::RequestContext,
+                    request: #request,
+                ) -> impl ::std::future::Future<
+                    Output = Result<::gitpod_runtime::server::MessageStream<#response>, ::gitpod_runtime::ConnectError>,
+                > + Send {
+                    let _ = (context, request);
+                    ::std::future::ready(Err(::gitpod_runtime::ConnectError::unimplemented(procedures::#constant)))
+                }
+            });
+            routes.push(quote! {
+                .server_stream(procedures::#constant, {
+                    let service = service.clone();
+                    move |context, request: #request| {
+                        let service = service.clone();
+                        async move { service.#func(context, request).await }
+                    }
+                })
+            });
+            continue;
+        }
         trait_methods.push(quote! {
             #docs
             #deprecated
@@ -354,11 +408,23 @@ impl ExampleWriter<'_, '_> {
         let request = writer.message(&method.request, &value)?;
         let client = &names.client;
         // Formatted inside a short wrapper so prettyplease lays out only the body.
+        let call = if method.streaming == Streaming::Server {
+            quote! {
+                let mut stream = client.#func(#request);
+                while let Some(message) = stream.message().await? {
+                    println!("{message:?}");
+                }
+            }
+        } else {
+            quote! {
+                let response = client.#func(#request).await?;
+                println!("{response:?}");
+            }
+        };
         let file: syn::File = syn::parse2(quote! {
             fn f() {
                 use #krate::types;
-                let response = client.#func(#request).await?;
-                println!("{response:?}");
+                #call
             }
         })
         .ok()?;
