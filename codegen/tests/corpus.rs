@@ -138,3 +138,19 @@ fn corpus_model_is_the_same_flat_or_with_newlines_and_in_any_order() {
     );
     assert!(renamed.messages == flat.messages && renamed.enums == flat.enums, "page order changes the model");
 }
+
+/// Adding the whole corpus next to `spec/` changes nothing the seed pages describe: the API report from the seed
+/// model to the combined one lists additions only.
+#[test]
+fn corpus_next_to_the_spec_changes_no_seed_type() {
+    let spec_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec");
+    let (mut spec, overrides) = gitpod_codegen::parse::load_spec_dir(&spec_dir).unwrap();
+    let seeds = parse_pages(&spec, overrides.as_ref()).unwrap().model;
+    spec.extend(pages("pages-flat", &["python", "http"]));
+    // As regen does: the seeds' model is the previous one, whose names are kept.
+    let combined = gitpod_codegen::parse::parse_pages_after(&spec, overrides.as_ref(), Some(&seeds)).unwrap().model;
+    let changes = gitpod_codegen::diff::diff(&seeds, &combined);
+    let not_added: Vec<String> = changes.iter().filter(|c| c.what != "added").map(|c| c.to_string()).collect();
+    assert!(not_added.is_empty(), "the corpus changes seed types:\n{}", not_added.join("\n"));
+    assert!(changes.len() > 100, "the corpus adds its methods and types");
+}

@@ -100,9 +100,11 @@ pub fn targets(root: &Path) -> Result<Vec<Target>, RegenError> {
 pub const FIXTURE_MODEL: &str = "model.json";
 
 /// The model of a target: parsed from its spec directory, or read from its model JSON.
-fn load_source(source: &Path) -> Result<parse::Parsed, RegenError> {
+fn load_source(source: &Path, previous: Option<&Model>) -> Result<parse::Parsed, RegenError> {
     if !source.is_file() {
-        return load_model(source);
+        let (pages, overrides) =
+            parse::load_spec_dir(source).map_err(|e| RegenError::Io(format!("{}: {e}", source.display())))?;
+        return parse::parse_pages_after(&pages, overrides.as_ref(), previous).map_err(RegenError::Spec);
     }
     let io = |e: String| RegenError::Io(format!("{}: {e}", source.display()));
     let text = fs::read_to_string(source).map_err(|e| io(e.to_string()))?;
@@ -113,17 +115,15 @@ fn load_source(source: &Path) -> Result<parse::Parsed, RegenError> {
 /// Computes what regen would change in `target.out_dir` without writing.
 pub fn plan(target: &Target) -> Result<Plan, RegenError> {
     let out_dir = &target.out_dir;
-    let parsed = load_source(&target.source)?;
+    let existing = owned_files(out_dir).map_err(RegenError::Io)?;
+    // The model regen wrote last: what the API report compares with, and the names to keep.
+    let previous = existing.get(MODEL_FILE).and_then(|old| serde_json::from_str::<Model>(old).ok());
+    let parsed = load_source(&target.source, previous.as_ref())?;
     let emitted = emit::emit(&parsed.model, &target.options).map_err(RegenError::Emit)?;
     let mut files = emitted.files;
     let model_json = serde_json::to_string_pretty(&parsed.model).map_err(|e| RegenError::Io(e.to_string()))?;
     files.push(GeneratedFile { path: MODEL_FILE.to_string(), contents: format!("{model_json}\n") });
-    let existing = owned_files(out_dir).map_err(RegenError::Io)?;
-    let api_changes = existing
-        .get(MODEL_FILE)
-        .and_then(|old| serde_json::from_str::<Model>(old).ok())
-        .map(|old| diff::diff(&old, &parsed.model))
-        .unwrap_or_default();
+    let api_changes = previous.map(|old| diff::diff(&old, &parsed.model)).unwrap_or_default();
     let mut write = BTreeMap::new();
     let mut unchanged = Vec::new();
     for GeneratedFile { path, contents } in files {

@@ -31,9 +31,14 @@ pub(super) struct Built {
     pub(super) inferred_from_examples: usize,
 }
 
-pub(super) fn build(res: &Resolution, pages: &BTreeMap<String, Page>, overrides: &Overrides) -> Built {
+pub(super) fn build(
+    res: &Resolution,
+    pages: &BTreeMap<String, Page>,
+    overrides: &Overrides,
+    previous: Option<&Model>,
+) -> Built {
     let Instances { insts, method_roots } = instances::collect(res);
-    let names = assign_names(&insts);
+    let names = assign_names(&insts, previous);
     let mut typing = Typing::new(res, &insts, &names, overrides, pages);
     let mut model = Model::default();
     let mut warnings = vec![];

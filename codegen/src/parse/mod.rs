@@ -88,6 +88,17 @@ pub fn load_spec_dir(dir: &Path) -> std::io::Result<(Vec<SpecPage>, Option<SpecP
 /// Parses every page (and the optional `overrides.toml` page) into one model.
 /// Errors (never panics) carry file, position and excerpt.
 pub fn parse_pages(pages: &[SpecPage], overrides: Option<&SpecPage>) -> Result<Parsed, Vec<Diagnostic>> {
+    parse_pages_after(pages, overrides, None)
+}
+
+/// [`parse_pages`], keeping the names of `previous` (the model the last regen wrote): where several structures
+/// share a docs name, one that `previous` already named keeps that name, so adding pages never renames a type
+/// the added pages do not describe.
+pub fn parse_pages_after(
+    pages: &[SpecPage],
+    overrides: Option<&SpecPage>,
+    previous: Option<&Model>,
+) -> Result<Parsed, Vec<Diagnostic>> {
     let mut errors = vec![];
     let mut warnings = vec![];
     let ov = match overrides.map(overrides::Overrides::parse).transpose() {
@@ -126,7 +137,7 @@ pub fn parse_pages(pages: &[SpecPage], overrides: Option<&SpecPage>) -> Result<P
     let domains = dedupe_domains(domains);
 
     let res = resolve::resolve(methods, domains, &trees, &mut warnings);
-    let mut built = merge::build(&res, &trees, &ov);
+    let mut built = merge::build(&res, &trees, &ov, previous);
     warnings.extend(built.warnings);
     // Request examples are read against the request types, so they come after the model is built.
     for problem in request_examples::read_all(&mut built.model) {

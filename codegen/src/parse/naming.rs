@@ -9,12 +9,17 @@
 //!    (`RunnerConfigurationSchemaEnvironmentClass`), taking the first such owner by name.
 //!
 //! Method roots keep their fixed `{Rpc}Request` / `{Rpc}Response` names.
+//!
+//! The rule alone would rename a structure when another page adds a different structure under its docs name.
+//! So names are sticky: where a docs name is shared, a structure the previous model (the one regen wrote last)
+//! had under a name derived from that docs name, with the same fields, keeps that name; the rule names the rest.
 
 use super::instances::{Inst, Side};
+use crate::model::Model;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Final names for every instance (indexed like `insts`), by the rule in the module docs.
-pub(super) fn assign_names(insts: &[Inst]) -> Vec<String> {
+pub(super) fn assign_names(insts: &[Inst], previous: Option<&Model>) -> Vec<String> {
     let mut groups: BTreeMap<String, BTreeMap<String, Vec<usize>>> = BTreeMap::new();
     for (i, inst) in insts.iter().enumerate() {
         if inst.root.is_none() {
@@ -24,10 +29,48 @@ pub(super) fn assign_names(insts: &[Inst]) -> Vec<String> {
     let mut names: Vec<Option<String>> = insts.iter().map(|i| i.root.clone().filter(|r| !r.is_empty())).collect();
     // Names settled without owners first; scoped ones need their owner's name, so resolve outside-in.
     let mut scoped: Vec<(String, Vec<usize>)> = vec![];
+    // Field sets of the previous model's messages, by name.
+    let before: BTreeMap<&str, BTreeSet<&str>> = previous
+        .map(|m| {
+            m.messages
+                .iter()
+                .map(|msg| (msg.name.as_str(), msg.fields.iter().map(|f| f.name.as_str()).collect()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut kept: BTreeSet<String> = BTreeSet::new();
     for (base, sigs) in &groups {
         if sigs.len() == 1 {
             for idxs in sigs.values() {
                 idxs.iter().for_each(|&i| names[i] = Some(base.clone()));
+            }
+            continue;
+        }
+        // Sticky names first: a structure keeps the name the previous model gave it.
+        let mut rest: BTreeMap<&String, &Vec<usize>> = BTreeMap::new();
+        for (sig, idxs) in sigs {
+            let fields: BTreeSet<String> = insts[idxs[0]].fields.iter().map(|f| f.wire()).collect();
+            let same = |name: &&str| name.ends_with(base.as_str()) || name.starts_with(base.as_str());
+            let found = before
+                .iter()
+                .filter(|(name, _)| same(name) && !kept.contains(**name))
+                .filter(|(_, set)| set.len() == fields.len() && set.iter().all(|f| fields.contains(*f)))
+                .map(|(name, _)| name.to_string())
+                .min_by_key(|name| (name.len(), name.clone()));
+            match found {
+                Some(name) => {
+                    kept.insert(name.clone());
+                    idxs.iter().for_each(|&i| names[i] = Some(name.clone()));
+                }
+                None => {
+                    rest.insert(sig, idxs);
+                }
+            }
+        }
+        if rest.len() < sigs.len() {
+            // The others are scoped by their owners, as the rule does for every structure not named otherwise.
+            for idxs in rest.values() {
+                scoped.push((base.clone(), (*idxs).clone()));
             }
             continue;
         }
@@ -69,8 +112,21 @@ pub(super) fn assign_names(insts: &[Inst]) -> Vec<String> {
             break;
         }
     }
-    // Two scoped structures may still meet under one name: number the later ones.
+    // A structure without an owner that the rule could not name (a Domain Types class whose name another
+    // structure keeps) is scoped by its page's resource (`organizations.python.md` → `Organizations…`).
+    for (i, inst) in insts.iter().enumerate() {
+        if names[i].is_none() && inst.owner.is_none() && kept.contains(&inst.base) {
+            let resource = inst.file.split(['.', '-', '_']).next().unwrap_or_default();
+            names[i] = Some(format!("{}{}", super::names::pascal(resource), inst.base));
+        }
+    }
+    // Two scoped structures may still meet under one name: number the later ones. Kept names are theirs.
     let mut taken: BTreeMap<String, String> = BTreeMap::new();
+    for (i, n) in names.iter().enumerate() {
+        if let Some(n) = n.as_ref().filter(|n| kept.contains(*n)) {
+            taken.insert(n.clone(), insts[i].sig.clone());
+        }
+    }
     let mut out = vec![String::new(); names.len()];
     for (i, n) in names.into_iter().enumerate() {
         let mut n = n.unwrap_or_else(|| insts[i].base.clone());

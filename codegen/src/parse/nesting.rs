@@ -83,17 +83,18 @@ impl FieldNode {
 /// What other places have confirmed: field sets of named messages and the names of enums.
 #[derive(Debug, Default, Clone)]
 pub struct Registry {
-    pub shapes: BTreeMap<String, Vec<(Signal, BTreeSet<String>)>>,
+    /// Field lists (wire names, documented order) confirmed for a docs type name.
+    pub shapes: BTreeMap<String, Vec<(Signal, Vec<String>)>>,
     pub enums: BTreeSet<String>,
     /// How many fields a named message has, from HTTP Domain Types headers (`X object { a, b, 3 more... }`).
     pub counts: BTreeMap<String, usize>,
 }
 
 impl Registry {
-    pub fn add_shape(&mut self, name: &str, signal: Signal, set: BTreeSet<String>) {
+    pub fn add_shape(&mut self, name: &str, signal: Signal, fields: Vec<String>) {
         let entry = self.shapes.entry(name.to_string()).or_default();
-        if !entry.iter().any(|(_, s)| *s == set) {
-            entry.push((signal, set));
+        if !entry.iter().any(|(_, s)| *s == fields) {
+            entry.push((signal, fields));
         }
     }
 }
@@ -138,7 +139,7 @@ pub struct Outcome {
 struct Level {
     field: Option<FieldNode>,
     children: Vec<FieldNode>,
-    known: Vec<(Signal, BTreeSet<String>)>,
+    known: Vec<Known>,
     json: Option<Value>,
     /// Set when the fields contradict every known set: the name is shared by a different structure.
     refuted: bool,
@@ -149,20 +150,51 @@ struct Level {
 }
 
 impl Level {
-    fn new(field: Option<FieldNode>, known: Vec<(Signal, BTreeSet<String>)>, json: Option<Value>) -> Self {
+    fn new(field: Option<FieldNode>, known: Vec<Known>, json: Option<Value>) -> Self {
         Level { field, children: vec![], known, json, refuted: false, count: None, indent: None }
     }
     /// Whether the JSON example of this object, if there is one, has the key `wire`.
     fn json_allows(&self, wire: &str) -> bool {
-        !self.known.iter().any(|(s, set)| *s == Signal::JsonExample && !set.contains(wire))
+        !self.known.iter().any(|k| k.signal == Signal::JsonExample && !k.set.contains(wire))
     }
     /// Known sets that still agree with every child seen so far.
-    fn live_known(&self, open_child: Option<&FieldNode>) -> Vec<&(Signal, BTreeSet<String>)> {
+    fn live_known(&self, open_child: Option<&FieldNode>) -> Vec<&Known> {
         if self.refuted {
             return vec![];
         }
         let names: Vec<String> = self.children.iter().chain(open_child).map(FieldNode::wire).collect();
-        self.known.iter().filter(|(_, set)| names.iter().all(|n| set.contains(n))).collect()
+        self.known.iter().filter(|k| k.agrees(&names)).collect()
+    }
+}
+
+/// A field set some other place confirms for an open object: its JSON example's keys (unordered), or the fields
+/// of the same docs type elsewhere (in documented order, so the children seen so far must be its beginning).
+#[derive(Clone, Debug)]
+struct Known {
+    signal: Signal,
+    set: BTreeSet<String>,
+    order: Option<Vec<String>>,
+}
+
+impl Known {
+    fn keys(signal: Signal, set: BTreeSet<String>) -> Self {
+        Known { signal, set, order: None }
+    }
+    fn fields(signal: Signal, fields: &[String]) -> Self {
+        Known { signal, set: fields.iter().cloned().collect(), order: Some(fields.to_vec()) }
+    }
+    fn agrees(&self, names: &[String]) -> bool {
+        match &self.order {
+            Some(order) => order.len() >= names.len() && order[..names.len()] == *names,
+            None => names.iter().all(|n| self.set.contains(n)),
+        }
+    }
+    /// Whether `wire` may come after the children `seen` (a count).
+    fn accepts(&self, wire: &str, seen: usize) -> bool {
+        match &self.order {
+            Some(order) => order.get(seen).is_some_and(|n| n == wire),
+            None => self.set.contains(wire),
+        }
     }
 }
 
@@ -190,8 +222,8 @@ fn fits(level: &Level, open_child: Option<&FieldNode>, f: &FieldNode) -> Fit {
     }
     let live = level.live_known(open_child);
     // The JSON example shows this very object: it settles it outright.
-    if let Some((_, set)) = live.iter().find(|(s, _)| *s == Signal::JsonExample) {
-        return if set.contains(&w) { Fit::Yes(Signal::JsonExample) } else { Fit::No(Signal::JsonExample) };
+    if let Some(k) = live.iter().find(|k| k.signal == Signal::JsonExample) {
+        return if k.set.contains(&w) { Fit::Yes(Signal::JsonExample) } else { Fit::No(Signal::JsonExample) };
     }
     // So does a stated member count.
     if let Some(n) = level.count {
@@ -199,8 +231,9 @@ fn fits(level: &Level, open_child: Option<&FieldNode>, f: &FieldNode) -> Fit {
         return if have < n { Fit::Yes(Signal::InlineObject) } else { Fit::No(Signal::InlineObject) };
     }
     if !live.is_empty() {
-        let signal = live.iter().map(|(s, _)| *s).min().unwrap_or(Signal::KnownType);
-        return if live.iter().any(|(_, set)| set.contains(&w)) { Fit::Yes(signal) } else { Fit::No(signal) };
+        let signal = live.iter().map(|k| k.signal).min().unwrap_or(Signal::KnownType);
+        let seen = level.children.len() + usize::from(open_child.is_some());
+        return if live.iter().any(|k| k.accepts(&w, seen)) { Fit::Yes(signal) } else { Fit::No(signal) };
     }
     match open_child.or(level.children.last()) {
         Some(last) if order_rank(f) <= order_rank(last) => Fit::No(Signal::FieldOrder),
@@ -247,10 +280,10 @@ pub fn nest(
     let mut out = Outcome::default();
     let mut root = Level::new(None, vec![], json.cloned());
     if let Some(keys) = json_object_keys(json) {
-        root.known.push((Signal::JsonExample, keys));
+        root.known.push(Known::keys(Signal::JsonExample, keys));
     }
     if let Some(shapes) = root_type.and_then(|t| registry.shapes.get(t)) {
-        root.known.extend(shapes.iter().map(|(_, set)| (Signal::KnownType, set.clone())));
+        root.known.extend(shapes.iter().map(|(_, fields)| Known::fields(Signal::KnownType, fields)));
     }
     root.count = root_type.filter(|_| named_counts).and_then(|t| registry.counts.get(t).copied());
     let mut stack = vec![root];
@@ -411,7 +444,7 @@ fn step(w: Walk, i: usize, stack: &mut Vec<Level>, out: &mut Outcome, forced: Op
                 };
                 if let Some(obj) = json_message(example) {
                     if let Some(keys) = json_object_keys(Some(&obj)) {
-                        level.known.insert(0, (Signal::JsonExample, keys));
+                        level.known.insert(0, Known::keys(Signal::JsonExample, keys));
                     }
                     level.json = Some(obj);
                 }
@@ -460,15 +493,12 @@ fn open_level(node: &FieldNode, type_name: Option<&str>, registry: &Registry, na
     let mut known = vec![];
     if let Some(x) = type_name {
         if let Some(shapes) = registry.shapes.get(x) {
-            known.extend(
-                shapes
-                    .iter()
-                    .cloned()
-                    .map(|(s, set)| (if s == Signal::JsonExample { Signal::KnownType } else { s }, set)),
-            );
+            known.extend(shapes.iter().map(|(s, fields)| {
+                Known::fields(if *s == Signal::JsonExample { Signal::KnownType } else { *s }, fields)
+            }));
         }
         if let Some(twin) = x.strip_suffix("Param").and_then(|t| registry.shapes.get(t)) {
-            known.extend(twin.iter().cloned().map(|(_, set)| (Signal::ParamTwin, set)));
+            known.extend(twin.iter().map(|(_, fields)| Known::fields(Signal::ParamTwin, fields)));
         }
     }
     let kind = Kind::Message { type_name: type_name.map(str::to_string), children: vec![], json: None };
