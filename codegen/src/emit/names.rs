@@ -166,7 +166,10 @@ pub fn convert(original: &str, style: Style) -> Converted {
             Style::Shouty => "EMPTY",
         }
         .to_string();
-        lossy = Some("it has no letters or digits");
+        // The empty string (a documented enum value) is faithfully `Empty`; punctuation alone loses something.
+        if !original.is_empty() {
+            lossy = Some("it has no letters or digits");
+        }
     }
     Converted { base, lossy }
 }
@@ -704,10 +707,7 @@ mod tests {
 
     #[test]
     fn nothing_to_name_is_empty() {
-        assert_eq!(
-            convert("", Style::Pascal),
-            Converted { base: "Empty".into(), lossy: Some("it has no letters or digits") }
-        );
+        assert_eq!(convert("", Style::Pascal), Converted { base: "Empty".into(), lossy: None });
         assert_eq!(id("--/", Style::Snake), "empty");
         assert_eq!(id("→", Style::Shouty), "EMPTY");
     }
