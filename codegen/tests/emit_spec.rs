@@ -1,6 +1,6 @@
-//! The emitter on the real spec and on the edge-case fixture pages: insta snapshots of every
-//! generated file and of the fixture's model, and output that does not depend on page order or on
-//! the order of sections within a page.
+//! The emitter on the real spec and on the edge-case fixture pages: no warnings, and output that does not
+//! depend on page order or on the order of sections within a page. The output itself is checked once, as the
+//! checked-in crates (`generated/`, `fixtures/*/`) that `cargo xtask regen --check` compares with.
 
 mod parse_common;
 
@@ -16,29 +16,21 @@ fn emit_pages(pages: &[SpecPage]) -> Vec<GeneratedFile> {
 }
 
 #[test]
-fn every_generated_file_of_the_spec() {
+fn the_spec_emits_without_warnings() {
     let emitted = emit(&parse_spec().model, &EmitOptions::default()).unwrap();
     assert!(emitted.warnings.is_empty(), "{:?}", emitted.warnings);
-    let files = emitted.files;
-    assert!(files.len() >= 8);
-    for file in files {
-        insta::assert_snapshot!(format!("spec__{}", file.path.replace('/', "__")), file.contents);
-    }
+    assert!(emitted.files.len() >= 8);
 }
 
 #[test]
-fn edge_case_fixture_model_and_code() {
+fn the_edge_case_fixture_parses_and_emits_without_warnings() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/edge-cases/spec");
     let (pages, overrides) = load_spec_dir(&dir).unwrap();
     let parsed = parse_pages(&pages, overrides.as_ref()).unwrap_or_else(|e| panic!("{e:?}"));
     assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
-    insta::assert_json_snapshot!("edge_cases_fixture_model", parsed.model);
     let options = EmitOptions { crate_name: "fixture_edge_cases".into(), readme: None };
     let emitted = emit(&parsed.model, &options).unwrap();
     assert!(emitted.warnings.is_empty(), "{:?}", emitted.warnings);
-    for file in emitted.files {
-        insta::assert_snapshot!(format!("edge_cases_fixture__{}", file.path.replace('/', "__")), file.contents);
-    }
 }
 
 /// Splits a collapsed page into its `## Method` sections (before the first: the page head).

@@ -100,6 +100,21 @@ fn run_regen(root: &Path, check: bool) -> Result<(), String> {
             plan.remove.len()
         );
     }
+    // Last, the files a reviewer has to read.
+    let changed: Vec<String> = plans
+        .iter()
+        .flat_map(|(target, plan)| {
+            let dir = rel(&target.out_dir);
+            let written = plan.write.keys().map(move |p| format!("  written {dir}/{p}"));
+            let dir = rel(&target.out_dir);
+            written.chain(plan.remove.iter().map(move |p| format!("  removed {dir}/{p}")))
+        })
+        .collect();
+    if changed.is_empty() {
+        eprintln!("regen: no file changed");
+    } else {
+        eprintln!("regen: {} files changed:\n{}", changed.len(), changed.join("\n"));
+    }
     Ok(())
 }
 
