@@ -98,10 +98,11 @@ pub fn emit(model: &Model, options: &EmitOptions) -> Result<Emitted, EmitError> 
     check_references(model)?;
     let index = types::TypeIndex::new(model, &options.crate_name);
     let names = &index.names;
-    let mut files = vec![
-        render("src/lib.rs", emit_lib(model, names, options))?,
-        render("src/types.rs", types::emit_types(model, &index))?,
-    ];
+    let (types_root, type_files) = types::emit_types(model, &index);
+    let mut files = vec![render("src/lib.rs", emit_lib(model, names, options))?, render("src/types.rs", types_root)?];
+    for (module, tokens) in type_files {
+        files.push(render(&format!("src/types/{module}.rs"), tokens)?);
+    }
     let examples = service::ExampleWriter { model, index: &index };
     for (service, service_names) in model.services.iter().zip(&names.services) {
         let path = format!("src/{}.rs", service_names.module);

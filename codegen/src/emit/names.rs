@@ -7,7 +7,7 @@
 //!   confusable or uncommon code points fires), never empty, never starting with a digit (`_` in
 //!   front), and keyword-safe the way prost-build's `ident.rs` does it: a raw identifier where Rust
 //!   allows one, a trailing underscore for `self`, `super`, `crate`, `Self` and `_`, which cannot be raw.
-//! - a [`Scope`] holds the names that share one namespace (the types of `types.rs`, the fields of one
+//! - a [`Scope`] holds the names that share one namespace (the types of `types`, the fields of one
 //!   message, the variants of one enum, the methods of one client, the service modules of the
 //!   crate, the generated test functions), with the names the generated code itself defines there.
 //!   Two names that collide after case conversion, or a name that hits a reserved one, are resolved
@@ -421,7 +421,7 @@ impl Names {
     }
 }
 
-/// Messages and enums share `types.rs`.
+/// Messages and enums share one namespace (`types`, which re-exports every module of `src/types/`).
 fn type_names(model: &Model, warnings: &mut Vec<EmitWarning>) -> BTreeMap<String, Ident> {
     let all: Vec<&str> =
         model.messages.iter().map(|m| m.name.as_str()).chain(model.enums.iter().map(|e| e.name.as_str())).collect();

@@ -1,4 +1,4 @@
-//! Messages and enums → `src/types.rs`.
+//! Messages and enums → `src/types.rs` (re-exports) and one file per module in `src/types/`.
 
 use super::docs::doc_attrs;
 use super::names::{self, Names, UNDOCUMENTED_FIELD, UNKNOWN_VARIANT};
@@ -152,17 +152,102 @@ fn rust_type(ty: &Type, names: &Names) -> RustType {
     }
 }
 
-/// Emits the `types.rs` file body: all messages, then all enums, each sorted by name.
-pub fn emit_types(model: &Model, index: &TypeIndex) -> TokenStream {
-    let messages = model.messages.iter().map(|m| emit_message(m, index));
-    let enums = model.enums.iter().map(|e| emit_enum(e, index));
-    quote! {
-        //! Every message and enum of the API, sorted by name.
-        #![allow(deprecated)]
-
-        #( #messages )*
-        #( #enums )*
+/// The module of `src/types/` every message and enum goes to: the service whose methods alone use it
+/// (`runner_service`), else the resource of the methods that use it (`runners`, from `runners.policies`), else
+/// `shared` (methods of several resources, or none). A change to one service's pages so changes that
+/// service's or resource's file, and a reviewer reads one part of the API at a time.
+pub fn type_modules(model: &Model, names: &Names) -> BTreeMap<String, String> {
+    fn named(ty: &Type) -> Option<&str> {
+        match ty {
+            Type::Message { name } | Type::Enum { name } => Some(name),
+            Type::List { item: inner } | Type::Map { value: inner } => named(inner),
+            _ => None,
+        }
     }
+    // A module file needs a plain name: a keyword gets a trailing `_` rather than `r#`.
+    let plain = |name: &str| {
+        let id = names::to_ident(name, names::Style::Snake).to_string();
+        id.strip_prefix("r#").map(|k| format!("{k}_")).unwrap_or(id)
+    };
+    let messages: BTreeMap<&str, &Message> = model.messages.iter().map(|m| (m.name.as_str(), m)).collect();
+    // For every type: the services and the resources whose methods reach it.
+    let mut users: BTreeMap<&str, (BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
+    for (service, service_names) in model.services.iter().zip(&names.services) {
+        let module = service_names.module.to_string();
+        for method in &service.methods {
+            let resource = method.resource.split('.').next().filter(|r| !r.is_empty()).unwrap_or("shared");
+            let resource = plain(resource);
+            let mut todo = vec![method.request.as_str(), method.response.as_str()];
+            let mut seen = BTreeSet::new();
+            while let Some(name) = todo.pop() {
+                if !seen.insert(name) {
+                    continue;
+                }
+                let entry = users.entry(name).or_default();
+                entry.0.insert(module.clone());
+                entry.1.insert(resource.clone());
+                if let Some(message) = messages.get(name) {
+                    todo.extend(message.fields.iter().filter_map(|f| named(&f.ty)));
+                }
+            }
+        }
+    }
+    let all = model.messages.iter().map(|m| &m.name).chain(model.enums.iter().map(|e| &e.name));
+    all.map(|name| {
+        let module = match users.get(name.as_str()) {
+            Some((services, _)) if services.len() == 1 => plain(services.first().map_or("", String::as_str)),
+            Some((_, resources)) if resources.len() == 1 => resources.first().cloned().unwrap_or_default(),
+            _ => "shared".to_string(),
+        };
+        (name.clone(), module)
+    })
+    .collect()
+}
+
+/// `src/types.rs` (the modules, re-exported flat so `types::Runner` names every type) and one file per module.
+pub fn emit_types(model: &Model, index: &TypeIndex) -> (TokenStream, Vec<(String, TokenStream)>) {
+    let modules = type_modules(model, &index.names);
+    let mut items: BTreeMap<&str, Vec<TokenStream>> = BTreeMap::new();
+    for m in &model.messages {
+        items.entry(modules[&m.name].as_str()).or_default().push(emit_message(m, index));
+    }
+    for e in &model.enums {
+        items.entry(modules[&e.name].as_str()).or_default().push(emit_enum(e, index));
+    }
+    let files = items
+        .iter()
+        .map(|(module, items)| {
+            let doc = if *module == "shared" {
+                "The messages and enums that methods of several resources use (or none), sorted by name.".to_string()
+            } else {
+                format!("The messages and enums of `{module}` alone, sorted by name.")
+            };
+            let tokens = quote! {
+                #![doc = #doc]
+                #![allow(deprecated)]
+
+                #[allow(unused_imports)]
+                use super::*;
+
+                #( #items )*
+            };
+            (module.to_string(), tokens)
+        })
+        .collect();
+    let idents: Vec<proc_macro2::Ident> = items.keys().map(|m| format_ident!("{}", m)).collect();
+    let docs = items.keys().map(|m| format!("`{m}`"));
+    let module_docs: Vec<String> = docs.map(|d| format!("The types of {d}.")).collect();
+    let root = quote! {
+        //! Every message and enum of the API, all re-exported here: one module per service for the types only
+        //! its methods use, one per resource for the types several of its services use, and `shared`.
+
+        #(
+            #[doc = #module_docs]
+            pub mod #idents;
+            pub use #idents::*;
+        )*
+    };
+    (root, files)
 }
 
 fn emit_message(message: &Message, index: &TypeIndex) -> TokenStream {
