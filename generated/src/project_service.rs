@@ -153,7 +153,7 @@ impl ProjectServiceClient {
 
     /// Every item of [`list_project_policies`](Self::list_project_policies) across all pages: follows `pagination.nextToken` until it is empty.
     ///
-    /// The request's own pagination token is where the first page starts.
+    /// The request's own pagination token is where the first page starts. At most `max_pages` pages are fetched (`ClientConfig::max_pages`, `CallOptions::max_pages`, default 10,000): then `Error::TooManyPages` ends the stream.
     pub fn list_project_policies_stream(
         &self,
         request: types::ListProjectPoliciesRequest,
@@ -161,27 +161,32 @@ impl ProjectServiceClient {
         Item = Result<types::ProjectPolicy, ::gitpod_runtime::Error>,
     > + Send + 'static {
         let transport = self.transport.clone();
-        ::gitpod_runtime::client::paginate(
-            move |token: Option<String>| {
-                let transport = transport.clone();
-                let request = request.clone();
-                async move {
-                    transport
-                        .unary_page::<
-                            _,
-                            types::ListProjectPoliciesResponse,
-                        >(procedures::LIST_PROJECT_POLICIES, &request, token.as_deref())
-                        .await
-                }
-            },
-            |response: types::ListProjectPoliciesResponse| (
-                response.policies,
-                response
-                    .pagination
-                    .and_then(|m| m.next_token)
-                    .filter(|token| !token.is_empty()),
-            ),
-        )
+        self.transport
+            .paginate(
+                move |token: Option<String>| {
+                    let transport = transport.clone();
+                    let request = request.clone();
+                    async move {
+                        transport
+                            .unary_page::<
+                                _,
+                                types::ListProjectPoliciesResponse,
+                            >(
+                                procedures::LIST_PROJECT_POLICIES,
+                                &request,
+                                token.as_deref(),
+                            )
+                            .await
+                    }
+                },
+                |response: types::ListProjectPoliciesResponse| (
+                    response.policies,
+                    response
+                        .pagination
+                        .and_then(|m| m.next_token)
+                        .filter(|token| !token.is_empty()),
+                ),
+            )
     }
 
     /// Updates an existing project policy. Use this method to:

@@ -420,7 +420,7 @@ impl RunnerConfigurationServiceClient {
 
     /// Every item of [`list_environment_classes`](Self::list_environment_classes) across all pages: follows `pagination.nextToken` until it is empty.
     ///
-    /// The request's own pagination token is where the first page starts.
+    /// The request's own pagination token is where the first page starts. At most `max_pages` pages are fetched (`ClientConfig::max_pages`, `CallOptions::max_pages`, default 10,000): then `Error::TooManyPages` ends the stream.
     pub fn list_environment_classes_stream(
         &self,
         request: types::ListEnvironmentClassesRequest,
@@ -428,31 +428,32 @@ impl RunnerConfigurationServiceClient {
         Item = Result<types::EnvironmentClass, ::gitpod_runtime::Error>,
     > + Send + 'static {
         let transport = self.transport.clone();
-        ::gitpod_runtime::client::paginate(
-            move |token: Option<String>| {
-                let transport = transport.clone();
-                let request = request.clone();
-                async move {
-                    transport
-                        .unary_page::<
-                            _,
-                            types::ListEnvironmentClassesResponse,
-                        >(
-                            procedures::LIST_ENVIRONMENT_CLASSES,
-                            &request,
-                            token.as_deref(),
-                        )
-                        .await
-                }
-            },
-            |response: types::ListEnvironmentClassesResponse| (
-                response.environment_classes,
-                response
-                    .pagination
-                    .and_then(|m| m.next_token)
-                    .filter(|token| !token.is_empty()),
-            ),
-        )
+        self.transport
+            .paginate(
+                move |token: Option<String>| {
+                    let transport = transport.clone();
+                    let request = request.clone();
+                    async move {
+                        transport
+                            .unary_page::<
+                                _,
+                                types::ListEnvironmentClassesResponse,
+                            >(
+                                procedures::LIST_ENVIRONMENT_CLASSES,
+                                &request,
+                                token.as_deref(),
+                            )
+                            .await
+                    }
+                },
+                |response: types::ListEnvironmentClassesResponse| (
+                    response.environment_classes,
+                    response
+                        .pagination
+                        .and_then(|m| m.next_token)
+                        .filter(|token| !token.is_empty()),
+                ),
+            )
     }
 
     /// Lists host authentication tokens with optional filtering. Use this method to:
@@ -492,7 +493,7 @@ impl RunnerConfigurationServiceClient {
 
     /// Every item of [`list_host_authentication_tokens`](Self::list_host_authentication_tokens) across all pages: follows `pagination.nextToken` until it is empty.
     ///
-    /// The request's own pagination token is where the first page starts.
+    /// The request's own pagination token is where the first page starts. At most `max_pages` pages are fetched (`ClientConfig::max_pages`, `CallOptions::max_pages`, default 10,000): then `Error::TooManyPages` ends the stream.
     pub fn list_host_authentication_tokens_stream(
         &self,
         request: types::ListHostAuthenticationTokensRequest,
@@ -500,31 +501,32 @@ impl RunnerConfigurationServiceClient {
         Item = Result<types::HostAuthenticationToken, ::gitpod_runtime::Error>,
     > + Send + 'static {
         let transport = self.transport.clone();
-        ::gitpod_runtime::client::paginate(
-            move |token: Option<String>| {
-                let transport = transport.clone();
-                let request = request.clone();
-                async move {
-                    transport
-                        .unary_page::<
-                            _,
-                            types::ListHostAuthenticationTokensResponse,
-                        >(
-                            procedures::LIST_HOST_AUTHENTICATION_TOKENS,
-                            &request,
-                            token.as_deref(),
-                        )
-                        .await
-                }
-            },
-            |response: types::ListHostAuthenticationTokensResponse| (
-                response.tokens,
-                response
-                    .pagination
-                    .and_then(|m| m.next_token)
-                    .filter(|token| !token.is_empty()),
-            ),
-        )
+        self.transport
+            .paginate(
+                move |token: Option<String>| {
+                    let transport = transport.clone();
+                    let request = request.clone();
+                    async move {
+                        transport
+                            .unary_page::<
+                                _,
+                                types::ListHostAuthenticationTokensResponse,
+                            >(
+                                procedures::LIST_HOST_AUTHENTICATION_TOKENS,
+                                &request,
+                                token.as_deref(),
+                            )
+                            .await
+                    }
+                },
+                |response: types::ListHostAuthenticationTokensResponse| (
+                    response.tokens,
+                    response
+                        .pagination
+                        .and_then(|m| m.next_token)
+                        .filter(|token| !token.is_empty()),
+                ),
+            )
     }
 
     /// Lists SCM integrations for a runner. Use this method to:
@@ -566,7 +568,7 @@ impl RunnerConfigurationServiceClient {
 
     /// Every item of [`list_scm_integrations`](Self::list_scm_integrations) across all pages: follows `pagination.nextToken` until it is empty.
     ///
-    /// The request's own pagination token is where the first page starts.
+    /// The request's own pagination token is where the first page starts. At most `max_pages` pages are fetched (`ClientConfig::max_pages`, `CallOptions::max_pages`, default 10,000): then `Error::TooManyPages` ends the stream.
     pub fn list_scm_integrations_stream(
         &self,
         request: types::ListScmIntegrationsRequest,
@@ -574,27 +576,32 @@ impl RunnerConfigurationServiceClient {
         Item = Result<types::ScmIntegration, ::gitpod_runtime::Error>,
     > + Send + 'static {
         let transport = self.transport.clone();
-        ::gitpod_runtime::client::paginate(
-            move |token: Option<String>| {
-                let transport = transport.clone();
-                let request = request.clone();
-                async move {
-                    transport
-                        .unary_page::<
-                            _,
-                            types::ListScmIntegrationsResponse,
-                        >(procedures::LIST_SCM_INTEGRATIONS, &request, token.as_deref())
-                        .await
-                }
-            },
-            |response: types::ListScmIntegrationsResponse| (
-                response.integrations,
-                response
-                    .pagination
-                    .and_then(|m| m.next_token)
-                    .filter(|token| !token.is_empty()),
-            ),
-        )
+        self.transport
+            .paginate(
+                move |token: Option<String>| {
+                    let transport = transport.clone();
+                    let request = request.clone();
+                    async move {
+                        transport
+                            .unary_page::<
+                                _,
+                                types::ListScmIntegrationsResponse,
+                            >(
+                                procedures::LIST_SCM_INTEGRATIONS,
+                                &request,
+                                token.as_deref(),
+                            )
+                            .await
+                    }
+                },
+                |response: types::ListScmIntegrationsResponse| (
+                    response.integrations,
+                    response
+                        .pagination
+                        .and_then(|m| m.next_token)
+                        .filter(|token| !token.is_empty()),
+                ),
+            )
     }
 
     /// Updates an environment class. Use this method to:

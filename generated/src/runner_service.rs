@@ -419,7 +419,7 @@ impl RunnerServiceClient {
 
     /// Every item of [`list_runner_policies`](Self::list_runner_policies) across all pages: follows `pagination.nextToken` until it is empty.
     ///
-    /// The request's own pagination token is where the first page starts.
+    /// The request's own pagination token is where the first page starts. At most `max_pages` pages are fetched (`ClientConfig::max_pages`, `CallOptions::max_pages`, default 10,000): then `Error::TooManyPages` ends the stream.
     pub fn list_runner_policies_stream(
         &self,
         request: types::ListRunnerPoliciesRequest,
@@ -427,27 +427,32 @@ impl RunnerServiceClient {
         Item = Result<types::RunnerPolicy, ::gitpod_runtime::Error>,
     > + Send + 'static {
         let transport = self.transport.clone();
-        ::gitpod_runtime::client::paginate(
-            move |token: Option<String>| {
-                let transport = transport.clone();
-                let request = request.clone();
-                async move {
-                    transport
-                        .unary_page::<
-                            _,
-                            types::ListRunnerPoliciesResponse,
-                        >(procedures::LIST_RUNNER_POLICIES, &request, token.as_deref())
-                        .await
-                }
-            },
-            |response: types::ListRunnerPoliciesResponse| (
-                response.policies,
-                response
-                    .pagination
-                    .and_then(|m| m.next_token)
-                    .filter(|token| !token.is_empty()),
-            ),
-        )
+        self.transport
+            .paginate(
+                move |token: Option<String>| {
+                    let transport = transport.clone();
+                    let request = request.clone();
+                    async move {
+                        transport
+                            .unary_page::<
+                                _,
+                                types::ListRunnerPoliciesResponse,
+                            >(
+                                procedures::LIST_RUNNER_POLICIES,
+                                &request,
+                                token.as_deref(),
+                            )
+                            .await
+                    }
+                },
+                |response: types::ListRunnerPoliciesResponse| (
+                    response.policies,
+                    response
+                        .pagination
+                        .and_then(|m| m.next_token)
+                        .filter(|token| !token.is_empty()),
+                ),
+            )
     }
 
     /// Lists all registered runners with optional filtering. Use this method to:
@@ -488,7 +493,7 @@ impl RunnerServiceClient {
 
     /// Every item of [`list_runners`](Self::list_runners) across all pages: follows `pagination.nextToken` until it is empty.
     ///
-    /// The request's own pagination token is where the first page starts.
+    /// The request's own pagination token is where the first page starts. At most `max_pages` pages are fetched (`ClientConfig::max_pages`, `CallOptions::max_pages`, default 10,000): then `Error::TooManyPages` ends the stream.
     pub fn list_runners_stream(
         &self,
         request: types::ListRunnersRequest,
@@ -496,27 +501,28 @@ impl RunnerServiceClient {
         Item = Result<types::Runner, ::gitpod_runtime::Error>,
     > + Send + 'static {
         let transport = self.transport.clone();
-        ::gitpod_runtime::client::paginate(
-            move |token: Option<String>| {
-                let transport = transport.clone();
-                let request = request.clone();
-                async move {
-                    transport
-                        .unary_page::<
-                            _,
-                            types::ListRunnersResponse,
-                        >(procedures::LIST_RUNNERS, &request, token.as_deref())
-                        .await
-                }
-            },
-            |response: types::ListRunnersResponse| (
-                response.runners,
-                response
-                    .pagination
-                    .and_then(|m| m.next_token)
-                    .filter(|token| !token.is_empty()),
-            ),
-        )
+        self.transport
+            .paginate(
+                move |token: Option<String>| {
+                    let transport = transport.clone();
+                    let request = request.clone();
+                    async move {
+                        transport
+                            .unary_page::<
+                                _,
+                                types::ListRunnersResponse,
+                            >(procedures::LIST_RUNNERS, &request, token.as_deref())
+                            .await
+                    }
+                },
+                |response: types::ListRunnersResponse| (
+                    response.runners,
+                    response
+                        .pagination
+                        .and_then(|m| m.next_token)
+                        .filter(|token| !token.is_empty()),
+                ),
+            )
     }
 
     /// Lists SCM organizations the user belongs to. Use this method to:

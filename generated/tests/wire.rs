@@ -339,7 +339,7 @@ async fn a_per_call_timeout_fires_as_error_timeout() {
 
     let started = Instant::now();
     let err = client
-        .with_options(CallOptions { timeout: Some(short), max_retries: Some(0) })
+        .with_options(CallOptions::new().timeout(short).max_retries(0))
         .get_runner(get("slow"))
         .await
         .expect_err("the handler sleeps 3 s");

@@ -440,7 +440,11 @@ async fn log_call(req: Request<Body>, next: axum::middleware::Next) -> Response<
     let status = resp.status();
     let ms = start.elapsed().as_secs_f64() * 1000.0;
     if status.is_success() {
-        eprintln!("gitpod-mock: {method} {target} -> {} ok ({ms:.1} ms)", status.as_u16());
+        eprintln!(
+            "gitpod-mock: {method} {target} -> {} ok ({ms:.1} ms)",
+            status.as_u16(),
+            target = escape_controls(&target)
+        );
         return resp;
     }
     // Errors are small Connect JSON bodies: read the code and message, then pass the body on.
@@ -448,9 +452,28 @@ async fn log_call(req: Request<Body>, next: axum::middleware::Next) -> Response<
     let bytes = axum::body::to_bytes(body, 64 * 1024).await.unwrap_or_default();
     let parsed: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     let code = parsed.get("code").and_then(Value::as_str).unwrap_or("?");
-    let message = parsed.get("message").and_then(Value::as_str).unwrap_or("").replace(['\n', '\r'], " ");
+    let message = parsed.get("message").and_then(Value::as_str).unwrap_or("");
+    let (target, code, message) = (escape_controls(&target), escape_controls(code), escape_controls(message));
     eprintln!("gitpod-mock: {method} {target} -> {} {code} ({ms:.1} ms): {message}", status.as_u16());
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// A log field with every control character (terminal escapes, newlines) written as `\u{..}`,
+/// so a request cannot forge log lines or drive the terminal; at most 1,000 characters.
+fn escape_controls(s: &str) -> String {
+    let mut out = String::with_capacity(s.len().min(1000));
+    for (i, c) in s.chars().enumerate() {
+        if i == 1000 {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A mock serving in the background. Dropping it stops the server too (without waiting).
@@ -512,6 +535,13 @@ mod tests {
         assert_eq!(serde_json::to_value(&model).expect("serialize"), file);
         let methods: usize = model.services.iter().map(|s| s.methods.len()).sum();
         assert_eq!(methods, 36);
+    }
+
+    #[test]
+    fn log_fields_escape_control_characters() {
+        assert_eq!(escape_controls("field `\u{1b}[31mred\nx`"), "field `\\u{1b}[31mred\\u{a}x`");
+        assert_eq!(escape_controls("plain näme"), "plain näme");
+        assert_eq!(escape_controls(&"a".repeat(2000)).chars().count(), 1001);
     }
 
     #[test]

@@ -307,3 +307,42 @@ async fn two_mocks_side_by_side_and_clean_shutdown() {
     assert_eq!(status, 200);
     b.stop().await;
 }
+
+/// A small gzip request inflating to 4 MiB of numbers (2 M JSON values, ~68 MiB as an untyped
+/// tree) is refused before decoding, as is a body nested 100 deep; the mock keeps serving.
+#[tokio::test]
+async fn bounded_decoding_of_hostile_requests() {
+    let h = start(MockOptions::default()).await;
+    let procedure = "gitpod.v1.RunnerService/GetRunner";
+    let mut numbers = b"{\"runnerId\":[".to_vec();
+    numbers.extend(std::iter::repeat_n(b"1,".as_slice(), 2 * 1024 * 1024 - 16).flatten());
+    numbers.extend_from_slice(b"1]}");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    std::io::Write::write_all(&mut enc, &numbers).unwrap();
+    let gz = enc.finish().unwrap();
+    assert!(gz.len() < 16 * 1024, "{} bytes", gz.len());
+    let resp = h
+        .http
+        .post(format!("{}/{procedure}", h.running.base_url()))
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .body(gz)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 429);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["code"], "resource_exhausted", "{body}");
+    let deep = format!("{{\"runnerId\":{}1{}}}", "[".repeat(100), "]".repeat(100));
+    let resp = h
+        .http
+        .post(format!("{}/{procedure}", h.running.base_url()))
+        .header("content-type", "application/json")
+        .body(deep)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    let (status, _) = h.call(procedure, "", &json!({"runnerId": "r"})).await;
+    assert_eq!(status, 200);
+}

@@ -24,7 +24,7 @@ use futures_core::Stream;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::error::{truncate, ConnectError, Error};
+use crate::error::{redact_json_excerpt, redact_message, truncate, ConnectError, Error};
 use crate::redact::Redacted;
 pub use crate::stream::Framing;
 use crate::stream::{Frame, FrameDecoder};
@@ -41,6 +41,13 @@ pub const DEFAULT_BACKOFF_BASE: Duration = Duration::from_millis(500);
 pub const MAX_BACKOFF: Duration = Duration::from_secs(8);
 /// The longest server-requested delay (`Retry-After`, `retry-after-ms`) that is honoured.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+/// The default limit of a response body (after decompression) and of one stream message: 4 MiB.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
+/// How much of an error (non-200) body is read: 64 KiB; the rest is not read (the connection
+/// is closed instead of drained), so a huge error body costs no more than this per attempt.
+pub const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
+/// The default page limit of a `*_stream` over pages ([`Transport::paginate`]).
+pub const DEFAULT_MAX_PAGES: u64 = 10_000;
 /// Environment variable holding the API token.
 pub const ENV_API_KEY: &str = "GITPOD_API_KEY";
 /// Environment variable overriding the base URL.
@@ -48,9 +55,12 @@ pub const ENV_BASE_URL: &str = "GITPOD_BASE_URL";
 /// The `User-Agent` sent by default: `gitpod-runtime/<version>`.
 pub const DEFAULT_USER_AGENT: &str = concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION"));
 
-/// Client configuration. `Debug` never shows the token.
+/// Client configuration. `Debug` never shows the token, nor credentials in the base URL
+/// (`https://user:pw@host` prints as `https://<redacted>@host`).
 #[derive(Clone)]
 pub struct ClientConfig {
+    max_response_bytes: usize,
+    max_pages: u64,
     base_url: Option<String>,
     bearer_token: Option<String>,
     timeout: Duration,
@@ -65,10 +75,12 @@ pub struct ClientConfig {
 impl fmt::Debug for ClientConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientConfig")
-            .field("base_url", &self.base_url)
+            .field("base_url", &self.base_url.as_deref().map(redact_url))
             .field("bearer_token", &Redacted(&self.bearer_token))
             .field("timeout", &self.timeout)
             .field("max_retries", &self.max_retries)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .field("max_pages", &self.max_pages)
             .field("user_agent", &self.user_agent)
             .field("backoff_base", &self.backoff_base)
             .field("stream_idle_timeout", &self.stream_idle_timeout)
@@ -88,6 +100,8 @@ impl ClientConfig {
     /// `GITPOD_API_KEY` (both read by [`Transport::new`] when not set here), 60 s timeout, 2 retries.
     pub fn new() -> Self {
         ClientConfig {
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_pages: DEFAULT_MAX_PAGES,
             base_url: None,
             bearer_token: None,
             timeout: DEFAULT_TIMEOUT,
@@ -134,6 +148,25 @@ impl ClientConfig {
         self
     }
 
+    /// The largest response body accepted, counted after decompression (default 4 MiB,
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`]); also the largest message of a server stream. The body is
+    /// read chunk by chunk and reading stops at the limit, so a huge (or endless, or gzip-bomb)
+    /// answer costs at most this much memory: the call fails with [`Error::ResponseTooLarge`]
+    /// and is not retried. Per call: [`CallOptions::max_response_bytes`]. Error (non-200) bodies
+    /// are read up to [`MAX_ERROR_BODY_BYTES`] only.
+    pub fn max_response_bytes(mut self, n: usize) -> Self {
+        self.max_response_bytes = n;
+        self
+    }
+
+    /// The most pages a `*_stream` over pages fetches (default 10,000, [`DEFAULT_MAX_PAGES`]):
+    /// when the last allowed page still has a `nextToken`, its items are yielded and then
+    /// [`Error::TooManyPages`] ends the stream. Per call: [`CallOptions::max_pages`].
+    pub fn max_pages(mut self, n: u64) -> Self {
+        self.max_pages = n;
+        self
+    }
+
     /// The `User-Agent` header (default `gitpod-runtime/<version>`).
     pub fn user_agent(mut self, ua: impl Into<String>) -> Self {
         self.user_agent = ua.into();
@@ -174,13 +207,19 @@ fn env_nonempty(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
-/// Per-call overrides of the client configuration.
+/// Per-call overrides of the client configuration. `#[non_exhaustive]`: build it with
+/// [`CallOptions::new`] and the setters, so options can be added without breaking callers.
 #[derive(Clone, Default, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CallOptions {
     /// Timeout of this call: a deadline for all its attempts (see [`ClientConfig::timeout`]).
     pub timeout: Option<Duration>,
     /// Retries for this call.
     pub max_retries: Option<u32>,
+    /// The response size limit of this call (see [`ClientConfig::max_response_bytes`]).
+    pub max_response_bytes: Option<usize>,
+    /// The page limit of a `*_stream` (see [`ClientConfig::max_pages`]).
+    pub max_pages: Option<u64>,
 }
 
 impl CallOptions {
@@ -198,6 +237,16 @@ impl CallOptions {
         self.max_retries = Some(n);
         self
     }
+    /// Sets the response size limit.
+    pub fn max_response_bytes(mut self, n: usize) -> Self {
+        self.max_response_bytes = Some(n);
+        self
+    }
+    /// Sets the page limit of a `*_stream`.
+    pub fn max_pages(mut self, n: u64) -> Self {
+        self.max_pages = Some(n);
+        self
+    }
 }
 
 struct Inner {
@@ -210,10 +259,12 @@ struct Inner {
     backoff_base: Duration,
     stream_idle_timeout: Option<Duration>,
     stream_framing: Framing,
+    max_response_bytes: usize,
+    max_pages: u64,
 }
 
 /// The transport every generated client method calls. Cheap to clone (an `Arc` inside).
-/// `Debug` never shows the token.
+/// `Debug` never shows the token nor credentials in the base URL.
 #[derive(Clone)]
 pub struct Transport {
     inner: Arc<Inner>,
@@ -223,10 +274,12 @@ pub struct Transport {
 impl fmt::Debug for Transport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Transport")
-            .field("base_url", &self.inner.base_url)
+            .field("base_url", &redact_url(&self.inner.base_url))
             .field("bearer_token", &Redacted(&self.inner.token))
             .field("timeout", &self.effective_timeout())
             .field("max_retries", &self.effective_retries())
+            .field("max_response_bytes", &self.effective_max_response_bytes())
+            .field("max_pages", &self.effective_max_pages())
             .finish_non_exhaustive()
     }
 }
@@ -259,7 +312,7 @@ impl Transport {
         let base_url = base_url.trim_end_matches('/').to_owned();
         match reqwest::Url::parse(&base_url) {
             Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {}
-            _ => return Err(Error::Config(format!("invalid base URL {base_url:?}"))),
+            _ => return Err(Error::Config(format!("invalid base URL {:?}", redact_url(&base_url)))),
         }
         let token = config.bearer_token.clone().or_else(|| env_nonempty(ENV_API_KEY)).ok_or_else(|| {
             Error::Config(format!(
@@ -287,6 +340,8 @@ impl Transport {
                 backoff_base: config.backoff_base,
                 stream_idle_timeout: config.stream_idle_timeout,
                 stream_framing: config.stream_framing,
+                max_response_bytes: config.max_response_bytes,
+                max_pages: config.max_pages,
             }),
             opts: CallOptions::default(),
         })
@@ -300,6 +355,8 @@ impl Transport {
             opts: CallOptions {
                 timeout: opts.timeout.or(self.opts.timeout),
                 max_retries: opts.max_retries.or(self.opts.max_retries),
+                max_response_bytes: opts.max_response_bytes.or(self.opts.max_response_bytes),
+                max_pages: opts.max_pages.or(self.opts.max_pages),
             },
         }
     }
@@ -315,6 +372,31 @@ impl Transport {
 
     fn effective_retries(&self) -> u32 {
         self.opts.max_retries.unwrap_or(self.inner.max_retries)
+    }
+
+    fn effective_max_response_bytes(&self) -> usize {
+        self.opts.max_response_bytes.unwrap_or(self.inner.max_response_bytes)
+    }
+
+    fn effective_max_pages(&self) -> u64 {
+        self.opts.max_pages.unwrap_or(self.inner.max_pages)
+    }
+
+    /// [`paginate`] with this transport's page limit ([`ClientConfig::max_pages`],
+    /// [`CallOptions::max_pages`]): what generated `*_stream` methods call.
+    pub fn paginate<Resp, Item, Fetch, Fut, Split>(
+        &self,
+        fetch: Fetch,
+        split: Split,
+    ) -> impl Stream<Item = Result<Item, Error>> + Send + 'static
+    where
+        Fetch: FnMut(Option<String>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Resp, Error>> + Send + 'static,
+        Split: FnMut(Resp) -> (Vec<Item>, Option<String>) + Send + 'static,
+        Resp: Send + 'static,
+        Item: Send + 'static,
+    {
+        paginate_with_limit(self.effective_max_pages(), fetch, split)
     }
 
     /// One unary call of an **idempotent** procedure: `POST {base}/{procedure}` with `req` as
@@ -419,7 +501,7 @@ impl Transport {
             if remaining.is_zero() {
                 return Err(Error::Timeout(timeout));
             }
-            match self.attempt::<Resp>(&url, &query, body.clone(), remaining, timeout, policy).await {
+            match self.attempt::<Resp>(procedure, &url, &query, body.clone(), remaining, timeout, policy).await {
                 Attempt::Done(r) => return r,
                 Attempt::Retry { error, delay } => {
                     if attempt >= retries {
@@ -464,6 +546,8 @@ impl Transport {
                 body,
                 idle_timeout: self.inner.stream_idle_timeout,
                 framing: self.inner.stream_framing,
+                procedure: procedure.trim_start_matches('/').to_owned(),
+                max_message_bytes: self.effective_max_response_bytes(),
             }),
             running: None,
             trailers: Arc::new(std::sync::Mutex::new(None)),
@@ -473,6 +557,7 @@ impl Transport {
     /// Opens a stream: the retry loop of [`Transport::call`] up to a 200 answer (whose body is
     /// then read frame by frame by the caller).
     async fn open_stream(&self, url: &str, body: bytes::Bytes, framing: Framing) -> Result<reqwest::Response, Error> {
+        let error_cap = self.effective_max_response_bytes().min(MAX_ERROR_BODY_BYTES);
         let timeout = self.effective_timeout();
         let retries = self.effective_retries();
         let deadline = tokio::time::Instant::now() + timeout;
@@ -508,7 +593,8 @@ impl Transport {
                 }
                 let status = resp.status().as_u16();
                 let headers = resp.headers().clone();
-                let bytes = resp.bytes().await?;
+                let mut resp = resp;
+                let bytes = read_capped(&mut resp, error_cap).await?.bytes;
                 Ok::<_, reqwest::Error>(Err((status, headers, bytes)))
             })
             .await;
@@ -516,7 +602,7 @@ impl Transport {
                 Err(_) => (Error::Timeout(timeout), None),
                 Ok(Err(e)) if e.is_builder() => return Err(Error::Config(format!("invalid request: {e}"))),
                 Ok(Err(e)) if e.is_timeout() && !e.is_connect() => (Error::Timeout(timeout), None),
-                Ok(Err(e)) => (Error::Transport(Box::new(e)), None),
+                Ok(Err(e)) => (transport_error(e), None),
                 Ok(Ok(Ok(resp))) => return Ok(resp),
                 Ok(Ok(Err((code, headers, bytes)))) => {
                     let request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
@@ -555,8 +641,10 @@ impl Transport {
         Duration::from_secs_f64(capped * jitter)
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn attempt<Resp: DeserializeOwned>(
         &self,
+        procedure: &str,
         url: &str,
         query: &[(String, String)],
         body: bytes::Bytes,
@@ -578,12 +666,16 @@ impl Transport {
         if !query.is_empty() {
             rb = rb.query(query);
         }
+        let limit = self.effective_max_response_bytes();
         let fut = async {
-            let resp = rb.send().await?;
+            let mut resp = rb.send().await?;
             let status = resp.status();
             let headers = resp.headers().clone();
-            let bytes = resp.bytes().await?;
-            Ok::<_, reqwest::Error>((status, headers, bytes))
+            // A success body up to the limit; an error body up to its small cap (the rest is
+            // never read: dropping the response closes the connection).
+            let cap = if status == reqwest::StatusCode::OK { limit } else { limit.min(MAX_ERROR_BODY_BYTES) };
+            let body = read_capped(&mut resp, cap).await?;
+            Ok::<_, reqwest::Error>((status, headers, body))
         };
         // Failures before a response: retried under the idempotent policy; under the
         // non-idempotent one only when the connection could not be established (nothing sent).
@@ -595,7 +687,7 @@ impl Transport {
             }
         };
         let idempotent = policy == RetryPolicy::Idempotent;
-        let (status, headers, bytes) = match tokio::time::timeout(remaining, fut).await {
+        let (status, headers, body) = match tokio::time::timeout(remaining, fut).await {
             Err(_) => return failed(Error::Timeout(timeout), idempotent),
             Ok(Err(e)) => {
                 if e.is_builder() {
@@ -603,22 +695,26 @@ impl Transport {
                 }
                 // `is_connect` first: a connect timeout sent nothing either.
                 if e.is_connect() {
-                    return failed(Error::Transport(Box::new(e)), true);
+                    return failed(transport_error(e), true);
                 }
                 if e.is_timeout() {
                     return failed(Error::Timeout(timeout), idempotent);
                 }
-                return failed(Error::Transport(Box::new(e)), idempotent);
+                return failed(transport_error(e), idempotent);
             }
             Ok(Ok(r)) => r,
         };
         if status == reqwest::StatusCode::OK {
+            if body.over {
+                let procedure = procedure.trim_start_matches('/').to_owned();
+                return Attempt::Done(Err(Error::ResponseTooLarge { procedure, limit }));
+            }
+            let bytes = body.bytes;
             let slice: &[u8] = if bytes.iter().all(|b| b.is_ascii_whitespace()) { b"{}" } else { &bytes };
             let r = crate::decode::decode_json::<Resp>(slice);
-            return Attempt::Done(
-                r.map_err(|e| Error::Decode { message: e, body: truncate(&String::from_utf8_lossy(&bytes), 1024) }),
-            );
+            return Attempt::Done(r.map_err(|e| decode_error(procedure, &e, &bytes)));
         }
+        let bytes = body.bytes;
         let code = status.as_u16();
         let request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
         let err = Error::Connect(ConnectError::from_response(code, &bytes, request_id));
@@ -637,6 +733,68 @@ impl Transport {
         } else {
             Attempt::Done(Err(err))
         }
+    }
+}
+
+/// A body read up to a cap.
+struct CappedBody {
+    /// At most the cap's bytes.
+    bytes: Vec<u8>,
+    /// The body was longer than the cap (reading stopped there).
+    over: bool,
+}
+
+/// Reads `resp`'s body chunk by chunk (decompressed, when the server gzipped it) and stops as
+/// soon as more than `cap` bytes arrived, or at once when `Content-Length` says so: never more
+/// than `cap` plus one chunk in memory. Keeps the first `cap` bytes.
+async fn read_capped(resp: &mut reqwest::Response, cap: usize) -> Result<CappedBody, reqwest::Error> {
+    if resp.content_length().is_some_and(|n| n > cap as u64) {
+        return Ok(CappedBody { bytes: Vec::new(), over: true });
+    }
+    let mut bytes = Vec::with_capacity(resp.content_length().map_or(0, |n| n as usize).min(cap));
+    while let Some(chunk) = resp.chunk().await? {
+        if bytes.len() + chunk.len() > cap {
+            let room = cap - bytes.len();
+            bytes.extend_from_slice(&chunk[..room]);
+            return Ok(CappedBody { bytes, over: true });
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(CappedBody { bytes, over: false })
+}
+
+/// The decode error of a response or stream message: the procedure, the serde message with
+/// quoted values redacted, and a redacted excerpt of the body (never the bytes themselves).
+fn decode_error(procedure: &str, message: &str, body: &[u8]) -> Error {
+    Error::Decode {
+        procedure: procedure.trim_start_matches('/').to_owned(),
+        message: redact_message(message),
+        body: redact_json_excerpt(body, 256),
+    }
+}
+
+/// `Error::Transport` for a reqwest error, with any credentials of its URL removed.
+fn transport_error(e: reqwest::Error) -> Error {
+    let url = e.url().filter(|u| !u.username().is_empty() || u.password().is_some()).cloned();
+    let e = match url {
+        Some(mut u) => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            e.with_url(u)
+        }
+        None => e,
+    };
+    Error::Transport(Box::new(e))
+}
+
+/// A URL for `Debug` output: user and password (`https://user:pw@host`) replaced by `<redacted>`.
+pub(crate) fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else { return url.to_owned() };
+    let authority_start = scheme_end + 3;
+    let authority_end = url[authority_start..].find(['/', '?', '#']).map_or(url.len(), |i| authority_start + i);
+    match url[authority_start..authority_end].rfind('@') {
+        Some(at) => format!("{}<redacted>{}", &url[..authority_start], &url[authority_start + at..]),
+        None => url.to_owned(),
     }
 }
 
@@ -671,8 +829,27 @@ fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
 /// When a page's `nextToken` is one the server already returned, that page is most likely a
 /// repeat (e.g. a server that ignored the token and sent the first page again): its items are
 /// not yielded, and [`Error::Pagination`] ends the stream instead of looping forever. A fetch
-/// error is yielded and ends the stream.
+/// error is yielded and ends the stream. At most [`DEFAULT_MAX_PAGES`] pages are fetched
+/// ([`paginate_with_limit`], [`Transport::paginate`]: a configured limit).
 pub fn paginate<Resp, Item, Fetch, Fut, Split>(
+    fetch: Fetch,
+    split: Split,
+) -> impl Stream<Item = Result<Item, Error>> + Send + 'static
+where
+    Fetch: FnMut(Option<String>) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<Resp, Error>> + Send + 'static,
+    Split: FnMut(Resp) -> (Vec<Item>, Option<String>) + Send + 'static,
+    Resp: Send + 'static,
+    Item: Send + 'static,
+{
+    paginate_with_limit(DEFAULT_MAX_PAGES, fetch, split)
+}
+
+/// [`paginate`] fetching at most `max_pages` pages: when page `max_pages` still has a next
+/// token, its items are yielded and then [`Error::TooManyPages`] ends the stream. Memory stays
+/// bounded however many pages there are: seen tokens are kept as 64-bit hashes.
+pub fn paginate_with_limit<Resp, Item, Fetch, Fut, Split>(
+    max_pages: u64,
     fetch: Fetch,
     split: Split,
 ) -> impl Stream<Item = Result<Item, Error>> + Send + 'static
@@ -687,7 +864,9 @@ where
         fetch: Fetch,
         split: Split,
         token: Option<String>,
-        seen: HashSet<String>,
+        seen: HashSet<u64>,
+        hasher: std::collections::hash_map::RandomState,
+        pages: u64,
         buf: VecDeque<Item>,
         pending_error: Option<Error>,
         done: bool,
@@ -697,11 +876,13 @@ where
         split,
         token: None,
         seen: HashSet::new(),
+        hasher: std::collections::hash_map::RandomState::new(),
+        pages: 0,
         buf: VecDeque::new(),
         pending_error: None,
         done: false,
     };
-    futures_util::stream::unfold(state, |mut st| async move {
+    futures_util::stream::unfold(state, move |mut st| async move {
         loop {
             if let Some(item) = st.buf.pop_front() {
                 return Some((Ok(item), st));
@@ -713,6 +894,7 @@ where
             if st.done {
                 return None;
             }
+            st.pages += 1;
             let resp = match (st.fetch)(st.token.clone()).await {
                 Ok(r) => r,
                 Err(e) => {
@@ -726,12 +908,16 @@ where
                     st.buf.extend(items);
                     st.done = true;
                 }
-                Some(t) if !st.seen.insert(t.clone()) => {
+                Some(t) if !st.seen.insert(std::hash::BuildHasher::hash_one(&st.hasher, &t)) => {
                     // Checked before yielding: this page's items would be duplicates.
                     st.pending_error = Some(Error::Pagination(format!(
                         "the server returned the page token {:?} twice; stopping instead of looping",
                         truncate(&t, 64)
                     )));
+                }
+                Some(_) if st.pages >= max_pages => {
+                    st.buf.extend(items);
+                    st.pending_error = Some(Error::TooManyPages { limit: max_pages });
                 }
                 Some(t) => {
                     st.buf.extend(items);
@@ -749,10 +935,9 @@ struct PendingCall {
     body: Result<Vec<u8>, Error>,
     idle_timeout: Option<Duration>,
     framing: Framing,
+    procedure: String,
+    max_message_bytes: usize,
 }
-
-/// The largest stream message a client accepts (64 MiB).
-const MAX_STREAM_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 
 type Trailers = std::collections::BTreeMap<String, Vec<String>>;
 
@@ -774,7 +959,7 @@ impl<T> fmt::Debug for ResponseStream<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ResponseStream")
             .field("started", &self.pending.is_none())
-            .field("url", &self.pending.as_ref().map(|p| &p.url))
+            .field("url", &self.pending.as_ref().map(|p| redact_url(&p.url)))
             .finish_non_exhaustive()
     }
 }
@@ -812,6 +997,16 @@ impl<T: DeserializeOwned + Send + 'static> ResponseStream<T> {
     fn start(&mut self) {
         let Some(p) = self.pending.take() else { return };
         let trailers = self.trailers.clone();
+        let procedure: Arc<str> = p.procedure.as_str().into();
+        let limit = p.max_message_bytes;
+        // The decoder's only `resource_exhausted` is a message over the limit.
+        let frame_error = {
+            let procedure = procedure.clone();
+            move |e: ConnectError| match e.code {
+                crate::Code::ResourceExhausted => Error::ResponseTooLarge { procedure: procedure.to_string(), limit },
+                _ => Error::Connect(e),
+            }
+        };
         enum St {
             Start(PendingCall),
             Open { resp: reqwest::Response, decoder: FrameDecoder, idle: Option<Duration>, ended: bool },
@@ -819,6 +1014,8 @@ impl<T: DeserializeOwned + Send + 'static> ResponseStream<T> {
         }
         let stream = futures_util::stream::unfold(St::Start(p), move |st| {
             let trailers = trailers.clone();
+            let procedure = procedure.clone();
+            let frame_error = frame_error.clone();
             async move {
                 let (mut resp, mut decoder, idle, mut ended) = match st {
                     St::Done => return None,
@@ -837,10 +1034,11 @@ impl<T: DeserializeOwned + Send + 'static> ResponseStream<T> {
                             if !ct.is_some_and(|c| c.starts_with(crate::stream::CONNECT_JSON_CONTENT_TYPE)) {
                                 let ct = ct.unwrap_or("").to_owned();
                                 let message = format!("expected a Connect stream, got content type {ct:?}");
-                                return Some((Err(Error::Decode { message, body: String::new() }), St::Done));
+                                let e = Error::Decode { procedure: p.procedure, message, body: String::new() };
+                                return Some((Err(e), St::Done));
                             }
                         }
-                        let decoder = FrameDecoder::new(p.framing, MAX_STREAM_MESSAGE_BYTES);
+                        let decoder = FrameDecoder::new(p.framing, p.max_message_bytes);
                         (resp, decoder, p.idle_timeout, false)
                     }
                 };
@@ -849,17 +1047,15 @@ impl<T: DeserializeOwned + Send + 'static> ResponseStream<T> {
                         Ok(Some(f)) => Some(f),
                         Ok(None) if ended => match decoder.finish() {
                             Ok(f) => f,
-                            Err(e) => return Some((Err(Error::Connect(e)), St::Done)),
+                            Err(e) => return Some((Err(frame_error(e)), St::Done)),
                         },
                         Ok(None) => None,
-                        Err(e) => return Some((Err(Error::Connect(e)), St::Done)),
+                        Err(e) => return Some((Err(frame_error(e)), St::Done)),
                     };
                     match frame {
                         Some(Frame::Message(json)) => {
-                            let item = crate::decode::decode_json::<T>(&json).map_err(|message| Error::Decode {
-                                message,
-                                body: truncate(&String::from_utf8_lossy(&json), 1024),
-                            });
+                            let item = crate::decode::decode_json::<T>(&json)
+                                .map_err(|message| decode_error(&procedure, &message, &json));
                             let next = if item.is_ok() { St::Open { resp, decoder, idle, ended } } else { St::Done };
                             return Some((item, next));
                         }
@@ -891,7 +1087,7 @@ impl<T: DeserializeOwned + Send + 'static> ResponseStream<T> {
                     match chunk {
                         Ok(Some(bytes)) => decoder.push(&bytes),
                         Ok(None) => ended = true,
-                        Err(e) => return Some((Err(Error::Transport(Box::new(e))), St::Done)),
+                        Err(e) => return Some((Err(transport_error(e)), St::Done)),
                     }
                 }
             }

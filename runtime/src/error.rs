@@ -289,6 +289,104 @@ impl ConnectError {
     }
 }
 
+/// A short excerpt of a JSON body that keeps its shape but none of its values: object keys (up to
+/// 64 bytes each) and punctuation stay, every string value becomes `"*"`, every number `*`,
+/// `true`/`false`/`null` stay; at most `max` bytes of output (then `…`). Control characters are
+/// never copied. Used by `Debug`/`Display` of decode errors, since a response may hold secrets.
+pub fn redact_json_excerpt(body: &[u8], max: usize) -> String {
+    let mut out = String::new();
+    let mut i = 0;
+    let push = |out: &mut String, s: &str| {
+        out.push_str(s);
+    };
+    while i < body.len() && out.len() < max {
+        let b = body[i];
+        match b {
+            b'"' => {
+                // Find the end of the string literal (escapes skipped).
+                let start = i + 1;
+                let mut j = start;
+                while j < body.len() && body[j] != b'"' {
+                    j += if body[j] == b'\\' { 2 } else { 1 };
+                }
+                let end = j.min(body.len());
+                let mut k = end + 1;
+                while k < body.len() && body[k].is_ascii_whitespace() {
+                    k += 1;
+                }
+                let is_key = body.get(k) == Some(&b':');
+                let text = String::from_utf8_lossy(&body[start..end]);
+                if is_key && text.len() <= 64 && !text.chars().any(char::is_control) {
+                    push(&mut out, &format!("\"{text}\""));
+                } else {
+                    push(&mut out, "\"*\"");
+                }
+                i = end + 1;
+            }
+            b'-' | b'0'..=b'9' => {
+                while i < body.len() && matches!(body[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') {
+                    i += 1;
+                }
+                push(&mut out, "*");
+            }
+            b'{' | b'}' | b'[' | b']' | b':' | b',' => {
+                out.push(b as char);
+                i += 1;
+            }
+            _ if b.is_ascii_whitespace() => {
+                if !out.ends_with(' ') && !out.is_empty() {
+                    out.push(' ');
+                }
+                i += 1;
+            }
+            _ if b.is_ascii_alphabetic() => {
+                let start = i;
+                while i < body.len() && body[i].is_ascii_alphabetic() {
+                    i += 1;
+                }
+                match &body[start..i] {
+                    w @ (b"true" | b"false" | b"null") => push(&mut out, std::str::from_utf8(w).unwrap_or("?")),
+                    _ => push(&mut out, "?"),
+                }
+            }
+            _ => {
+                out.push('?');
+                i += 1;
+            }
+        }
+    }
+    if i < body.len() {
+        out.push('…');
+    }
+    out
+}
+
+/// A serde error message with the values it quotes redacted: `invalid type: string "s3cr3t",
+/// expected u32` becomes `invalid type: string "<redacted>", expected u32`. Field paths and
+/// names (quoted with backticks) stay.
+pub fn redact_message(message: &str) -> String {
+    let mut out = String::with_capacity(message.len().min(512));
+    let mut rest = message;
+    while let Some(start) = rest.find('"') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        // The closing quote: serde_json escapes nothing in these messages, so the last quote
+        // before the next `, expected` / end is the best guess; take the next quote.
+        match after.find('"') {
+            Some(end) => {
+                out.push_str("\"<redacted>\"");
+                rest = &after[end + 1..];
+            }
+            None => {
+                out.push_str("\"<redacted>");
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out.chars().map(|c| if c.is_control() { ' ' } else { c }).take(1024).collect()
+}
+
 pub(crate) fn truncate(s: &str, max: usize) -> String {
     if s.len() <= max {
         return s.to_owned();
@@ -317,7 +415,15 @@ impl fmt::Display for ConnectError {
 impl std::error::Error for ConnectError {}
 
 /// What a client call returns when it fails.
+///
+/// `#[non_exhaustive]`: match the variants you handle and end with `_ =>` (or use
+/// [`Error::code`]), so new kinds of failure are not a breaking change.
+///
+/// `Debug` and `Display` never show response bytes verbatim: a decode error keeps the procedure,
+/// the field path and a redacted excerpt of the body (string values and numbers hidden), since a
+/// response may carry secrets (a `CreateRunnerToken` answer holds the token).
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Error {
     /// The server answered with a Connect error (or a non-200 status without one).
     Connect(ConnectError),
@@ -325,12 +431,31 @@ pub enum Error {
     Timeout(Duration),
     /// The request could not be sent or the response not read (connection refused, reset, TLS ...).
     Transport(Box<dyn std::error::Error + Send + Sync + 'static>),
-    /// The 200 response body is not the expected message.
+    /// The 200 response body (or a stream message) is not the expected message.
     Decode {
-        /// What went wrong, naming the field path when known.
+        /// The procedure called (`gitpod.v1.RunnerService/GetRunner`).
+        procedure: String,
+        /// What went wrong, naming the field path when known (quoted values redacted).
         message: String,
-        /// The start of the body (truncated).
+        /// A short, redacted excerpt of the body: its shape and keys, with every string value and
+        /// number replaced by `*` (see [`redact_json_excerpt`]).
         body: String,
+    },
+    /// The response body (after decompression), or one message of a server stream, is larger
+    /// than the configured limit (`ClientConfig::max_response_bytes`, per call
+    /// `CallOptions::max_response_bytes`). Reading stopped at the limit; nothing is retried.
+    ResponseTooLarge {
+        /// The procedure called.
+        procedure: String,
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// A `*_stream` over pages fetched the page limit (`ClientConfig::max_pages`, per call
+    /// `CallOptions::max_pages`) and the server still announced a next page. The items of
+    /// every fetched page were yielded before this error.
+    TooManyPages {
+        /// The limit in pages.
+        limit: u64,
     },
     /// The request message could not be encoded as JSON.
     Encode(String),
@@ -343,13 +468,15 @@ pub enum Error {
 impl Error {
     /// The Connect code this error corresponds to: the server's code for [`Error::Connect`],
     /// `deadline_exceeded` for timeouts, `unavailable` for transport errors, `internal` for
-    /// decode/encode/pagination errors, `invalid_argument` for configuration errors.
+    /// decode/encode/pagination errors, `resource_exhausted` for the response size and page
+    /// limits, `invalid_argument` for configuration errors.
     pub fn code(&self) -> Code {
         match self {
             Error::Connect(e) => e.code.clone(),
             Error::Timeout(_) => Code::DeadlineExceeded,
             Error::Transport(_) => Code::Unavailable,
             Error::Decode { .. } | Error::Encode(_) | Error::Pagination(_) => Code::Internal,
+            Error::ResponseTooLarge { .. } | Error::TooManyPages { .. } => Code::ResourceExhausted,
             Error::Config(_) => Code::InvalidArgument,
         }
     }
@@ -379,7 +506,15 @@ impl fmt::Display for Error {
             Error::Connect(e) => write!(f, "{e}"),
             Error::Timeout(d) => write!(f, "request timed out after {d:?}"),
             Error::Transport(e) => write!(f, "transport error: {e}"),
-            Error::Decode { message, .. } => write!(f, "cannot decode response: {message}"),
+            Error::Decode { procedure, message, .. } => {
+                write!(f, "cannot decode the response of {procedure}: {message}")
+            }
+            Error::ResponseTooLarge { procedure, limit } => {
+                write!(f, "the response of {procedure} is larger than the limit of {limit} bytes")
+            }
+            Error::TooManyPages { limit } => {
+                write!(f, "pagination: stopped after the limit of {limit} pages; the server announced more")
+            }
             Error::Encode(m) => write!(f, "cannot encode request: {m}"),
             Error::Config(m) => write!(f, "client configuration: {m}"),
             Error::Pagination(m) => write!(f, "pagination: {m}"),

@@ -174,12 +174,23 @@ where
     }
 }
 
-/// Server settings.
+/// Server settings (of the router; the listener's are [`ServeConfig`]).
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
     /// The largest request body accepted, after gunzip (default 4 MiB); larger is
-    /// `resource_exhausted` (HTTP 429).
+    /// `resource_exhausted` (HTTP 429). The compressed body is read up to this size, and gunzip
+    /// stops at it: nothing larger is ever held in memory.
     pub max_body_bytes: usize,
+    /// The most JSON values (elements of arrays and objects, counted before decoding) a request
+    /// body may hold (default 100,000); more is `resource_exhausted`. Bounds what decoding into
+    /// `serde_json::Value` (untyped routes, the mock, `object` fields) can allocate.
+    pub max_json_values: usize,
+    /// The deepest nesting of arrays and objects a request body may have (default 64); deeper
+    /// is `invalid_argument`.
+    pub max_json_depth: usize,
+    /// How long reading the request body may take (default 30 s; `Connect-Timeout-Ms`, when
+    /// shorter, wins); slower is `deadline_exceeded`. Ends slow uploads.
+    pub body_read_timeout: Duration,
     /// Gzip responses when the client sends `Accept-Encoding: gzip` (default true).
     pub compress_responses: bool,
     /// Smallest response body that is gzipped (default 1 KiB).
@@ -188,7 +199,14 @@ pub struct ServerConfig {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { max_body_bytes: 4 * 1024 * 1024, compress_responses: true, compress_min_bytes: 1024 }
+        ServerConfig {
+            max_body_bytes: 4 * 1024 * 1024,
+            max_json_values: 100_000,
+            max_json_depth: 64,
+            body_read_timeout: Duration::from_secs(30),
+            compress_responses: true,
+            compress_min_bytes: 1024,
+        }
     }
 }
 
@@ -196,6 +214,21 @@ impl ServerConfig {
     /// Sets [`ServerConfig::max_body_bytes`].
     pub fn max_body_bytes(mut self, n: usize) -> Self {
         self.max_body_bytes = n;
+        self
+    }
+    /// Sets [`ServerConfig::max_json_values`].
+    pub fn max_json_values(mut self, n: usize) -> Self {
+        self.max_json_values = n;
+        self
+    }
+    /// Sets [`ServerConfig::max_json_depth`].
+    pub fn max_json_depth(mut self, n: usize) -> Self {
+        self.max_json_depth = n;
+        self
+    }
+    /// Sets [`ServerConfig::body_read_timeout`].
+    pub fn body_read_timeout(mut self, d: Duration) -> Self {
+        self.body_read_timeout = d;
         self
     }
     /// Sets [`ServerConfig::compress_responses`].
@@ -575,6 +608,47 @@ async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Byte
     Ok(Bytes::from(out))
 }
 
+/// Counts the values and the nesting of a JSON body without decoding it (one pass over the bytes,
+/// no allocation): at most `max_values` elements (commas and containers outside strings, plus
+/// one) and `max_depth` levels of arrays and objects. Malformed JSON passes: the decoder says why.
+fn check_json_shape(body: &[u8], max_values: usize, max_depth: usize) -> Result<(), ConnectError> {
+    let (mut values, mut depth) = (1usize, 0usize);
+    let (mut in_string, mut escaped) = (false, false);
+    for &b in body {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                values += 1;
+                if depth > max_depth {
+                    return Err(ConnectError::invalid_argument(format!(
+                        "invalid request: nested deeper than {max_depth} levels"
+                    )));
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            b',' => values += 1,
+            _ => continue,
+        }
+        if values > max_values {
+            return Err(ConnectError::resource_exhausted(format!(
+                "request body holds more than {max_values} JSON values"
+            )));
+        }
+    }
+    Ok(())
+}
+
 impl ConnectError {
     fn unimplemented_encoding(enc: &str) -> ConnectError {
         ConnectError::new(Code::Unimplemented, format!("unsupported Content-Encoding {enc:?}: use gzip or identity"))
@@ -696,6 +770,8 @@ async fn dispatch(State(router): State<Arc<ConnectRouter>>, req: Request) -> Res
     let bearer_token = bearer_from(&parts.headers);
     let query = query_pairs(&parts.uri);
     let limit = router.config.max_body_bytes;
+    let (max_values, max_depth) = (router.config.max_json_values, router.config.max_json_depth);
+    let body_timeout = router.config.body_read_timeout;
 
     let prepare = {
         let router = router.clone();
@@ -704,10 +780,19 @@ async fn dispatch(State(router): State<Arc<ConnectRouter>>, req: Request) -> Res
                 Some(hook) => hook.authenticate(&parts.headers, bearer_token.as_deref()).await?,
                 None => None,
             };
-            let mut body = read_body(body, &parts.headers, limit).await?;
+            let mut body = match tokio::time::timeout(body_timeout, read_body(body, &parts.headers, limit)).await {
+                Ok(r) => r?,
+                Err(_) => {
+                    return Err(ConnectError::deadline_exceeded(format!(
+                        "the request body was not read within {} ms",
+                        body_timeout.as_millis()
+                    )))
+                }
+            };
             if stream_framing == Some(Framing::Connect) {
                 body = unenvelope_request(body)?;
             }
+            check_json_shape(&body, max_values, max_depth)?;
             if body.iter().all(|b| b.is_ascii_whitespace()) {
                 body = Bytes::from_static(b"{}");
             }
@@ -868,18 +953,285 @@ fn json_response(body: Vec<u8>, gzip_ok: bool, min_bytes: usize) -> Response {
     resp
 }
 
-/// Serves `router` on `listener` until the process ends (or the task is dropped).
-pub async fn serve(listener: tokio::net::TcpListener, router: axum::Router) -> std::io::Result<()> {
-    axum::serve(listener, router).await
+/// Settings of the listener side of [`serve_with_config`] (what [`serve`] and
+/// [`serve_with_shutdown`] use with the defaults): how long a connection may take to send a
+/// request head, stay idle, how many connections are served at once, how long shutdown waits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServeConfig {
+    /// How long a client may take to send a complete request head (default 10 s): from the
+    /// connection's start for its first request, and (HTTP/1, hyper's own timer) from the moment
+    /// the server waits for each next one. A connection that is slower (slowloris) is closed.
+    pub header_read_timeout: Duration,
+    /// A connection with no call in flight for this long is closed (default 60 s). HTTP/1: the
+    /// wait for the next request head is also bounded by `header_read_timeout`, so an idle
+    /// HTTP/1 keep-alive connection lasts at most the shorter of the two. HTTP/2: also the
+    /// keep-alive ping interval (a peer that does not answer a ping within `header_read_timeout`
+    /// is dropped).
+    pub idle_timeout: Duration,
+    /// The most connections served at once (default 1,024). Further connections wait in the
+    /// listen backlog (they are accepted when a connection closes); keep it below the process's
+    /// open-file limit.
+    pub max_connections: usize,
+    /// After the shutdown signal: how long in-flight calls may take to finish (default 30 s);
+    /// connections still busy then are closed.
+    pub shutdown_timeout: Duration,
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves, then finishes in-flight requests.
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 1024,
+            shutdown_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl ServeConfig {
+    /// The defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets [`ServeConfig::header_read_timeout`].
+    pub fn header_read_timeout(mut self, d: Duration) -> Self {
+        self.header_read_timeout = d;
+        self
+    }
+    /// Sets [`ServeConfig::idle_timeout`].
+    pub fn idle_timeout(mut self, d: Duration) -> Self {
+        self.idle_timeout = d;
+        self
+    }
+    /// Sets [`ServeConfig::max_connections`] (at least 1).
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.max_connections = n.max(1);
+        self
+    }
+    /// Sets [`ServeConfig::shutdown_timeout`].
+    pub fn shutdown_timeout(mut self, d: Duration) -> Self {
+        self.shutdown_timeout = d;
+        self
+    }
+}
+
+/// Serves `router` on `listener` until the process ends (or the task is dropped), with the
+/// default [`ServeConfig`].
+pub async fn serve(listener: tokio::net::TcpListener, router: axum::Router) -> std::io::Result<()> {
+    serve_with_config(listener, router, ServeConfig::default(), std::future::pending()).await
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then finishes in-flight requests
+/// (at most [`ServeConfig::shutdown_timeout`], default 30 s), with the default [`ServeConfig`].
 pub async fn serve_with_shutdown(
     listener: tokio::net::TcpListener,
     router: axum::Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+    serve_with_config(listener, router, ServeConfig::default(), shutdown).await
+}
+
+/// Serves `router` on `listener` (HTTP/1.1 and HTTP/2 without TLS, as [`axum::serve`]) with the
+/// limits of `config`, until `shutdown` resolves. Then it stops accepting, lets every
+/// connection finish its in-flight calls (idle ones close at once; HTTP/2 gets a GOAWAY) for
+/// at most [`ServeConfig::shutdown_timeout`], and returns.
+pub async fn serve_with_config(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    config: ServeConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioTimer};
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(config.header_read_timeout).keep_alive(true);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(config.idle_timeout)
+        .keep_alive_timeout(config.header_read_timeout);
+    let builder = Arc::new(builder);
+    let permits = Arc::new(tokio::sync::Semaphore::new(config.max_connections.max(1)));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut connections = tokio::task::JoinSet::new();
+    let shutdown = shutdown;
+    tokio::pin!(shutdown);
+    loop {
+        while connections.try_join_next().is_some() {}
+        // Past the cap, connections wait in the listen backlog until one closes.
+        let permit = tokio::select! {
+            _ = &mut shutdown => break,
+            p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+        };
+        let stream = tokio::select! {
+            _ = &mut shutdown => break,
+            r = listener.accept() => match r {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Per-connection failures (reset before accept) are nothing; others (out of
+                    // file descriptors) pass with time.
+                    if !matches!(
+                        e.kind(),
+                        std::io::ErrorKind::ConnectionAborted
+                            | std::io::ErrorKind::ConnectionReset
+                            | std::io::ErrorKind::ConnectionRefused
+                    ) {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        connections.spawn(serve_connection(
+            builder.clone(),
+            router.clone(),
+            stream,
+            config.clone(),
+            stop_rx.clone(),
+            permit,
+        ));
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    let drain = async { while connections.join_next().await.is_some() {} };
+    if tokio::time::timeout(config.shutdown_timeout, drain).await.is_err() {
+        connections.shutdown().await;
+    }
+    Ok(())
+}
+
+/// What a connection is doing, as its calls see it: calls in flight (a call lasts until its
+/// response body is over, so a server stream counts), whether one was seen, when the count last
+/// dropped to zero.
+struct Activity {
+    in_flight: std::sync::atomic::AtomicUsize,
+    seen: std::sync::atomic::AtomicBool,
+    since: std::sync::Mutex<tokio::time::Instant>,
+    changed: tokio::sync::Notify,
+}
+
+/// One call in flight; dropped with the response body.
+struct CallGuard(Arc<Activity>);
+
+impl Activity {
+    fn enter(this: &Arc<Activity>) -> CallGuard {
+        this.in_flight.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        this.seen.store(true, std::sync::atomic::Ordering::SeqCst);
+        this.changed.notify_one();
+        CallGuard(this.clone())
+    }
+}
+
+impl Drop for CallGuard {
+    fn drop(&mut self) {
+        if let Ok(mut since) = self.0.since.lock() {
+            *since = tokio::time::Instant::now();
+        }
+        self.0.in_flight.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        self.0.changed.notify_one();
+    }
+}
+
+/// A response body that holds its call's [`CallGuard`] until it is dropped (sent or abandoned).
+struct GuardedBody {
+    inner: Body,
+    _guard: CallGuard,
+}
+
+impl http_body::Body for GuardedBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+        Pin::new(&mut self.get_mut().inner).poll_frame(cx)
+    }
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// Serves one connection: hyper does the protocol (and HTTP/1's header-read timeout); this
+/// watchdog closes the connection when no call is in flight for `header_read_timeout` before
+/// its first call (a client that never completes a request head, HTTP/2 and the protocol
+/// sniffing included) or `idle_timeout` after one, and on shutdown.
+async fn serve_connection(
+    builder: Arc<hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>>,
+    router: axum::Router,
+    stream: tokio::net::TcpStream,
+    config: ServeConfig,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+) {
+    use std::sync::atomic::Ordering;
+    let activity = Arc::new(Activity {
+        in_flight: Default::default(),
+        seen: Default::default(),
+        since: std::sync::Mutex::new(tokio::time::Instant::now()),
+        changed: tokio::sync::Notify::new(),
+    });
+    let service = {
+        let activity = activity.clone();
+        hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
+            let guard = Activity::enter(&activity);
+            let router = router.clone();
+            async move {
+                let resp = match tower::ServiceExt::oneshot(router, req.map(Body::new)).await {
+                    Ok(r) => r,
+                    Err(never) => match never {},
+                };
+                Ok::<_, std::convert::Infallible>(resp.map(|inner| Body::new(GuardedBody { inner, _guard: guard })))
+            }
+        })
+    };
+    let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    // Set once the connection was asked to close: from then on, idle for a second is the end.
+    let mut closing: Option<tokio::time::Instant> = None;
+    if *stop.borrow() {
+        conn.as_mut().graceful_shutdown();
+        closing = Some(tokio::time::Instant::now());
+    }
+    loop {
+        let in_flight = activity.in_flight.load(Ordering::SeqCst);
+        let since = activity.since.lock().map(|s| *s).unwrap_or_else(|_| tokio::time::Instant::now());
+        let deadline = match closing {
+            _ if in_flight > 0 => None,
+            Some(at) => Some(at.max(since) + Duration::from_secs(1)),
+            None if activity.seen.load(Ordering::SeqCst) => Some(since + config.idle_timeout),
+            None => Some(since + config.header_read_timeout),
+        };
+        let sleep = async {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = conn.as_mut() => return,
+            _ = activity.changed.notified() => {}
+            _ = sleep => {
+                // Nothing in flight: after the grace of a close, or before any request (nothing to
+                // be graceful about: the client never completed a request head), drop it.
+                if closing.is_some() || !activity.seen.load(Ordering::SeqCst) {
+                    return;
+                }
+                conn.as_mut().graceful_shutdown();
+                closing = Some(tokio::time::Instant::now());
+            }
+            r = stop.changed(), if closing.is_none() => {
+                if r.is_err() || *stop.borrow() {
+                    conn.as_mut().graceful_shutdown();
+                    closing = Some(tokio::time::Instant::now());
+                }
+            }
+        }
+    }
 }
 
 fn gzip(data: &[u8]) -> Vec<u8> {

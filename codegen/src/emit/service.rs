@@ -227,7 +227,9 @@ fn emit_stream_method(method: &Method, names: &MethodNames, index: &TypeIndex) -
     let next_token = next_token_expr(index, &method.response, &pagination.next_token)?;
     let doc = doc_attrs(&format!(
         "Every item of [`{0}`](Self::{0}) across all pages: follows `{1}` until it is empty.\n\n\
-         The request's own pagination token is where the first page starts.",
+         The request's own pagination token is where the first page starts. At most `max_pages` \
+         pages are fetched (`ClientConfig::max_pages`, `CallOptions::max_pages`, default 10,000): \
+         then `Error::TooManyPages` ends the stream.",
         func.to_string().trim_start_matches("r#"),
         pagination.next_token
     ));
@@ -242,7 +244,7 @@ fn emit_stream_method(method: &Method, names: &MethodNames, index: &TypeIndex) -
             request: #request,
         ) -> impl ::gitpod_runtime::Stream<Item = Result<types::#item, ::gitpod_runtime::Error>> + Send + 'static {
             let transport = self.transport.clone();
-            ::gitpod_runtime::client::paginate(
+            self.transport.paginate(
                 move |token: Option<String>| {
                     let transport = transport.clone();
                     let request = request.clone();
