@@ -1032,7 +1032,7 @@ pub async fn serve_with_shutdown(
     serve_with_config(listener, router, ServeConfig::default(), shutdown).await
 }
 
-/// Serves `router` on `listener` (HTTP/1.1 and HTTP/2 without TLS, as [`axum::serve`]) with the
+/// Serves `router` on `listener` (HTTP/1.1 and HTTP/2 without TLS, as [`axum::serve()`]) with the
 /// limits of `config`, until `shutdown` resolves. Then it stops accepting, lets every
 /// connection finish its in-flight calls (idle ones close at once; HTTP/2 gets a GOAWAY) for
 /// at most [`ServeConfig::shutdown_timeout`], and returns.
