@@ -8,7 +8,7 @@ use super::types::TypeIndex;
 use super::EmitError;
 use crate::model::{Method, Model, Service, Streaming, Type};
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{format_ident, quote};
 
 /// The request and response types of a method, as a service module spells them.
 fn method_types(method: &Method, index: &TypeIndex) -> (TokenStream, TokenStream) {
@@ -311,33 +311,13 @@ fn emit_server(service: &Service, names: &ServiceNames, index: &TypeIndex) -> To
         let docs = doc_attrs(&server_method_doc(method));
         let deprecated = deprecated_attr(method);
         let lints = name_lints(func);
-        if method.streaming == Streaming::Server {
-            trait_methods.push(quote! {
-                #docs
-                #deprecated
-                #lints
-                fn #func(
-                    &self,
-                    context: ::gitpod_runtime::server::RequestContext,
-                    request: #request,
-                ) -> impl ::std::future::Future<
-                    Output = Result<::gitpod_runtime::server::MessageStream<#response>, ::gitpod_runtime::ConnectError>,
-                > + Send {
-                    let _ = (context, request);
-                    ::std::future::ready(Err(::gitpod_runtime::ConnectError::unimplemented(procedures::#constant)))
-                }
-            });
-            routes.push(quote! {
-                .server_stream(procedures::#constant, {
-                    let service = service.clone();
-                    move |context, request: #request| {
-                        let service = service.clone();
-                        async move { service.#func(context, request).await }
-                    }
-                })
-            });
-            continue;
-        }
+        // A server-streaming method answers a stream of messages and is registered as one.
+        let (output, register, paged) = if method.streaming == Streaming::Server {
+            (quote!(::gitpod_runtime::server::MessageStream<#response>), format_ident!("server_stream"), quote!())
+        } else {
+            let paged = method.pagination.is_some();
+            (quote!(#response), format_ident!("unary"), quote!(#paged,))
+        };
         trait_methods.push(quote! {
             #docs
             #deprecated
@@ -346,14 +326,13 @@ fn emit_server(service: &Service, names: &ServiceNames, index: &TypeIndex) -> To
                 &self,
                 context: ::gitpod_runtime::server::RequestContext,
                 request: #request,
-            ) -> impl ::std::future::Future<Output = Result<#response, ::gitpod_runtime::ConnectError>> + Send {
+            ) -> impl ::std::future::Future<Output = Result<#output, ::gitpod_runtime::ConnectError>> + Send {
                 let _ = (context, request);
                 ::std::future::ready(Err(::gitpod_runtime::ConnectError::unimplemented(procedures::#constant)))
             }
         });
-        let paged = method.pagination.is_some();
         routes.push(quote! {
-            .unary(procedures::#constant, #paged, {
+            .#register(procedures::#constant, #paged {
                 let service = service.clone();
                 move |context, request: #request| {
                     let service = service.clone();
