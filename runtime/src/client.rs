@@ -239,7 +239,8 @@ pub struct CallOptions {
     pub max_pages: Option<u64>,
     /// Headers, query parameters and body fields this call adds ([`CallOptions::header`],
     /// [`CallOptions::query_param`], [`CallOptions::extra_field`], [`CallOptions::idempotency_key`]).
-    pub(crate) extras: options::Extras,
+    /// (Behind an `Arc`: cheap to clone, and a transport stays small.)
+    pub(crate) extras: Arc<options::Extras>,
 }
 
 impl CallOptions {
@@ -379,7 +380,7 @@ impl Transport {
                 max_retries: opts.max_retries.or(self.opts.max_retries),
                 max_response_bytes: opts.max_response_bytes.or(self.opts.max_response_bytes),
                 max_pages: opts.max_pages.or(self.opts.max_pages),
-                extras: self.opts.extras.merged(&opts.extras),
+                extras: Arc::new(self.opts.extras.merged(&opts.extras)),
             },
         }
     }

@@ -89,10 +89,16 @@ impl CallOptions {
                 if is_sensitive(&name) {
                     value.set_sensitive(true);
                 }
-                self.extras.headers.append(name, value);
+                std::sync::Arc::make_mut(&mut self.extras).headers.append(name, value);
             }
-            (Err(_), _) => self.extras.invalid = Some("CallOptions::header: invalid header name".into()),
-            (_, Err(_)) => self.extras.invalid = Some("CallOptions::header: invalid header value".into()),
+            (Err(_), _) => {
+                std::sync::Arc::make_mut(&mut self.extras).invalid =
+                    Some("CallOptions::header: invalid header name".into())
+            }
+            (_, Err(_)) => {
+                std::sync::Arc::make_mut(&mut self.extras).invalid =
+                    Some("CallOptions::header: invalid header value".into())
+            }
         }
         self
     }
@@ -101,7 +107,7 @@ impl CallOptions {
     /// request message lacks: `ListSCMOrganizations`' `token`/`pageSize`). Added after the
     /// parameters the client sends itself.
     pub fn query_param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.extras.query.push((name.into(), value.into()));
+        std::sync::Arc::make_mut(&mut self.extras).query.push((name.into(), value.into()));
         self
     }
 
@@ -109,7 +115,7 @@ impl CallOptions {
     /// describe yet (it replaces a field of the same JSON name the message would send). Use the
     /// JSON (lowerCamelCase) name and the ProtoJSON encoding of the value.
     pub fn extra_field(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
-        self.extras.fields.insert(name.into(), value.into());
+        std::sync::Arc::make_mut(&mut self.extras).fields.insert(name.into(), value.into());
         self
     }
 
