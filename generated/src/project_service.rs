@@ -40,7 +40,8 @@ impl ProjectServiceClient {
         Self { transport }
     }
 
-    /// A copy of this client whose calls use `options` (per-call timeout and retries).
+    /// A copy of this client whose calls use `options`: timeout, retries, headers, query
+    /// parameters, extra body fields, an idempotency key.
     pub fn with_options(&self, options: ::gitpod_runtime::client::CallOptions) -> Self {
         Self {
             transport: self.transport.with_options(options),
@@ -84,6 +85,22 @@ impl ProjectServiceClient {
             .await
     }
 
+    /// [`create_project_policy`](Self::create_project_policy), returning the message with the HTTP status, the response headers and the request id (`x-request-id`).
+    pub async fn create_project_policy_with_response(
+        &self,
+        request: types::CreateProjectPolicyRequest,
+    ) -> Result<
+        ::gitpod_runtime::client::Response<types::CreateProjectPolicyResponse>,
+        ::gitpod_runtime::Error,
+    > {
+        self.transport
+            .unary_non_idempotent_with_response(
+                procedures::CREATE_PROJECT_POLICY,
+                &request,
+            )
+            .await
+    }
+
     /// Deletes a project policy. Use this method to:
     ///
     /// - Remove access controls
@@ -116,6 +133,19 @@ impl ProjectServiceClient {
         self.transport.unary(procedures::DELETE_PROJECT_POLICY, &request).await
     }
 
+    /// [`delete_project_policy`](Self::delete_project_policy), returning the message with the HTTP status, the response headers and the request id (`x-request-id`).
+    pub async fn delete_project_policy_with_response(
+        &self,
+        request: types::DeleteProjectPolicyRequest,
+    ) -> Result<
+        ::gitpod_runtime::client::Response<types::DeleteProjectPolicyResponse>,
+        ::gitpod_runtime::Error,
+    > {
+        self.transport
+            .unary_with_response(procedures::DELETE_PROJECT_POLICY, &request)
+            .await
+    }
+
     /// Lists policies for a project. Use this method to:
     ///
     /// - View access controls
@@ -134,7 +164,7 @@ impl ProjectServiceClient {
     /// let response = client
     ///     .list_project_policies(types::ListProjectPoliciesRequest {
     ///         pagination: Some(types::PaginationRequest {
-    ///             page_size: Some(20i32),
+    ///             page_size: Some(20i64),
     ///             ..Default::default()
     ///         }),
     ///         project_id: Some("b0e12f6c-4c67-429d-a4a6-d9838b5da047".into()),
@@ -149,6 +179,19 @@ impl ProjectServiceClient {
         request: types::ListProjectPoliciesRequest,
     ) -> Result<types::ListProjectPoliciesResponse, ::gitpod_runtime::Error> {
         self.transport.unary(procedures::LIST_PROJECT_POLICIES, &request).await
+    }
+
+    /// [`list_project_policies`](Self::list_project_policies), returning the message with the HTTP status, the response headers and the request id (`x-request-id`).
+    pub async fn list_project_policies_with_response(
+        &self,
+        request: types::ListProjectPoliciesRequest,
+    ) -> Result<
+        ::gitpod_runtime::client::Response<types::ListProjectPoliciesResponse>,
+        ::gitpod_runtime::Error,
+    > {
+        self.transport
+            .unary_with_response(procedures::LIST_PROJECT_POLICIES, &request)
+            .await
     }
 
     /// Every item of [`list_project_policies`](Self::list_project_policies) across all pages: follows `pagination.nextToken` until it is empty.
@@ -220,6 +263,19 @@ impl ProjectServiceClient {
         request: types::UpdateProjectPolicyRequest,
     ) -> Result<types::UpdateProjectPolicyResponse, ::gitpod_runtime::Error> {
         self.transport.unary(procedures::UPDATE_PROJECT_POLICY, &request).await
+    }
+
+    /// [`update_project_policy`](Self::update_project_policy), returning the message with the HTTP status, the response headers and the request id (`x-request-id`).
+    pub async fn update_project_policy_with_response(
+        &self,
+        request: types::UpdateProjectPolicyRequest,
+    ) -> Result<
+        ::gitpod_runtime::client::Response<types::UpdateProjectPolicyResponse>,
+        ::gitpod_runtime::Error,
+    > {
+        self.transport
+            .unary_with_response(procedures::UPDATE_PROJECT_POLICY, &request)
+            .await
     }
 }
 

@@ -64,7 +64,8 @@ impl RunnerConfigurationServiceClient {
         Self { transport }
     }
 
-    /// A copy of this client whose calls use `options` (per-call timeout and retries).
+    /// A copy of this client whose calls use `options`: timeout, retries, headers, query
+    /// parameters, extra body fields, an idempotency key.
     pub fn with_options(&self, options: ::gitpod_runtime::client::CallOptions) -> Self {
         Self {
             transport: self.transport.with_options(options),
@@ -113,6 +114,22 @@ impl RunnerConfigurationServiceClient {
             .await
     }
 
+    /// [`create_environment_class`](Self::create_environment_class), returning the message with the HTTP status, the response headers and the request id (`x-request-id`).
+    pub async fn create_environment_class_with_response(
+        &self,
+        request: types::CreateEnvironmentClassRequest,
+    ) -> Result<
+        ::gitpod_runtime::client::Response<types::CreateEnvironmentClassResponse>,
+        ::gitpod_runtime::Error,
+    > {
+        self.transport
+            .unary_non_idempotent_with_response(
+                procedures::CREATE_ENVIRONMENT_CLASS,
+                &request,
+            )
+            .await
+    }
+
     /// Creates a new authentication token for accessing remote hosts. Use this method to:
     ///
     /// - Set up SCM authentication
@@ -152,6 +169,22 @@ impl RunnerConfigurationServiceClient {
     ) -> Result<types::CreateHostAuthenticationTokenResponse, ::gitpod_runtime::Error> {
         self.transport
             .unary_non_idempotent(procedures::CREATE_HOST_AUTHENTICATION_TOKEN, &request)
+            .await
+    }
+
+    /// [`create_host_authentication_token`](Self::create_host_authentication_token), returning the message with the HTTP status, the response headers and the request id (`x-request-id`).
+    pub async fn create_host_authentication_token_with_response(
+        &self,
+        request: types::CreateHostAuthenticationTokenRequest,
+    ) -> Result<
+        ::gitpod_runtime::client::Response<types::CreateHostAuthenticationTokenResponse>,
+        ::gitpod_runtime::Error,
+    > {
+        self.transport
+            .unary_non_idempotent_with_response(
+                procedures::CREATE_HOST_AUTHENTICATION_TOKEN,
+                &request,
+            )
             .await
     }
 
@@ -195,6 +228,22 @@ impl RunnerConfigurationServiceClient {
             .await
     }
 
+    /// [`create_scm_integration`](Self::create_scm_integration), returning the message with the HTTP status, the response headers and the request id (`x-request-id`).
+    pub async fn create_scm_integration_with_response(
+        &self,
+        request: types::CreateScmIntegrationRequest,
+    ) -> Result<
+        ::gitpod_runtime::client::Response<types::CreateScmIntegrationResponse>,
+        ::gitpod_runtime::Error,
+    > {
+        self.transport
+            .unary_non_idempotent_with_response(
+                procedures::CREATE_SCM_INTEGRATION,
+                &request,
+            )
+            .await
+    }
+
     /// Deletes a host authentication token. Use this method to:
     ///
     /// - Remove unused tokens
@@ -225,6 +274,19 @@ impl RunnerConfigurationServiceClient {
     ) -> Result<types::DeleteHostAuthenticationTokenResponse, ::gitpod_runtime::Error> {
         self.transport
             .unary(procedures::DELETE_HOST_AUTHENTICATION_TOKEN, &request)
+            .await
+    }
+
+    /// [`delete_host_authentication_token`](Self::delete_host_authentication_token), returning the message with the HTTP status, the response headers and the request id (`x-request-id`).
+    pub async fn delete_host_authentication_token_with_response(
+        &self,
+        request: types::DeleteHostAuthenticationTokenRequest,
+    ) -> Result<
+        ::gitpod_runtime::client::Response<types::DeleteHostAuthenticationTokenResponse>,
+        ::gitpod_runtime::Error,
+    > {
+        self.transport
+            .unary_with_response(procedures::DELETE_HOST_AUTHENTICATION_TOKEN, &request)
             .await
     }
 
@@ -259,6 +321,19 @@ impl RunnerConfigurationServiceClient {
         self.transport.unary(procedures::DELETE_SCM_INTEGRATION, &request).await
     }
 
+    /// [`delete_scm_integration`](Self::delete_scm_integration), returning the message with the HTTP status, the response headers and the request id (`x-request-id`).
+    pub async fn delete_scm_integration_with_response(
+        &self,
+        request: types::DeleteScmIntegrationRequest,
+    ) -> Result<
+        ::gitpod_runtime::client::Response<types::DeleteScmIntegrationResponse>,
+        ::gitpod_runtime::Error,
+    > {
+        self.transport
+            .unary_with_response(procedures::DELETE_SCM_INTEGRATION, &request)
+            .await
+    }
+
     /// Gets details about a specific environment class. Use this method to:
     ///
     /// - View class configuration
@@ -288,6 +363,19 @@ impl RunnerConfigurationServiceClient {
         request: types::GetEnvironmentClassRequest,
     ) -> Result<types::GetEnvironmentClassResponse, ::gitpod_runtime::Error> {
         self.transport.unary(procedures::GET_ENVIRONMENT_CLASS, &request).await
+    }
+
+    /// [`get_environment_class`](Self::get_environment_class), returning the message with the HTTP status, the response headers and the request id (`x-request-id`).
+    pub async fn get_environment_class_with_response(
+        &self,
+        request: types::GetEnvironmentClassRequest,
+    ) -> Result<
+        ::gitpod_runtime::client::Response<types::GetEnvironmentClassResponse>,
+        ::gitpod_runtime::Error,
+    > {
+        self.transport
+            .unary_with_response(procedures::GET_ENVIRONMENT_CLASS, &request)
+            .await
     }
 
     /// Gets details about a specific host authentication token. Use this method to:
@@ -321,6 +409,19 @@ impl RunnerConfigurationServiceClient {
         self.transport.unary(procedures::GET_HOST_AUTHENTICATION_TOKEN, &request).await
     }
 
+    /// [`get_host_authentication_token`](Self::get_host_authentication_token), returning the message with the HTTP status, the response headers and the request id (`x-request-id`).
+    pub async fn get_host_authentication_token_with_response(
+        &self,
+        request: types::GetHostAuthenticationTokenRequest,
+    ) -> Result<
+        ::gitpod_runtime::client::Response<types::GetHostAuthenticationTokenResponse>,
+        ::gitpod_runtime::Error,
+    > {
+        self.transport
+            .unary_with_response(procedures::GET_HOST_AUTHENTICATION_TOKEN, &request)
+            .await
+    }
+
     /// Gets the latest runner configuration schema. Use this method to:
     ///
     /// - View available settings
@@ -350,6 +451,19 @@ impl RunnerConfigurationServiceClient {
         request: types::GetRunnerConfigurationSchemaRequest,
     ) -> Result<types::GetRunnerConfigurationSchemaResponse, ::gitpod_runtime::Error> {
         self.transport.unary(procedures::GET_RUNNER_CONFIGURATION_SCHEMA, &request).await
+    }
+
+    /// [`get_runner_configuration_schema`](Self::get_runner_configuration_schema), returning the message with the HTTP status, the response headers and the request id (`x-request-id`).
+    pub async fn get_runner_configuration_schema_with_response(
+        &self,
+        request: types::GetRunnerConfigurationSchemaRequest,
+    ) -> Result<
+        ::gitpod_runtime::client::Response<types::GetRunnerConfigurationSchemaResponse>,
+        ::gitpod_runtime::Error,
+    > {
+        self.transport
+            .unary_with_response(procedures::GET_RUNNER_CONFIGURATION_SCHEMA, &request)
+            .await
     }
 
     /// Gets details about a specific SCM integration. Use this method to:
@@ -383,6 +497,19 @@ impl RunnerConfigurationServiceClient {
         self.transport.unary(procedures::GET_SCM_INTEGRATION, &request).await
     }
 
+    /// [`get_scm_integration`](Self::get_scm_integration), returning the message with the HTTP status, the response headers and the request id (`x-request-id`).
+    pub async fn get_scm_integration_with_response(
+        &self,
+        request: types::GetScmIntegrationRequest,
+    ) -> Result<
+        ::gitpod_runtime::client::Response<types::GetScmIntegrationResponse>,
+        ::gitpod_runtime::Error,
+    > {
+        self.transport
+            .unary_with_response(procedures::GET_SCM_INTEGRATION, &request)
+            .await
+    }
+
     /// Lists environment classes with optional filtering. Use this method to:
     ///
     /// - View available classes
@@ -401,7 +528,7 @@ impl RunnerConfigurationServiceClient {
     /// let response = client
     ///     .list_environment_classes(types::ListEnvironmentClassesRequest {
     ///         pagination: Some(types::PaginationRequest {
-    ///             page_size: Some(20i32),
+    ///             page_size: Some(20i64),
     ///             ..Default::default()
     ///         }),
     ///         ..Default::default()
@@ -416,6 +543,19 @@ impl RunnerConfigurationServiceClient {
         request: types::ListEnvironmentClassesRequest,
     ) -> Result<types::ListEnvironmentClassesResponse, ::gitpod_runtime::Error> {
         self.transport.unary(procedures::LIST_ENVIRONMENT_CLASSES, &request).await
+    }
+
+    /// [`list_environment_classes`](Self::list_environment_classes), returning the message with the HTTP status, the response headers and the request id (`x-request-id`).
+    pub async fn list_environment_classes_with_response(
+        &self,
+        request: types::ListEnvironmentClassesRequest,
+    ) -> Result<
+        ::gitpod_runtime::client::Response<types::ListEnvironmentClassesResponse>,
+        ::gitpod_runtime::Error,
+    > {
+        self.transport
+            .unary_with_response(procedures::LIST_ENVIRONMENT_CLASSES, &request)
+            .await
     }
 
     /// Every item of [`list_environment_classes`](Self::list_environment_classes) across all pages: follows `pagination.nextToken` until it is empty.
@@ -474,7 +614,7 @@ impl RunnerConfigurationServiceClient {
     /// let response = client
     ///     .list_host_authentication_tokens(types::ListHostAuthenticationTokensRequest {
     ///         pagination: Some(types::PaginationRequest {
-    ///             page_size: Some(20i32),
+    ///             page_size: Some(20i64),
     ///             ..Default::default()
     ///         }),
     ///         ..Default::default()
@@ -489,6 +629,19 @@ impl RunnerConfigurationServiceClient {
         request: types::ListHostAuthenticationTokensRequest,
     ) -> Result<types::ListHostAuthenticationTokensResponse, ::gitpod_runtime::Error> {
         self.transport.unary(procedures::LIST_HOST_AUTHENTICATION_TOKENS, &request).await
+    }
+
+    /// [`list_host_authentication_tokens`](Self::list_host_authentication_tokens), returning the message with the HTTP status, the response headers and the request id (`x-request-id`).
+    pub async fn list_host_authentication_tokens_with_response(
+        &self,
+        request: types::ListHostAuthenticationTokensRequest,
+    ) -> Result<
+        ::gitpod_runtime::client::Response<types::ListHostAuthenticationTokensResponse>,
+        ::gitpod_runtime::Error,
+    > {
+        self.transport
+            .unary_with_response(procedures::LIST_HOST_AUTHENTICATION_TOKENS, &request)
+            .await
     }
 
     /// Every item of [`list_host_authentication_tokens`](Self::list_host_authentication_tokens) across all pages: follows `pagination.nextToken` until it is empty.
@@ -550,7 +703,7 @@ impl RunnerConfigurationServiceClient {
     ///             runner_ids: vec!["d2c94c27-3b76-4a42-b88c-95a85e392c68".into()],
     ///         }),
     ///         pagination: Some(types::PaginationRequest {
-    ///             page_size: Some(20i32),
+    ///             page_size: Some(20i64),
     ///             ..Default::default()
     ///         }),
     ///     })
@@ -564,6 +717,19 @@ impl RunnerConfigurationServiceClient {
         request: types::ListScmIntegrationsRequest,
     ) -> Result<types::ListScmIntegrationsResponse, ::gitpod_runtime::Error> {
         self.transport.unary(procedures::LIST_SCM_INTEGRATIONS, &request).await
+    }
+
+    /// [`list_scm_integrations`](Self::list_scm_integrations), returning the message with the HTTP status, the response headers and the request id (`x-request-id`).
+    pub async fn list_scm_integrations_with_response(
+        &self,
+        request: types::ListScmIntegrationsRequest,
+    ) -> Result<
+        ::gitpod_runtime::client::Response<types::ListScmIntegrationsResponse>,
+        ::gitpod_runtime::Error,
+    > {
+        self.transport
+            .unary_with_response(procedures::LIST_SCM_INTEGRATIONS, &request)
+            .await
     }
 
     /// Every item of [`list_scm_integrations`](Self::list_scm_integrations) across all pages: follows `pagination.nextToken` until it is empty.
@@ -638,6 +804,19 @@ impl RunnerConfigurationServiceClient {
         self.transport.unary(procedures::UPDATE_ENVIRONMENT_CLASS, &request).await
     }
 
+    /// [`update_environment_class`](Self::update_environment_class), returning the message with the HTTP status, the response headers and the request id (`x-request-id`).
+    pub async fn update_environment_class_with_response(
+        &self,
+        request: types::UpdateEnvironmentClassRequest,
+    ) -> Result<
+        ::gitpod_runtime::client::Response<types::UpdateEnvironmentClassResponse>,
+        ::gitpod_runtime::Error,
+    > {
+        self.transport
+            .unary_with_response(procedures::UPDATE_ENVIRONMENT_CLASS, &request)
+            .await
+    }
+
     /// Updates an existing host authentication token. Use this method to:
     ///
     /// - Refresh token values
@@ -675,6 +854,19 @@ impl RunnerConfigurationServiceClient {
             .await
     }
 
+    /// [`update_host_authentication_token`](Self::update_host_authentication_token), returning the message with the HTTP status, the response headers and the request id (`x-request-id`).
+    pub async fn update_host_authentication_token_with_response(
+        &self,
+        request: types::UpdateHostAuthenticationTokenRequest,
+    ) -> Result<
+        ::gitpod_runtime::client::Response<types::UpdateHostAuthenticationTokenResponse>,
+        ::gitpod_runtime::Error,
+    > {
+        self.transport
+            .unary_with_response(procedures::UPDATE_HOST_AUTHENTICATION_TOKEN, &request)
+            .await
+    }
+
     /// Updates an existing SCM integration. Use this method to:
     ///
     /// - Modify integration settings
@@ -707,6 +899,19 @@ impl RunnerConfigurationServiceClient {
         request: types::UpdateScmIntegrationRequest,
     ) -> Result<types::UpdateScmIntegrationResponse, ::gitpod_runtime::Error> {
         self.transport.unary(procedures::UPDATE_SCM_INTEGRATION, &request).await
+    }
+
+    /// [`update_scm_integration`](Self::update_scm_integration), returning the message with the HTTP status, the response headers and the request id (`x-request-id`).
+    pub async fn update_scm_integration_with_response(
+        &self,
+        request: types::UpdateScmIntegrationRequest,
+    ) -> Result<
+        ::gitpod_runtime::client::Response<types::UpdateScmIntegrationResponse>,
+        ::gitpod_runtime::Error,
+    > {
+        self.transport
+            .unary_with_response(procedures::UPDATE_SCM_INTEGRATION, &request)
+            .await
     }
 
     /// Validates a runner configuration. Use this method to:
@@ -747,6 +952,19 @@ impl RunnerConfigurationServiceClient {
         request: types::ValidateRunnerConfigurationRequest,
     ) -> Result<types::ValidateRunnerConfigurationResponse, ::gitpod_runtime::Error> {
         self.transport.unary(procedures::VALIDATE_RUNNER_CONFIGURATION, &request).await
+    }
+
+    /// [`validate_runner_configuration`](Self::validate_runner_configuration), returning the message with the HTTP status, the response headers and the request id (`x-request-id`).
+    pub async fn validate_runner_configuration_with_response(
+        &self,
+        request: types::ValidateRunnerConfigurationRequest,
+    ) -> Result<
+        ::gitpod_runtime::client::Response<types::ValidateRunnerConfigurationResponse>,
+        ::gitpod_runtime::Error,
+    > {
+        self.transport
+            .unary_with_response(procedures::VALIDATE_RUNNER_CONFIGURATION, &request)
+            .await
     }
 }
 

@@ -64,7 +64,8 @@ impl RunnerServiceClient {
         Self { transport }
     }
 
-    /// A copy of this client whose calls use `options` (per-call timeout and retries).
+    /// A copy of this client whose calls use `options`: timeout, retries, headers, query
+    /// parameters, extra body fields, an idempotency key.
     pub fn with_options(&self, options: ::gitpod_runtime::client::CallOptions) -> Self {
         Self {
             transport: self.transport.with_options(options),
@@ -103,6 +104,19 @@ impl RunnerServiceClient {
         self.transport.unary(procedures::CHECK_AUTHENTICATION_FOR_HOST, &request).await
     }
 
+    /// [`check_authentication_for_host`](Self::check_authentication_for_host), returning the message with the HTTP status, the response headers and the request id (`x-request-id`).
+    pub async fn check_authentication_for_host_with_response(
+        &self,
+        request: types::CheckAuthenticationForHostRequest,
+    ) -> Result<
+        ::gitpod_runtime::client::Response<types::CheckAuthenticationForHostResponse>,
+        ::gitpod_runtime::Error,
+    > {
+        self.transport
+            .unary_with_response(procedures::CHECK_AUTHENTICATION_FOR_HOST, &request)
+            .await
+    }
+
     /// Checks if a principal has read access to a repository. Use this method to:
     ///
     /// - Validate repository access before workflow execution
@@ -135,6 +149,19 @@ impl RunnerServiceClient {
         request: types::CheckRepositoryAccessRequest,
     ) -> Result<types::CheckRepositoryAccessResponse, ::gitpod_runtime::Error> {
         self.transport.unary(procedures::CHECK_REPOSITORY_ACCESS, &request).await
+    }
+
+    /// [`check_repository_access`](Self::check_repository_access), returning the message with the HTTP status, the response headers and the request id (`x-request-id`).
+    pub async fn check_repository_access_with_response(
+        &self,
+        request: types::CheckRepositoryAccessRequest,
+    ) -> Result<
+        ::gitpod_runtime::client::Response<types::CheckRepositoryAccessResponse>,
+        ::gitpod_runtime::Error,
+    > {
+        self.transport
+            .unary_with_response(procedures::CHECK_REPOSITORY_ACCESS, &request)
+            .await
     }
 
     /// Creates a new runner registration with the server. Registrations are very short-lived and must be renewed every 30 seconds. Use this method to:
@@ -183,6 +210,19 @@ impl RunnerServiceClient {
         self.transport.unary_non_idempotent(procedures::CREATE_RUNNER, &request).await
     }
 
+    /// [`create_runner`](Self::create_runner), returning the message with the HTTP status, the response headers and the request id (`x-request-id`).
+    pub async fn create_runner_with_response(
+        &self,
+        request: types::CreateRunnerRequest,
+    ) -> Result<
+        ::gitpod_runtime::client::Response<types::CreateRunnerResponse>,
+        ::gitpod_runtime::Error,
+    > {
+        self.transport
+            .unary_non_idempotent_with_response(procedures::CREATE_RUNNER, &request)
+            .await
+    }
+
     /// Creates an access token for runner logs and debug information. Generated tokens are valid for one hour and provide runner-specific access permissions. The token is scoped to a specific runner and can be used to access support bundles.
     ///
     /// Procedure: `/gitpod.v1.RunnerService/CreateRunnerLogsToken`. Python SDK: `runners.create_logs_token`.
@@ -211,6 +251,22 @@ impl RunnerServiceClient {
     ) -> Result<types::CreateRunnerLogsTokenResponse, ::gitpod_runtime::Error> {
         self.transport
             .unary_non_idempotent(procedures::CREATE_RUNNER_LOGS_TOKEN, &request)
+            .await
+    }
+
+    /// [`create_runner_logs_token`](Self::create_runner_logs_token), returning the message with the HTTP status, the response headers and the request id (`x-request-id`).
+    pub async fn create_runner_logs_token_with_response(
+        &self,
+        request: types::CreateRunnerLogsTokenRequest,
+    ) -> Result<
+        ::gitpod_runtime::client::Response<types::CreateRunnerLogsTokenResponse>,
+        ::gitpod_runtime::Error,
+    > {
+        self.transport
+            .unary_non_idempotent_with_response(
+                procedures::CREATE_RUNNER_LOGS_TOKEN,
+                &request,
+            )
             .await
     }
 
@@ -251,6 +307,22 @@ impl RunnerServiceClient {
             .await
     }
 
+    /// [`create_runner_policy`](Self::create_runner_policy), returning the message with the HTTP status, the response headers and the request id (`x-request-id`).
+    pub async fn create_runner_policy_with_response(
+        &self,
+        request: types::CreateRunnerPolicyRequest,
+    ) -> Result<
+        ::gitpod_runtime::client::Response<types::CreateRunnerPolicyResponse>,
+        ::gitpod_runtime::Error,
+    > {
+        self.transport
+            .unary_non_idempotent_with_response(
+                procedures::CREATE_RUNNER_POLICY,
+                &request,
+            )
+            .await
+    }
+
     /// Creates a new authentication token for a runner. Use this method to:
     ///
     /// - Generate runner credentials
@@ -286,6 +358,22 @@ impl RunnerServiceClient {
             .await
     }
 
+    /// [`create_runner_token`](Self::create_runner_token), returning the message with the HTTP status, the response headers and the request id (`x-request-id`).
+    pub async fn create_runner_token_with_response(
+        &self,
+        request: types::CreateRunnerTokenRequest,
+    ) -> Result<
+        ::gitpod_runtime::client::Response<types::CreateRunnerTokenResponse>,
+        ::gitpod_runtime::Error,
+    > {
+        self.transport
+            .unary_non_idempotent_with_response(
+                procedures::CREATE_RUNNER_TOKEN,
+                &request,
+            )
+            .await
+    }
+
     /// Deletes a runner permanently. Use this method to:
     ///
     /// - Remove unused runners
@@ -316,6 +404,17 @@ impl RunnerServiceClient {
         request: types::DeleteRunnerRequest,
     ) -> Result<types::DeleteRunnerResponse, ::gitpod_runtime::Error> {
         self.transport.unary(procedures::DELETE_RUNNER, &request).await
+    }
+
+    /// [`delete_runner`](Self::delete_runner), returning the message with the HTTP status, the response headers and the request id (`x-request-id`).
+    pub async fn delete_runner_with_response(
+        &self,
+        request: types::DeleteRunnerRequest,
+    ) -> Result<
+        ::gitpod_runtime::client::Response<types::DeleteRunnerResponse>,
+        ::gitpod_runtime::Error,
+    > {
+        self.transport.unary_with_response(procedures::DELETE_RUNNER, &request).await
     }
 
     /// Deletes a runner policy. Use this method to:
@@ -350,6 +449,19 @@ impl RunnerServiceClient {
         self.transport.unary(procedures::DELETE_RUNNER_POLICY, &request).await
     }
 
+    /// [`delete_runner_policy`](Self::delete_runner_policy), returning the message with the HTTP status, the response headers and the request id (`x-request-id`).
+    pub async fn delete_runner_policy_with_response(
+        &self,
+        request: types::DeleteRunnerPolicyRequest,
+    ) -> Result<
+        ::gitpod_runtime::client::Response<types::DeleteRunnerPolicyResponse>,
+        ::gitpod_runtime::Error,
+    > {
+        self.transport
+            .unary_with_response(procedures::DELETE_RUNNER_POLICY, &request)
+            .await
+    }
+
     /// Gets details about a specific runner. Use this method to:
     ///
     /// - Check runner status
@@ -382,6 +494,17 @@ impl RunnerServiceClient {
         self.transport.unary(procedures::GET_RUNNER, &request).await
     }
 
+    /// [`get_runner`](Self::get_runner), returning the message with the HTTP status, the response headers and the request id (`x-request-id`).
+    pub async fn get_runner_with_response(
+        &self,
+        request: types::GetRunnerRequest,
+    ) -> Result<
+        ::gitpod_runtime::client::Response<types::GetRunnerResponse>,
+        ::gitpod_runtime::Error,
+    > {
+        self.transport.unary_with_response(procedures::GET_RUNNER, &request).await
+    }
+
     /// Lists policies for a runner. Use this method to:
     ///
     /// - View access controls
@@ -400,7 +523,7 @@ impl RunnerServiceClient {
     /// let response = client
     ///     .list_runner_policies(types::ListRunnerPoliciesRequest {
     ///         pagination: Some(types::PaginationRequest {
-    ///             page_size: Some(20i32),
+    ///             page_size: Some(20i64),
     ///             ..Default::default()
     ///         }),
     ///         runner_id: Some("d2c94c27-3b76-4a42-b88c-95a85e392c68".into()),
@@ -415,6 +538,19 @@ impl RunnerServiceClient {
         request: types::ListRunnerPoliciesRequest,
     ) -> Result<types::ListRunnerPoliciesResponse, ::gitpod_runtime::Error> {
         self.transport.unary(procedures::LIST_RUNNER_POLICIES, &request).await
+    }
+
+    /// [`list_runner_policies`](Self::list_runner_policies), returning the message with the HTTP status, the response headers and the request id (`x-request-id`).
+    pub async fn list_runner_policies_with_response(
+        &self,
+        request: types::ListRunnerPoliciesRequest,
+    ) -> Result<
+        ::gitpod_runtime::client::Response<types::ListRunnerPoliciesResponse>,
+        ::gitpod_runtime::Error,
+    > {
+        self.transport
+            .unary_with_response(procedures::LIST_RUNNER_POLICIES, &request)
+            .await
     }
 
     /// Every item of [`list_runner_policies`](Self::list_runner_policies) across all pages: follows `pagination.nextToken` until it is empty.
@@ -474,7 +610,7 @@ impl RunnerServiceClient {
     /// let response = client
     ///     .list_runners(types::ListRunnersRequest {
     ///         pagination: Some(types::PaginationRequest {
-    ///             page_size: Some(20i32),
+    ///             page_size: Some(20i64),
     ///             ..Default::default()
     ///         }),
     ///         ..Default::default()
@@ -489,6 +625,17 @@ impl RunnerServiceClient {
         request: types::ListRunnersRequest,
     ) -> Result<types::ListRunnersResponse, ::gitpod_runtime::Error> {
         self.transport.unary(procedures::LIST_RUNNERS, &request).await
+    }
+
+    /// [`list_runners`](Self::list_runners), returning the message with the HTTP status, the response headers and the request id (`x-request-id`).
+    pub async fn list_runners_with_response(
+        &self,
+        request: types::ListRunnersRequest,
+    ) -> Result<
+        ::gitpod_runtime::client::Response<types::ListRunnersResponse>,
+        ::gitpod_runtime::Error,
+    > {
+        self.transport.unary_with_response(procedures::LIST_RUNNERS, &request).await
     }
 
     /// Every item of [`list_runners`](Self::list_runners) across all pages: follows `pagination.nextToken` until it is empty.
@@ -556,6 +703,19 @@ impl RunnerServiceClient {
         self.transport.unary(procedures::LIST_SCM_ORGANIZATIONS, &request).await
     }
 
+    /// [`list_scm_organizations`](Self::list_scm_organizations), returning the message with the HTTP status, the response headers and the request id (`x-request-id`).
+    pub async fn list_scm_organizations_with_response(
+        &self,
+        request: types::ListScmOrganizationsRequest,
+    ) -> Result<
+        ::gitpod_runtime::client::Response<types::ListScmOrganizationsResponse>,
+        ::gitpod_runtime::Error,
+    > {
+        self.transport
+            .unary_with_response(procedures::LIST_SCM_ORGANIZATIONS, &request)
+            .await
+    }
+
     /// Parses a context URL and returns the parsed result. Use this method to:
     ///
     /// - Validate context URLs
@@ -592,6 +752,17 @@ impl RunnerServiceClient {
         self.transport.unary(procedures::PARSE_CONTEXT_URL, &request).await
     }
 
+    /// [`parse_context_url`](Self::parse_context_url), returning the message with the HTTP status, the response headers and the request id (`x-request-id`).
+    pub async fn parse_context_url_with_response(
+        &self,
+        request: types::ParseContextUrlRequest,
+    ) -> Result<
+        ::gitpod_runtime::client::Response<types::ParseContextUrlResponse>,
+        ::gitpod_runtime::Error,
+    > {
+        self.transport.unary_with_response(procedures::PARSE_CONTEXT_URL, &request).await
+    }
+
     /// Searches for repositories across all authenticated SCM hosts. Use this method to:
     ///
     /// - List available repositories
@@ -622,6 +793,19 @@ impl RunnerServiceClient {
         request: types::SearchRepositoriesRequest,
     ) -> Result<types::SearchRepositoriesResponse, ::gitpod_runtime::Error> {
         self.transport.unary(procedures::SEARCH_REPOSITORIES, &request).await
+    }
+
+    /// [`search_repositories`](Self::search_repositories), returning the message with the HTTP status, the response headers and the request id (`x-request-id`).
+    pub async fn search_repositories_with_response(
+        &self,
+        request: types::SearchRepositoriesRequest,
+    ) -> Result<
+        ::gitpod_runtime::client::Response<types::SearchRepositoriesResponse>,
+        ::gitpod_runtime::Error,
+    > {
+        self.transport
+            .unary_with_response(procedures::SEARCH_REPOSITORIES, &request)
+            .await
     }
 
     /// Updates a runner's configuration. Use this method to:
@@ -665,6 +849,17 @@ impl RunnerServiceClient {
         self.transport.unary(procedures::UPDATE_RUNNER, &request).await
     }
 
+    /// [`update_runner`](Self::update_runner), returning the message with the HTTP status, the response headers and the request id (`x-request-id`).
+    pub async fn update_runner_with_response(
+        &self,
+        request: types::UpdateRunnerRequest,
+    ) -> Result<
+        ::gitpod_runtime::client::Response<types::UpdateRunnerResponse>,
+        ::gitpod_runtime::Error,
+    > {
+        self.transport.unary_with_response(procedures::UPDATE_RUNNER, &request).await
+    }
+
     /// Updates an existing runner policy. Use this method to:
     ///
     /// - Modify access levels
@@ -696,6 +891,19 @@ impl RunnerServiceClient {
         request: types::UpdateRunnerPolicyRequest,
     ) -> Result<types::UpdateRunnerPolicyResponse, ::gitpod_runtime::Error> {
         self.transport.unary(procedures::UPDATE_RUNNER_POLICY, &request).await
+    }
+
+    /// [`update_runner_policy`](Self::update_runner_policy), returning the message with the HTTP status, the response headers and the request id (`x-request-id`).
+    pub async fn update_runner_policy_with_response(
+        &self,
+        request: types::UpdateRunnerPolicyRequest,
+    ) -> Result<
+        ::gitpod_runtime::client::Response<types::UpdateRunnerPolicyResponse>,
+        ::gitpod_runtime::Error,
+    > {
+        self.transport
+            .unary_with_response(procedures::UPDATE_RUNNER_POLICY, &request)
+            .await
     }
 }
 

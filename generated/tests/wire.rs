@@ -183,9 +183,13 @@ impl Drop for Server {
 
 impl Server {
     async fn start() -> Server {
+        Self::start_with(gitpod_api::runtime::server::ServerConfig::default()).await
+    }
+
+    async fn start_with(config: gitpod_api::runtime::server::ServerConfig) -> Server {
         let counters = Arc::new(Counters::default());
         let service = Arc::new(Wire(counters.clone()));
-        let router = ConnectRouter::new();
+        let router = ConnectRouter::new().config(config);
         let router = project_service::register(router, service.clone());
         let router = runner_configuration_service::register(router, service.clone());
         let router = runner_service::register(router, service);
@@ -465,7 +469,12 @@ async fn bad_input_gets_the_right_connect_error_and_the_server_keeps_serving() {
     let a = raw.post(list_policies, r#"{"pagination": {"pageSize": "many"}}"#).await;
     assert_error("wrong-typed nested field", &a, 400, "invalid_argument", "pagination.pageSize");
     checked += 1;
+    // An unknown enum name reaches the handler (as `Unrecognized`) by default; strict mode rejects it.
     let a = raw.post(create_policy, r#"{"role": "NOT_A_ROLE"}"#).await;
+    assert_ne!(a.body["code"], json!("invalid_argument"), "lenient enums: {}", a.body);
+    let strict = Server::start_with(gitpod_api::runtime::server::ServerConfig::default().strict_enums(true)).await;
+    let strict_raw = Raw { http: reqwest::Client::new(), base: strict.base_url() };
+    let a = strict_raw.post(create_policy, r#"{"role": "NOT_A_ROLE"}"#).await;
     assert_error("invalid enum string", &a, 400, "invalid_argument", "role");
     checked += 1;
     let a = raw.post(update_token, r#"{"id": "t1", "expiresAt": "yesterday at noon"}"#).await;

@@ -171,7 +171,7 @@ fn bad_requests() -> Vec<(&'static str, Value, &'static str)> {
             json!({"pagination": {"pageSize": "twenty"}}),
             "pagination.pageSize",
         ),
-        ("gitpod.v1.RunnerService/SearchRepositories", json!({"limit": 3_000_000_000_u64}), "limit"),
+        ("gitpod.v1.RunnerService/SearchRepositories", json!({"limit": 5_000_000_000_u64}), "limit"),
         (
             "gitpod.v1.RunnerConfigurationService/CreateHostAuthenticationToken",
             json!({"expiresAt": "2024-12-31T23:59:59"}),
@@ -345,4 +345,26 @@ async fn bounded_decoding_of_hostile_requests() {
     assert_eq!(resp.status().as_u16(), 400);
     let (status, _) = h.call(procedure, "", &json!({"runnerId": "r"})).await;
     assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn undocumented_fields_the_model_records_are_accepted() {
+    // Get-then-create: a runner's configuration as the server sends it, undocumented fields
+    // included (both spellings), is a valid CreateRunner request; an unknown field is not.
+    let h = start(MockOptions::default()).await;
+    let configuration = json!({
+        "autoUpdate": true,
+        "continuousProfiling": true,
+        "encrypted_honeycomb_api_key": "U3RhaW5sZXNzIHJvY2tz",
+        "metrics": {"enabled": true, "includeVerboseMetrics": true},
+        "updateWindow": {"endHour": 4294967295u32, "startHour": -2147483648i64}
+    });
+    let (status, body) =
+        h.call("gitpod.v1.RunnerService/CreateRunner", "", &json!({"spec": {"configuration": configuration}})).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = h
+        .call("gitpod.v1.RunnerService/CreateRunner", "", &json!({"spec": {"configuration": {"noSuchField": 1}}}))
+        .await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("invalid_argument")), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("noSuchField"), "{body}");
 }

@@ -29,6 +29,13 @@ use crate::redact::Redacted;
 pub use crate::stream::Framing;
 use crate::stream::{Frame, FrameDecoder};
 
+mod hooks;
+mod options;
+mod response;
+pub use hooks::{ClientHook, HookFuture, HookRequest, HookResponse};
+pub use options::IDEMPOTENCY_KEY_HEADER;
+pub use response::Response;
+
 /// The default base URL of the Gitpod API.
 pub const DEFAULT_BASE_URL: &str = "https://app.gitpod.io/api";
 /// The default timeout of a call (a deadline covering every attempt and the sleeps between them).
@@ -70,6 +77,7 @@ pub struct ClientConfig {
     http_client: Option<reqwest::Client>,
     stream_idle_timeout: Option<Duration>,
     stream_framing: Framing,
+    hooks: Vec<Arc<dyn ClientHook>>,
 }
 
 impl fmt::Debug for ClientConfig {
@@ -85,6 +93,7 @@ impl fmt::Debug for ClientConfig {
             .field("backoff_base", &self.backoff_base)
             .field("stream_idle_timeout", &self.stream_idle_timeout)
             .field("stream_framing", &self.stream_framing)
+            .field("hooks", &self.hooks.len())
             .finish_non_exhaustive()
     }
 }
@@ -111,6 +120,7 @@ impl ClientConfig {
             http_client: None,
             stream_idle_timeout: None,
             stream_framing: Framing::Jsonl,
+            hooks: Vec::new(),
         }
     }
 
@@ -195,6 +205,13 @@ impl ClientConfig {
         self
     }
 
+    /// Adds a [`ClientHook`] (middleware) that runs around every attempt of every call, in the
+    /// order hooks were added: e.g. one that sets `authorization` from a token provider.
+    pub fn hook(mut self, hook: impl ClientHook) -> Self {
+        self.hooks.push(Arc::new(hook));
+        self
+    }
+
     /// The base of the exponential backoff (default 500 ms, as the SDKs). For tests.
     #[doc(hidden)]
     pub fn backoff_base(mut self, d: Duration) -> Self {
@@ -220,6 +237,10 @@ pub struct CallOptions {
     pub max_response_bytes: Option<usize>,
     /// The page limit of a `*_stream` (see [`ClientConfig::max_pages`]).
     pub max_pages: Option<u64>,
+    /// Headers, query parameters and body fields this call adds ([`CallOptions::header`],
+    /// [`CallOptions::query_param`], [`CallOptions::extra_field`], [`CallOptions::idempotency_key`]).
+    /// (Behind an `Arc`: cheap to clone, and a transport stays small.)
+    pub(crate) extras: Arc<options::Extras>,
 }
 
 impl CallOptions {
@@ -261,6 +282,7 @@ struct Inner {
     stream_framing: Framing,
     max_response_bytes: usize,
     max_pages: u64,
+    hooks: Vec<Arc<dyn ClientHook>>,
 }
 
 /// The transport every generated client method calls. Cheap to clone (an `Arc` inside).
@@ -342,6 +364,7 @@ impl Transport {
                 stream_framing: config.stream_framing,
                 max_response_bytes: config.max_response_bytes,
                 max_pages: config.max_pages,
+                hooks: config.hooks,
             }),
             opts: CallOptions::default(),
         })
@@ -357,6 +380,7 @@ impl Transport {
                 max_retries: opts.max_retries.or(self.opts.max_retries),
                 max_response_bytes: opts.max_response_bytes.or(self.opts.max_response_bytes),
                 max_pages: opts.max_pages.or(self.opts.max_pages),
+                extras: Arc::new(self.opts.extras.merged(&opts.extras)),
             },
         }
     }
@@ -416,6 +440,15 @@ impl Transport {
         procedure: &str,
         req: &Req,
     ) -> Result<Resp, Error> {
+        self.unary_with_response(procedure, req).await.map(Response::into_inner)
+    }
+
+    /// [`Transport::unary`] returning the message with the answer's status, headers and request id.
+    pub async fn unary_with_response<Req: Serialize, Resp: DeserializeOwned>(
+        &self,
+        procedure: &str,
+        req: &Req,
+    ) -> Result<Response<Resp>, Error> {
         let body = serde_json::to_vec(req).map_err(|e| Error::Encode(e.to_string()))?;
         self.call(procedure, body, Vec::new(), RetryPolicy::Idempotent).await
     }
@@ -435,6 +468,16 @@ impl Transport {
         procedure: &str,
         req: &Req,
     ) -> Result<Resp, Error> {
+        self.unary_non_idempotent_with_response(procedure, req).await.map(Response::into_inner)
+    }
+
+    /// [`Transport::unary_non_idempotent`] returning the message with the answer's status,
+    /// headers and request id.
+    pub async fn unary_non_idempotent_with_response<Req: Serialize, Resp: DeserializeOwned>(
+        &self,
+        procedure: &str,
+        req: &Req,
+    ) -> Result<Response<Resp>, Error> {
         let body = serde_json::to_vec(req).map_err(|e| Error::Encode(e.to_string()))?;
         self.call(procedure, body, Vec::new(), RetryPolicy::NonIdempotent).await
     }
@@ -477,7 +520,7 @@ impl Transport {
             }
         }
         let body = serde_json::to_vec(&value).map_err(|e| Error::Encode(e.to_string()))?;
-        self.call(procedure, body, query, RetryPolicy::Idempotent).await
+        self.call(procedure, body, query, RetryPolicy::Idempotent).await.map(Response::into_inner)
     }
 
     /// The retry loop. The timeout is a deadline for the whole call: each attempt gets the time
@@ -487,9 +530,23 @@ impl Transport {
         &self,
         procedure: &str,
         body: Vec<u8>,
+        mut query: Vec<(String, String)>,
+        policy: RetryPolicy,
+    ) -> Result<Response<Resp>, Error> {
+        let procedure = procedure.trim_start_matches('/');
+        let span = tracing::debug_span!("gitpod.client.call", procedure, attempts = tracing::field::Empty);
+        let body = self.opts.extras.apply_to_body(body)?;
+        query.extend(self.opts.extras.query.iter().cloned());
+        tracing::Instrument::instrument(self.call_inner(procedure, body, query, policy), span).await
+    }
+
+    async fn call_inner<Resp: DeserializeOwned>(
+        &self,
+        procedure: &str,
+        body: Vec<u8>,
         query: Vec<(String, String)>,
         policy: RetryPolicy,
-    ) -> Result<Resp, Error> {
+    ) -> Result<Response<Resp>, Error> {
         let url = format!("{}/{}", self.inner.base_url, procedure.trim_start_matches('/'));
         let timeout = self.effective_timeout();
         let retries = self.effective_retries();
@@ -501,13 +558,33 @@ impl Transport {
             if remaining.is_zero() {
                 return Err(Error::Timeout(timeout));
             }
-            match self.attempt::<Resp>(procedure, &url, &query, body.clone(), remaining, timeout, policy).await {
+            tracing::Span::current().record("attempts", attempt + 1);
+            let span = tracing::debug_span!(
+                "gitpod.client.attempt",
+                procedure,
+                attempt,
+                status = tracing::field::Empty,
+                code = tracing::field::Empty
+            );
+            let outcome = tracing::Instrument::instrument(
+                self.attempt::<Resp>(procedure, &url, &query, body.clone(), remaining, timeout, policy, attempt),
+                span,
+            )
+            .await;
+            match outcome {
                 Attempt::Done(r) => return r,
                 Attempt::Retry { error, delay } => {
                     if attempt >= retries {
                         return Err(error);
                     }
                     let delay = delay.unwrap_or_else(|| self.backoff(attempt));
+                    tracing::debug!(
+                        procedure,
+                        attempt,
+                        code = error.code().as_str(),
+                        delay_ms = delay.as_millis() as u64,
+                        "gitpod.client.retry"
+                    );
                     let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
                     if delay >= remaining {
                         // The next attempt could not start before the deadline.
@@ -538,7 +615,9 @@ impl Transport {
         procedure: &str,
         req: &Req,
     ) -> ResponseStream<Resp> {
-        let body = serde_json::to_vec(req).map_err(|e| Error::Encode(e.to_string()));
+        let body = serde_json::to_vec(req)
+            .map_err(|e| Error::Encode(e.to_string()))
+            .and_then(|b| self.opts.extras.apply_to_body(b));
         ResponseStream {
             pending: Some(PendingCall {
                 transport: self.clone(),
@@ -556,7 +635,13 @@ impl Transport {
 
     /// Opens a stream: the retry loop of [`Transport::call`] up to a 200 answer (whose body is
     /// then read frame by frame by the caller).
-    async fn open_stream(&self, url: &str, body: bytes::Bytes, framing: Framing) -> Result<reqwest::Response, Error> {
+    async fn open_stream(
+        &self,
+        procedure: &str,
+        url: &str,
+        body: bytes::Bytes,
+        framing: Framing,
+    ) -> Result<reqwest::Response, Error> {
         let error_cap = self.effective_max_response_bytes().min(MAX_ERROR_BODY_BYTES);
         let timeout = self.effective_timeout();
         let retries = self.effective_retries();
@@ -576,6 +661,7 @@ impl Transport {
             if remaining.is_zero() {
                 return Err(Error::Timeout(timeout));
             }
+            let extra = self.request_extras(procedure, attempt).await?;
             let rb = self
                 .inner
                 .http
@@ -586,6 +672,7 @@ impl Transport {
                 .header(http::header::USER_AGENT, &self.inner.user_agent)
                 .header(http::header::AUTHORIZATION, format!("Bearer {}", self.inner.token))
                 .body(body.clone());
+            let rb = extra.apply(rb);
             let outcome = tokio::time::timeout(remaining, async {
                 let resp = rb.send().await?;
                 if resp.status() == reqwest::StatusCode::OK {
@@ -651,7 +738,13 @@ impl Transport {
         remaining: Duration,
         timeout: Duration,
         policy: RetryPolicy,
-    ) -> Attempt<Resp> {
+        attempt: u32,
+    ) -> Attempt<Response<Resp>> {
+        let extra = match self.request_extras(procedure, attempt).await {
+            Ok(extra) => extra,
+            Err(e) => return Attempt::Done(Err(e)),
+        };
+        let started = std::time::Instant::now();
         let mut rb = self
             .inner
             .http
@@ -666,6 +759,7 @@ impl Transport {
         if !query.is_empty() {
             rb = rb.query(query);
         }
+        let rb = extra.apply(rb);
         let limit = self.effective_max_response_bytes();
         let fut = async {
             let mut resp = rb.send().await?;
@@ -687,7 +781,11 @@ impl Transport {
             }
         };
         let idempotent = policy == RetryPolicy::Idempotent;
-        let (status, headers, body) = match tokio::time::timeout(remaining, fut).await {
+        let outcome = tokio::time::timeout(remaining, fut).await;
+        if !matches!(outcome, Ok(Ok(_))) {
+            self.after_attempt(procedure, attempt, None, None, started);
+        }
+        let (status, headers, body) = match outcome {
             Err(_) => return failed(Error::Timeout(timeout), idempotent),
             Ok(Err(e)) => {
                 if e.is_builder() {
@@ -704,6 +802,7 @@ impl Transport {
             }
             Ok(Ok(r)) => r,
         };
+        self.after_attempt(procedure, attempt, Some(status), Some(&headers), started);
         if status == reqwest::StatusCode::OK {
             if body.over {
                 let procedure = procedure.trim_start_matches('/').to_owned();
@@ -712,12 +811,14 @@ impl Transport {
             let bytes = body.bytes;
             let slice: &[u8] = if bytes.iter().all(|b| b.is_ascii_whitespace()) { b"{}" } else { &bytes };
             let r = crate::decode::decode_json::<Resp>(slice);
-            return Attempt::Done(r.map_err(|e| decode_error(procedure, &e, &bytes)));
+            let r = r.map_err(|e| decode_error(procedure, &e, &bytes));
+            return Attempt::Done(r.map(|message| Response::new(message, status, headers, attempt)));
         }
         let bytes = body.bytes;
         let code = status.as_u16();
         let request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
         let err = Error::Connect(ConnectError::from_response(code, &bytes, request_id));
+        tracing::Span::current().record("code", err.code().as_str());
         let should_retry = match headers.get("x-should-retry").and_then(|v| v.to_str().ok()) {
             _ if code == 409 || code == 501 => false,
             Some("true") => true,
@@ -1025,7 +1126,7 @@ impl<T: DeserializeOwned + Send + 'static> ResponseStream<T> {
                             Ok(b) => bytes::Bytes::from(b),
                             Err(e) => return Some((Err(e), St::Done)),
                         };
-                        let resp = match p.transport.open_stream(&p.url, body, p.framing).await {
+                        let resp = match p.transport.open_stream(&p.procedure, &p.url, body, p.framing).await {
                             Ok(r) => r,
                             Err(e) => return Some((Err(e), St::Done)),
                         };

@@ -160,7 +160,11 @@ impl<'de> Deserialize<'de> for Code {
 ///
 /// On the wire it is the JSON body `{"code": "...", "message": "...", "details": [...]}` of a
 /// non-200 response whose HTTP status follows [`Code::http_status`].
+///
+/// `#[non_exhaustive]`: its fields are public to read; build one with [`ConnectError::new`] or a
+/// constructor per code (and [`ConnectError::with_detail`]), so fields can be added later.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct ConnectError {
     /// The Connect code.
     pub code: Code,

@@ -38,6 +38,9 @@ use serde::Serialize;
 use crate::error::{Code, ConnectError};
 use crate::stream::Framing;
 
+mod layers;
+use layers::{decode_request, LayerFn};
+
 /// The request headers an [`AuthHook`] and [`RequestContext::headers`] give (re-exported from `http`).
 pub use http::HeaderMap;
 
@@ -57,6 +60,8 @@ pub struct RequestContext {
     identity: Option<Identity>,
     /// The URL's query parameters, decoded (the SDKs send `token`/`pageSize` there).
     query: Vec<(String, String)>,
+    /// Unknown enum names in the request are errors ([`ServerConfig::strict_enums`]).
+    strict_enums: bool,
 }
 
 impl std::fmt::Debug for RequestContext {
@@ -81,6 +86,7 @@ impl RequestContext {
             deadline: None,
             identity: None,
             query: Vec::new(),
+            strict_enums: false,
         }
     }
 
@@ -195,6 +201,10 @@ pub struct ServerConfig {
     pub compress_responses: bool,
     /// Smallest response body that is gzipped (default 1 KiB).
     pub compress_min_bytes: usize,
+    /// Reject unknown enum names in requests with `invalid_argument` (default false: they are
+    /// decoded as the enum's `Unrecognized` value, as ProtoJSON servers that tolerate unknown
+    /// values do, and the handler decides). Unknown enum numbers are always accepted.
+    pub strict_enums: bool,
 }
 
 impl Default for ServerConfig {
@@ -206,11 +216,17 @@ impl Default for ServerConfig {
             body_read_timeout: Duration::from_secs(30),
             compress_responses: true,
             compress_min_bytes: 1024,
+            strict_enums: false,
         }
     }
 }
 
 impl ServerConfig {
+    /// Sets [`ServerConfig::strict_enums`].
+    pub fn strict_enums(mut self, strict: bool) -> Self {
+        self.strict_enums = strict;
+        self
+    }
     /// Sets [`ServerConfig::max_body_bytes`].
     pub fn max_body_bytes(mut self, n: usize) -> Self {
         self.max_body_bytes = n;
@@ -338,6 +354,7 @@ pub struct ConnectRouter {
     routes: BTreeMap<String, Route>,
     config: ServerConfig,
     auth: Option<Arc<dyn AuthHook>>,
+    layers: Vec<LayerFn>,
 }
 
 impl std::fmt::Debug for ConnectRouter {
@@ -346,6 +363,7 @@ impl std::fmt::Debug for ConnectRouter {
             .field("procedures", &self.routes.keys().collect::<Vec<_>>())
             .field("config", &self.config)
             .field("auth", &self.auth.is_some())
+            .field("layers", &self.layers.len())
             .finish()
     }
 }
@@ -398,8 +416,7 @@ impl ConnectRouter {
         let h: Handler = Arc::new(move |ctx: RequestContext, body: Bytes| {
             let handler = handler.clone();
             Box::pin(async move {
-                let req: Req = crate::enums::with_strict(|| crate::decode::decode_json::<Req>(&body))
-                    .map_err(|m| ConnectError::invalid_argument(format!("invalid request: {m}")))?;
+                let req: Req = decode_request(&ctx, &body)?;
                 let resp = handler(ctx, req).await?;
                 serde_json::to_vec(&resp)
                     .map_err(|e| ConnectError::internal(format!("cannot encode the response: {e}")))
@@ -431,8 +448,7 @@ impl ConnectRouter {
         let h: StreamHandler = Arc::new(move |ctx: RequestContext, body: Bytes| {
             let handler = handler.clone();
             Box::pin(async move {
-                let req: Req = crate::enums::with_strict(|| crate::decode::decode_json::<Req>(&body))
-                    .map_err(|m| ConnectError::invalid_argument(format!("invalid request: {m}")))?;
+                let req: Req = decode_request(&ctx, &body)?;
                 let stream = handler(ctx, req).await?;
                 Ok(stream.map_messages(|m| {
                     serde_json::to_vec(&m)
@@ -502,8 +518,10 @@ impl ConnectRouter {
     }
 
     /// An axum router serving every procedure at `/{procedure}` (nest it to serve under a prefix).
-    pub fn into_axum(self) -> axum::Router {
-        axum::Router::new().fallback(dispatch).with_state(Arc::new(self))
+    pub fn into_axum(mut self) -> axum::Router {
+        let layers = std::mem::take(&mut self.layers);
+        let router = axum::Router::new().fallback(dispatch).with_state(Arc::new(self));
+        layers.iter().fold(router, |router, layer| layer(router))
     }
 }
 
@@ -772,6 +790,7 @@ async fn dispatch(State(router): State<Arc<ConnectRouter>>, req: Request) -> Res
     let limit = router.config.max_body_bytes;
     let (max_values, max_depth) = (router.config.max_json_values, router.config.max_json_depth);
     let body_timeout = router.config.body_read_timeout;
+    let span = tracing::debug_span!("gitpod.server.call", procedure = %procedure, code = tracing::field::Empty);
 
     let prepare = {
         let router = router.clone();
@@ -805,7 +824,16 @@ async fn dispatch(State(router): State<Arc<ConnectRouter>>, req: Request) -> Res
             if route.paged {
                 body = override_pagination(body, &query)?;
             }
-            let ctx = RequestContext { headers: parts.headers, bearer_token, procedure, deadline, identity, query };
+            let strict_enums = router.config.strict_enums;
+            let ctx = RequestContext {
+                headers: parts.headers,
+                bearer_token,
+                procedure,
+                deadline,
+                identity,
+                query,
+                strict_enums,
+            };
             Ok((ctx, body))
         }
     };
@@ -817,7 +845,7 @@ async fn dispatch(State(router): State<Arc<ConnectRouter>>, req: Request) -> Res
             Kind::ServerStream(handler) => handler(ctx, body).await.map(Answer::Stream),
         }
     };
-    let work = AssertUnwindSafe(work).catch_unwind();
+    let work = tracing::Instrument::instrument(AssertUnwindSafe(work).catch_unwind(), span.clone());
     let deadline_error =
         |t: Duration| ConnectError::deadline_exceeded(format!("the deadline of {} ms passed", t.as_millis()));
     let result = match timeout {
@@ -828,6 +856,7 @@ async fn dispatch(State(router): State<Arc<ConnectRouter>>, req: Request) -> Res
         None => work.await,
     };
     let result = result.unwrap_or_else(|_panic| Err(ConnectError::internal("the handler panicked")));
+    span.record("code", result.as_ref().err().map_or("ok", |e| e.code.as_str()));
     match (result, stream_framing) {
         (Ok(Answer::Unary(body)), _) => json_response(body, gzip_ok, router.config.compress_min_bytes),
         (Ok(Answer::Stream(messages)), Some(framing)) => {

@@ -318,6 +318,35 @@ macro_rules! int32_adapter {
 int32_adapter!(i32, "int32");
 int32_adapter!(u32, "uint32");
 
+/// A 32-bit integer whose signedness the reference does not tell (the pages say `int` for both
+/// `int32` and `uint32`), held in an `i64`: decoded like [`Number`] from every value in
+/// `i32::MIN..=u32::MAX` (so `4294967295` from a `uint32` field and `-2147483648` from an `int32`
+/// field both decode), written back as the same JSON number. Values outside that range are
+/// rejected, as a ProtoJSON decoder of either type would.
+pub struct Int32Wide;
+
+impl SerializeAs<i64> for Int32Wide {
+    fn serialize_as<S: Serializer>(v: &i64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_i64(*v)
+    }
+}
+
+impl<'de> DeserializeAs<'de, i64> for Int32Wide {
+    fn deserialize_as<D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        let v: i64 = <Int64 as DeserializeAs<'de, i64>>::deserialize_as(d)?;
+        if (i64::from(i32::MIN)..=i64::from(u32::MAX)).contains(&v) {
+            Ok(v)
+        } else {
+            Err(de::Error::custom(format_args!("{v} is out of range for a 32-bit integer")))
+        }
+    }
+}
+
+/// Reads a JSON value with exactly the rule of [`Int32Wide`] (range `i32::MIN..=u32::MAX`).
+pub fn parse_int32_wide(v: &serde_json::Value) -> Result<i64, String> {
+    read_as::<i64, Int32Wide>(v)
+}
+
 macro_rules! float_adapter {
     ($ty:ty, $what:literal, $serialize:ident) => {
         impl SerializeAs<$ty> for Number {
@@ -493,5 +522,48 @@ impl<E: crate::ProtoEnum> SerializeAs<E> for Enum {
 impl<'de, E: crate::ProtoEnum> DeserializeAs<'de, E> for Enum {
     fn deserialize_as<D: Deserializer<'de>>(d: D) -> Result<E, D::Error> {
         crate::enums::deserialize(d)
+    }
+}
+
+/// `deserialize_with` for the `undocumented` map of generated messages (fields the reference does
+/// not describe): keys in proto-name spelling (`continuous_profiling`, valid ProtoJSON input) are
+/// normalized to JSON names (`continuousProfiling`), so the same field lands under one key
+/// whichever spelling the server used. Top-level keys only: a value's own keys are the field's
+/// data. When both spellings arrive, the JSON name's value wins.
+pub mod json_names {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer};
+
+    /// The JSON name of a proto field name, as protoc computes it: each `_` dropped and the next
+    /// letter upper-cased (`include_verbose_metrics` → `includeVerboseMetrics`).
+    pub fn to_json_name(name: &str) -> String {
+        let mut out = String::with_capacity(name.len());
+        let mut upper = false;
+        for c in name.chars() {
+            if c == '_' {
+                upper = true;
+            } else if upper {
+                out.extend(c.to_uppercase());
+                upper = false;
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    /// Deserializes a map, normalizing its keys with [`to_json_name`].
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, serde_json::Value>, D::Error> {
+        let raw = BTreeMap::<String, serde_json::Value>::deserialize(d)?;
+        let mut out = BTreeMap::new();
+        for (key, value) in raw {
+            if key.contains('_') {
+                out.entry(to_json_name(&key)).or_insert(value);
+            } else {
+                out.insert(key, value);
+            }
+        }
+        Ok(out)
     }
 }

@@ -262,7 +262,8 @@ async fn routing_errors_404_405_415() {
 
 #[tokio::test]
 async fn bad_input_is_invalid_argument_naming_the_field() {
-    let f = fixture().await;
+    // Strict enums: an unknown enum name is an error too (the default accepts it, below).
+    let f = fixture_with(ServerConfig::default().strict_enums(true)).await;
     let cases = [
         (r#"{"name": "#, "EOF"),
         ("not json", "expected"),
@@ -286,6 +287,14 @@ async fn bad_input_is_invalid_argument_naming_the_field() {
     assert_eq!((s, &v["req"]["phase"]), (200, &json!(9)));
     assert_eq!(f.handled.load(Ordering::SeqCst), 1);
     f.still_serves().await;
+}
+
+#[tokio::test]
+async fn unknown_enum_names_reach_the_handler_unless_strict() {
+    let f = fixture().await;
+    let (s, _, v) = f.post("gitpod.v1.TestService/Echo", r#"{"phase":"PHASE_FROM_THE_FUTURE"}"#).await;
+    assert_eq!((s, &v["req"]["phase"]), (200, &json!("PHASE_FROM_THE_FUTURE")), "{v}");
+    assert_eq!(f.handled.load(Ordering::SeqCst), 1);
 }
 
 fn gzip(data: &[u8]) -> Vec<u8> {

@@ -53,7 +53,7 @@ impl LiteralWriter<'_, '_> {
             (Type::String, Value::String(s)) => quote!(#s.into()),
             (Type::Bool, Value::Bool(b)) => quote!(#b),
             (Type::Int32, Value::Number(n)) => {
-                let v = i32::try_from(n.as_i64()?).ok()?;
+                let v = n.as_i64().filter(|v| (i64::from(i32::MIN)..=i64::from(u32::MAX)).contains(v))?;
                 quote!(#v)
             }
             (Type::Uint32, Value::Number(n)) => {

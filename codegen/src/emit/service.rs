@@ -174,12 +174,30 @@ fn emit_client(
         let docs = doc_attrs(&doc);
         let deprecated = deprecated_attr(method);
         let lints = name_lints(func);
+        // `func_with_response`: the same call, with the answer's status, headers and request id.
+        let with_response =
+            quote::format_ident!("{}_with_response", func.to_string().trim_start_matches("r#").trim_end_matches('_'));
+        let call_with_response = quote::format_ident!("{call}_with_response");
+        let with_response_doc = doc_attrs(&format!(
+            "[`{0}`](Self::{0}), returning the message with the HTTP status, the response headers and the \
+             request id (`x-request-id`).",
+            func.to_string().trim_start_matches("r#")
+        ));
         methods.push(quote! {
             #docs
             #deprecated
             #lints
             pub async fn #func(&self, request: #request) -> Result<#response, ::gitpod_runtime::Error> {
                 self.transport.#call(procedures::#constant, &request).await
+            }
+
+            #with_response_doc
+            #deprecated
+            pub async fn #with_response(
+                &self,
+                request: #request,
+            ) -> Result<::gitpod_runtime::client::Response<#response>, ::gitpod_runtime::Error> {
+                self.transport.#call_with_response(procedures::#constant, &request).await
             }
         });
         if method.pagination.is_some() {
@@ -206,7 +224,8 @@ fn emit_client(
                 Self { transport }
             }
 
-            /// A copy of this client whose calls use `options` (per-call timeout and retries).
+            /// A copy of this client whose calls use `options`: timeout, retries, headers, query
+            /// parameters, extra body fields, an idempotency key.
             pub fn with_options(&self, options: ::gitpod_runtime::client::CallOptions) -> Self {
                 Self { transport: self.transport.with_options(options) }
             }

@@ -122,7 +122,8 @@ fn rust_type(ty: &Type, names: &Names) -> RustType {
     match ty {
         Type::String => plain(quote!(String)),
         Type::Bool => plain(quote!(bool)),
-        Type::Int32 => adapted(quote!(i32), "::gitpod_runtime::wire::Number"),
+        // The pages say `int` for int32 and uint32 alike: an i64 holds every value of either.
+        Type::Int32 => adapted(quote!(i64), "::gitpod_runtime::wire::Int32Wide"),
         Type::Uint32 => adapted(quote!(u32), "::gitpod_runtime::wire::Number"),
         Type::Float => adapted(quote!(f32), "::gitpod_runtime::wire::Number"),
         Type::Double => adapted(quote!(f64), "::gitpod_runtime::wire::Number"),
@@ -386,14 +387,15 @@ fn emit_undocumented_field(message: &Message) -> TokenStream {
     }
     let seen: Vec<String> = message.undocumented_fields.iter().map(|f| format!("`{f}`")).collect();
     let doc = doc_attrs(&format!(
-        "Fields the server sends that the reference does not describe (its examples show {}), kept as \
-         received so that sending this message back does not lose them.",
+        "Fields the server sends that the reference does not describe (its examples show {}), kept (proto \
+         names such as `continuous_profiling` normalized to JSON names) so that sending this message back \
+         does not lose them.",
         seen.join(", ")
     ));
     let undocumented = format_ident!("{}", UNDOCUMENTED_FIELD);
     quote! {
         #doc
-        #[serde(flatten)]
+        #[serde(flatten, deserialize_with = "::gitpod_runtime::wire::json_names::deserialize")]
         pub #undocumented: ::std::collections::BTreeMap<String, ::serde_json::Value>,
     }
 }

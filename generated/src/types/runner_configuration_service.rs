@@ -299,14 +299,14 @@ pub struct EnvironmentClassEnumPossibleValue {
 #[serde(default, rename_all = "camelCase")]
 pub struct EnvironmentClassInt {
     /// `default`
-    #[serde_as(as = "Option<::gitpod_runtime::wire::Number>")]
-    pub default: Option<i32>,
+    #[serde_as(as = "Option<::gitpod_runtime::wire::Int32Wide>")]
+    pub default: Option<i64>,
     /// `max`
-    #[serde_as(as = "Option<::gitpod_runtime::wire::Number>")]
-    pub max: Option<i32>,
+    #[serde_as(as = "Option<::gitpod_runtime::wire::Int32Wide>")]
+    pub max: Option<i64>,
     /// `min`
-    #[serde_as(as = "Option<::gitpod_runtime::wire::Number>")]
-    pub min: Option<i32>,
+    #[serde_as(as = "Option<::gitpod_runtime::wire::Int32Wide>")]
+    pub min: Option<i64>,
 }
 
 /// The `EnvironmentClassString` message, used by `RunnerConfigurationSchemaEnvironmentClass.string`.
@@ -720,14 +720,14 @@ pub struct RunnerConfigEnumPossibleValue {
 #[serde(default, rename_all = "camelCase")]
 pub struct RunnerConfigInt {
     /// `default`
-    #[serde_as(as = "Option<::gitpod_runtime::wire::Number>")]
-    pub default: Option<i32>,
+    #[serde_as(as = "Option<::gitpod_runtime::wire::Int32Wide>")]
+    pub default: Option<i64>,
     /// `max`
-    #[serde_as(as = "Option<::gitpod_runtime::wire::Number>")]
-    pub max: Option<i32>,
+    #[serde_as(as = "Option<::gitpod_runtime::wire::Int32Wide>")]
+    pub max: Option<i64>,
     /// `min`
-    #[serde_as(as = "Option<::gitpod_runtime::wire::Number>")]
-    pub min: Option<i32>,
+    #[serde_as(as = "Option<::gitpod_runtime::wire::Int32Wide>")]
+    pub min: Option<i64>,
 }
 
 /// The `RunnerConfigString` message, used by `RunnerConfig.string`.

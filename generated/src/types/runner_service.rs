@@ -481,8 +481,11 @@ pub struct MetricsConfiguration {
     pub url: Option<String>,
     /// username is the username to use for the metrics collector
     pub username: Option<String>,
-    /// Fields the server sends that the reference does not describe (its examples show `includeVerboseMetrics`), kept as received so that sending this message back does not lose them.
-    #[serde(flatten)]
+    /// Fields the server sends that the reference does not describe (its examples show `includeVerboseMetrics`), kept (proto names such as `continuous_profiling` normalized to JSON names) so that sending this message back does not lose them.
+    #[serde(
+        flatten,
+        deserialize_with = "::gitpod_runtime::wire::json_names::deserialize"
+    )]
     pub undocumented: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
@@ -687,8 +690,11 @@ pub struct RunnerConfiguration {
     /// update_window defines the daily time window (UTC) during which auto-updates are allowed. If not set, updates are allowed at any time.
     #[serde(alias = "update_window")]
     pub update_window: Option<UpdateWindow>,
-    /// Fields the server sends that the reference does not describe (its examples show `continuousProfiling`, `encryptedHoneycombApiKey`), kept as received so that sending this message back does not lose them.
-    #[serde(flatten)]
+    /// Fields the server sends that the reference does not describe (its examples show `continuousProfiling`, `encryptedHoneycombApiKey`), kept (proto names such as `continuous_profiling` normalized to JSON names) so that sending this message back does not lose them.
+    #[serde(
+        flatten,
+        deserialize_with = "::gitpod_runtime::wire::json_names::deserialize"
+    )]
     pub undocumented: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
@@ -797,8 +803,8 @@ pub struct RunnerStatus {
 pub struct SearchRepositoriesRequest {
     /// Maximum number of repositories to return. Default: 25, Maximum: 100 Deprecated: Use pagination.page_size instead
     #[deprecated]
-    #[serde_as(as = "Option<::gitpod_runtime::wire::Number>")]
-    pub limit: Option<i32>,
+    #[serde_as(as = "Option<::gitpod_runtime::wire::Int32Wide>")]
+    pub limit: Option<i64>,
     /// Pagination parameters for repository search
     pub pagination: Option<PaginationRequest>,
     /// `runnerId`
@@ -825,9 +831,9 @@ pub struct SearchRepositoriesRequest {
 pub struct SearchRepositoriesResponse {
     /// Deprecated: Use pagination token instead. Total pages can be extracted from token.
     #[deprecated]
-    #[serde_as(as = "Option<::gitpod_runtime::wire::Number>")]
+    #[serde_as(as = "Option<::gitpod_runtime::wire::Int32Wide>")]
     #[serde(alias = "last_page")]
-    pub last_page: Option<i32>,
+    pub last_page: Option<i64>,
     /// Pagination information for the response. Token format: "NEXT_PAGE/TOTAL_PAGES/TOTAL_COUNT" (e.g., "2/40/1000"). Use -1 for unknown values (e.g., "2/-1/-1" when totals unavailable). Empty token means no more pages.
     pub pagination: Option<PaginationResponse>,
     /// List of repositories matching the search criteria
@@ -998,15 +1004,15 @@ pub struct UpdateRunnerResponse {}
 #[serde(default, rename_all = "camelCase")]
 pub struct UpdateWindow {
     /// end_hour is the end of the update window as a UTC hour (0-23). If not set, defaults to start_hour + 2.
-    #[serde_as(as = "Option<::gitpod_runtime::wire::Number>")]
+    #[serde_as(as = "Option<::gitpod_runtime::wire::Int32Wide>")]
     #[serde(alias = "end_hour")]
-    pub end_hour: Option<i32>,
+    pub end_hour: Option<i64>,
     /// start_hour is the beginning of the update window as a UTC hour (0-23).
     ///
     /// The server requires this field.
-    #[serde_as(as = "Option<::gitpod_runtime::wire::Number>")]
+    #[serde_as(as = "Option<::gitpod_runtime::wire::Int32Wide>")]
     #[serde(alias = "start_hour")]
-    pub start_hour: Option<i32>,
+    pub start_hour: Option<i64>,
 }
 
 /// The `LogLevel` enum, used by `RunnerConfiguration.logLevel`, `SpecConfiguration.logLevel`.

@@ -15,9 +15,9 @@ pub struct PaginationRequest {
     /// Token for the next set of results that was returned as next_token of a PaginationResponse
     pub token: Option<String>,
     /// Page size is the maximum number of results to retrieve per page. Defaults to 25. Maximum 100.
-    #[serde_as(as = "Option<::gitpod_runtime::wire::Number>")]
+    #[serde_as(as = "Option<::gitpod_runtime::wire::Int32Wide>")]
     #[serde(alias = "page_size")]
-    pub page_size: Option<i32>,
+    pub page_size: Option<i64>,
 }
 
 /// The `PaginationResponse` message, used by `ListEnvironmentClassesResponse.pagination`, `ListHostAuthenticationTokensResponse.pagination`, `ListProjectPoliciesResponse.pagination` and 4 more.
