@@ -364,6 +364,8 @@ pub struct MethodNames {
     pub func: Ident,
     /// The paging stream of a list method: `list_runners_stream`.
     pub stream: Option<Ident>,
+    /// The unary call that also returns status, headers and request id: `get_runner_with_response`.
+    pub with_response: Ident,
     /// The procedure path constant: `CREATE_RUNNER`.
     pub constant: Ident,
     /// Sample functions and test functions (unique across the crate): `create_runner_request`,
@@ -561,6 +563,9 @@ fn method_names(model: &Model, modules: &[String], warnings: &mut Vec<EmitWarnin
             if service.methods[i].pagination.is_some() {
                 keys.push(format!("f:{}", finish(&format!("{base}_stream"), true)));
             }
+            if service.methods[i].streaming == crate::model::Streaming::Unary {
+                keys.push(format!("f:{}", finish(&format!("{base}_with_response"), true)));
+            }
             keys
         };
         let mut reserved: BTreeSet<String> = RESERVED_METHODS.iter().map(|m| format!("f:{m}")).collect();
@@ -610,6 +615,7 @@ fn method_names(model: &Model, modules: &[String], warnings: &mut Vec<EmitWarnin
                     MethodNames {
                         func: ident(&finish(&base, true)),
                         stream: method.pagination.as_ref().map(|_| ident(&finish(&format!("{base}_stream"), true))),
+                        with_response: ident(&finish(&format!("{base}_with_response"), true)),
                         constant: ident(&finish(&base.to_uppercase(), true)),
                         request_fn: derived("_request"),
                         response_fn: derived("_response"),

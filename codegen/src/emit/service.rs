@@ -175,8 +175,7 @@ fn emit_client(
         let deprecated = deprecated_attr(method);
         let lints = name_lints(func);
         // `func_with_response`: the same call, with the answer's status, headers and request id.
-        let with_response =
-            quote::format_ident!("{}_with_response", func.to_string().trim_start_matches("r#").trim_end_matches('_'));
+        let with_response = &method_names.with_response;
         let call_with_response = quote::format_ident!("{call}_with_response");
         let with_response_doc = doc_attrs(&format!(
             "[`{0}`](Self::{0}), returning the message with the HTTP status, the response headers and the \
