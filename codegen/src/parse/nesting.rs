@@ -7,133 +7,12 @@
 //! reference uses inside an object. If only the sort order speaks and it allows more than one level, the
 //! boundary is ambiguous: we take the innermost level and say so in a warning.
 
-use super::names::{inline_enum_name, snake, wire};
+pub use super::fields::{DecisionStats, Entry, FieldNode, Finding, Kind, Outcome, Registry, Signal};
+use super::names::{inline_enum_name, wire};
 use super::sections::Dialect;
-use super::types::{Head, Spelled, TypeExpr};
-use serde::Serialize;
+use super::types::{Head, TypeExpr};
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
-
-/// The signal that settled one decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Signal {
-    JsonExample,
-    KnownType,
-    ParamTwin,
-    InlineObject,
-    DuplicateKey,
-    FieldOrder,
-    /// The sort order allowed several levels, but only one lets the rest of the list be placed.
-    Lookahead,
-    EnumValues,
-    KnownEnum,
-    FirstChild,
-    /// The page kept its indentation.
-    Indentation,
-    /// Nothing settled it: a warning was emitted and the innermost reading taken.
-    Ambiguous,
-}
-
-/// One list item as the nesting pass sees it.
-#[derive(Debug, Clone)]
-pub struct Entry {
-    pub head: Head,
-    pub text: String,
-    pub offset: usize,
-    /// The item's indentation when the page kept its newlines: it settles nesting outright.
-    pub indent: Option<usize>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Kind {
-    Scalar,
-    Enum {
-        name: String,
-        values: Vec<String>,
-        /// Spelled in place (`Literal[...]`) rather than named: its name is derived, and scoped later.
-        inline: bool,
-    },
-    /// `type_name` is the docs' name, `None` for an HTTP inline object.
-    Message {
-        type_name: Option<String>,
-        children: Vec<FieldNode>,
-        json: Option<Value>,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct FieldNode {
-    /// The name as spelled (snake_case in Python, camelCase in HTTP).
-    pub name: String,
-    pub spelled: Spelled,
-    pub text: String,
-    pub offset: usize,
-    pub kind: Kind,
-    /// The JSON example value of this field, when the list had one.
-    pub example: Option<Value>,
-}
-
-impl FieldNode {
-    pub fn wire(&self) -> String {
-        wire(&self.name)
-    }
-}
-
-/// What other places have confirmed: field sets of named messages and the names of enums.
-#[derive(Debug, Default, Clone)]
-pub struct Registry {
-    /// Field lists (wire names, documented order) confirmed for a docs type name.
-    pub shapes: BTreeMap<String, Vec<(Signal, Vec<String>)>>,
-    pub enums: BTreeSet<String>,
-    /// How many fields a named message has, from HTTP Domain Types headers (`X object { a, b, 3 more... }`).
-    pub counts: BTreeMap<String, usize>,
-}
-
-impl Registry {
-    pub fn add_shape(&mut self, name: &str, signal: Signal, fields: Vec<String>) {
-        let entry = self.shapes.entry(name.to_string()).or_default();
-        if !entry.iter().any(|(_, s)| *s == fields) {
-            entry.push((signal, fields));
-        }
-    }
-}
-
-/// Counts of decisions per signal.
-#[derive(Debug, Default, Clone, Serialize, PartialEq)]
-pub struct DecisionStats {
-    pub total: usize,
-    pub by_signal: BTreeMap<Signal, usize>,
-}
-
-impl DecisionStats {
-    pub fn record(&mut self, s: Signal) {
-        self.total += 1;
-        *self.by_signal.entry(s).or_default() += 1;
-    }
-    pub fn add(&mut self, other: &DecisionStats) {
-        self.total += other.total;
-        for (k, v) in &other.by_signal {
-            *self.by_signal.entry(*k).or_default() += v;
-        }
-    }
-}
-
-/// A finding of the nesting pass, positioned at an entry's offset.
-#[derive(Debug, Clone)]
-pub struct Finding {
-    pub offset: usize,
-    pub message: String,
-}
-
-#[derive(Debug, Default)]
-pub struct Outcome {
-    pub fields: Vec<FieldNode>,
-    /// Where each open message ended (boundaries) and whether named types are messages or enums (kinds).
-    pub boundaries: DecisionStats,
-    pub kinds: DecisionStats,
-    pub findings: Vec<Finding>,
-}
+use std::collections::BTreeSet;
 
 #[derive(Clone)]
 struct Level {
@@ -162,7 +41,7 @@ impl Level {
         if self.refuted {
             return vec![];
         }
-        let names: Vec<String> = self.children.iter().chain(open_child).map(FieldNode::wire).collect();
+        let names: Vec<&str> = self.children.iter().chain(open_child).map(FieldNode::wire).collect();
         self.known.iter().filter(|k| k.agrees(&names)).collect()
     }
 }
@@ -183,10 +62,10 @@ impl Known {
     fn fields(signal: Signal, fields: &[String]) -> Self {
         Known { signal, set: fields.iter().cloned().collect(), order: Some(fields.to_vec()) }
     }
-    fn agrees(&self, names: &[String]) -> bool {
+    fn agrees(&self, names: &[&str]) -> bool {
         match &self.order {
             Some(order) => order.len() >= names.len() && order[..names.len()] == *names,
-            None => names.iter().all(|n| self.set.contains(n)),
+            None => names.iter().all(|n| self.set.contains(*n)),
         }
     }
     /// Whether `wire` may come after the children `seen` (a count).
@@ -203,9 +82,9 @@ enum Fit {
     No(Signal),
 }
 
-fn order_rank(f: &FieldNode) -> (u8, String) {
-    let s = snake(&f.name);
-    let rank = match s.as_str() {
+fn order_rank(f: &FieldNode) -> (u8, &str) {
+    let s = f.snake();
+    let rank = match s {
         "id" => 0,
         "token" => 1,
         _ if !f.spelled.optional => 2,
@@ -223,7 +102,7 @@ fn fits(level: &Level, open_child: Option<&FieldNode>, f: &FieldNode) -> Fit {
     let live = level.live_known(open_child);
     // The JSON example shows this very object: it settles it outright.
     if let Some(k) = live.iter().find(|k| k.signal == Signal::JsonExample) {
-        return if k.set.contains(&w) { Fit::Yes(Signal::JsonExample) } else { Fit::No(Signal::JsonExample) };
+        return if k.set.contains(w) { Fit::Yes(Signal::JsonExample) } else { Fit::No(Signal::JsonExample) };
     }
     // So does a stated member count.
     if let Some(n) = level.count {
@@ -343,8 +222,7 @@ fn step(w: Walk, i: usize, stack: &mut Vec<Level>, out: &mut Outcome, forced: Op
                 return true;
             }
         };
-        let mut node =
-            FieldNode { name, spelled, text: e.text.clone(), offset: e.offset, kind: Kind::Scalar, example: None };
+        let mut node = FieldNode::new(name, spelled, e.text.clone(), e.offset, Kind::Scalar);
 
         // Indentation, where the page kept it, says which open message the field belongs to.
         let by_indent = e

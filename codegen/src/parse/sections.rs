@@ -1,7 +1,7 @@
 //! Reads a page's section tree into raw methods and Domain Types definitions (still flat field lists).
 
 use super::examples;
-use super::nesting::Entry;
+use super::fields::Entry;
 use super::page::{Node, Page, Section};
 use super::types::parse_head_noted;
 use crate::diag::Diagnostic;
