@@ -139,4 +139,8 @@ pub struct Outcome {
     pub boundaries: DecisionStats,
     pub kinds: DecisionStats,
     pub findings: Vec<Finding>,
+    /// The nesting limit was met (reported once per list).
+    pub depth_reported: bool,
+    /// Look-ahead probes run so far in this list (bounded by `limits::LOOKAHEAD_PROBES`).
+    pub probes: usize,
 }

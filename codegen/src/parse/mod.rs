@@ -17,6 +17,7 @@ mod examples;
 pub mod fields;
 mod inline_enums;
 mod instances;
+pub mod limits;
 mod literals;
 mod merge;
 mod names;

@@ -8,16 +8,20 @@
 //! boundary is ambiguous: we take the innermost level and say so in a warning.
 
 pub use super::fields::{DecisionStats, Entry, FieldNode, Finding, Kind, Outcome, Registry, Signal};
+use super::limits;
 use super::names::{inline_enum_name, wire};
 use super::sections::Dialect;
 use super::types::{Head, TypeExpr};
 use serde_json::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
 #[derive(Clone)]
 struct Level {
     field: Option<FieldNode>,
     children: Vec<FieldNode>,
+    /// The wire names of `children`, for the "no object repeats a key" check.
+    names: BTreeSet<String>,
     known: Vec<Known>,
     json: Option<Value>,
     /// Set when the fields contradict every known set: the name is shared by a different structure.
@@ -26,11 +30,36 @@ struct Level {
     count: Option<usize>,
     /// The indentation of the field that opened this level, when the page kept it.
     indent: Option<usize>,
+    /// The placement clock when this level was opened.
+    opened_at: usize,
 }
 
 impl Level {
     fn new(field: Option<FieldNode>, known: Vec<Known>, json: Option<Value>) -> Self {
-        Level { field, children: vec![], known, json, refuted: false, count: None, indent: None }
+        Level {
+            field,
+            children: vec![],
+            names: BTreeSet::new(),
+            known,
+            json,
+            refuted: false,
+            count: None,
+            indent: None,
+            opened_at: 0,
+        }
+    }
+    /// Adds a child; the known sets it contradicts stop being live (kept incrementally, so each decision costs
+    /// the same however many children the level has).
+    fn push(&mut self, child: FieldNode) {
+        let seen = self.children.len();
+        for k in &mut self.known {
+            k.live &= k.accepts(child.wire(), seen);
+        }
+        self.names.insert(child.wire().to_string());
+        self.children.push(child);
+    }
+    fn has(&self, wire: &str) -> bool {
+        self.names.contains(wire)
     }
     /// Whether the JSON example of this object, if there is one, has the key `wire`.
     fn json_allows(&self, wire: &str) -> bool {
@@ -41,8 +70,8 @@ impl Level {
         if self.refuted {
             return vec![];
         }
-        let names: Vec<&str> = self.children.iter().chain(open_child).map(FieldNode::wire).collect();
-        self.known.iter().filter(|k| k.agrees(&names)).collect()
+        let seen = self.children.len();
+        self.known.iter().filter(|k| k.live && open_child.is_none_or(|c| k.accepts(c.wire(), seen))).collect()
     }
 }
 
@@ -53,20 +82,16 @@ struct Known {
     signal: Signal,
     set: BTreeSet<String>,
     order: Option<Vec<String>>,
+    /// Still agrees with every child pushed so far.
+    live: bool,
 }
 
 impl Known {
     fn keys(signal: Signal, set: BTreeSet<String>) -> Self {
-        Known { signal, set, order: None }
+        Known { signal, set, order: None, live: true }
     }
     fn fields(signal: Signal, fields: &[String]) -> Self {
-        Known { signal, set: fields.iter().cloned().collect(), order: Some(fields.to_vec()) }
-    }
-    fn agrees(&self, names: &[&str]) -> bool {
-        match &self.order {
-            Some(order) => order.len() >= names.len() && order[..names.len()] == *names,
-            None => names.iter().all(|n| self.set.contains(*n)),
-        }
+        Known { signal, set: fields.iter().cloned().collect(), order: Some(fields.to_vec()), live: true }
     }
     /// Whether `wire` may come after the children `seen` (a count).
     fn accepts(&self, wire: &str, seen: usize) -> bool {
@@ -96,7 +121,7 @@ fn order_rank(f: &FieldNode) -> (u8, &str) {
 /// Whether `f` can continue `level`, whose still-open last child (a message being filled) is `open_child`.
 fn fits(level: &Level, open_child: Option<&FieldNode>, f: &FieldNode) -> Fit {
     let w = f.wire();
-    if level.children.iter().chain(open_child).any(|c| c.wire() == w) {
+    if level.has(w) || open_child.is_some_and(|c| c.wire() == w) {
         return Fit::No(Signal::DuplicateKey);
     }
     let live = level.live_known(open_child);
@@ -165,8 +190,9 @@ pub fn nest(
         root.known.extend(shapes.iter().map(|(_, fields)| Known::fields(Signal::KnownType, fields)));
     }
     root.count = root_type.filter(|_| named_counts).and_then(|t| registry.counts.get(t).copied());
-    let mut stack = vec![root];
-    run(Walk { entries, registry, lookahead: true, named_counts }, 0, &mut stack, &mut out);
+    let mut stack = Stack { levels: vec![root], pushed: 0, expansions: BTreeMap::new() };
+    let walk = Walk { entries, registry, lookahead: true, named_counts, until: entries.len() };
+    run(walk, 0, &mut stack, &mut out);
     while stack.len() > 1 {
         close(&mut stack);
     }
@@ -183,14 +209,16 @@ struct Walk<'a> {
     lookahead: bool,
     /// Named types have the member counts of their HTTP Domain Types headers.
     named_counts: bool,
+    /// Entries from here on are not placed: where a probe stops reading ahead.
+    until: usize,
 }
 
 /// Places every entry from `from` on. Returns false at a dead end (a field no open level accepts).
 /// Without `lookahead`, stops at the first dead end: that is how look-ahead probes a reading.
-fn run(w: Walk, from: usize, stack: &mut Vec<Level>, out: &mut Outcome) -> bool {
-    let Walk { entries, lookahead, .. } = w;
+fn run(w: Walk, from: usize, stack: &mut Stack, out: &mut Outcome) -> bool {
+    let Walk { entries, lookahead, until, .. } = w;
     let mut ok = true;
-    for i in from..entries.len() {
+    for i in from..entries.len().min(until) {
         if !step(w, i, stack, out, None) {
             ok = false;
             if !lookahead {
@@ -202,8 +230,8 @@ fn run(w: Walk, from: usize, stack: &mut Vec<Level>, out: &mut Outcome) -> bool 
 }
 
 /// Places entry `i`; `forced` imposes the level (used when probing a reading).
-fn step(w: Walk, i: usize, stack: &mut Vec<Level>, out: &mut Outcome, forced: Option<usize>) -> bool {
-    let Walk { entries, registry, lookahead, named_counts } = w;
+fn step(w: Walk, i: usize, stack: &mut Stack, out: &mut Outcome, forced: Option<usize>) -> bool {
+    let Walk { entries, registry, lookahead, named_counts, .. } = w;
     let mut placed = true;
     {
         let e = &entries[i];
@@ -313,6 +341,27 @@ fn step(w: Walk, i: usize, stack: &mut Vec<Level>, out: &mut Outcome, forced: Op
             }
             _ => None,
         };
+        // Past the nesting limit a message is not opened: its fields are read one level up, reported once.
+        let opened = match opened {
+            Some(level) if stack.len() > limits::MAX_NESTING => {
+                if !out.depth_reported {
+                    out.depth_reported = true;
+                    out.findings.push(Finding {
+                        offset: e.offset,
+                        message: format!(
+                            "nesting limit: `{}` would open message level {}, over the limit of {}; \
+                             it is read as an empty message and the fields after it one level up",
+                            node.name,
+                            stack.len(),
+                            limits::MAX_NESTING
+                        ),
+                    });
+                }
+                node.kind = level.field.map_or(Kind::Scalar, |f| f.kind);
+                None
+            }
+            other => other,
+        };
         match opened {
             Some(mut level) => {
                 // A map's example is keyed by map keys; the message is its first value.
@@ -331,30 +380,69 @@ fn step(w: Walk, i: usize, stack: &mut Vec<Level>, out: &mut Outcome, forced: Op
                 }
                 level.field = Some(node);
                 level.indent = e.indent;
+                level.opened_at = stack.pushed;
                 stack.push(level);
             }
-            None => {
-                if let Some(top) = stack.last_mut() {
-                    top.children.push(node);
-                }
-            }
+            None => stack.push_child(node),
         }
     }
     placed
 }
 
-/// The kind of an earlier field of this list whose type `type_name` was expanded (message) or listed (enum).
-fn expanded_before(stack: &[Level], type_name: &str) -> Option<Kind> {
-    fn find(fields: &[FieldNode], type_name: &str) -> Option<Kind> {
-        fields.iter().find_map(|f| match &f.kind {
-            Kind::Message { type_name: Some(t), children, .. } if t == type_name && !children.is_empty() => {
-                Some(f.kind.clone())
-            }
-            Kind::Message { children, .. } => find(children, type_name),
-            _ => None,
-        })
+/// The kind of an earlier field of this list whose type `type_name` was expanded (a message with fields): the
+/// first such field in document order.
+fn expanded_before(stack: &Stack, type_name: &str) -> Option<Kind> {
+    stack.expansions.get(type_name).map(|(_, kind)| Kind::clone(kind))
+}
+
+/// The open levels of a list being placed, and the first expansion of each type name placed so far.
+#[derive(Clone)]
+struct Stack {
+    levels: Vec<Level>,
+    /// Fields placed so far (a clock: a level's fields were placed after its `opened_at`).
+    pushed: usize,
+    /// For each docs type name, the first expanded message of that type in document order and when it was
+    /// placed. Kept as fields are placed, so "was this type expanded before?" costs a lookup, not a walk of
+    /// everything placed so far.
+    expansions: BTreeMap<String, (usize, Rc<Kind>)>,
+}
+
+impl std::ops::Deref for Stack {
+    type Target = Vec<Level>;
+    fn deref(&self) -> &Vec<Level> {
+        &self.levels
     }
-    stack.iter().find_map(|level| find(&level.children, type_name))
+}
+
+impl std::ops::DerefMut for Stack {
+    fn deref_mut(&mut self) -> &mut Vec<Level> {
+        &mut self.levels
+    }
+}
+
+impl Stack {
+    /// Places `child` in the innermost open level.
+    fn push_child(&mut self, child: FieldNode) {
+        self.push_child_closing(child, usize::MAX);
+    }
+
+    /// Places `child` (whose own fields were placed from `opened_at` on) in the innermost open level. Fields are
+    /// always placed in the innermost level, so document order is placement order, except that a message
+    /// comes before the fields inside it: an expansion recorded from inside `child` gives way to `child`.
+    fn push_child_closing(&mut self, child: FieldNode, opened_at: usize) {
+        self.pushed += 1;
+        if let Kind::Message { type_name: Some(t), children, .. } = &child.kind {
+            if !children.is_empty() {
+                let inside = self.expansions.get(t).is_some_and(|&(at, _)| at >= opened_at);
+                if inside || !self.expansions.contains_key(t) {
+                    self.expansions.insert(t.clone(), (self.pushed, Rc::new(child.kind.clone())));
+                }
+            }
+        }
+        if let Some(top) = self.levels.last_mut() {
+            top.push(child);
+        }
+    }
 }
 
 /// Whether `next` is the first field of the expansion `kind`, i.e. the type is expanded again here.
@@ -387,8 +475,9 @@ fn open_level(node: &FieldNode, type_name: Option<&str>, registry: &Registry, na
     level
 }
 
-fn close(stack: &mut Vec<Level>) {
+fn close(stack: &mut Stack) {
     let Some(level) = stack.pop() else { return };
+    let opened_at = level.opened_at;
     let Some(mut field) = level.field else { return };
     if let Kind::Message { children, json, type_name } = &mut field.kind {
         // Opened but given no fields: a type expanded earlier in the list, shown here by name only.
@@ -402,15 +491,13 @@ fn close(stack: &mut Vec<Level>) {
             }
         }
     }
-    if let Some(parent) = stack.last_mut() {
-        parent.children.push(field);
-    }
+    stack.push_child_closing(field, opened_at);
 }
 
 /// Chooses the open level the field `node` of entry `i` belongs to and closes the levels inside it.
 fn decide_level(
     w: Walk,
-    stack: &mut Vec<Level>,
+    stack: &mut Stack,
     node: &FieldNode,
     i: usize,
     out: &mut Outcome,
@@ -463,16 +550,23 @@ fn decide_level(
         let outer_fits = fitting.len() > 1;
         if s == Signal::FieldOrder && outer_fits && j == stack.len() - 1 && !lookahead {
             // Probing a reading: take the innermost level, as the final pass would without more evidence.
-        } else if s == Signal::FieldOrder && outer_fits && j == stack.len() - 1 {
+        } else if s == Signal::FieldOrder
+            && outer_fits
+            && j == stack.len() - 1
+            && out.probes + fitting.len() <= limits::LOOKAHEAD_PROBES
+        {
             // Only the sort order speaks and it allows several levels: keep the readings under which the rest
             // of the list can still be placed (a later field would otherwise sort out of order everywhere).
+            // Each probe reads a bounded window ahead, and a list runs a bounded number of probes: past that,
+            // the boundary is reported as ambiguous like any other the pages do not settle.
+            out.probes += fitting.len();
             let viable: Vec<(usize, Signal)> = fitting
                 .iter()
                 .copied()
                 .filter(|&(k, _)| {
                     let mut sim = stack.clone();
                     let mut scratch = Outcome::default();
-                    let probe = Walk { lookahead: false, ..w };
+                    let probe = Walk { lookahead: false, until: i + 1 + limits::LOOKAHEAD_ENTRIES, ..w };
                     step(probe, i, &mut sim, &mut scratch, Some(k)) && run(probe, i + 1, &mut sim, &mut scratch)
                 })
                 .collect();
@@ -495,6 +589,21 @@ fn decide_level(
                 });
                 out.boundaries.record(Signal::Ambiguous);
             }
+        } else if s == Signal::FieldOrder && outer_fits && j == stack.len() - 1 {
+            // The probe budget is spent: report it as the ambiguity it is.
+            let readings: Vec<String> = fitting.iter().map(|&(k, _)| level_label(stack, k)).collect();
+            out.findings.push(Finding {
+                offset: e.offset,
+                message: format!(
+                    "ambiguous nesting: `{}` may belong to {} (look-ahead limit reached: {} probes in this list); \
+                     reading it as part of {}",
+                    node.name,
+                    readings.join(" or "),
+                    limits::LOOKAHEAD_PROBES,
+                    readings[0]
+                ),
+            });
+            out.boundaries.record(Signal::Ambiguous);
         } else {
             out.boundaries.record(signal);
         }
@@ -505,10 +614,7 @@ fn decide_level(
         None => {
             placed = false;
             // No level accepts it: keep the innermost level that does not already have it, and report.
-            let j = (0..stack.len())
-                .rev()
-                .find(|&k| !stack[k].children.iter().any(|c| c.wire() == node.wire()))
-                .unwrap_or(0);
+            let j = (0..stack.len()).rev().find(|&k| !stack[k].has(node.wire())).unwrap_or(0);
             out.findings.push(Finding {
                 offset: e.offset,
                 message: format!(

@@ -1,6 +1,7 @@
 //! A page's blocks → a syntax tree of sections, list items, paragraphs and code blocks.
 
 use super::blocks::{self, BlockKind, Collapsed};
+use super::limits;
 use crate::diag::Diagnostic;
 
 /// One node of a section's body. `offset` is a byte offset in the original page text.
@@ -62,6 +63,15 @@ impl Page {
 /// (closing those at its level or deeper), every other block joins the innermost open section. Offsets are the
 /// blocks' own, mapped back to the original text.
 pub fn parse_page(file: &str, src: &str) -> Result<Page, Diagnostic> {
+    if src.len() > limits::MAX_PAGE_BYTES {
+        let (size, limit) = (src.len(), limits::MAX_PAGE_BYTES);
+        return Err(Diagnostic::error(
+            file,
+            src,
+            0,
+            format!("page size limit: {size} bytes, over the limit of {limit}"),
+        ));
+    }
     let collapsed = Collapsed::new(src);
     let blocks = blocks::split_blocks(file, src, &collapsed)?;
     let mut stack: Vec<Section> = vec![Section::default()];
