@@ -137,7 +137,7 @@ fn fits(level: &Level, open_child: Option<&FieldNode>, f: &FieldNode) -> Fit {
     if !live.is_empty() {
         let signal = live.iter().map(|k| k.signal).min().unwrap_or(Signal::KnownType);
         let seen = level.children.len() + usize::from(open_child.is_some());
-        return if live.iter().any(|k| k.accepts(&w, seen)) { Fit::Yes(signal) } else { Fit::No(signal) };
+        return if live.iter().any(|k| k.accepts(w, seen)) { Fit::Yes(signal) } else { Fit::No(signal) };
     }
     match open_child.or(level.children.last()) {
         Some(last) if order_rank(f) <= order_rank(last) => Fit::No(Signal::FieldOrder),
@@ -262,8 +262,7 @@ fn step(w: Walk, i: usize, stack: &mut Stack, out: &mut Outcome, forced: Option<
         if by_indent.is_some() && stack.len() > 1 {
             placed = decide_level(w, stack, &node, i - 1, out, forced);
             out.boundaries.record(Signal::Indentation);
-        } else if stack.len() > 1
-            && stack.last().is_some_and(|l| !l.children.is_empty() || !l.json_allows(&node.wire()))
+        } else if stack.len() > 1 && stack.last().is_some_and(|l| !l.children.is_empty() || !l.json_allows(node.wire()))
         {
             placed = decide_level(w, stack, &node, i - 1, out, forced);
         } else if !lookahead && stack.len() == 1 {
@@ -274,7 +273,7 @@ fn step(w: Walk, i: usize, stack: &mut Stack, out: &mut Outcome, forced: Option<
             }
         }
         let parent_json = stack.last().and_then(|l| l.json.clone());
-        node.example = json_child(parent_json.as_ref(), &node.wire());
+        node.example = json_child(parent_json.as_ref(), node.wire());
 
         // With indentation, a message has children only when the next item is indented further.
         let next = entries

@@ -121,7 +121,7 @@ impl<'a> Typing<'a> {
         let (element, note) = match (&f.kind, nested) {
             (Kind::Message { .. }, Some(n)) => (Type::Message { name: n.to_string() }, None),
             (Kind::Enum { name, .. }, _) => (Type::Enum { name: name.clone() }, None),
-            _ => match self.ov.field_type(owner, &f.wire()) {
+            _ => match self.ov.field_type(owner, f.wire()) {
                 Some(t) => return Typed { ty: t, note: None },
                 None => self.scalar(f, owner, file),
             },
@@ -138,7 +138,7 @@ impl<'a> Typing<'a> {
     }
 
     fn scalar(&mut self, f: &FieldNode, owner: &str, file: &str) -> (Type, Option<String>) {
-        let values = self.ev.get(owner, &f.wire());
+        let values = self.ev.get(owner, f.wire());
         let strs: Vec<&str> = values.iter().filter_map(Value::as_str).collect();
         // The docs spell bytes, durations and int64 as `str`/`int`; the wire form in the examples tells them apart.
         let shown = |s: &str| format!("the reference's JSON example shows `{}`.", Value::from(s));
