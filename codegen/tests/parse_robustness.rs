@@ -101,6 +101,30 @@ fn mutated_pages_give_a_model_or_diagnostics_never_a_panic() {
     assert!(emitted > 0, "some mutants must parse, so the emitter sees them");
 }
 
+/// Mutants of every corpus page (both dialects, flat): no panic, and no parse over 1 s. Fixed seed, a few
+/// mutants per page, so the run is deterministic and short.
+#[test]
+fn mutated_corpus_pages_never_panic_or_hang() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpus/pages-flat");
+    let (pages, _) = gitpod_codegen::parse::load_spec_dir(&dir).expect("corpus/pages-flat/ is readable");
+    let mut rng = Lcg(12);
+    let mut runs = 0;
+    for page in &pages {
+        for text in mutants(&page.text, &mut rng, 5) {
+            let mutated = SpecPage { file: page.file.clone(), text };
+            let start = std::time::Instant::now();
+            let result = catch_unwind(AssertUnwindSafe(|| parse_pages(std::slice::from_ref(&mutated), None)));
+            let took = start.elapsed();
+            assert!(result.is_ok(), "panic on a mutant of {}", page.file);
+            // Debug builds are several times slower than release: the bound is for a release build's second.
+            let bound = if cfg!(debug_assertions) { 10.0 } else { 1.0 };
+            assert!(took.as_secs_f64() < bound, "a mutant of {} took {took:?}", page.file);
+            runs += 1;
+        }
+    }
+    assert_eq!(runs, pages.len() * 5);
+}
+
 /// Whatever model a mutated page gives, the emitter returns files or an error: it never panics.
 fn emit_never_panics(model: &Model, page: &SpecPage) {
     let emitted = catch_unwind(AssertUnwindSafe(|| emit(model, &EmitOptions::default())));

@@ -3,7 +3,8 @@
 //! Every page is first collapsed (each whitespace run becomes one space) so that a page with intact newlines and
 //! the same page flattened to one line go through exactly the same code; an offset map leads back to the original
 //! bytes for diagnostics. The collapsed text is then cut into blocks (headings, list items, fenced code, paragraphs)
-//! by the rules the reference pages follow, and rendered as one-block-per-line Markdown for pulldown-cmark.
+//! by the rules the reference pages follow; `page` folds them into sections. (No Markdown parser runs over the
+//! result: the blocks already are the structure, and a re-parse would only lose their offsets.)
 
 use crate::diag::Diagnostic;
 
@@ -210,45 +211,6 @@ fn next_block_start(t: &str, from: usize, in_examples: bool) -> usize {
         i += 1;
     }
     t.len()
-}
-
-/// Renders blocks as Markdown, one block per line (fences on their own lines), and records for each output line
-/// the block it came from so pulldown-cmark ranges can be mapped back.
-pub fn to_markdown(blocks: &[Block]) -> (String, Vec<(usize, usize)>) {
-    let mut md = String::new();
-    let mut starts = Vec::with_capacity(blocks.len());
-    for (idx, b) in blocks.iter().enumerate() {
-        starts.push((md.len(), idx));
-        match &b.kind {
-            BlockKind::Heading { level, title } => {
-                md.push_str(&"#".repeat(*level as usize));
-                md.push(' ');
-                md.push_str(title);
-            }
-            BlockKind::Item { head, text } => {
-                md.push_str("- ");
-                if let Some(h) = head {
-                    md.push('`');
-                    md.push_str(h);
-                    md.push('`');
-                    if !text.is_empty() {
-                        md.push(' ');
-                    }
-                }
-                md.push_str(text);
-            }
-            BlockKind::Code { lang, body } => {
-                md.push_str("```");
-                md.push_str(lang);
-                md.push('\n');
-                md.push_str(body);
-                md.push_str("\n```");
-            }
-            BlockKind::Para { text } => md.push_str(text),
-        }
-        md.push_str("\n\n");
-    }
-    (md, starts)
 }
 
 #[cfg(test)]

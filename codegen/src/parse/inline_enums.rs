@@ -6,8 +6,8 @@
 //! (`automations_file_presence` → `AutomationsFilePresence`), then the owning message and the field
 //! (`DevcontainerPhase`). A named enum keeps its name; an inline one never takes it over with other values.
 
+use super::fields::{FieldNode, Kind};
 use super::names::pascal;
-use super::nesting::{FieldNode, Kind};
 use super::resolve::{Resolution, Response};
 use super::types::Head;
 use std::collections::{BTreeMap, BTreeSet};

@@ -7,8 +7,8 @@
 //! are only another copy of a method's response (absorbed into it, never named or emitted) and which docs name
 //! such a response carries.
 
+use super::fields::{FieldNode, Kind};
 use super::names::pascal;
-use super::nesting::{FieldNode, Kind};
 use super::resolve::{Resolution, Response};
 use super::types::{Head, TypeExpr};
 use serde_json::Value;

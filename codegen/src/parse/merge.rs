@@ -10,10 +10,10 @@
 
 use super::docs;
 use super::examples;
+use super::fields::{FieldNode, Kind};
 use super::instances::{self, rpc_name, Inst, Instances};
 use super::names::{snake, title_to_type};
 use super::naming::assign_names;
-use super::nesting::{FieldNode, Kind};
 use super::overrides::Overrides;
 use super::page::Page;
 use super::resolve::{Resolution, Response};
@@ -88,7 +88,7 @@ fn message(
         let optional = raw_any.clone().all(|f| f.spelled.optional);
         let Typed { ty, note } = typing.field(f, first.child_inst[fi].map(|c| names[c].as_str()), name, &first.file);
         msg.fields.push(Field {
-            name: f.wire(),
+            name: f.wire().to_string(),
             proto_name: snake(&f.name),
             ty,
             optional,
@@ -203,7 +203,7 @@ fn services(
             .map(|f| {
                 let Typed { ty, note } = typing.field(f, None, &owner, &m.raw.file);
                 Field {
-                    name: f.wire(),
+                    name: f.wire().to_string(),
                     proto_name: snake(&f.name),
                     ty,
                     optional: f.spelled.optional,
@@ -295,7 +295,7 @@ fn pagination(insts: &[Inst], resp: usize, names: &[String], has_query: bool) ->
         .collect();
     let [items] = lists.as_slice() else { return None };
     Some(Pagination {
-        items: r.fields[*items].wire(),
+        items: r.fields[*items].wire().to_string(),
         item_type: names[r.child_inst[*items]?].clone(),
         next_token: "pagination.nextToken".into(),
     })

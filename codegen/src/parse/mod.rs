@@ -2,9 +2,10 @@
 //!
 //! Stages, one module each:
 //! - [`blocks`]: collapse whitespace and restore the block structure (headings, items, fences) of a page;
-//! - [`page`]: pulldown-cmark over the restored Markdown → a section tree;
+//! - [`page`]: the blocks folded into a section tree;
 //! - `sections`: a page's sections → raw methods and Domain Types definitions (flat field lists);
 //! - `types`: item heads and the type spellings of both dialects;
+//! - `fields`: the types the stages hand each other (entries, nested fields, the registry, signals);
 //! - `nesting` / `resolve`: recover which fields belong to which nested message;
 //! - `merge`: one model from every page, scoped names, types settled with the examples' evidence;
 //! - `docs`, `examples`, `names`: description cleanup, canonical example text, name conversions;
@@ -13,8 +14,10 @@
 pub mod blocks;
 mod docs;
 mod examples;
+pub mod fields;
 mod inline_enums;
 mod instances;
+pub mod limits;
 mod literals;
 mod merge;
 mod names;
@@ -32,7 +35,7 @@ mod typing;
 use crate::diag::{Diagnostic, Severity};
 use crate::model::Model;
 use crate::SpecPage;
-use nesting::DecisionStats;
+use fields::DecisionStats;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

@@ -49,7 +49,7 @@ pub(super) fn assign_names(insts: &[Inst], previous: Option<&Model>) -> Vec<Stri
         // Sticky names first: a structure keeps the name the previous model gave it.
         let mut rest: BTreeMap<&String, &Vec<usize>> = BTreeMap::new();
         for (sig, idxs) in sigs {
-            let fields: BTreeSet<String> = insts[idxs[0]].fields.iter().map(|f| f.wire()).collect();
+            let fields: BTreeSet<String> = insts[idxs[0]].fields.iter().map(|f| f.wire().to_string()).collect();
             let same = |name: &&str| name.ends_with(base.as_str()) || name.starts_with(base.as_str());
             let found = before
                 .iter()

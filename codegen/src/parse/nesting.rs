@@ -7,138 +7,21 @@
 //! reference uses inside an object. If only the sort order speaks and it allows more than one level, the
 //! boundary is ambiguous: we take the innermost level and say so in a warning.
 
-use super::names::{inline_enum_name, snake, wire};
+pub use super::fields::{DecisionStats, Entry, FieldNode, Finding, Kind, Outcome, Registry, Signal};
+use super::limits;
+use super::names::{inline_enum_name, wire};
 use super::sections::Dialect;
-use super::types::{Head, Spelled, TypeExpr};
-use serde::Serialize;
+use super::types::{Head, TypeExpr};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-
-/// The signal that settled one decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Signal {
-    JsonExample,
-    KnownType,
-    ParamTwin,
-    InlineObject,
-    DuplicateKey,
-    FieldOrder,
-    /// The sort order allowed several levels, but only one lets the rest of the list be placed.
-    Lookahead,
-    EnumValues,
-    KnownEnum,
-    FirstChild,
-    /// The page kept its indentation.
-    Indentation,
-    /// Nothing settled it: a warning was emitted and the innermost reading taken.
-    Ambiguous,
-}
-
-/// One list item as the nesting pass sees it.
-#[derive(Debug, Clone)]
-pub struct Entry {
-    pub head: Head,
-    pub text: String,
-    pub offset: usize,
-    /// The item's indentation when the page kept its newlines: it settles nesting outright.
-    pub indent: Option<usize>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Kind {
-    Scalar,
-    Enum {
-        name: String,
-        values: Vec<String>,
-        /// Spelled in place (`Literal[...]`) rather than named: its name is derived, and scoped later.
-        inline: bool,
-    },
-    /// `type_name` is the docs' name, `None` for an HTTP inline object.
-    Message {
-        type_name: Option<String>,
-        children: Vec<FieldNode>,
-        json: Option<Value>,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct FieldNode {
-    /// The name as spelled (snake_case in Python, camelCase in HTTP).
-    pub name: String,
-    pub spelled: Spelled,
-    pub text: String,
-    pub offset: usize,
-    pub kind: Kind,
-    /// The JSON example value of this field, when the list had one.
-    pub example: Option<Value>,
-}
-
-impl FieldNode {
-    pub fn wire(&self) -> String {
-        wire(&self.name)
-    }
-}
-
-/// What other places have confirmed: field sets of named messages and the names of enums.
-#[derive(Debug, Default, Clone)]
-pub struct Registry {
-    /// Field lists (wire names, documented order) confirmed for a docs type name.
-    pub shapes: BTreeMap<String, Vec<(Signal, Vec<String>)>>,
-    pub enums: BTreeSet<String>,
-    /// How many fields a named message has, from HTTP Domain Types headers (`X object { a, b, 3 more... }`).
-    pub counts: BTreeMap<String, usize>,
-}
-
-impl Registry {
-    pub fn add_shape(&mut self, name: &str, signal: Signal, fields: Vec<String>) {
-        let entry = self.shapes.entry(name.to_string()).or_default();
-        if !entry.iter().any(|(_, s)| *s == fields) {
-            entry.push((signal, fields));
-        }
-    }
-}
-
-/// Counts of decisions per signal.
-#[derive(Debug, Default, Clone, Serialize, PartialEq)]
-pub struct DecisionStats {
-    pub total: usize,
-    pub by_signal: BTreeMap<Signal, usize>,
-}
-
-impl DecisionStats {
-    pub fn record(&mut self, s: Signal) {
-        self.total += 1;
-        *self.by_signal.entry(s).or_default() += 1;
-    }
-    pub fn add(&mut self, other: &DecisionStats) {
-        self.total += other.total;
-        for (k, v) in &other.by_signal {
-            *self.by_signal.entry(*k).or_default() += v;
-        }
-    }
-}
-
-/// A finding of the nesting pass, positioned at an entry's offset.
-#[derive(Debug, Clone)]
-pub struct Finding {
-    pub offset: usize,
-    pub message: String,
-}
-
-#[derive(Debug, Default)]
-pub struct Outcome {
-    pub fields: Vec<FieldNode>,
-    /// Where each open message ended (boundaries) and whether named types are messages or enums (kinds).
-    pub boundaries: DecisionStats,
-    pub kinds: DecisionStats,
-    pub findings: Vec<Finding>,
-}
+use std::rc::Rc;
 
 #[derive(Clone)]
 struct Level {
     field: Option<FieldNode>,
     children: Vec<FieldNode>,
+    /// The wire names of `children`, for the "no object repeats a key" check.
+    names: BTreeSet<String>,
     known: Vec<Known>,
     json: Option<Value>,
     /// Set when the fields contradict every known set: the name is shared by a different structure.
@@ -147,11 +30,36 @@ struct Level {
     count: Option<usize>,
     /// The indentation of the field that opened this level, when the page kept it.
     indent: Option<usize>,
+    /// The placement clock when this level was opened.
+    opened_at: usize,
 }
 
 impl Level {
     fn new(field: Option<FieldNode>, known: Vec<Known>, json: Option<Value>) -> Self {
-        Level { field, children: vec![], known, json, refuted: false, count: None, indent: None }
+        Level {
+            field,
+            children: vec![],
+            names: BTreeSet::new(),
+            known,
+            json,
+            refuted: false,
+            count: None,
+            indent: None,
+            opened_at: 0,
+        }
+    }
+    /// Adds a child; the known sets it contradicts stop being live (kept incrementally, so each decision costs
+    /// the same however many children the level has).
+    fn push(&mut self, child: FieldNode) {
+        let seen = self.children.len();
+        for k in &mut self.known {
+            k.live &= k.accepts(child.wire(), seen);
+        }
+        self.names.insert(child.wire().to_string());
+        self.children.push(child);
+    }
+    fn has(&self, wire: &str) -> bool {
+        self.names.contains(wire)
     }
     /// Whether the JSON example of this object, if there is one, has the key `wire`.
     fn json_allows(&self, wire: &str) -> bool {
@@ -162,8 +70,8 @@ impl Level {
         if self.refuted {
             return vec![];
         }
-        let names: Vec<String> = self.children.iter().chain(open_child).map(FieldNode::wire).collect();
-        self.known.iter().filter(|k| k.agrees(&names)).collect()
+        let seen = self.children.len();
+        self.known.iter().filter(|k| k.live && open_child.is_none_or(|c| k.accepts(c.wire(), seen))).collect()
     }
 }
 
@@ -174,20 +82,16 @@ struct Known {
     signal: Signal,
     set: BTreeSet<String>,
     order: Option<Vec<String>>,
+    /// Still agrees with every child pushed so far.
+    live: bool,
 }
 
 impl Known {
     fn keys(signal: Signal, set: BTreeSet<String>) -> Self {
-        Known { signal, set, order: None }
+        Known { signal, set, order: None, live: true }
     }
     fn fields(signal: Signal, fields: &[String]) -> Self {
-        Known { signal, set: fields.iter().cloned().collect(), order: Some(fields.to_vec()) }
-    }
-    fn agrees(&self, names: &[String]) -> bool {
-        match &self.order {
-            Some(order) => order.len() >= names.len() && order[..names.len()] == *names,
-            None => names.iter().all(|n| self.set.contains(n)),
-        }
+        Known { signal, set: fields.iter().cloned().collect(), order: Some(fields.to_vec()), live: true }
     }
     /// Whether `wire` may come after the children `seen` (a count).
     fn accepts(&self, wire: &str, seen: usize) -> bool {
@@ -203,9 +107,9 @@ enum Fit {
     No(Signal),
 }
 
-fn order_rank(f: &FieldNode) -> (u8, String) {
-    let s = snake(&f.name);
-    let rank = match s.as_str() {
+fn order_rank(f: &FieldNode) -> (u8, &str) {
+    let s = f.snake();
+    let rank = match s {
         "id" => 0,
         "token" => 1,
         _ if !f.spelled.optional => 2,
@@ -217,13 +121,13 @@ fn order_rank(f: &FieldNode) -> (u8, String) {
 /// Whether `f` can continue `level`, whose still-open last child (a message being filled) is `open_child`.
 fn fits(level: &Level, open_child: Option<&FieldNode>, f: &FieldNode) -> Fit {
     let w = f.wire();
-    if level.children.iter().chain(open_child).any(|c| c.wire() == w) {
+    if level.has(w) || open_child.is_some_and(|c| c.wire() == w) {
         return Fit::No(Signal::DuplicateKey);
     }
     let live = level.live_known(open_child);
     // The JSON example shows this very object: it settles it outright.
     if let Some(k) = live.iter().find(|k| k.signal == Signal::JsonExample) {
-        return if k.set.contains(&w) { Fit::Yes(Signal::JsonExample) } else { Fit::No(Signal::JsonExample) };
+        return if k.set.contains(w) { Fit::Yes(Signal::JsonExample) } else { Fit::No(Signal::JsonExample) };
     }
     // So does a stated member count.
     if let Some(n) = level.count {
@@ -233,7 +137,7 @@ fn fits(level: &Level, open_child: Option<&FieldNode>, f: &FieldNode) -> Fit {
     if !live.is_empty() {
         let signal = live.iter().map(|k| k.signal).min().unwrap_or(Signal::KnownType);
         let seen = level.children.len() + usize::from(open_child.is_some());
-        return if live.iter().any(|k| k.accepts(&w, seen)) { Fit::Yes(signal) } else { Fit::No(signal) };
+        return if live.iter().any(|k| k.accepts(w, seen)) { Fit::Yes(signal) } else { Fit::No(signal) };
     }
     match open_child.or(level.children.last()) {
         Some(last) if order_rank(f) <= order_rank(last) => Fit::No(Signal::FieldOrder),
@@ -286,8 +190,9 @@ pub fn nest(
         root.known.extend(shapes.iter().map(|(_, fields)| Known::fields(Signal::KnownType, fields)));
     }
     root.count = root_type.filter(|_| named_counts).and_then(|t| registry.counts.get(t).copied());
-    let mut stack = vec![root];
-    run(Walk { entries, registry, lookahead: true, named_counts }, 0, &mut stack, &mut out);
+    let mut stack = Stack { levels: vec![root], pushed: 0, expansions: BTreeMap::new() };
+    let walk = Walk { entries, registry, lookahead: true, named_counts, until: entries.len() };
+    run(walk, 0, &mut stack, &mut out);
     while stack.len() > 1 {
         close(&mut stack);
     }
@@ -304,14 +209,16 @@ struct Walk<'a> {
     lookahead: bool,
     /// Named types have the member counts of their HTTP Domain Types headers.
     named_counts: bool,
+    /// Entries from here on are not placed: where a probe stops reading ahead.
+    until: usize,
 }
 
 /// Places every entry from `from` on. Returns false at a dead end (a field no open level accepts).
 /// Without `lookahead`, stops at the first dead end: that is how look-ahead probes a reading.
-fn run(w: Walk, from: usize, stack: &mut Vec<Level>, out: &mut Outcome) -> bool {
-    let Walk { entries, lookahead, .. } = w;
+fn run(w: Walk, from: usize, stack: &mut Stack, out: &mut Outcome) -> bool {
+    let Walk { entries, lookahead, until, .. } = w;
     let mut ok = true;
-    for i in from..entries.len() {
+    for i in from..entries.len().min(until) {
         if !step(w, i, stack, out, None) {
             ok = false;
             if !lookahead {
@@ -323,8 +230,8 @@ fn run(w: Walk, from: usize, stack: &mut Vec<Level>, out: &mut Outcome) -> bool 
 }
 
 /// Places entry `i`; `forced` imposes the level (used when probing a reading).
-fn step(w: Walk, i: usize, stack: &mut Vec<Level>, out: &mut Outcome, forced: Option<usize>) -> bool {
-    let Walk { entries, registry, lookahead, named_counts } = w;
+fn step(w: Walk, i: usize, stack: &mut Stack, out: &mut Outcome, forced: Option<usize>) -> bool {
+    let Walk { entries, registry, lookahead, named_counts, .. } = w;
     let mut placed = true;
     {
         let e = &entries[i];
@@ -343,8 +250,7 @@ fn step(w: Walk, i: usize, stack: &mut Vec<Level>, out: &mut Outcome, forced: Op
                 return true;
             }
         };
-        let mut node =
-            FieldNode { name, spelled, text: e.text.clone(), offset: e.offset, kind: Kind::Scalar, example: None };
+        let mut node = FieldNode::new(name, spelled, e.text.clone(), e.offset, Kind::Scalar);
 
         // Indentation, where the page kept it, says which open message the field belongs to.
         let by_indent = e
@@ -356,8 +262,7 @@ fn step(w: Walk, i: usize, stack: &mut Vec<Level>, out: &mut Outcome, forced: Op
         if by_indent.is_some() && stack.len() > 1 {
             placed = decide_level(w, stack, &node, i - 1, out, forced);
             out.boundaries.record(Signal::Indentation);
-        } else if stack.len() > 1
-            && stack.last().is_some_and(|l| !l.children.is_empty() || !l.json_allows(&node.wire()))
+        } else if stack.len() > 1 && stack.last().is_some_and(|l| !l.children.is_empty() || !l.json_allows(node.wire()))
         {
             placed = decide_level(w, stack, &node, i - 1, out, forced);
         } else if !lookahead && stack.len() == 1 {
@@ -368,7 +273,7 @@ fn step(w: Walk, i: usize, stack: &mut Vec<Level>, out: &mut Outcome, forced: Op
             }
         }
         let parent_json = stack.last().and_then(|l| l.json.clone());
-        node.example = json_child(parent_json.as_ref(), &node.wire());
+        node.example = json_child(parent_json.as_ref(), node.wire());
 
         // With indentation, a message has children only when the next item is indented further.
         let next = entries
@@ -435,6 +340,27 @@ fn step(w: Walk, i: usize, stack: &mut Vec<Level>, out: &mut Outcome, forced: Op
             }
             _ => None,
         };
+        // Past the nesting limit a message is not opened: its fields are read one level up, reported once.
+        let opened = match opened {
+            Some(level) if stack.len() > limits::MAX_NESTING => {
+                if !out.depth_reported {
+                    out.depth_reported = true;
+                    out.findings.push(Finding {
+                        offset: e.offset,
+                        message: format!(
+                            "nesting limit: `{}` would open message level {}, over the limit of {}; \
+                             it is read as an empty message and the fields after it one level up",
+                            node.name,
+                            stack.len(),
+                            limits::MAX_NESTING
+                        ),
+                    });
+                }
+                node.kind = level.field.map_or(Kind::Scalar, |f| f.kind);
+                None
+            }
+            other => other,
+        };
         match opened {
             Some(mut level) => {
                 // A map's example is keyed by map keys; the message is its first value.
@@ -453,30 +379,69 @@ fn step(w: Walk, i: usize, stack: &mut Vec<Level>, out: &mut Outcome, forced: Op
                 }
                 level.field = Some(node);
                 level.indent = e.indent;
+                level.opened_at = stack.pushed;
                 stack.push(level);
             }
-            None => {
-                if let Some(top) = stack.last_mut() {
-                    top.children.push(node);
-                }
-            }
+            None => stack.push_child(node),
         }
     }
     placed
 }
 
-/// The kind of an earlier field of this list whose type `type_name` was expanded (message) or listed (enum).
-fn expanded_before(stack: &[Level], type_name: &str) -> Option<Kind> {
-    fn find(fields: &[FieldNode], type_name: &str) -> Option<Kind> {
-        fields.iter().find_map(|f| match &f.kind {
-            Kind::Message { type_name: Some(t), children, .. } if t == type_name && !children.is_empty() => {
-                Some(f.kind.clone())
-            }
-            Kind::Message { children, .. } => find(children, type_name),
-            _ => None,
-        })
+/// The kind of an earlier field of this list whose type `type_name` was expanded (a message with fields): the
+/// first such field in document order.
+fn expanded_before(stack: &Stack, type_name: &str) -> Option<Kind> {
+    stack.expansions.get(type_name).map(|(_, kind)| Kind::clone(kind))
+}
+
+/// The open levels of a list being placed, and the first expansion of each type name placed so far.
+#[derive(Clone)]
+struct Stack {
+    levels: Vec<Level>,
+    /// Fields placed so far (a clock: a level's fields were placed after its `opened_at`).
+    pushed: usize,
+    /// For each docs type name, the first expanded message of that type in document order and when it was
+    /// placed. Kept as fields are placed, so "was this type expanded before?" costs a lookup, not a walk of
+    /// everything placed so far.
+    expansions: BTreeMap<String, (usize, Rc<Kind>)>,
+}
+
+impl std::ops::Deref for Stack {
+    type Target = Vec<Level>;
+    fn deref(&self) -> &Vec<Level> {
+        &self.levels
     }
-    stack.iter().find_map(|level| find(&level.children, type_name))
+}
+
+impl std::ops::DerefMut for Stack {
+    fn deref_mut(&mut self) -> &mut Vec<Level> {
+        &mut self.levels
+    }
+}
+
+impl Stack {
+    /// Places `child` in the innermost open level.
+    fn push_child(&mut self, child: FieldNode) {
+        self.push_child_closing(child, usize::MAX);
+    }
+
+    /// Places `child` (whose own fields were placed from `opened_at` on) in the innermost open level. Fields are
+    /// always placed in the innermost level, so document order is placement order, except that a message
+    /// comes before the fields inside it: an expansion recorded from inside `child` gives way to `child`.
+    fn push_child_closing(&mut self, child: FieldNode, opened_at: usize) {
+        self.pushed += 1;
+        if let Kind::Message { type_name: Some(t), children, .. } = &child.kind {
+            if !children.is_empty() {
+                let inside = self.expansions.get(t).is_some_and(|&(at, _)| at >= opened_at);
+                if inside || !self.expansions.contains_key(t) {
+                    self.expansions.insert(t.clone(), (self.pushed, Rc::new(child.kind.clone())));
+                }
+            }
+        }
+        if let Some(top) = self.levels.last_mut() {
+            top.push(child);
+        }
+    }
 }
 
 /// Whether `next` is the first field of the expansion `kind`, i.e. the type is expanded again here.
@@ -509,8 +474,9 @@ fn open_level(node: &FieldNode, type_name: Option<&str>, registry: &Registry, na
     level
 }
 
-fn close(stack: &mut Vec<Level>) {
+fn close(stack: &mut Stack) {
     let Some(level) = stack.pop() else { return };
+    let opened_at = level.opened_at;
     let Some(mut field) = level.field else { return };
     if let Kind::Message { children, json, type_name } = &mut field.kind {
         // Opened but given no fields: a type expanded earlier in the list, shown here by name only.
@@ -524,15 +490,13 @@ fn close(stack: &mut Vec<Level>) {
             }
         }
     }
-    if let Some(parent) = stack.last_mut() {
-        parent.children.push(field);
-    }
+    stack.push_child_closing(field, opened_at);
 }
 
 /// Chooses the open level the field `node` of entry `i` belongs to and closes the levels inside it.
 fn decide_level(
     w: Walk,
-    stack: &mut Vec<Level>,
+    stack: &mut Stack,
     node: &FieldNode,
     i: usize,
     out: &mut Outcome,
@@ -585,16 +549,23 @@ fn decide_level(
         let outer_fits = fitting.len() > 1;
         if s == Signal::FieldOrder && outer_fits && j == stack.len() - 1 && !lookahead {
             // Probing a reading: take the innermost level, as the final pass would without more evidence.
-        } else if s == Signal::FieldOrder && outer_fits && j == stack.len() - 1 {
+        } else if s == Signal::FieldOrder
+            && outer_fits
+            && j == stack.len() - 1
+            && out.probes + fitting.len() <= limits::LOOKAHEAD_PROBES
+        {
             // Only the sort order speaks and it allows several levels: keep the readings under which the rest
             // of the list can still be placed (a later field would otherwise sort out of order everywhere).
+            // Each probe reads a bounded window ahead, and a list runs a bounded number of probes: past that,
+            // the boundary is reported as ambiguous like any other the pages do not settle.
+            out.probes += fitting.len();
             let viable: Vec<(usize, Signal)> = fitting
                 .iter()
                 .copied()
                 .filter(|&(k, _)| {
                     let mut sim = stack.clone();
                     let mut scratch = Outcome::default();
-                    let probe = Walk { lookahead: false, ..w };
+                    let probe = Walk { lookahead: false, until: i + 1 + limits::LOOKAHEAD_ENTRIES, ..w };
                     step(probe, i, &mut sim, &mut scratch, Some(k)) && run(probe, i + 1, &mut sim, &mut scratch)
                 })
                 .collect();
@@ -617,6 +588,21 @@ fn decide_level(
                 });
                 out.boundaries.record(Signal::Ambiguous);
             }
+        } else if s == Signal::FieldOrder && outer_fits && j == stack.len() - 1 {
+            // The probe budget is spent: report it as the ambiguity it is.
+            let readings: Vec<String> = fitting.iter().map(|&(k, _)| level_label(stack, k)).collect();
+            out.findings.push(Finding {
+                offset: e.offset,
+                message: format!(
+                    "ambiguous nesting: `{}` may belong to {} (look-ahead limit reached: {} probes in this list); \
+                     reading it as part of {}",
+                    node.name,
+                    readings.join(" or "),
+                    limits::LOOKAHEAD_PROBES,
+                    readings[0]
+                ),
+            });
+            out.boundaries.record(Signal::Ambiguous);
         } else {
             out.boundaries.record(signal);
         }
@@ -627,10 +613,7 @@ fn decide_level(
         None => {
             placed = false;
             // No level accepts it: keep the innermost level that does not already have it, and report.
-            let j = (0..stack.len())
-                .rev()
-                .find(|&k| !stack[k].children.iter().any(|c| c.wire() == node.wire()))
-                .unwrap_or(0);
+            let j = (0..stack.len()).rev().find(|&k| !stack[k].has(node.wire())).unwrap_or(0);
             out.findings.push(Finding {
                 offset: e.offset,
                 message: format!(

@@ -1,8 +1,8 @@
-//! Restored Markdown → a per-page syntax tree of sections, list items, paragraphs and code blocks.
+//! A page's blocks → a syntax tree of sections, list items, paragraphs and code blocks.
 
-use super::blocks::{self, Collapsed};
+use super::blocks::{self, BlockKind, Collapsed};
+use super::limits;
 use crate::diag::Diagnostic;
-use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
 /// One node of a section's body. `offset` is a byte offset in the original page text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,85 +59,37 @@ impl Page {
     }
 }
 
-/// Restores block structure, runs pulldown-cmark over it and builds the section tree.
+/// Restores the block structure and folds the blocks straight into the section tree: a heading opens a section
+/// (closing those at its level or deeper), every other block joins the innermost open section. Offsets are the
+/// blocks' own, mapped back to the original text.
 pub fn parse_page(file: &str, src: &str) -> Result<Page, Diagnostic> {
+    if src.len() > limits::MAX_PAGE_BYTES {
+        let (size, limit) = (src.len(), limits::MAX_PAGE_BYTES);
+        return Err(Diagnostic::error(
+            file,
+            src,
+            0,
+            format!("page size limit: {size} bytes, over the limit of {limit}"),
+        ));
+    }
     let collapsed = Collapsed::new(src);
     let blocks = blocks::split_blocks(file, src, &collapsed)?;
-    let (md, starts) = blocks::to_markdown(&blocks);
-    // Original offset of the block that produced the Markdown at `md_offset`.
-    let origin = |md_offset: usize| -> usize {
-        let i = starts.partition_point(|&(s, _)| s <= md_offset).saturating_sub(1);
-        starts.get(i).and_then(|&(_, b)| blocks.get(b)).map_or(0, |b| collapsed.original(b.offset))
-    };
-
-    // (heading level and title, or a node), with the original offset where it starts.
-    type Entry = (Option<(u8, String)>, Option<Node>, usize);
-    let mut nodes: Vec<Entry> = Vec::new();
-    let mut list_depth = 0usize;
-    let mut heading: Option<(u8, String, usize)> = None;
-    let mut item: Option<(usize, std::ops::Range<usize>)> = None;
-    let mut code: Option<(String, String, usize)> = None;
-    let mut para: Option<std::ops::Range<usize>> = None;
-    for (event, range) in Parser::new_ext(&md, Options::empty()).into_offset_iter() {
-        match event {
-            Event::Start(Tag::Heading { level, .. }) => {
-                heading = Some((heading_level(level), String::new(), range.start))
-            }
-            Event::End(TagEnd::Heading(_)) => {
-                if let Some((level, title, at)) = heading.take() {
-                    nodes.push((Some((level, title.trim().to_string())), None, origin(at)));
-                }
-            }
-            Event::Start(Tag::List(_)) => list_depth += 1,
-            Event::End(TagEnd::List(_)) => list_depth = list_depth.saturating_sub(1),
-            Event::Start(Tag::Item) if list_depth == 1 => item = Some((range.start, range)),
-            Event::End(TagEnd::Item) if list_depth == 1 => {
-                if let Some((at, range)) = item.take() {
-                    let raw = md[range].trim_end();
-                    let raw = raw.strip_prefix("- ").unwrap_or(raw);
-                    nodes.push((None, Some(item_node(raw, origin(at))), origin(at)));
-                }
-            }
-            Event::Start(Tag::CodeBlock(kind)) => {
-                let lang = match kind {
-                    CodeBlockKind::Fenced(l) => l.to_string(),
-                    CodeBlockKind::Indented => String::new(),
-                };
-                code = Some((lang, String::new(), range.start));
-            }
-            Event::End(TagEnd::CodeBlock) => {
-                if let Some((lang, body, at)) = code.take() {
-                    let body = body.trim().to_string();
-                    nodes.push((None, Some(Node::Code { lang, body, offset: origin(at) }), origin(at)));
-                }
-            }
-            Event::Start(Tag::Paragraph) if list_depth == 0 && heading.is_none() => para = Some(range),
-            Event::End(TagEnd::Paragraph) if list_depth == 0 => {
-                if let Some(range) = para.take() {
-                    let at = origin(range.start);
-                    nodes.push((None, Some(Node::Para { text: md[range].trim().to_string(), offset: at }), at));
-                }
-            }
-            Event::Text(s) | Event::Code(s) => {
-                if let Some((_, body, _)) = code.as_mut() {
-                    body.push_str(&s);
-                } else if let Some((_, title, _)) = heading.as_mut() {
-                    title.push_str(&s);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    // Fold the flat run of headings and nodes into nested sections.
     let mut stack: Vec<Section> = vec![Section::default()];
-    for (head, node, offset) in nodes {
-        if let Some((level, title)) = head {
-            while stack.len() > 1 && stack.last().is_some_and(|s| s.level >= level) {
-                close_top(&mut stack);
+    for b in blocks {
+        let offset = collapsed.original(b.offset);
+        let node = match b.kind {
+            BlockKind::Heading { level, title } => {
+                while stack.len() > 1 && stack.last().is_some_and(|s| s.level >= level) {
+                    close_top(&mut stack);
+                }
+                stack.push(Section { level, title, offset, ..Section::default() });
+                continue;
             }
-            stack.push(Section { level, title, offset, ..Section::default() });
-        } else if let (Some(node), Some(top)) = (node, stack.last_mut()) {
+            BlockKind::Item { head, text } => Node::Item { head, text, offset },
+            BlockKind::Code { lang, body } => Node::Code { lang, body, offset },
+            BlockKind::Para { text } => Node::Para { text, offset },
+        };
+        if let Some(top) = stack.last_mut() {
             top.body.push(node);
         }
     }
@@ -154,27 +106,4 @@ fn close_top(stack: &mut Vec<Section>) {
             parent.children.push(done);
         }
     }
-}
-
-fn heading_level(l: HeadingLevel) -> u8 {
-    match l {
-        HeadingLevel::H1 => 1,
-        HeadingLevel::H2 => 2,
-        HeadingLevel::H3 => 3,
-        HeadingLevel::H4 => 4,
-        HeadingLevel::H5 => 5,
-        HeadingLevel::H6 => 6,
-    }
-}
-
-/// Splits an item's Markdown into its leading code span and the rest.
-fn item_node(raw: &str, offset: usize) -> Node {
-    if let Some(rest) = raw.strip_prefix('`') {
-        if let Some(close) = rest.find('`') {
-            let head = rest[..close].to_string();
-            let text = rest[close + 1..].trim().to_string();
-            return Node::Item { head: Some(head), text, offset };
-        }
-    }
-    Node::Item { head: None, text: raw.trim().to_string(), offset }
 }

@@ -4,8 +4,9 @@
 //! field sets they confirm per type name. Pass 2 nests every list again with those sets as evidence; only pass 2
 //! counts decisions and reports findings.
 
+use super::fields::{DecisionStats, Entry, FieldNode, Finding, Kind, Registry, Signal};
 use super::names::wire;
-use super::nesting::{nest, DecisionStats, Entry, FieldNode, Kind, Registry, Signal};
+use super::nesting::nest;
 use super::page::Page;
 use super::sections::{Dialect, RawDomain, RawMethod};
 use super::types::{Head, Spelled, TypeExpr};
@@ -99,7 +100,7 @@ pub fn resolve(
         let (res, _, _) = nest_response(m, j.as_ref(), &registry);
         if let Response::Fields { class_name, fields } = &res {
             if let Some(c) = class_name {
-                registry.add_shape(c, Signal::JsonExample, fields.iter().map(FieldNode::wire).collect());
+                registry.add_shape(c, Signal::JsonExample, fields.iter().map(|f| f.wire().to_string()).collect());
             }
             record_shapes(fields, &mut registry, Signal::JsonExample);
         }
@@ -114,7 +115,7 @@ pub fn resolve(
         let (header, rest) = split_header(&d.entries);
         if let Some(Head::Class { name, .. }) = header {
             let out = nest(rest, domain_skeleton(d, &registry).as_ref(), Some(&name), &registry, d.dialect);
-            registry.add_shape(&name, Signal::KnownType, out.fields.iter().map(FieldNode::wire).collect());
+            registry.add_shape(&name, Signal::KnownType, out.fields.iter().map(|f| f.wire().to_string()).collect());
         }
     }
 
@@ -132,7 +133,7 @@ pub fn resolve(
     let mut res = Resolution::default();
     for ((m, j), skeleton) in methods.into_iter().zip(jsons).zip(skeletons) {
         let page = pages.get(&m.file);
-        let mut report = |findings: Vec<super::nesting::Finding>| {
+        let mut report = |findings: Vec<Finding>| {
             if let Some(p) = page {
                 warnings.extend(findings.into_iter().map(|f| p.warning(f.offset, f.message)));
             }
@@ -206,7 +207,7 @@ fn skeleton(fields: &[FieldNode]) -> Value {
             }
             _ => Value::Null,
         };
-        object.insert(f.wire(), value);
+        object.insert(f.wire().to_string(), value);
     }
     Value::Object(object)
 }
@@ -218,7 +219,7 @@ fn field_name(e: Option<&Entry>) -> Option<&str> {
     }
 }
 
-type Counted = (DecisionStats, Vec<super::nesting::Finding>);
+type Counted = (DecisionStats, Vec<Finding>);
 
 fn nest_response(m: &RawMethod, json: Option<&Value>, registry: &Registry) -> (Response, Counted, DecisionStats) {
     let (header, rest) = split_header(&m.returns);
@@ -233,34 +234,19 @@ fn nest_response(m: &RawMethod, json: Option<&Value>, registry: &Registry) -> (R
     if let (Some(item), Some(key)) = (page_item(m.returns_spelling.as_deref()), items_key(json)) {
         let item_json = json.and_then(|j| j.get(&key)).and_then(|a| a.get(0));
         let out = nest(rest, item_json, Some(&item), registry, m.dialect);
-        let items = FieldNode {
-            name: key.clone(),
-            spelled: Spelled { ty: TypeExpr::List(Box::new(TypeExpr::Named(item.clone()))), optional: true },
-            text: String::new(),
-            offset: m.returns_offset,
-            kind: Kind::Message { type_name: Some(item), children: out.fields, json: item_json.cloned() },
-            example: json.and_then(|j| j.get(&key)).cloned(),
-        };
-        let next = FieldNode {
-            name: "nextToken".into(),
-            spelled: Spelled { ty: TypeExpr::String, optional: true },
-            text: String::new(),
-            offset: m.returns_offset,
-            kind: Kind::Scalar,
-            example: json.and_then(|j| j.pointer("/pagination/nextToken")).cloned(),
-        };
-        let pagination = FieldNode {
-            name: "pagination".into(),
-            spelled: Spelled { ty: TypeExpr::Named("Pagination".into()), optional: true },
-            text: String::new(),
-            offset: m.returns_offset,
-            kind: Kind::Message {
-                type_name: Some("Pagination".into()),
-                children: vec![next],
-                json: json.and_then(|j| j.get("pagination")).cloned(),
-            },
-            example: json.and_then(|j| j.get("pagination")).cloned(),
-        };
+        let list_of_item = Spelled { ty: TypeExpr::List(Box::new(TypeExpr::Named(item.clone()))), optional: true };
+        let kind = Kind::Message { type_name: Some(item), children: out.fields, json: item_json.cloned() };
+        let mut items = FieldNode::new(key.clone(), list_of_item, String::new(), m.returns_offset, kind);
+        items.example = json.and_then(|j| j.get(&key)).cloned();
+        let string = Spelled { ty: TypeExpr::String, optional: true };
+        let mut next = FieldNode::new("nextToken".into(), string, String::new(), m.returns_offset, Kind::Scalar);
+        next.example = json.and_then(|j| j.pointer("/pagination/nextToken")).cloned();
+        let pagination_json = json.and_then(|j| j.get("pagination")).cloned();
+        let kind =
+            Kind::Message { type_name: Some("Pagination".into()), children: vec![next], json: pagination_json.clone() };
+        let named = Spelled { ty: TypeExpr::Named("Pagination".into()), optional: true };
+        let mut pagination = FieldNode::new("pagination".into(), named, String::new(), m.returns_offset, kind);
+        pagination.example = pagination_json;
         let mut fields = vec![pagination, items];
         fields.sort_by_key(|f| wire(&f.name));
         return (Response::Fields { class_name: None, fields }, (out.boundaries, out.findings), out.kinds);
@@ -284,7 +270,7 @@ fn record_shapes(fields: &[FieldNode], registry: &mut Registry, signal: Signal) 
     for f in fields {
         if let Kind::Message { type_name, children, .. } = &f.kind {
             let name = type_name.clone().unwrap_or_else(|| super::names::pascal(&f.name));
-            registry.add_shape(&name, signal, children.iter().map(FieldNode::wire).collect());
+            registry.add_shape(&name, signal, children.iter().map(|f| f.wire().to_string()).collect());
             record_shapes(children, registry, signal);
         }
     }

@@ -1,7 +1,8 @@
 //! Reads a page's section tree into raw methods and Domain Types definitions (still flat field lists).
 
 use super::examples;
-use super::nesting::Entry;
+use super::fields::Entry;
+use super::limits;
 use super::page::{Node, Page, Section};
 use super::types::parse_head_noted;
 use crate::diag::Diagnostic;
@@ -104,6 +105,25 @@ fn entries(page: &Page, body: &[Node], warnings: &mut Vec<Diagnostic>) -> Vec<En
     let mut out = vec![];
     for n in body {
         if let Node::Item { head: Some(h), text, offset } = n {
+            if out.len() == limits::MAX_ITEMS {
+                let limit = limits::MAX_ITEMS;
+                warnings.push(
+                    page.warning(
+                        *offset,
+                        format!("item limit: a list has more than {limit} items; the rest is ignored"),
+                    ),
+                );
+                break;
+            }
+            let depth = limits::type_depth(h);
+            if depth > limits::MAX_TYPE_DEPTH {
+                let (h, limit) = (limits::excerpt(h), limits::MAX_TYPE_DEPTH);
+                warnings.push(page.warning(
+                    *offset,
+                    format!("item `{h}` nests {depth} levels, over the type nesting limit of {limit}; ignored"),
+                ));
+                continue;
+            }
             let mut notes = vec![];
             let parsed = parse_head_noted(h, &mut notes);
             for note in notes {

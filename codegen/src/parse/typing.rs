@@ -7,8 +7,8 @@
 //! field of that wire name `int`, and otherwise a double with a warning. Types read from example values
 //! carry a note for the field's doc instead of a warning, and are counted.
 
+use super::fields::{FieldNode, Kind};
 use super::instances::Inst;
-use super::nesting::{FieldNode, Kind};
 use super::overrides::Overrides;
 use super::page::Page;
 use super::resolve::Resolution;
@@ -38,7 +38,7 @@ impl Evidence {
         }
         for f in res.methods.iter().flat_map(|m| &m.query) {
             if matches!(f.spelled.ty.element(), TypeExpr::Int) {
-                evidence.python_ints.insert(f.wire());
+                evidence.python_ints.insert(f.wire().to_string());
             }
         }
         evidence
@@ -47,18 +47,18 @@ impl Evidence {
     fn add(&mut self, msg: &str, inst: &Inst) {
         for f in &inst.fields {
             if matches!(f.spelled.ty.element(), TypeExpr::Int) {
-                self.python_ints.insert(f.wire());
+                self.python_ints.insert(f.wire().to_string());
             }
             let mut vals = vec![];
             if let Some(v) = &f.example {
                 vals.push(v.clone());
             }
             if let Some(Value::Object(o)) = &inst.json {
-                if let Some(v) = o.get(&f.wire()) {
+                if let Some(v) = o.get(f.wire()) {
                     vals.push(v.clone());
                 }
             }
-            let e = self.values.entry((msg.to_string(), f.wire())).or_default();
+            let e = self.values.entry((msg.to_string(), f.wire().to_string())).or_default();
             for v in vals {
                 match v {
                     Value::Array(a) => e.extend(a),
@@ -121,7 +121,7 @@ impl<'a> Typing<'a> {
         let (element, note) = match (&f.kind, nested) {
             (Kind::Message { .. }, Some(n)) => (Type::Message { name: n.to_string() }, None),
             (Kind::Enum { name, .. }, _) => (Type::Enum { name: name.clone() }, None),
-            _ => match self.ov.field_type(owner, &f.wire()) {
+            _ => match self.ov.field_type(owner, f.wire()) {
                 Some(t) => return Typed { ty: t, note: None },
                 None => self.scalar(f, owner, file),
             },
@@ -138,7 +138,7 @@ impl<'a> Typing<'a> {
     }
 
     fn scalar(&mut self, f: &FieldNode, owner: &str, file: &str) -> (Type, Option<String>) {
-        let values = self.ev.get(owner, &f.wire());
+        let values = self.ev.get(owner, f.wire());
         let strs: Vec<&str> = values.iter().filter_map(Value::as_str).collect();
         // The docs spell bytes, durations and int64 as `str`/`int`; the wire form in the examples tells them apart.
         let shown = |s: &str| format!("the reference's JSON example shows `{}`.", Value::from(s));
@@ -163,7 +163,7 @@ impl<'a> Typing<'a> {
             TypeExpr::Number => {
                 if values.iter().any(|v| v.is_f64()) {
                     (Type::Double, None)
-                } else if self.ev.python_ints.contains(&f.wire()) {
+                } else if self.ev.python_ints.contains(f.wire()) {
                     (Type::Int32, None)
                 } else {
                     // Neither an example nor the Python dialect says whether this `number` is an integer.

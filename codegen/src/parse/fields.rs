@@ -1,0 +1,146 @@
+//! The types the parse stages hand each other: list entries as read off a page, nested fields as the nesting
+//! pass builds them, what other places confirm about a type (the registry), and how decisions were settled.
+
+use super::names::{snake, wire};
+use super::types::{Head, Spelled};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The signal that settled one decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Signal {
+    JsonExample,
+    KnownType,
+    ParamTwin,
+    InlineObject,
+    DuplicateKey,
+    FieldOrder,
+    /// The sort order allowed several levels, but only one lets the rest of the list be placed.
+    Lookahead,
+    EnumValues,
+    KnownEnum,
+    FirstChild,
+    /// The page kept its indentation.
+    Indentation,
+    /// Nothing settled it: a warning was emitted and the innermost reading taken.
+    Ambiguous,
+}
+
+/// One list item as the nesting pass sees it.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub head: Head,
+    pub text: String,
+    pub offset: usize,
+    /// The item's indentation when the page kept its newlines: it settles nesting outright.
+    pub indent: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Kind {
+    Scalar,
+    Enum {
+        name: String,
+        values: Vec<String>,
+        /// Spelled in place (`Literal[...]`) rather than named: its name is derived, and scoped later.
+        inline: bool,
+    },
+    /// `type_name` is the docs' name, `None` for an HTTP inline object.
+    Message {
+        type_name: Option<String>,
+        children: Vec<FieldNode>,
+        json: Option<Value>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldNode {
+    /// The name as spelled (snake_case in Python, camelCase in HTTP).
+    pub name: String,
+    pub spelled: Spelled,
+    pub text: String,
+    pub offset: usize,
+    pub kind: Kind,
+    /// The JSON example value of this field, when the list had one.
+    pub example: Option<Value>,
+    /// `name` as the wire and the sort order spell it, computed once: the nesting pass compares names on every
+    /// decision, and case conversion there was most of the parse time.
+    wire: String,
+    snake: String,
+}
+
+impl FieldNode {
+    pub fn new(name: String, spelled: Spelled, text: String, offset: usize, kind: Kind) -> Self {
+        let (wire, snake) = (wire(&name), snake(&name));
+        FieldNode { name, spelled, text, offset, kind, example: None, wire, snake }
+    }
+    /// The lowerCamelCase wire name.
+    pub fn wire(&self) -> &str {
+        &self.wire
+    }
+    /// The snake_case name (the documented sort order compares these).
+    pub fn snake(&self) -> &str {
+        &self.snake
+    }
+}
+
+/// What other places have confirmed: field sets of named messages and the names of enums.
+#[derive(Debug, Default, Clone)]
+pub struct Registry {
+    /// Field lists (wire names, documented order) confirmed for a docs type name.
+    pub shapes: BTreeMap<String, Vec<(Signal, Vec<String>)>>,
+    pub enums: BTreeSet<String>,
+    /// How many fields a named message has, from HTTP Domain Types headers (`X object { a, b, 3 more... }`).
+    pub counts: BTreeMap<String, usize>,
+}
+
+impl Registry {
+    pub fn add_shape(&mut self, name: &str, signal: Signal, fields: Vec<String>) {
+        let entry = self.shapes.entry(name.to_string()).or_default();
+        if !entry.iter().any(|(_, s)| *s == fields) {
+            entry.push((signal, fields));
+        }
+    }
+}
+
+/// Counts of decisions per signal.
+#[derive(Debug, Default, Clone, Serialize, PartialEq)]
+pub struct DecisionStats {
+    pub total: usize,
+    pub by_signal: BTreeMap<Signal, usize>,
+}
+
+impl DecisionStats {
+    pub fn record(&mut self, s: Signal) {
+        self.total += 1;
+        *self.by_signal.entry(s).or_default() += 1;
+    }
+    pub fn add(&mut self, other: &DecisionStats) {
+        self.total += other.total;
+        for (k, v) in &other.by_signal {
+            *self.by_signal.entry(*k).or_default() += v;
+        }
+    }
+}
+
+/// A finding of the nesting pass, positioned at an entry's offset.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub offset: usize,
+    pub message: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub fields: Vec<FieldNode>,
+    /// Where each open message ended (boundaries) and whether named types are messages or enums (kinds).
+    pub boundaries: DecisionStats,
+    pub kinds: DecisionStats,
+    pub findings: Vec<Finding>,
+    /// The nesting limit was met (reported once per list).
+    pub depth_reported: bool,
+    /// Look-ahead probes run so far in this list (bounded by `limits::LOOKAHEAD_PROBES`).
+    pub probes: usize,
+}

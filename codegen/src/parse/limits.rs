@@ -1,0 +1,40 @@
+//! The parser's limits. Inputs within them parse in time and memory linear in the page size, and no recursion
+//! over a type spelling or a field tree goes deeper than these depths (a few dozen frames), so nothing can
+//! overflow the stack. An input beyond a limit gets a diagnostic naming the file, the position and the limit.
+
+/// A page larger than this is rejected (the largest reference page is well under 1 MiB).
+pub const MAX_PAGE_BYTES: usize = 16 << 20;
+/// Brackets (`List[`, `{`) and `array of` / `map of` nested in one type spelling (the reference uses 3).
+pub const MAX_TYPE_DEPTH: usize = 32;
+/// Message levels nested in one field list (the reference uses 10). Deeper fields are read one level up.
+pub const MAX_NESTING: usize = 64;
+/// Items in one field list; the rest of the list is ignored.
+pub const MAX_ITEMS: usize = 50_000;
+/// How far one look-ahead probe of an ambiguous boundary reads ahead, and how many probes one list may run:
+/// together they keep the look-ahead linear in the list's length.
+pub const LOOKAHEAD_ENTRIES: usize = 64;
+pub const LOOKAHEAD_PROBES: usize = 64;
+
+/// How deeply a type spelling nests: brackets and braces, plus HTTP `array of` / `map of` words.
+pub fn type_depth(spelling: &str) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    for c in spelling.chars() {
+        match c {
+            '[' | '{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max + spelling.matches(" of ").count()
+}
+
+/// The start of a long text, for a message that quotes it.
+pub fn excerpt(s: &str) -> String {
+    match s.char_indices().nth(60) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
