@@ -12,6 +12,7 @@
 //! - `overview`, `overrides`: the plain-text overview page and `spec/overrides.toml`.
 
 pub mod blocks;
+mod dialect;
 mod docs;
 mod examples;
 pub mod fields;

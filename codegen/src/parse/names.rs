@@ -12,16 +12,9 @@ pub fn snake(name: &str) -> String {
     unmangle(name).to_snake_case()
 }
 
-/// The Python SDK renames two kinds of fields: Python keywords get a trailing `_` (`class_`, `from_`), and
-/// names pydantic reserves (`model_*`) get an `api_` prefix (`api_model_states`). Both are undone here.
+/// The documented name with the SDK's renames undone (each dialect says which: `class_` → `class`).
 fn unmangle(name: &str) -> &str {
-    if let Some(kept) = name.strip_prefix("api_").filter(|rest| rest.starts_with("model_")) {
-        return kept;
-    }
-    match name.strip_suffix('_') {
-        Some(kept) if !kept.is_empty() && !kept.ends_with('_') => kept,
-        _ => name,
-    }
+    super::dialect::unmangle(name)
 }
 
 /// A name for an enum spelled in place: the shared `SCREAMING_` prefix of its values when they have one

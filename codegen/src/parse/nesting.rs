@@ -180,7 +180,7 @@ pub fn nest(
     registry: &Registry,
     dialect: Dialect,
 ) -> Outcome {
-    let named_counts = dialect == Dialect::Http;
+    let named_counts = super::dialect::rules(dialect).type_names_are_global();
     let mut out = Outcome::default();
     let mut root = Level::new(None, vec![], json.cloned());
     if let Some(keys) = json_object_keys(json) {

@@ -148,19 +148,12 @@ pub fn resolve(
         // Python list methods document the query parameters `token`, `page_size` among the body fields: after the
         // required ones, before the other optional ones.
         let mut body_entries;
-        if m.dialect == Dialect::Python {
-            let is_pair = |i: usize| {
-                field_name(params.get(i)) == Some("token") && field_name(params.get(i + 1)) == Some("page_size")
-            };
-            // First in any method; after the required fields in a method that returns a page.
-            let list_method = page_item(m.returns_spelling.as_deref()).is_some();
-            let at = (0..params.len().saturating_sub(1)).find(|&i| is_pair(i) && (i == 0 || list_method));
-            if let Some(i) = at {
-                query.extend(params[i..i + 2].iter().cloned());
-                body_entries = params[..i].to_vec();
-                body_entries.extend_from_slice(&params[i + 2..]);
-                params = &body_entries;
-            }
+        let returns_page = page_item(m.returns_spelling.as_deref()).is_some();
+        if let Some(i) = super::dialect::rules(m.dialect).query_among_body(params, returns_page) {
+            query.extend(params[i..i + 2].iter().cloned());
+            body_entries = params[..i].to_vec();
+            body_entries.extend_from_slice(&params[i + 2..]);
+            params = &body_entries;
         }
         query.extend(m.query.iter().cloned());
         let q = nest(&query, None, None, &registry, m.dialect);
@@ -210,13 +203,6 @@ fn skeleton(fields: &[FieldNode]) -> Value {
         object.insert(f.wire().to_string(), value);
     }
     Value::Object(object)
-}
-
-fn field_name(e: Option<&Entry>) -> Option<&str> {
-    match e.map(|e| &e.head) {
-        Some(Head::Field { name, .. }) => Some(name.as_str()),
-        _ => None,
-    }
 }
 
 type Counted = (DecisionStats, Vec<Finding>);

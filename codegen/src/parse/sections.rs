@@ -1,5 +1,6 @@
 //! Reads a page's section tree into raw methods and Domain Types definitions (still flat field lists).
 
+use super::dialect;
 use super::examples;
 use super::fields::Entry;
 use super::limits;
@@ -8,11 +9,7 @@ use super::types::parse_head_noted;
 use crate::diag::Diagnostic;
 use crate::model::RequestExample;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    Python,
-    Http,
-}
+pub use super::dialect::Dialect;
 
 /// One `## RpcName` section as written, before nesting.
 #[derive(Debug, Clone)]
@@ -183,7 +180,7 @@ fn read_method(page: &Page, s: &Section, group: Option<&str>, warnings: &mut Vec
     }
     m.doc = doc_parts.join(" ").trim().to_string();
     // The HTTP dialect has no signature; its only word on streaming is the description's first verb.
-    if m.dialect == Dialect::Http && m.doc.starts_with("Streams ") {
+    if dialect::rules(m.dialect).streams_by_description(&m.doc) {
         m.streaming = true;
     }
     for sub in &s.children {
@@ -246,27 +243,15 @@ fn read_method(page: &Page, s: &Section, group: Option<&str>, warnings: &mut Vec
 /// paragraph and returns the remaining description.
 fn read_intro(m: &mut RawMethod, text: &str) -> String {
     let mut rest = text.trim();
-    if let Some(sig) = rest.strip_prefix('`').and_then(|r| r.split_once('`')) {
-        if let Some((call, ret)) = sig.0.split_once(" -> ") {
-            if let Some((target, args)) = call.split_once('(') {
-                m.dialect = Dialect::Python;
-                if let Some((res, name)) = target.rsplit_once('.') {
-                    m.sdk_resource = Some(res.to_string());
-                    m.sdk_name = Some(name.to_string());
-                }
-                let alias = args.trim_end_matches(')').trim_end_matches("**kwargs").trim();
-                m.params_alias = (!alias.is_empty()).then(|| alias.to_string());
-                let ret = ret.trim();
-                // A streamed response is spelled as its decoder over the message type.
-                match ret.strip_prefix("JSONLDecoder[").and_then(|r| r.strip_suffix(']')) {
-                    Some(message) => {
-                        m.streaming = true;
-                        m.returns_spelling = Some(message.trim().to_string());
-                    }
-                    None => m.returns_spelling = Some(ret.to_string()),
-                }
-                rest = sig.1.trim();
-            }
+    if let Some((code, tail)) = rest.strip_prefix('`').and_then(|r| r.split_once('`')) {
+        if let Some((dialect, sig)) = dialect::signature(code) {
+            m.dialect = dialect;
+            m.sdk_resource = sig.sdk_resource;
+            m.sdk_name = sig.sdk_name;
+            m.params_alias = sig.params_alias;
+            m.returns_spelling = sig.returns;
+            m.streaming = sig.streaming;
+            rest = tail.trim();
         }
     }
     if let Some(after) = rest.strip_prefix("**post**").map(str::trim) {

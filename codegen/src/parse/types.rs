@@ -44,7 +44,7 @@ pub struct Members {
 
 impl Members {
     /// Reads the inside of `{ … }`: names separated by commas, optionally ending in `N more...`.
-    fn parse(inner: &str) -> Members {
+    pub(crate) fn parse(inner: &str) -> Members {
         let mut names = vec![];
         let mut more = 0;
         for part in inner.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -137,10 +137,10 @@ fn read_head(head: &str, notes: &mut Vec<String>) -> Option<Head> {
     if !is_ident(name) {
         return None;
     }
-    Some(Head::Field { name: name.to_string(), spelled: parse_spelled(ty.trim(), notes)? })
+    Some(Head::Field { name: name.to_string(), spelled: super::dialect::spelling(ty.trim(), notes)? })
 }
 
-fn quoted_list(s: &str, sep: char) -> (Vec<String>, bool) {
+pub(crate) fn quoted_list(s: &str, sep: char) -> (Vec<String>, bool) {
     let mut values = Vec::new();
     let mut truncated = false;
     for part in s.split(sep).map(str::trim).filter(|p| !p.is_empty()) {
@@ -158,77 +158,8 @@ pub fn is_ident(s: &str) -> bool {
         && !s.starts_with(|c: char| c.is_ascii_digit())
 }
 
-/// Parses a field's type in either dialect.
-fn parse_spelled(s: &str, notes: &mut Vec<String>) -> Option<Spelled> {
-    let s = s.trim();
-    if let Some(inner) = s.strip_prefix("Optional[").and_then(|r| r.strip_suffix(']')) {
-        return Some(Spelled { ty: parse_python(inner, notes)?, optional: true });
-    }
-    if let Some(inner) = s.strip_prefix("optional ") {
-        return Some(Spelled { ty: parse_http(inner)?, optional: true });
-    }
-    let ty = parse_python(s, notes).or_else(|| parse_http(s))?;
-    Some(Spelled { ty, optional: false })
-}
-
-fn parse_python(s: &str, notes: &mut Vec<String>) -> Option<TypeExpr> {
-    let s = s.trim();
-    Some(match s {
-        "str" => TypeExpr::String,
-        "bool" => TypeExpr::Bool,
-        "int" => TypeExpr::Int,
-        "float" => TypeExpr::Float,
-        "datetime" => TypeExpr::Timestamp,
-        "object" => TypeExpr::Any,
-        _ => {
-            if let Some((outer, inner)) = s.split_once('[') {
-                let inner = inner.strip_suffix(']')?;
-                return match outer {
-                    "List" | "Sequence" | "Iterable" => Some(TypeExpr::List(Box::new(parse_python(inner, notes)?))),
-                    "Optional" => parse_python(inner, notes),
-                    "Dict" | "Mapping" => match split_top_level(inner).as_slice() {
-                        [_, v] => Some(TypeExpr::Map(Box::new(parse_python(v, notes)?))),
-                        _ => None,
-                    },
-                    "Union" => parse_union(inner, notes),
-                    "Literal" => Some(TypeExpr::InlineEnum(quoted_list(inner, ',').0)),
-                    _ => None,
-                };
-            }
-            if is_ident(s) && s.starts_with(|c: char| c.is_ascii_uppercase()) {
-                TypeExpr::Named(s.to_string())
-            } else {
-                return None;
-            }
-        }
-    })
-}
-
-/// `Union[str, datetime]` (and its clearable `null` form) is a timestamp; `Union[str, Base64FileInput]` is bytes;
-/// a union of one type is that type. Any other union has no type in the model: read as any, with a note.
-fn parse_union(inner: &str, notes: &mut Vec<String>) -> Option<TypeExpr> {
-    let parts: Vec<&str> = split_top_level(inner).into_iter().filter(|p| *p != "null" && *p != "None").collect();
-    match parts.as_slice() {
-        [] => None,
-        ["str", "datetime"] | ["datetime", "str"] => Some(TypeExpr::Timestamp),
-        ["str", "Base64FileInput"] | ["Base64FileInput", "str"] => Some(TypeExpr::Bytes),
-        [one] => parse_python(one, notes),
-        _ => {
-            // The members must still be types, or this is no type spelling at all.
-            for p in &parts {
-                parse_python(p, &mut vec![])?;
-            }
-            notes.push(format!(
-                "`Union[{inner}]` is none of the unions the model knows (`Union[str, datetime]`, \
-                 `Union[str, Base64FileInput]`); read as any JSON value"
-            ));
-            Some(TypeExpr::Any)
-        }
-    }
-}
-
 /// Splits at the commas outside brackets, trimmed: `str, Dict[str, int]` → `str`, `Dict[str, int]`.
-fn split_top_level(s: &str) -> Vec<&str> {
+pub(crate) fn split_top_level(s: &str) -> Vec<&str> {
     let mut parts = vec![];
     let (mut depth, mut start) = (0usize, 0);
     for (i, c) in s.char_indices() {
@@ -245,40 +176,6 @@ fn split_top_level(s: &str) -> Vec<&str> {
     parts.push(s[start..].trim());
     parts.retain(|p| !p.is_empty());
     parts
-}
-
-fn parse_http(s: &str) -> Option<TypeExpr> {
-    let s = s.trim();
-    Some(match s {
-        "string" => TypeExpr::String,
-        "boolean" => TypeExpr::Bool,
-        "number" => TypeExpr::Number,
-        "integer" => TypeExpr::Int,
-        "unknown" | "object" => TypeExpr::Any,
-        _ => {
-            if let Some(inner) = s.strip_prefix("array of ") {
-                return Some(TypeExpr::List(Box::new(parse_http(inner)?)));
-            }
-            if let Some(inner) = s.strip_prefix("map of ") {
-                return Some(TypeExpr::Map(Box::new(parse_http(inner)?)));
-            }
-            if let Some(inner) = s.strip_prefix("map[").and_then(|r| r.strip_suffix(']')) {
-                return Some(TypeExpr::Map(Box::new(parse_http(inner)?)));
-            }
-            if s.starts_with('"') {
-                let (values, _) = quoted_list(&s.replace(" or ", ","), ',');
-                return (!values.is_empty()).then_some(TypeExpr::InlineEnum(values));
-            }
-            if let Some(inner) = s.strip_prefix("object {").and_then(|r| r.strip_suffix('}')) {
-                return Some(TypeExpr::Object(Members::parse(inner)));
-            }
-            if is_ident(s) && s.starts_with(|c: char| c.is_ascii_uppercase()) {
-                TypeExpr::Named(s.to_string())
-            } else {
-                return None;
-            }
-        }
-    })
 }
 
 #[cfg(test)]
