@@ -254,6 +254,8 @@ struct Inner {
     base_url: String,
     token: String,
     user_agent: String,
+    /// The headers of every unary request, built once (the token marked sensitive).
+    unary_headers: http::HeaderMap,
     timeout: Duration,
     max_retries: u32,
     backoff_base: Duration,
@@ -319,9 +321,18 @@ impl Transport {
                 "no API token: set one with ClientConfig::bearer_token or in the {ENV_API_KEY} environment variable"
             ))
         })?;
-        if http::HeaderValue::from_str(&format!("Bearer {token}")).is_err() {
+        let Ok(mut authorization) = http::HeaderValue::from_str(&format!("Bearer {token}")) else {
             return Err(Error::Config("the API token contains characters not allowed in a header".into()));
-        }
+        };
+        authorization.set_sensitive(true);
+        let user_agent = http::HeaderValue::from_str(&config.user_agent)
+            .map_err(|_| Error::Config("the user agent contains characters not allowed in a header".into()))?;
+        let mut unary_headers = http::HeaderMap::with_capacity(6);
+        unary_headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+        unary_headers.insert(http::header::ACCEPT, http::HeaderValue::from_static("application/json"));
+        unary_headers.insert("connect-protocol-version", http::HeaderValue::from_static("1"));
+        unary_headers.insert(http::header::USER_AGENT, user_agent);
+        unary_headers.insert(http::header::AUTHORIZATION, authorization);
         let http = match config.http_client {
             Some(c) => c,
             None => reqwest::Client::builder()
@@ -335,6 +346,7 @@ impl Transport {
                 base_url,
                 token,
                 user_agent: config.user_agent,
+                unary_headers,
                 timeout: config.timeout,
                 max_retries: config.max_retries,
                 backoff_base: config.backoff_base,
@@ -491,9 +503,19 @@ impl Transport {
         policy: RetryPolicy,
     ) -> Result<Resp, Error> {
         let url = format!("{}/{}", self.inner.base_url, procedure.trim_start_matches('/'));
+        // Parsed once per call; the query (a list call's page token) is part of it.
+        let mut url = reqwest::Url::parse(&url).map_err(|e| {
+            Error::Config(format!("invalid request: builder error for url ({}): {e}", redact_url(&url)))
+        })?;
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        }
         let timeout = self.effective_timeout();
         let retries = self.effective_retries();
         let deadline = tokio::time::Instant::now() + timeout;
+        // The call's one deadline timer: every attempt races it, the last backoff waits for it.
+        let expired = tokio::time::sleep_until(deadline);
+        tokio::pin!(expired);
         let body = bytes::Bytes::from(body);
         let mut attempt: u32 = 0;
         loop {
@@ -501,7 +523,10 @@ impl Transport {
             if remaining.is_zero() {
                 return Err(Error::Timeout(timeout));
             }
-            match self.attempt::<Resp>(procedure, &url, &query, body.clone(), remaining, timeout, policy).await {
+            match self
+                .attempt::<Resp>(procedure, &url, body.clone(), remaining, expired.as_mut(), timeout, policy)
+                .await
+            {
                 Attempt::Done(r) => return r,
                 Attempt::Retry { error, delay } => {
                     if attempt >= retries {
@@ -511,7 +536,7 @@ impl Transport {
                     let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
                     if delay >= remaining {
                         // The next attempt could not start before the deadline.
-                        tokio::time::sleep_until(deadline).await;
+                        expired.as_mut().await;
                         return Err(Error::Timeout(timeout));
                     }
                     tokio::time::sleep(delay).await;
@@ -645,32 +670,23 @@ impl Transport {
     async fn attempt<Resp: DeserializeOwned>(
         &self,
         procedure: &str,
-        url: &str,
-        query: &[(String, String)],
+        url: &reqwest::Url,
         body: bytes::Bytes,
         remaining: Duration,
+        expired: std::pin::Pin<&mut tokio::time::Sleep>,
         timeout: Duration,
         policy: RetryPolicy,
     ) -> Attempt<Resp> {
-        let mut rb = self
-            .inner
-            .http
-            .post(url)
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .header(http::header::ACCEPT, "application/json")
-            .header("connect-protocol-version", "1")
-            .header(http::header::USER_AGENT, &self.inner.user_agent)
-            .header(http::header::AUTHORIZATION, format!("Bearer {}", self.inner.token))
-            .header("connect-timeout-ms", timeout_ms(remaining))
-            .body(body);
-        if !query.is_empty() {
-            rb = rb.query(query);
-        }
+        let mut request = reqwest::Request::new(reqwest::Method::POST, url.clone());
+        *request.headers_mut() = self.inner.unary_headers.clone();
+        request.headers_mut().insert("connect-timeout-ms", timeout_ms(remaining));
+        *request.body_mut() = Some(body.into());
         let limit = self.effective_max_response_bytes();
         let fut = async {
-            let mut resp = rb.send().await?;
+            let mut resp = self.inner.http.execute(request).await?;
             let status = resp.status();
-            let headers = resp.headers().clone();
+            // Only an error answer needs its headers (request id, retry hints).
+            let headers = (status != reqwest::StatusCode::OK).then(|| ErrorHeaders::of(resp.headers()));
             // A success body up to the limit; an error body up to its small cap (the rest is
             // never read: dropping the response closes the connection).
             let cap = if status == reqwest::StatusCode::OK { limit } else { limit.min(MAX_ERROR_BODY_BYTES) };
@@ -687,8 +703,13 @@ impl Transport {
             }
         };
         let idempotent = policy == RetryPolicy::Idempotent;
-        let (status, headers, body) = match tokio::time::timeout(remaining, fut).await {
-            Err(_) => return failed(Error::Timeout(timeout), idempotent),
+        let outcome = tokio::select! {
+            biased;
+            outcome = fut => Ok(outcome),
+            () = expired => Err(()),
+        };
+        let (status, headers, body) = match outcome {
+            Err(()) => return failed(Error::Timeout(timeout), idempotent),
             Ok(Err(e)) => {
                 if e.is_builder() {
                     return Attempt::Done(Err(Error::Config(format!("invalid request: {e}"))));
@@ -716,22 +737,44 @@ impl Transport {
         }
         let bytes = body.bytes;
         let code = status.as_u16();
-        let request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let ErrorHeaders { request_id, should_retry, retry_after } = headers.unwrap_or_default();
         let err = Error::Connect(ConnectError::from_response(code, &bytes, request_id));
-        let should_retry = match headers.get("x-should-retry").and_then(|v| v.to_str().ok()) {
+        let should_retry = match should_retry {
             _ if code == 409 || code == 501 => false,
-            Some("true") => true,
-            Some("false") => false,
-            _ => match policy {
+            Some(retry) => retry,
+            None => match policy {
                 RetryPolicy::Idempotent => code == 408 || code == 429 || (500..=599).contains(&code),
                 // The server refused the work: rate limited or unavailable.
                 RetryPolicy::NonIdempotent => code == 429 || code == 503,
             },
         };
         if should_retry {
-            Attempt::Retry { error: err, delay: retry_after(&headers) }
+            Attempt::Retry { error: err, delay: retry_after }
         } else {
             Attempt::Done(Err(err))
+        }
+    }
+}
+
+/// What an error answer's headers say: its request id and the server's retry hints.
+#[derive(Default)]
+struct ErrorHeaders {
+    request_id: Option<String>,
+    /// `x-should-retry: true` / `false` (other values: `None`).
+    should_retry: Option<bool>,
+    retry_after: Option<Duration>,
+}
+
+impl ErrorHeaders {
+    fn of(headers: &http::HeaderMap) -> Self {
+        ErrorHeaders {
+            request_id: headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned),
+            should_retry: match headers.get("x-should-retry").and_then(|v| v.to_str().ok()) {
+                Some("true") => Some(true),
+                Some("false") => Some(false),
+                _ => None,
+            },
+            retry_after: retry_after(headers),
         }
     }
 }
@@ -800,8 +843,9 @@ pub(crate) fn redact_url(url: &str) -> String {
 
 /// `Connect-Timeout-Ms` for the time that remains: whole milliseconds rounded up (so a first
 /// attempt sends the configured timeout), at least 1, at most 10 digits.
-fn timeout_ms(remaining: Duration) -> String {
-    remaining.as_nanos().div_ceil(1_000_000).clamp(1, 9_999_999_999).to_string()
+fn timeout_ms(remaining: Duration) -> http::HeaderValue {
+    let ms = remaining.as_nanos().div_ceil(1_000_000).clamp(1, 9_999_999_999);
+    http::HeaderValue::from(ms as u64)
 }
 
 /// The server-requested delay: `retry-after-ms` (milliseconds), else `Retry-After` (seconds or an
