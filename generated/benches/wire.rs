@@ -1,57 +1,64 @@
-//! `cargo bench -p gitpod-api`: the cost of the generated ProtoJSON types, as ratios to a baseline
-//! measured in the same run: decoding and encoding a page of 100 runners (the reference's
-//! `ListRunners` example item, repeated) as typed messages vs. as an untyped `serde_json::Value`.
+//! `cargo bench -p gitpod-api --bench wire`: decoding and encoding the generated ProtoJSON types
+//! against plain serde types with the same fields (`common/plain.rs`), as interleaved pairs in one
+//! run: a page of 100 runners (the reference's `ListRunners` example item) and one runner (the
+//! `GetRunner` answer). Decoding is `serde_json::from_slice` (what client and server run first),
+//! encoding `serde_json::to_vec`.
 
-use gitpod_api::types::ListRunnersResponse;
+mod common;
+
+use common::{micros, pairs, plain, report};
+use gitpod_api::types::{GetRunnerResponse, ListRunnersResponse};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-/// The reference's example runner (one item of the `ListRunners` response example).
-const RUNNER: &str = r#"{"createdAt":"2019-12-27T18:11:19.117Z","creator":{"id":"182bd5e5-6e1a-4fe4-a799-aa6d9a6ab26e","principal":"PRINCIPAL_UNSPECIFIED"},"kind":"RUNNER_KIND_UNSPECIFIED","name":"name","provider":"RUNNER_PROVIDER_UNSPECIFIED","runnerId":"runnerId","runnerManagerId":"182bd5e5-6e1a-4fe4-a799-aa6d9a6ab26e","spec":{"configuration":{"autoUpdate":true,"continuousProfiling":true,"devcontainerImageCacheEnabled":true,"encryptedHoneycombApiKey":"U3RhaW5sZXNzIHJvY2tz","logLevel":"LOG_LEVEL_UNSPECIFIED","metrics":{"enabled":true,"includeVerboseMetrics":true,"managedMetricsEnabled":true,"password":"password","url":"url","username":"username"},"region":"region","releaseChannel":"RUNNER_RELEASE_CHANNEL_UNSPECIFIED","updateWindow":{"endHour":0,"startHour":0}},"desiredPhase":"RUNNER_PHASE_UNSPECIFIED","variant":"RUNNER_VARIANT_UNSPECIFIED"},"status":{"additionalInfo":[{"key":"key","value":"value"}],"capabilities":["RUNNER_CAPABILITY_UNSPECIFIED"],"gatewayInfo":{"gateway":{"name":"name","url":"url","region":"region"},"latency":"+9125115.360s"},"llmUrl":"llmUrl","logUrl":"logUrl","message":"message","phase":"RUNNER_PHASE_UNSPECIFIED","publicKey":"U3RhaW5sZXNzIHJvY2tz","region":"region","supportBundleUrl":"supportBundleUrl","systemDetails":"systemDetails","updatedAt":"2019-12-27T18:11:19.117Z","version":"version"},"updatedAt":"2019-12-27T18:11:19.117Z"}"#;
-
-fn median(runs: usize, mut f: impl FnMut()) -> Duration {
-    f();
-    let mut times: Vec<Duration> = (0..runs)
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed()
-        })
-        .collect();
-    times.sort();
-    times[runs / 2]
+/// Microseconds per operation, over `iters` operations.
+fn time_decode<T: DeserializeOwned>(bytes: &[u8], iters: u32) -> f64 {
+    let start = Instant::now();
+    for _ in 0..iters {
+        black_box(serde_json::from_slice::<T>(black_box(bytes)).unwrap());
+    }
+    micros(start.elapsed()) / f64::from(iters)
 }
 
-fn report(name: &str, typed: Duration, untyped: Duration) {
-    println!(
-        "{name:<7} typed {:>8.3} ms   baseline (serde_json::Value) {:>8.3} ms   ratio {:>5.2}x",
-        typed.as_secs_f64() * 1e3,
-        untyped.as_secs_f64() * 1e3,
-        typed.as_secs_f64() / untyped.as_secs_f64()
-    );
+fn time_encode<T: Serialize>(value: &T, iters: u32) -> f64 {
+    let start = Instant::now();
+    for _ in 0..iters {
+        black_box(serde_json::to_vec(black_box(value)).unwrap());
+    }
+    micros(start.elapsed()) / f64::from(iters)
 }
 
 fn main() {
-    let items = vec![RUNNER; 100].join(",");
-    let page = format!(r#"{{"pagination":{{"nextToken":"t"}},"runners":[{items}]}}"#);
-    println!("page: 100 runners, {} KiB", page.len() / 1024);
-    let runs = 51;
+    let rounds = 31;
+    let page = common::page(100);
+    let one = format!(r#"{{"runner":{}}}"#, common::RUNNER);
+    println!(
+        "wire: {rounds} interleaved pairs; page = 100 runners ({} KiB), one = 1 runner ({} B)",
+        page.len() / 1024,
+        one.len()
+    );
 
-    let untyped = median(runs, || {
-        black_box(serde_json::from_str::<serde_json::Value>(&page).unwrap());
-    });
-    let typed = median(runs, || {
-        black_box(serde_json::from_str::<ListRunnersResponse>(&page).unwrap());
-    });
-    report("decode", typed, untyped);
+    let p = pairs(
+        rounds,
+        || time_decode::<ListRunnersResponse>(page.as_bytes(), 20),
+        || time_decode::<plain::ListRunnersResponse>(page.as_bytes(), 20),
+    );
+    report("decode page (µs/op)", "µs", &p, "<= 1.10x");
+    let p = pairs(
+        rounds,
+        || time_decode::<GetRunnerResponse>(one.as_bytes(), 2000),
+        || time_decode::<plain::GetRunnerResponse>(one.as_bytes(), 2000),
+    );
+    report("decode one (µs/op)", "µs", &p, "<= 1.10x");
 
-    let value: serde_json::Value = serde_json::from_str(&page).unwrap();
-    let message: ListRunnersResponse = serde_json::from_str(&page).unwrap();
-    let untyped = median(runs, || {
-        black_box(serde_json::to_vec(&value).unwrap());
-    });
-    let typed = median(runs, || {
-        black_box(serde_json::to_vec(&message).unwrap());
-    });
-    report("encode", typed, untyped);
+    let typed: ListRunnersResponse = serde_json::from_str(&page).unwrap();
+    let untyped: plain::ListRunnersResponse = serde_json::from_str(&page).unwrap();
+    let p = pairs(rounds, || time_encode(&typed, 20), || time_encode(&untyped, 20));
+    report("encode page (µs/op)", "µs", &p, "<= 1.10x");
+    let typed: GetRunnerResponse = serde_json::from_str(&one).unwrap();
+    let untyped: plain::GetRunnerResponse = serde_json::from_str(&one).unwrap();
+    let p = pairs(rounds, || time_encode(&typed, 2000), || time_encode(&untyped, 2000));
+    report("encode one (µs/op)", "µs", &p, "<= 1.10x");
 }

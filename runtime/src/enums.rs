@@ -26,7 +26,17 @@ pub trait ProtoEnum: Sized + Clone + PartialEq + 'static {
     /// The kept text when `self` is the catch-all variant; `None` for known values.
     fn as_unrecognized(&self) -> Option<&str>;
 
-    /// The value with this wire name, for known values only.
+    /// The position of a known value in [`ProtoEnum::VALUES`] (its number); `None` for the
+    /// catch-all variant. Generated code implements it with a `match`; this default scans.
+    fn index(&self) -> Option<usize> {
+        if self.as_unrecognized().is_some() {
+            return None;
+        }
+        Self::VALUES.iter().position(|(v, _)| v == self)
+    }
+
+    /// The value with this wire name, for known values only. Generated code implements it with
+    /// a `match` on the name; this default scans.
     fn from_name(name: &str) -> Option<Self> {
         Self::VALUES.iter().find(|(_, n)| *n == name).map(|(v, _)| v.clone())
     }
@@ -38,18 +48,15 @@ pub trait ProtoEnum: Sized + Clone + PartialEq + 'static {
 
     /// The wire string; the catch-all variant returns its kept text.
     fn name(&self) -> &str {
-        match self.as_unrecognized() {
-            Some(raw) => raw,
-            None => Self::VALUES.iter().find(|(v, _)| v == self).map_or("", |(_, n)| n),
+        match self.index().and_then(|i| Self::VALUES.get(i)) {
+            Some((_, name)) => name,
+            None => self.as_unrecognized().unwrap_or(""),
         }
     }
 
     /// The number of a known value; `None` for the catch-all variant.
     fn number(&self) -> Option<i32> {
-        if self.as_unrecognized().is_some() {
-            return None;
-        }
-        Self::VALUES.iter().position(|(v, _)| v == self).and_then(|i| i32::try_from(i).ok())
+        self.index().and_then(|i| i32::try_from(i).ok())
     }
 }
 
@@ -77,12 +84,14 @@ pub fn is_strict() -> bool {
 
 /// Serializes an enum as its name (an unknown value kept from a number is written as that number).
 pub fn serialize<E: ProtoEnum, S: Serializer>(v: &E, s: S) -> Result<S::Ok, S::Error> {
-    if v.number().is_none() {
-        if let Ok(n) = v.name().parse::<i32>() {
-            return s.serialize_i32(n);
-        }
+    if let Some((_, name)) = v.index().and_then(|i| E::VALUES.get(i)) {
+        return s.serialize_str(name);
     }
-    s.serialize_str(v.name())
+    let raw = v.as_unrecognized().unwrap_or("");
+    match raw.parse::<i32>() {
+        Ok(n) => s.serialize_i32(n),
+        Err(_) => s.serialize_str(raw),
+    }
 }
 
 /// Deserializes an enum from a name or a number. Unknown values become `E::unrecognized(text)`,

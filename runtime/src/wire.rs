@@ -174,9 +174,84 @@ pub fn parse_timestamp(s: &str) -> Result<crate::Timestamp, String> {
         .map_err(|e| format!("invalid RFC 3339 timestamp {s:?}: {e}"))
 }
 
+/// A small text written in place (no heap): what the timestamp and duration adapters serialize.
+struct StackText<const N: usize> {
+    buf: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> StackText<N> {
+    fn new() -> Self {
+        StackText { buf: [0; N], len: 0 }
+    }
+    fn push(&mut self, b: u8) {
+        self.buf[self.len] = b;
+        self.len += 1;
+    }
+    /// `n` as exactly `width` decimal digits (zero-padded; `n` must fit).
+    fn digits(&mut self, mut n: u64, width: usize) {
+        for i in (0..width).rev() {
+            self.buf[self.len + i] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+        self.len += width;
+    }
+    /// `n` in decimal, no padding.
+    fn number(&mut self, n: u64) {
+        let width = n.checked_ilog10().map_or(1, |d| d as usize + 1);
+        self.digits(n, width);
+    }
+    /// `.` and the fraction with 3, 6 or 9 digits (none when `nanos` is 0), as ProtoJSON writes it.
+    fn fraction(&mut self, nanos: u32) {
+        if nanos == 0 {
+            return;
+        }
+        self.push(b'.');
+        if nanos.is_multiple_of(1_000_000) {
+            self.digits(u64::from(nanos / 1_000_000), 3);
+        } else if nanos.is_multiple_of(1_000) {
+            self.digits(u64::from(nanos / 1_000), 6);
+        } else {
+            self.digits(u64::from(nanos), 9);
+        }
+    }
+    fn as_str(&self) -> &str {
+        // Only ASCII digits and punctuation are ever pushed.
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
+}
+
+/// [`format_timestamp`] without allocating, for years 0000–9999 outside leap seconds (the
+/// others, `None`, go through chrono).
+fn timestamp_text(t: &crate::Timestamp) -> Option<StackText<32>> {
+    use chrono::{Datelike, Timelike};
+    let (year, nanos) = (t.year(), t.nanosecond());
+    if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {
+        return None;
+    }
+    let mut text = StackText::new();
+    text.digits(year as u64, 4);
+    text.push(b'-');
+    text.digits(u64::from(t.month()), 2);
+    text.push(b'-');
+    text.digits(u64::from(t.day()), 2);
+    text.push(b'T');
+    text.digits(u64::from(t.hour()), 2);
+    text.push(b':');
+    text.digits(u64::from(t.minute()), 2);
+    text.push(b':');
+    text.digits(u64::from(t.second()), 2);
+    text.fraction(nanos);
+    text.push(b'Z');
+    Some(text)
+}
+
 impl SerializeAs<crate::Timestamp> for Timestamp {
     fn serialize_as<S: Serializer>(v: &crate::Timestamp, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format_timestamp(v))
+        match timestamp_text(v) {
+            Some(text) => s.serialize_str(text.as_str()),
+            None => s.serialize_str(&format_timestamp(v)),
+        }
     }
 }
 
@@ -196,17 +271,16 @@ pub struct Duration;
 
 /// Formats a duration the ProtoJSON way.
 pub fn format_duration(d: &std::time::Duration) -> String {
-    let secs = d.as_secs();
-    let nanos = d.subsec_nanos();
-    if nanos == 0 {
-        format!("{secs}s")
-    } else if nanos.is_multiple_of(1_000_000) {
-        format!("{secs}.{:03}s", nanos / 1_000_000)
-    } else if nanos.is_multiple_of(1_000) {
-        format!("{secs}.{:06}s", nanos / 1_000)
-    } else {
-        format!("{secs}.{nanos:09}s")
-    }
+    duration_text(d).as_str().to_owned()
+}
+
+/// [`format_duration`] without allocating: at most 20 digits, `.`, 9 digits and `s`.
+fn duration_text(d: &std::time::Duration) -> StackText<32> {
+    let mut text = StackText::new();
+    text.number(d.as_secs());
+    text.fraction(d.subsec_nanos());
+    text.push(b's');
+    text
 }
 
 /// Parses a ProtoJSON duration (`"1.5s"`, `"+2s"`).
@@ -240,7 +314,7 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
 
 impl SerializeAs<std::time::Duration> for Duration {
     fn serialize_as<S: Serializer>(v: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format_duration(v))
+        s.serialize_str(duration_text(v).as_str())
     }
 }
 
@@ -565,5 +639,43 @@ pub mod json_names {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn timestamps_written_in_place_match_chrono() {
+        let cases = [
+            Utc.with_ymd_and_hms(2019, 12, 27, 18, 11, 19).unwrap(),
+            Utc.with_ymd_and_hms(1, 1, 1, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap(),
+        ];
+        for base in cases {
+            for nanos in [0, 117_000_000, 117_001_000, 117_000_001, 1, 999_999_999] {
+                let t = base + chrono::Duration::nanoseconds(nanos);
+                assert_eq!(timestamp_text(&t).unwrap().as_str(), format_timestamp(&t), "{t:?}");
+            }
+        }
+        let far = Utc.with_ymd_and_hms(10000, 1, 1, 0, 0, 0).unwrap();
+        assert!(timestamp_text(&far).is_none());
+    }
+
+    #[test]
+    fn durations_written_in_place() {
+        let cases = [
+            (std::time::Duration::ZERO, "0s"),
+            (std::time::Duration::new(1, 500_000_000), "1.500s"),
+            (std::time::Duration::new(9_125_115, 360_000_000), "9125115.360s"),
+            (std::time::Duration::new(0, 1_000), "0.000001s"),
+            (std::time::Duration::new(10, 1), "10.000000001s"),
+            (std::time::Duration::new(u64::MAX, 999_999_999), "18446744073709551615.999999999s"),
+        ];
+        for (d, text) in cases {
+            assert_eq!(format_duration(&d), text);
+        }
     }
 }

@@ -437,6 +437,7 @@ fn emit_enum(e: &Enum, index: &TypeIndex) -> TokenStream {
     let wire: Vec<&String> = e.values.iter().collect();
     let name_str = name.to_string();
     let unknown = format_ident!("{}", UNKNOWN_VARIANT);
+    let indices = (0..variants.len()).map(proc_macro2::Literal::usize_unsuffixed);
     let variant_defs = variants.iter().zip(&wire).enumerate().map(|(i, (v, w))| {
         let doc = doc_attrs(&if w.is_empty() { "`\"\"` (the empty string)".to_string() } else { format!("`{w}`") });
         let default = if i == 0 { quote!(#[default]) } else { quote!() };
@@ -461,11 +462,26 @@ fn emit_enum(e: &Enum, index: &TypeIndex) -> TokenStream {
             }
         }
 
-        /// Lookups by name and number come from the value table (the position is the number).
+        /// The value table (the position is the number); lookups by name and position are `match`es.
         impl ::gitpod_runtime::ProtoEnum for #name {
             const VALUES: &'static [(Self, &'static str)] = &[
                 #( (Self::#variants, #wire), )*
             ];
+
+            fn index(&self) -> Option<usize> {
+                match self {
+                    #( Self::#variants => Some(#indices), )*
+                    Self::#unknown(_) => None,
+                }
+            }
+
+            #[allow(unreachable_patterns)]
+            fn from_name(name: &str) -> Option<Self> {
+                match name {
+                    #( #wire => Some(Self::#variants), )*
+                    _ => None,
+                }
+            }
 
             fn unrecognized(raw: String) -> Self {
                 Self::#unknown(raw)

@@ -139,7 +139,7 @@ impl ProjectRole {
     }
 }
 
-/// Lookups by name and number come from the value table (the position is the number).
+/// The value table (the position is the number); lookups by name and position are `match`es.
 impl ::gitpod_runtime::ProtoEnum for ProjectRole {
     const VALUES: &'static [(Self, &'static str)] = &[
         (Self::Unspecified, "PROJECT_ROLE_UNSPECIFIED"),
@@ -147,6 +147,27 @@ impl ::gitpod_runtime::ProtoEnum for ProjectRole {
         (Self::User, "PROJECT_ROLE_USER"),
         (Self::Editor, "PROJECT_ROLE_EDITOR"),
     ];
+    fn index(&self) -> Option<usize> {
+        match self {
+            Self::Unspecified => Some(0),
+            Self::Admin => Some(1),
+            Self::User => Some(2),
+            Self::Editor => Some(3),
+            Self::Unrecognized(_) => None,
+        }
+    }
+
+    #[allow(unreachable_patterns)]
+    fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "PROJECT_ROLE_UNSPECIFIED" => Some(Self::Unspecified),
+            "PROJECT_ROLE_ADMIN" => Some(Self::Admin),
+            "PROJECT_ROLE_USER" => Some(Self::User),
+            "PROJECT_ROLE_EDITOR" => Some(Self::Editor),
+            _ => None,
+        }
+    }
+
     fn unrecognized(raw: String) -> Self {
         Self::Unrecognized(raw)
     }

@@ -1136,13 +1136,32 @@ impl HostAuthenticationTokenSource {
     }
 }
 
-/// Lookups by name and number come from the value table (the position is the number).
+/// The value table (the position is the number); lookups by name and position are `match`es.
 impl ::gitpod_runtime::ProtoEnum for HostAuthenticationTokenSource {
     const VALUES: &'static [(Self, &'static str)] = &[
         (Self::Unspecified, "HOST_AUTHENTICATION_TOKEN_SOURCE_UNSPECIFIED"),
         (Self::Oauth, "HOST_AUTHENTICATION_TOKEN_SOURCE_OAUTH"),
         (Self::Pat, "HOST_AUTHENTICATION_TOKEN_SOURCE_PAT"),
     ];
+    fn index(&self) -> Option<usize> {
+        match self {
+            Self::Unspecified => Some(0),
+            Self::Oauth => Some(1),
+            Self::Pat => Some(2),
+            Self::Unrecognized(_) => None,
+        }
+    }
+
+    #[allow(unreachable_patterns)]
+    fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "HOST_AUTHENTICATION_TOKEN_SOURCE_UNSPECIFIED" => Some(Self::Unspecified),
+            "HOST_AUTHENTICATION_TOKEN_SOURCE_OAUTH" => Some(Self::Oauth),
+            "HOST_AUTHENTICATION_TOKEN_SOURCE_PAT" => Some(Self::Pat),
+            _ => None,
+        }
+    }
+
     fn unrecognized(raw: String) -> Self {
         Self::Unrecognized(raw)
     }

@@ -1043,7 +1043,7 @@ impl LogLevel {
     }
 }
 
-/// Lookups by name and number come from the value table (the position is the number).
+/// The value table (the position is the number); lookups by name and position are `match`es.
 impl ::gitpod_runtime::ProtoEnum for LogLevel {
     const VALUES: &'static [(Self, &'static str)] = &[
         (Self::Unspecified, "LOG_LEVEL_UNSPECIFIED"),
@@ -1052,6 +1052,29 @@ impl ::gitpod_runtime::ProtoEnum for LogLevel {
         (Self::Warn, "LOG_LEVEL_WARN"),
         (Self::Error, "LOG_LEVEL_ERROR"),
     ];
+    fn index(&self) -> Option<usize> {
+        match self {
+            Self::Unspecified => Some(0),
+            Self::Debug => Some(1),
+            Self::Info => Some(2),
+            Self::Warn => Some(3),
+            Self::Error => Some(4),
+            Self::Unrecognized(_) => None,
+        }
+    }
+
+    #[allow(unreachable_patterns)]
+    fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "LOG_LEVEL_UNSPECIFIED" => Some(Self::Unspecified),
+            "LOG_LEVEL_DEBUG" => Some(Self::Debug),
+            "LOG_LEVEL_INFO" => Some(Self::Info),
+            "LOG_LEVEL_WARN" => Some(Self::Warn),
+            "LOG_LEVEL_ERROR" => Some(Self::Error),
+            _ => None,
+        }
+    }
+
     fn unrecognized(raw: String) -> Self {
         Self::Unrecognized(raw)
     }
@@ -1141,7 +1164,7 @@ impl RunnerCapability {
     }
 }
 
-/// Lookups by name and number come from the value table (the position is the number).
+/// The value table (the position is the number); lookups by name and position are `match`es.
 impl ::gitpod_runtime::ProtoEnum for RunnerCapability {
     const VALUES: &'static [(Self, &'static str)] = &[
         (Self::Unspecified, "RUNNER_CAPABILITY_UNSPECIFIED"),
@@ -1168,6 +1191,61 @@ impl ::gitpod_runtime::ProtoEnum for RunnerCapability {
         (Self::AsgWarmPool, "RUNNER_CAPABILITY_ASG_WARM_POOL"),
         (Self::PortAuthentication, "RUNNER_CAPABILITY_PORT_AUTHENTICATION"),
     ];
+    fn index(&self) -> Option<usize> {
+        match self {
+            Self::Unspecified => Some(0),
+            Self::FetchLocalScmIntegrations => Some(1),
+            Self::SecretContainerRegistry => Some(2),
+            Self::AgentExecution => Some(3),
+            Self::AllowEnvTokenPopulation => Some(4),
+            Self::DefaultDevContainerImage => Some(5),
+            Self::EnvironmentSnapshot => Some(6),
+            Self::PrebuildsBeforeSnapshotTrigger => Some(7),
+            Self::ListScmOrganizations => Some(8),
+            Self::CheckRepositoryAccess => Some(9),
+            Self::RunnerSideAgent => Some(10),
+            Self::WarmPool => Some(11),
+            Self::AsgWarmPool => Some(12),
+            Self::PortAuthentication => Some(13),
+            Self::Unrecognized(_) => None,
+        }
+    }
+
+    #[allow(unreachable_patterns)]
+    fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "RUNNER_CAPABILITY_UNSPECIFIED" => Some(Self::Unspecified),
+            "RUNNER_CAPABILITY_FETCH_LOCAL_SCM_INTEGRATIONS" => {
+                Some(Self::FetchLocalScmIntegrations)
+            }
+            "RUNNER_CAPABILITY_SECRET_CONTAINER_REGISTRY" => {
+                Some(Self::SecretContainerRegistry)
+            }
+            "RUNNER_CAPABILITY_AGENT_EXECUTION" => Some(Self::AgentExecution),
+            "RUNNER_CAPABILITY_ALLOW_ENV_TOKEN_POPULATION" => {
+                Some(Self::AllowEnvTokenPopulation)
+            }
+            "RUNNER_CAPABILITY_DEFAULT_DEV_CONTAINER_IMAGE" => {
+                Some(Self::DefaultDevContainerImage)
+            }
+            "RUNNER_CAPABILITY_ENVIRONMENT_SNAPSHOT" => Some(Self::EnvironmentSnapshot),
+            "RUNNER_CAPABILITY_PREBUILDS_BEFORE_SNAPSHOT_TRIGGER" => {
+                Some(Self::PrebuildsBeforeSnapshotTrigger)
+            }
+            "RUNNER_CAPABILITY_LIST_SCM_ORGANIZATIONS" => {
+                Some(Self::ListScmOrganizations)
+            }
+            "RUNNER_CAPABILITY_CHECK_REPOSITORY_ACCESS" => {
+                Some(Self::CheckRepositoryAccess)
+            }
+            "RUNNER_CAPABILITY_RUNNER_SIDE_AGENT" => Some(Self::RunnerSideAgent),
+            "RUNNER_CAPABILITY_WARM_POOL" => Some(Self::WarmPool),
+            "RUNNER_CAPABILITY_ASG_WARM_POOL" => Some(Self::AsgWarmPool),
+            "RUNNER_CAPABILITY_PORT_AUTHENTICATION" => Some(Self::PortAuthentication),
+            _ => None,
+        }
+    }
+
     fn unrecognized(raw: String) -> Self {
         Self::Unrecognized(raw)
     }
@@ -1246,7 +1324,7 @@ impl RunnerPhase {
     }
 }
 
-/// Lookups by name and number come from the value table (the position is the number).
+/// The value table (the position is the number); lookups by name and position are `match`es.
 impl ::gitpod_runtime::ProtoEnum for RunnerPhase {
     const VALUES: &'static [(Self, &'static str)] = &[
         (Self::Unspecified, "RUNNER_PHASE_UNSPECIFIED"),
@@ -1257,6 +1335,33 @@ impl ::gitpod_runtime::ProtoEnum for RunnerPhase {
         (Self::Deleted, "RUNNER_PHASE_DELETED"),
         (Self::Degraded, "RUNNER_PHASE_DEGRADED"),
     ];
+    fn index(&self) -> Option<usize> {
+        match self {
+            Self::Unspecified => Some(0),
+            Self::Created => Some(1),
+            Self::Inactive => Some(2),
+            Self::Active => Some(3),
+            Self::Deleting => Some(4),
+            Self::Deleted => Some(5),
+            Self::Degraded => Some(6),
+            Self::Unrecognized(_) => None,
+        }
+    }
+
+    #[allow(unreachable_patterns)]
+    fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "RUNNER_PHASE_UNSPECIFIED" => Some(Self::Unspecified),
+            "RUNNER_PHASE_CREATED" => Some(Self::Created),
+            "RUNNER_PHASE_INACTIVE" => Some(Self::Inactive),
+            "RUNNER_PHASE_ACTIVE" => Some(Self::Active),
+            "RUNNER_PHASE_DELETING" => Some(Self::Deleting),
+            "RUNNER_PHASE_DELETED" => Some(Self::Deleted),
+            "RUNNER_PHASE_DEGRADED" => Some(Self::Degraded),
+            _ => None,
+        }
+    }
+
     fn unrecognized(raw: String) -> Self {
         Self::Unrecognized(raw)
     }
@@ -1324,13 +1429,32 @@ impl RunnerReleaseChannel {
     }
 }
 
-/// Lookups by name and number come from the value table (the position is the number).
+/// The value table (the position is the number); lookups by name and position are `match`es.
 impl ::gitpod_runtime::ProtoEnum for RunnerReleaseChannel {
     const VALUES: &'static [(Self, &'static str)] = &[
         (Self::Unspecified, "RUNNER_RELEASE_CHANNEL_UNSPECIFIED"),
         (Self::Stable, "RUNNER_RELEASE_CHANNEL_STABLE"),
         (Self::Latest, "RUNNER_RELEASE_CHANNEL_LATEST"),
     ];
+    fn index(&self) -> Option<usize> {
+        match self {
+            Self::Unspecified => Some(0),
+            Self::Stable => Some(1),
+            Self::Latest => Some(2),
+            Self::Unrecognized(_) => None,
+        }
+    }
+
+    #[allow(unreachable_patterns)]
+    fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "RUNNER_RELEASE_CHANNEL_UNSPECIFIED" => Some(Self::Unspecified),
+            "RUNNER_RELEASE_CHANNEL_STABLE" => Some(Self::Stable),
+            "RUNNER_RELEASE_CHANNEL_LATEST" => Some(Self::Latest),
+            _ => None,
+        }
+    }
+
     fn unrecognized(raw: String) -> Self {
         Self::Unrecognized(raw)
     }
@@ -1401,13 +1525,32 @@ impl RunnerRole {
     }
 }
 
-/// Lookups by name and number come from the value table (the position is the number).
+/// The value table (the position is the number); lookups by name and position are `match`es.
 impl ::gitpod_runtime::ProtoEnum for RunnerRole {
     const VALUES: &'static [(Self, &'static str)] = &[
         (Self::Unspecified, "RUNNER_ROLE_UNSPECIFIED"),
         (Self::Admin, "RUNNER_ROLE_ADMIN"),
         (Self::User, "RUNNER_ROLE_USER"),
     ];
+    fn index(&self) -> Option<usize> {
+        match self {
+            Self::Unspecified => Some(0),
+            Self::Admin => Some(1),
+            Self::User => Some(2),
+            Self::Unrecognized(_) => None,
+        }
+    }
+
+    #[allow(unreachable_patterns)]
+    fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "RUNNER_ROLE_UNSPECIFIED" => Some(Self::Unspecified),
+            "RUNNER_ROLE_ADMIN" => Some(Self::Admin),
+            "RUNNER_ROLE_USER" => Some(Self::User),
+            _ => None,
+        }
+    }
+
     fn unrecognized(raw: String) -> Self {
         Self::Unrecognized(raw)
     }
@@ -1475,13 +1618,32 @@ impl RunnerVariant {
     }
 }
 
-/// Lookups by name and number come from the value table (the position is the number).
+/// The value table (the position is the number); lookups by name and position are `match`es.
 impl ::gitpod_runtime::ProtoEnum for RunnerVariant {
     const VALUES: &'static [(Self, &'static str)] = &[
         (Self::Unspecified, "RUNNER_VARIANT_UNSPECIFIED"),
         (Self::Standard, "RUNNER_VARIANT_STANDARD"),
         (Self::Enterprise, "RUNNER_VARIANT_ENTERPRISE"),
     ];
+    fn index(&self) -> Option<usize> {
+        match self {
+            Self::Unspecified => Some(0),
+            Self::Standard => Some(1),
+            Self::Enterprise => Some(2),
+            Self::Unrecognized(_) => None,
+        }
+    }
+
+    #[allow(unreachable_patterns)]
+    fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "RUNNER_VARIANT_UNSPECIFIED" => Some(Self::Unspecified),
+            "RUNNER_VARIANT_STANDARD" => Some(Self::Standard),
+            "RUNNER_VARIANT_ENTERPRISE" => Some(Self::Enterprise),
+            _ => None,
+        }
+    }
+
     fn unrecognized(raw: String) -> Self {
         Self::Unrecognized(raw)
     }
@@ -1549,13 +1711,32 @@ impl SearchMode {
     }
 }
 
-/// Lookups by name and number come from the value table (the position is the number).
+/// The value table (the position is the number); lookups by name and position are `match`es.
 impl ::gitpod_runtime::ProtoEnum for SearchMode {
     const VALUES: &'static [(Self, &'static str)] = &[
         (Self::Unspecified, "SEARCH_MODE_UNSPECIFIED"),
         (Self::Keyword, "SEARCH_MODE_KEYWORD"),
         (Self::Native, "SEARCH_MODE_NATIVE"),
     ];
+    fn index(&self) -> Option<usize> {
+        match self {
+            Self::Unspecified => Some(0),
+            Self::Keyword => Some(1),
+            Self::Native => Some(2),
+            Self::Unrecognized(_) => None,
+        }
+    }
+
+    #[allow(unreachable_patterns)]
+    fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "SEARCH_MODE_UNSPECIFIED" => Some(Self::Unspecified),
+            "SEARCH_MODE_KEYWORD" => Some(Self::Keyword),
+            "SEARCH_MODE_NATIVE" => Some(Self::Native),
+            _ => None,
+        }
+    }
+
     fn unrecognized(raw: String) -> Self {
         Self::Unrecognized(raw)
     }
@@ -1625,7 +1806,7 @@ impl State {
     }
 }
 
-/// Lookups by name and number come from the value table (the position is the number).
+/// The value table (the position is the number); lookups by name and position are `match`es.
 impl ::gitpod_runtime::ProtoEnum for State {
     const VALUES: &'static [(Self, &'static str)] = &[
         (Self::Unspecified, "STATE_UNSPECIFIED"),
@@ -1633,6 +1814,27 @@ impl ::gitpod_runtime::ProtoEnum for State {
         (Self::Closed, "STATE_CLOSED"),
         (Self::Merged, "STATE_MERGED"),
     ];
+    fn index(&self) -> Option<usize> {
+        match self {
+            Self::Unspecified => Some(0),
+            Self::Open => Some(1),
+            Self::Closed => Some(2),
+            Self::Merged => Some(3),
+            Self::Unrecognized(_) => None,
+        }
+    }
+
+    #[allow(unreachable_patterns)]
+    fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "STATE_UNSPECIFIED" => Some(Self::Unspecified),
+            "STATE_OPEN" => Some(Self::Open),
+            "STATE_CLOSED" => Some(Self::Closed),
+            "STATE_MERGED" => Some(Self::Merged),
+            _ => None,
+        }
+    }
+
     fn unrecognized(raw: String) -> Self {
         Self::Unrecognized(raw)
     }

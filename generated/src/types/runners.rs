@@ -58,7 +58,7 @@ impl Principal {
     }
 }
 
-/// Lookups by name and number come from the value table (the position is the number).
+/// The value table (the position is the number); lookups by name and position are `match`es.
 impl ::gitpod_runtime::ProtoEnum for Principal {
     const VALUES: &'static [(Self, &'static str)] = &[
         (Self::Unspecified, "PRINCIPAL_UNSPECIFIED"),
@@ -69,6 +69,33 @@ impl ::gitpod_runtime::ProtoEnum for Principal {
         (Self::ServiceAccount, "PRINCIPAL_SERVICE_ACCOUNT"),
         (Self::RunnerManager, "PRINCIPAL_RUNNER_MANAGER"),
     ];
+    fn index(&self) -> Option<usize> {
+        match self {
+            Self::Unspecified => Some(0),
+            Self::Account => Some(1),
+            Self::User => Some(2),
+            Self::Runner => Some(3),
+            Self::Environment => Some(4),
+            Self::ServiceAccount => Some(5),
+            Self::RunnerManager => Some(6),
+            Self::Unrecognized(_) => None,
+        }
+    }
+
+    #[allow(unreachable_patterns)]
+    fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "PRINCIPAL_UNSPECIFIED" => Some(Self::Unspecified),
+            "PRINCIPAL_ACCOUNT" => Some(Self::Account),
+            "PRINCIPAL_USER" => Some(Self::User),
+            "PRINCIPAL_RUNNER" => Some(Self::Runner),
+            "PRINCIPAL_ENVIRONMENT" => Some(Self::Environment),
+            "PRINCIPAL_SERVICE_ACCOUNT" => Some(Self::ServiceAccount),
+            "PRINCIPAL_RUNNER_MANAGER" => Some(Self::RunnerManager),
+            _ => None,
+        }
+    }
+
     fn unrecognized(raw: String) -> Self {
         Self::Unrecognized(raw)
     }
@@ -138,7 +165,7 @@ impl RunnerKind {
     }
 }
 
-/// Lookups by name and number come from the value table (the position is the number).
+/// The value table (the position is the number); lookups by name and position are `match`es.
 impl ::gitpod_runtime::ProtoEnum for RunnerKind {
     const VALUES: &'static [(Self, &'static str)] = &[
         (Self::Unspecified, "RUNNER_KIND_UNSPECIFIED"),
@@ -146,6 +173,27 @@ impl ::gitpod_runtime::ProtoEnum for RunnerKind {
         (Self::Remote, "RUNNER_KIND_REMOTE"),
         (Self::LocalConfiguration, "RUNNER_KIND_LOCAL_CONFIGURATION"),
     ];
+    fn index(&self) -> Option<usize> {
+        match self {
+            Self::Unspecified => Some(0),
+            Self::Local => Some(1),
+            Self::Remote => Some(2),
+            Self::LocalConfiguration => Some(3),
+            Self::Unrecognized(_) => None,
+        }
+    }
+
+    #[allow(unreachable_patterns)]
+    fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "RUNNER_KIND_UNSPECIFIED" => Some(Self::Unspecified),
+            "RUNNER_KIND_LOCAL" => Some(Self::Local),
+            "RUNNER_KIND_REMOTE" => Some(Self::Remote),
+            "RUNNER_KIND_LOCAL_CONFIGURATION" => Some(Self::LocalConfiguration),
+            _ => None,
+        }
+    }
+
     fn unrecognized(raw: String) -> Self {
         Self::Unrecognized(raw)
     }
@@ -221,7 +269,7 @@ impl RunnerProvider {
     }
 }
 
-/// Lookups by name and number come from the value table (the position is the number).
+/// The value table (the position is the number); lookups by name and position are `match`es.
 impl ::gitpod_runtime::ProtoEnum for RunnerProvider {
     const VALUES: &'static [(Self, &'static str)] = &[
         (Self::Unspecified, "RUNNER_PROVIDER_UNSPECIFIED"),
@@ -232,6 +280,33 @@ impl ::gitpod_runtime::ProtoEnum for RunnerProvider {
         (Self::Gcp, "RUNNER_PROVIDER_GCP"),
         (Self::DevAgent, "RUNNER_PROVIDER_DEV_AGENT"),
     ];
+    fn index(&self) -> Option<usize> {
+        match self {
+            Self::Unspecified => Some(0),
+            Self::AwsEc2 => Some(1),
+            Self::LinuxHost => Some(2),
+            Self::DesktopMac => Some(3),
+            Self::Managed => Some(4),
+            Self::Gcp => Some(5),
+            Self::DevAgent => Some(6),
+            Self::Unrecognized(_) => None,
+        }
+    }
+
+    #[allow(unreachable_patterns)]
+    fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "RUNNER_PROVIDER_UNSPECIFIED" => Some(Self::Unspecified),
+            "RUNNER_PROVIDER_AWS_EC2" => Some(Self::AwsEc2),
+            "RUNNER_PROVIDER_LINUX_HOST" => Some(Self::LinuxHost),
+            "RUNNER_PROVIDER_DESKTOP_MAC" => Some(Self::DesktopMac),
+            "RUNNER_PROVIDER_MANAGED" => Some(Self::Managed),
+            "RUNNER_PROVIDER_GCP" => Some(Self::Gcp),
+            "RUNNER_PROVIDER_DEV_AGENT" => Some(Self::DevAgent),
+            _ => None,
+        }
+    }
+
     fn unrecognized(raw: String) -> Self {
         Self::Unrecognized(raw)
     }

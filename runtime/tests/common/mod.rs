@@ -1,6 +1,10 @@
 //! Helpers shared by the integration tests: servers on 127.0.0.1:0 and a fast client.
 #![allow(dead_code)]
 
+mod echo;
+#[allow(unused_imports)] // not every test binary uses the echo server
+pub use echo::{layered_router, ECHO};
+
 use std::time::Duration;
 
 use gitpod_runtime::client::{ClientConfig, Transport};
