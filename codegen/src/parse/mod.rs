@@ -4,10 +4,15 @@
 //! - [`blocks`]: collapse whitespace and restore the block structure (headings, items, fences) of a page;
 //! - [`page`]: the blocks folded into a section tree;
 //! - `sections`: a page's sections → raw methods and Domain Types definitions (flat field lists);
-//! - `types`: item heads and the type spellings of both dialects;
+//! - `dialect`: what each dialect (Python SDK, HTTP) spells its own way, one module each behind one trait
+//!   (signatures, type spellings, query parameters, SDK renames, whether type names are global);
+//! - `types`: item heads, dispatching type spellings to the dialects;
 //! - `fields`: the types the stages hand each other (entries, nested fields, the registry, signals);
 //! - `nesting` / `resolve`: recover which fields belong to which nested message;
-//! - `merge`: one model from every page, scoped names, types settled with the examples' evidence;
+//! - `inline_enums`: names for enums spelled in place, scoped until each stands for one value set;
+//! - `merge` (with `instances`, `naming`, `typing`): one model from every page, scoped and sticky names,
+//!   types settled with the examples' evidence;
+//! - `limits`: the bounds on page size, nesting and list length;
 //! - `docs`, `examples`, `names`: description cleanup, canonical example text, name conversions;
 //! - `overview`, `overrides`: the plain-text overview page and `spec/overrides.toml`.
 
