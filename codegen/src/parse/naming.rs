@@ -29,12 +29,13 @@ pub(super) fn assign_names(insts: &[Inst], previous: Option<&Model>) -> Vec<Stri
     let mut names: Vec<Option<String>> = insts.iter().map(|i| i.root.clone().filter(|r| !r.is_empty())).collect();
     // Names settled without owners first; scoped ones need their owner's name, so resolve outside-in.
     let mut scoped: Vec<(String, Vec<usize>)> = vec![];
-    // Field sets of the previous model's messages, by name.
-    let before: BTreeMap<&str, BTreeSet<&str>> = previous
+    // Field sets (wire name, optional) of the previous model's messages, by name: a request-side twin that
+    // differs only in which fields are required is another structure.
+    let before: BTreeMap<&str, BTreeSet<(&str, bool)>> = previous
         .map(|m| {
             m.messages
                 .iter()
-                .map(|msg| (msg.name.as_str(), msg.fields.iter().map(|f| f.name.as_str()).collect()))
+                .map(|msg| (msg.name.as_str(), msg.fields.iter().map(|f| (f.name.as_str(), f.optional)).collect()))
                 .collect()
         })
         .unwrap_or_default();
@@ -49,12 +50,19 @@ pub(super) fn assign_names(insts: &[Inst], previous: Option<&Model>) -> Vec<Stri
         // Sticky names first: a structure keeps the name the previous model gave it.
         let mut rest: BTreeMap<&String, &Vec<usize>> = BTreeMap::new();
         for (sig, idxs) in sigs {
-            let fields: BTreeSet<String> = insts[idxs[0]].fields.iter().map(|f| f.wire().to_string()).collect();
-            let same = |name: &&str| name.ends_with(base.as_str()) || name.starts_with(base.as_str());
+            let fields: BTreeSet<(String, bool)> =
+                insts[idxs[0]].fields.iter().map(|f| (f.wire().to_string(), f.spelled.optional)).collect();
+            // Only the names the rule gives without an owner: an owner-scoped name follows from its owner's,
+            // so keeping those would only make a second regen differ from the first.
+            let same = |name: &&str| {
+                [base.clone(), format!("{base}Request"), format!("{base}Response")].iter().any(|n| n == name)
+            };
             let found = before
                 .iter()
                 .filter(|(name, _)| same(name) && !kept.contains(**name))
-                .filter(|(_, set)| set.len() == fields.len() && set.iter().all(|f| fields.contains(*f)))
+                .filter(|(_, set)| {
+                    set.len() == fields.len() && set.iter().all(|(f, o)| fields.contains(&(f.to_string(), *o)))
+                })
                 .map(|(name, _)| name.to_string())
                 .min_by_key(|name| (name.len(), name.clone()));
             match found {
@@ -99,11 +107,12 @@ pub(super) fn assign_names(insts: &[Inst], previous: Option<&Model>) -> Vec<Stri
             if names[idxs[0]].is_some() {
                 continue;
             }
+            // The owners of the instances that have one (a Domain Types copy has none); all must be named.
             let owners: Option<Vec<String>> =
-                idxs.iter().map(|&i| insts[i].owner.and_then(|o| names[o].clone())).collect();
-            if let Some(mut owners) = owners {
+                idxs.iter().filter_map(|&i| insts[i].owner).map(|o| names[o].clone()).collect();
+            if let Some(mut owners) = owners.filter(|o| !o.is_empty()) {
                 owners.sort();
-                let name = format!("{}{}", owners.first().cloned().unwrap_or_default(), base);
+                let name = format!("{}{}", owners[0], base);
                 idxs.iter().for_each(|&i| names[i] = Some(name.clone()));
                 progress = true;
             }
