@@ -62,21 +62,6 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-fn lower_camel(snake: &str) -> String {
-    let mut out = String::with_capacity(snake.len());
-    let mut upper = false;
-    for c in snake.chars() {
-        if c == '_' {
-            upper = true;
-        } else if upper {
-            out.extend(c.to_uppercase());
-            upper = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
 
 impl Schema {
     pub(crate) fn new(model: &Model) -> Self {
@@ -111,8 +96,8 @@ impl Schema {
             let found = msg
                 .fields
                 .iter()
-                .position(|f| f.name == *key || f.proto_name == *key || lower_camel(&f.proto_name) == *key);
-            if found.is_none() && msg.undocumented_fields.iter().any(|u| *u == *key || *u == lower_camel(key)) {
+                .position(|f| f.name == *key || f.proto_name == *key || gitpod_runtime::wire::json_names::to_json_name(&f.proto_name) == *key);
+            if found.is_none() && msg.undocumented_fields.iter().any(|u| *u == *key || *u == gitpod_runtime::wire::json_names::to_json_name(key)) {
                 // A field the model records from the examples (not described): accepted as is.
                 continue;
             }
