@@ -62,7 +62,6 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-
 impl Schema {
     pub(crate) fn new(model: &Model) -> Self {
         Schema {
@@ -93,11 +92,17 @@ impl Schema {
         };
         let mut seen: HashMap<usize, &str> = HashMap::new();
         for (key, value) in obj {
-            let found = msg
-                .fields
-                .iter()
-                .position(|f| f.name == *key || f.proto_name == *key || gitpod_runtime::wire::json_names::to_json_name(&f.proto_name) == *key);
-            if found.is_none() && msg.undocumented_fields.iter().any(|u| *u == *key || *u == gitpod_runtime::wire::json_names::to_json_name(key)) {
+            let found = msg.fields.iter().position(|f| {
+                f.name == *key
+                    || f.proto_name == *key
+                    || gitpod_runtime::wire::json_names::to_json_name(&f.proto_name) == *key
+            });
+            if found.is_none()
+                && msg
+                    .undocumented_fields
+                    .iter()
+                    .any(|u| *u == *key || *u == gitpod_runtime::wire::json_names::to_json_name(key))
+            {
                 // A field the model records from the examples (not described): accepted as is.
                 continue;
             }
