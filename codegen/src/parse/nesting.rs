@@ -286,6 +286,15 @@ fn step(w: Walk, i: usize, stack: &mut Stack, out: &mut Outcome, forced: Option<
         let opened = match node.spelled.ty.element().clone() {
             TypeExpr::Named(x) => {
                 let next_is_value = matches!(next, Some(Head::Value(_)));
+                let next_is_field = matches!(next, Some(Head::Field { .. }));
+                // A type expanded earlier in the list may show only its name later: surely when no field
+                // follows, and when the next field is not its first one again, unless an example or a
+                // list of top-level names can still say this one is expanded here.
+                let reuse = stack.expansions.get(&x).is_some_and(|(_, k)| {
+                    !next_is_field
+                        || (!starts_expansion(k, next)
+                            && (named_counts || stack.last().is_some_and(|l| l.json.is_none())))
+                });
                 if next_is_value {
                     out.kinds.record(Signal::EnumValues);
                     node.kind = Kind::Enum { name: x, values: vec![], inline: false };
@@ -294,22 +303,13 @@ fn step(w: Walk, i: usize, stack: &mut Stack, out: &mut Outcome, forced: Option<
                     out.kinds.record(Signal::KnownEnum);
                     node.kind = Kind::Enum { name: x, values: vec![], inline: false };
                     None
-                } else if let Some(kind) = expanded_before(stack, &x)
-                    .filter(|k| !starts_expansion(k, next))
-                    .filter(|_| named_counts || stack.last().is_some_and(|l| l.json.is_none()))
-                {
-                    // A type expanded earlier in the list may show only its name later (when the next item is
-                    // not its first field again).
+                } else if let Some(kind) = reuse.then(|| expanded_before(stack, &x)).flatten() {
                     out.kinds.record(Signal::KnownType);
                     node.kind = kind;
                     None
-                } else if matches!(next, Some(Head::Field { .. })) {
+                } else if next_is_field {
                     out.kinds.record(Signal::FirstChild);
                     Some(open_level(&node, Some(&x), registry, named_counts))
-                } else if let Some(kind) = expanded_before(stack, &x) {
-                    out.kinds.record(Signal::KnownType);
-                    node.kind = kind;
-                    None
                 } else {
                     out.findings.push(Finding {
                         offset: e.offset,
