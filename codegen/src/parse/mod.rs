@@ -209,15 +209,12 @@ fn dedupe_methods(
     }
     let mut out = vec![];
     for (_, mut copies) in by_path {
-        // The Python dialect spells types more precisely (`datetime`, `int`); the HTTP one states member counts,
-        // so an HTTP copy is kept as the chosen copy's twin, evidence for its nesting.
+        // Dialects are ordered most precise spelling first (Python: `datetime`, `int`); the other dialect's copy
+        // (HTTP states member counts) is kept as the chosen copy's twin, evidence for its nesting.
         let richness =
             |m: &sections::RawMethod| (m.params.len() + m.returns.len() + m.query.len(), m.json_text.is_some());
         copies.sort_by(|a, b| {
-            (a.dialect != sections::Dialect::Python)
-                .cmp(&(b.dialect != sections::Dialect::Python))
-                .then_with(|| richness(b).cmp(&richness(a)))
-                .then_with(|| a.file.cmp(&b.file))
+            a.dialect.cmp(&b.dialect).then_with(|| richness(b).cmp(&richness(a))).then_with(|| a.file.cmp(&b.file))
         });
         let mut first = copies.remove(0);
         // Only the Python signature says a method streams for sure; any copy that says so decides.
@@ -269,8 +266,10 @@ fn dedupe_domains(domains: Vec<sections::RawDomain>) -> Vec<sections::RawDomain>
     let mut out = vec![];
     for title in order {
         let mut copies = by_title.remove(&title).unwrap_or_default();
-        let python = copies.iter().position(|d| d.dialect == sections::Dialect::Python);
-        let http = copies.iter().position(|d| d.dialect == sections::Dialect::Http);
+        // The most precise dialect's copy, and one in another dialect to be its twin.
+        let Some(best) = copies.iter().map(|d| d.dialect).min() else { continue };
+        let chosen = copies.iter().position(|d| d.dialect == best);
+        let other = copies.iter().position(|d| d.dialect != best);
         // Different resources may use one title for different types: a twin lists the same fields and values.
         let fields = |d: &sections::RawDomain| -> BTreeSet<String> {
             d.entries
@@ -282,7 +281,7 @@ fn dedupe_domains(domains: Vec<sections::RawDomain>) -> Vec<sections::RawDomain>
                 })
                 .collect()
         };
-        let pair = python.zip(http).filter(|&(p, h)| fields(&copies[p]) == fields(&copies[h]));
+        let pair = chosen.zip(other).filter(|&(p, h)| fields(&copies[p]) == fields(&copies[h]));
         if let Some((p, h)) = pair {
             let twin = copies[h].clone();
             copies[p].twin = Some(Box::new(twin));

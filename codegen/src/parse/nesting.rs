@@ -7,10 +7,10 @@
 //! reference uses inside an object. If only the sort order speaks and it allows more than one level, the
 //! boundary is ambiguous: we take the innermost level and say so in a warning.
 
+use super::dialect::Dialect;
 pub use super::fields::{DecisionStats, Entry, FieldNode, Finding, Kind, Outcome, Registry, Signal};
 use super::limits;
 use super::names::{inline_enum_name, wire};
-use super::sections::Dialect;
 use super::types::{Head, TypeExpr};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};

@@ -9,6 +9,8 @@ mod python;
 use super::fields::Entry;
 use super::types::Spelled;
 
+/// Ordered most precise spelling first: where a method or type is documented in several dialects, the first
+/// one's copy is read and the others' are its twins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Dialect {
     Python,
