@@ -28,18 +28,17 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    /// Builds a diagnostic for `offset` in `text`, computing line, column and excerpt.
+    /// Builds a diagnostic for `offset` in `text` with its excerpt. Line and column are left at 0 until
+    /// [`locate`] fills them in for every diagnostic of a page in one pass: computed here, each would scan the
+    /// page up to its offset, and a page with many findings would cost their product.
     pub fn at(severity: Severity, file: &str, text: &str, offset: usize, message: impl Into<String>) -> Self {
         let offset = floor_char_boundary(text, offset.min(text.len()));
-        let before = &text[..offset];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = text[line_start..offset].chars().count() + 1;
-        let start = floor_char_boundary(text, offset.saturating_sub(30).max(line_start));
+        let window = floor_char_boundary(text, offset.saturating_sub(30));
+        let start = text[window..offset].rfind('\n').map_or(window, |i| window + i + 1);
         let end = floor_char_boundary(text, (offset + 50).min(text.len()));
         let end = text[offset..end].find('\n').map_or(end, |i| offset + i);
         let excerpt = text[start..end].to_string();
-        Diagnostic { severity, file: file.to_string(), offset, line, column, message: message.into(), excerpt }
+        Diagnostic { severity, file: file.to_string(), offset, line: 0, column: 0, message: message.into(), excerpt }
     }
 
     pub fn error(file: &str, text: &str, offset: usize, message: impl Into<String>) -> Self {
@@ -48,6 +47,32 @@ impl Diagnostic {
 
     pub fn warning(file: &str, text: &str, offset: usize, message: impl Into<String>) -> Self {
         Self::at(Severity::Warning, file, text, offset, message)
+    }
+}
+
+/// Fills in line and column of every diagnostic from its offset, one pass over each page they point into
+/// (`text_of` gives a page's text by file name; a diagnostic of an unknown file gets line 1, column 1).
+pub fn locate<'a>(diags: &mut [Diagnostic], text_of: impl Fn(&str) -> Option<&'a str>) {
+    let mut order: Vec<usize> = (0..diags.len()).collect();
+    order.sort_by(|&a, &b| (&diags[a].file, diags[a].offset).cmp(&(&diags[b].file, diags[b].offset)));
+    let mut current: Option<(String, &str, usize, usize, usize)> = None;
+    for i in order {
+        let d = &mut diags[i];
+        if current.as_ref().is_none_or(|(file, ..)| *file != d.file) {
+            current = Some((d.file.clone(), text_of(&d.file).unwrap_or(""), 0, 1, 1));
+        }
+        let Some((_, text, pos, line, column)) = current.as_mut() else { continue };
+        let target = floor_char_boundary(text, d.offset.min(text.len())).max(*pos);
+        for c in text[*pos..target].chars() {
+            if c == '\n' {
+                *line += 1;
+                *column = 1;
+            } else {
+                *column += 1;
+            }
+        }
+        *pos = target;
+        (d.line, d.column) = (*line, *column);
     }
 }
 

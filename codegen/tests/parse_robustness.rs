@@ -7,58 +7,9 @@ use gitpod_codegen::emit::{emit, EmitOptions};
 use gitpod_codegen::model::Model;
 use gitpod_codegen::parse::parse_pages;
 use gitpod_codegen::SpecPage;
+use parse_common::mutate::{mutants, Lcg};
 use parse_common::{fixture, spec_pages};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-
-/// A small deterministic generator (no dependency needed for this).
-struct Lcg(u64);
-impl Lcg {
-    fn next(&mut self, bound: usize) -> usize {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        ((self.0 >> 33) as usize) % bound.max(1)
-    }
-}
-
-fn floor(t: &str, mut i: usize) -> usize {
-    while i > 0 && !t.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
-fn mutants(text: &str, rng: &mut Lcg, n: usize) -> Vec<String> {
-    let mut out = vec![];
-    for k in 0..n {
-        let a = floor(text, rng.next(text.len()));
-        let b = floor(text, (a + rng.next(400)).min(text.len()));
-        out.push(match k % 5 {
-            0 => text[..a].to_string(),                   // truncation
-            1 => format!("{}{}", &text[..a], &text[b..]), // deleted span
-            2 => {
-                // shuffled list items
-                let mut items: Vec<&str> = text.split(" - `").collect();
-                for i in (1..items.len()).rev() {
-                    let j = 1 + rng.next(i);
-                    items.swap(i, j);
-                }
-                items.join(" - `")
-            }
-            3 => {
-                // duplicated heading
-                let h = text[a..].find(" ## ").map_or(a, |i| a + i);
-                let end = floor(text, (h + 40).min(text.len()));
-                format!("{}{}{}", &text[..end], &text[h..end], &text[end..])
-            }
-            _ => format!(
-                "{}{}{}",
-                &text[..a],
-                ["```", "- `", " # X ## ", "`x: Optional[", "\"", "{"][rng.next(6)],
-                &text[a..]
-            ),
-        });
-    }
-    out
-}
 
 #[test]
 fn mutated_pages_give_a_model_or_diagnostics_never_a_panic() {
@@ -68,7 +19,7 @@ fn mutated_pages_give_a_model_or_diagnostics_never_a_panic() {
     let mut errs = 0;
     let mut emitted = 0;
     for page in pages.iter().filter(|p| p.text.len() < 20_000).chain(Some(&fixture("policies.intact.python.md"))) {
-        for text in mutants(&page.text, &mut rng, 60) {
+        for text in mutants(&page.text, &mut rng, 60, 5) {
             let mutated = SpecPage { file: page.file.clone(), text };
             let result = catch_unwind(AssertUnwindSafe(|| parse_pages(std::slice::from_ref(&mutated), None)));
             let result = result.unwrap_or_else(|_| panic!("panic on a mutant of {}:\n{}", page.file, mutated.text));
@@ -87,7 +38,7 @@ fn mutated_pages_give_a_model_or_diagnostics_never_a_panic() {
     }
     // The large page: fewer, bigger cuts keep the test fast.
     let big = pages.iter().find(|p| p.file == "runners.python.md").unwrap();
-    for text in mutants(&big.text, &mut rng, 8) {
+    for text in mutants(&big.text, &mut rng, 8, 5) {
         let mutated = SpecPage { file: big.file.clone(), text };
         let result = catch_unwind(AssertUnwindSafe(|| parse_pages(std::slice::from_ref(&mutated), None)));
         if let Ok(parsed) = result.unwrap_or_else(|_| panic!("panic on a mutant of {}", big.file)) {
@@ -110,7 +61,7 @@ fn mutated_corpus_pages_never_panic_or_hang() {
     let mut rng = Lcg(12);
     let mut runs = 0;
     for page in &pages {
-        for text in mutants(&page.text, &mut rng, 5) {
+        for text in mutants(&page.text, &mut rng, 5, 5) {
             let mutated = SpecPage { file: page.file.clone(), text };
             let start = std::time::Instant::now();
             let result = catch_unwind(AssertUnwindSafe(|| parse_pages(std::slice::from_ref(&mutated), None)));

@@ -106,7 +106,6 @@ fn parse_time_grows_linearly_or_meets_a_limit() {
 }
 
 #[test]
-#[ignore = "open: repeated enum value items still grow faster than linearly (14x from 2k to 8k)"]
 fn repeated_enum_values_scale_linearly() {
     scales(
         "repeated enum values",
@@ -121,7 +120,6 @@ fn repeated_enum_values_scale_linearly() {
 }
 
 #[test]
-#[ignore = "open: linear-ish (6.7x from 2k to 8k) but 8 s at 8k in a debug build; the probe clones the open levels"]
 fn repeated_messages_of_one_type_scale_linearly() {
     // One type expanded, then named again and again (each needs "was it expanded before?").
     scales(

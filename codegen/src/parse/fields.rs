@@ -6,6 +6,7 @@ use super::types::{Head, Spelled};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
 /// The signal that settled one decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -47,10 +48,11 @@ pub enum Kind {
         /// Spelled in place (`Literal[...]`) rather than named: its name is derived, and scoped later.
         inline: bool,
     },
-    /// `type_name` is the docs' name, `None` for an HTTP inline object.
+    /// `type_name` is the docs' name, `None` for an HTTP inline object. The children are shared: a type shown
+    /// again by name only takes its earlier expansion, and copying it must not cost its size.
     Message {
         type_name: Option<String>,
-        children: Vec<FieldNode>,
+        children: Rc<Vec<FieldNode>>,
         json: Option<Value>,
     },
 }
@@ -143,4 +145,8 @@ pub struct Outcome {
     pub depth_reported: bool,
     /// Look-ahead probes run so far in this list (bounded by `limits::LOOKAHEAD_PROBES`).
     pub probes: usize,
+    /// Fields copied from earlier expansions of a type shown again by name (bounded by
+    /// `limits::MAX_COPIED_FIELDS`), and whether meeting that bound was reported.
+    pub copied_fields: usize,
+    pub copy_limit_reported: bool,
 }

@@ -11,6 +11,7 @@ use super::names::pascal;
 use super::resolve::{Resolution, Response};
 use super::types::Head;
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
 type ValueSet = BTreeSet<String>;
 
@@ -118,7 +119,7 @@ fn rename(fields: &mut [FieldNode], names: &mut impl Iterator<Item = String>) {
                     *name = n;
                 }
             }
-            Kind::Message { children, .. } => rename(children, names),
+            Kind::Message { children, .. } => rename(Rc::<Vec<FieldNode>>::make_mut(children), names),
             _ => {}
         }
     }

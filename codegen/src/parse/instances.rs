@@ -138,7 +138,9 @@ impl Builder {
     }
 }
 
-/// Structure signature: field wire names and types, nested messages by base name and structure.
+/// Structure signature: field wire names and types, nested messages by base name and the digest of their own
+/// signature. A digest, not the nested signature itself: spelled out, every level would repeat the whole
+/// subtree below it and signatures would grow with the square of the nesting depth.
 fn sig_of(insts: &[Inst], idx: usize) -> String {
     let inst = &insts[idx];
     let parts: Vec<String> = inst
@@ -147,7 +149,7 @@ fn sig_of(insts: &[Inst], idx: usize) -> String {
         .zip(&inst.child_inst)
         .map(|(f, c)| {
             let inner = match (&f.kind, c) {
-                (Kind::Message { .. }, Some(c)) => format!("msg {}{{{}}}", insts[*c].base, insts[*c].sig),
+                (Kind::Message { .. }, Some(c)) => format!("msg {}{{{:016x}}}", insts[*c].base, digest(&insts[*c].sig)),
                 (Kind::Enum { name, .. }, _) => format!("enum {name}"),
                 _ => scalar_sig(f.spelled.ty.element()).to_string(),
             };
@@ -160,6 +162,12 @@ fn sig_of(insts: &[Inst], idx: usize) -> String {
         })
         .collect();
     parts.join(",")
+}
+
+/// 64-bit FNV-1a: stable across Rust versions and platforms (signatures order names, so they must not change
+/// with the toolchain), and with a few thousand structures a collision is out of reach.
+fn digest(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 fn scalar_sig(t: &TypeExpr) -> &'static str {

@@ -8,6 +8,10 @@ pub const MAX_PAGE_BYTES: usize = 16 << 20;
 pub const MAX_TYPE_DEPTH: usize = 32;
 /// Message levels nested in one field list (the reference uses 10). Deeper fields are read one level up.
 pub const MAX_NESTING: usize = 64;
+/// Fields one list may copy from earlier expansions of types it shows again by name only. A copy can hold
+/// copies, so without a bound a few hundred items could stand for an exponential tree; the reference (spec +
+/// corpus) copies at most 21 fields in one list.
+pub const MAX_COPIED_FIELDS: usize = 20_000;
 /// Items in one field list; the rest of the list is ignored.
 pub const MAX_ITEMS: usize = 50_000;
 /// How far one look-ahead probe of an ambiguous boundary reads ahead, and how many probes one list may run:

@@ -168,6 +168,9 @@ pub fn parse_pages_after(
     warnings.sort_by(|a, b| (&a.file, a.offset, &a.message).cmp(&(&b.file, b.offset, &b.message)));
     warnings.dedup();
     errors.extend(warnings.iter().filter(|w| w.severity == Severity::Error).cloned());
+    let text_of = |file: &str| pages.iter().chain(overrides).find(|p| p.file == file).map(|p| p.text.as_str());
+    crate::diag::locate(&mut warnings, text_of);
+    crate::diag::locate(&mut errors, text_of);
     if !errors.is_empty() {
         errors.sort_by(|a, b| (&a.file, a.offset).cmp(&(&b.file, b.offset)));
         return Err(errors);

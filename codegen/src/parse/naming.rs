@@ -108,11 +108,18 @@ pub(super) fn assign_names(insts: &[Inst], previous: Option<&Model>) -> Vec<Stri
                 continue;
             }
             // The owners of the instances that have one (a Domain Types copy has none); all must be named.
-            let owners: Option<Vec<String>> =
-                idxs.iter().filter_map(|&i| insts[i].owner).map(|o| names[o].clone()).collect();
-            if let Some(mut owners) = owners.filter(|o| !o.is_empty()) {
-                owners.sort();
-                let name = format!("{}{}", owners[0], base);
+            // The first owner by name; no owner unnamed yet. (A minimum, not a sort: a group can have
+            // thousands of instances, and this repeats once per nesting level.)
+            let mut first: Option<&String> = None;
+            let mut all_named = true;
+            for o in idxs.iter().filter_map(|&i| insts[i].owner) {
+                match &names[o] {
+                    Some(n) => first = Some(first.map_or(n, |f| f.min(n))),
+                    None => all_named = false,
+                }
+            }
+            if let Some(owner) = first.filter(|_| all_named) {
+                let name = format!("{owner}{base}");
                 idxs.iter().for_each(|&i| names[i] = Some(name.clone()));
                 progress = true;
             }

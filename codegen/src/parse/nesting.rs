@@ -32,6 +32,16 @@ struct Level {
     indent: Option<usize>,
     /// The placement clock when this level was opened.
     opened_at: usize,
+    /// The extent of the fields placed in this level so far.
+    below: Extent,
+}
+
+/// How much a field tree holds: its fields at every level, and how many message levels it spans (a message of
+/// scalars spans 1). Kept as fields are placed, so copying an expansion can be bounded without walking it.
+#[derive(Clone, Copy, Debug, Default)]
+struct Extent {
+    fields: usize,
+    depth: usize,
 }
 
 impl Level {
@@ -46,11 +56,14 @@ impl Level {
             count: None,
             indent: None,
             opened_at: 0,
+            below: Extent::default(),
         }
     }
     /// Adds a child; the known sets it contradicts stop being live (kept incrementally, so each decision costs
     /// the same however many children the level has).
-    fn push(&mut self, child: FieldNode) {
+    fn push(&mut self, child: FieldNode, extent: Extent) {
+        self.below.fields += 1 + extent.fields;
+        self.below.depth = self.below.depth.max(extent.depth);
         let seen = self.children.len();
         for k in &mut self.known {
             k.live &= k.accepts(child.wire(), seen);
@@ -194,7 +207,7 @@ pub fn nest(
     let walk = Walk { entries, registry, lookahead: true, named_counts, until: entries.len() };
     run(walk, 0, &mut stack, &mut out);
     while stack.len() > 1 {
-        close(&mut stack);
+        close(&mut stack, &mut out);
     }
     out.fields = stack.pop().map(|l| l.children).unwrap_or_default();
     out
@@ -251,6 +264,8 @@ fn step(w: Walk, i: usize, stack: &mut Stack, out: &mut Outcome, forced: Option<
             }
         };
         let mut node = FieldNode::new(name, spelled, e.text.clone(), e.offset, Kind::Scalar);
+        // What the field holds when it is placed: nothing, or a copy of an earlier expansion.
+        let mut extent = Extent::default();
 
         // Indentation, where the page kept it, says which open message the field belongs to.
         let by_indent = e
@@ -290,9 +305,9 @@ fn step(w: Walk, i: usize, stack: &mut Stack, out: &mut Outcome, forced: Option<
                 // A type expanded earlier in the list may show only its name later: surely when no field
                 // follows, and when the next field is not its first one again, unless an example or a
                 // list of top-level names can still say this one is expanded here.
-                let reuse = stack.expansions.get(&x).is_some_and(|(_, k)| {
+                let reuse = stack.expansions.get(&x).is_some_and(|earlier| {
                     !next_is_field
-                        || (!starts_expansion(k, next)
+                        || (!starts_expansion(&earlier.kind, next)
                             && (named_counts || stack.last().is_some_and(|l| l.json.is_none())))
                 });
                 if next_is_value {
@@ -303,9 +318,11 @@ fn step(w: Walk, i: usize, stack: &mut Stack, out: &mut Outcome, forced: Option<
                     out.kinds.record(Signal::KnownEnum);
                     node.kind = Kind::Enum { name: x, values: vec![], inline: false };
                     None
-                } else if let Some(kind) = reuse.then(|| expanded_before(stack, &x)).flatten() {
+                } else if let Some((kind, copied)) = reuse.then(|| expanded_before(stack, &x, out, e.offset)).flatten()
+                {
                     out.kinds.record(Signal::KnownType);
                     node.kind = kind;
+                    extent = copied;
                     None
                 } else if next_is_field {
                     out.kinds.record(Signal::FirstChild);
@@ -319,7 +336,7 @@ fn step(w: Walk, i: usize, stack: &mut Stack, out: &mut Outcome, forced: Option<
                         ),
                     });
                     out.kinds.record(Signal::Ambiguous);
-                    node.kind = Kind::Message { type_name: Some(x), children: vec![], json: None };
+                    node.kind = Kind::Message { type_name: Some(x), children: Rc::default(), json: None };
                     None
                 }
             }
@@ -332,7 +349,7 @@ fn step(w: Walk, i: usize, stack: &mut Stack, out: &mut Outcome, forced: Option<
                 let mut level = open_level(&node, None, registry, false);
                 level.count = Some(members.count);
                 if members.count == 0 || !matches!(next, Some(Head::Field { .. })) {
-                    node.kind = Kind::Message { type_name: None, children: vec![], json: None };
+                    node.kind = Kind::Message { type_name: None, children: Rc::default(), json: None };
                     None
                 } else {
                     Some(level)
@@ -382,16 +399,37 @@ fn step(w: Walk, i: usize, stack: &mut Stack, out: &mut Outcome, forced: Option<
                 level.opened_at = stack.pushed;
                 stack.push(level);
             }
-            None => stack.push_child(node),
+            None => stack.push_child(node, extent),
         }
     }
     placed
 }
 
 /// The kind of an earlier field of this list whose type `type_name` was expanded (a message with fields): the
-/// first such field in document order.
-fn expanded_before(stack: &Stack, type_name: &str) -> Option<Kind> {
-    stack.expansions.get(type_name).map(|(_, kind)| Kind::clone(kind))
+/// first such field in document order. `None` when a copy of it here would take the list past the nesting
+/// limit or past its budget of copied fields (copies of expansions that hold copies grow exponentially);
+/// that is reported once per list, at `offset`.
+fn expanded_before(stack: &Stack, type_name: &str, out: &mut Outcome, offset: usize) -> Option<(Kind, Extent)> {
+    let e = stack.expansions.get(type_name)?;
+    let fits = stack.len() + e.extent.depth <= limits::MAX_NESTING
+        && out.copied_fields + e.extent.fields <= limits::MAX_COPIED_FIELDS;
+    if fits {
+        out.copied_fields += e.extent.fields;
+        return Some((Kind::clone(&e.kind), e.extent));
+    }
+    if !out.copy_limit_reported {
+        out.copy_limit_reported = true;
+        out.findings.push(Finding {
+            offset,
+            message: format!(
+                "`{type_name}` shown by name only would repeat its earlier expansion past the limits \
+                 ({} nested levels, {} copied fields per list); it is read as written here",
+                limits::MAX_NESTING,
+                limits::MAX_COPIED_FIELDS
+            ),
+        });
+    }
+    None
 }
 
 /// The open levels of a list being placed, and the first expansion of each type name placed so far.
@@ -403,7 +441,16 @@ struct Stack {
     /// For each docs type name, the first expanded message of that type in document order and when it was
     /// placed. Kept as fields are placed, so "was this type expanded before?" costs a lookup, not a walk of
     /// everything placed so far.
-    expansions: BTreeMap<String, (usize, Rc<Kind>)>,
+    expansions: BTreeMap<String, Expansion>,
+}
+
+/// The first expanded message of a docs type in a list: when it was placed, its kind, and its extent (what a
+/// copy of it adds to the list).
+#[derive(Clone)]
+struct Expansion {
+    at: usize,
+    kind: Rc<Kind>,
+    extent: Extent,
 }
 
 impl std::ops::Deref for Stack {
@@ -421,25 +468,26 @@ impl std::ops::DerefMut for Stack {
 
 impl Stack {
     /// Places `child` in the innermost open level.
-    fn push_child(&mut self, child: FieldNode) {
-        self.push_child_closing(child, usize::MAX);
+    fn push_child(&mut self, child: FieldNode, extent: Extent) {
+        self.push_child_closing(child, usize::MAX, extent);
     }
 
     /// Places `child` (whose own fields were placed from `opened_at` on) in the innermost open level. Fields are
     /// always placed in the innermost level, so document order is placement order, except that a message
     /// comes before the fields inside it: an expansion recorded from inside `child` gives way to `child`.
-    fn push_child_closing(&mut self, child: FieldNode, opened_at: usize) {
+    fn push_child_closing(&mut self, child: FieldNode, opened_at: usize, extent: Extent) {
         self.pushed += 1;
         if let Kind::Message { type_name: Some(t), children, .. } = &child.kind {
             if !children.is_empty() {
-                let inside = self.expansions.get(t).is_some_and(|&(at, _)| at >= opened_at);
+                let inside = self.expansions.get(t).is_some_and(|e| e.at >= opened_at);
                 if inside || !self.expansions.contains_key(t) {
-                    self.expansions.insert(t.clone(), (self.pushed, Rc::new(child.kind.clone())));
+                    let expansion = Expansion { at: self.pushed, kind: Rc::new(child.kind.clone()), extent };
+                    self.expansions.insert(t.clone(), expansion);
                 }
             }
         }
         if let Some(top) = self.levels.last_mut() {
-            top.push(child);
+            top.push(child, extent);
         }
     }
 }
@@ -466,7 +514,7 @@ fn open_level(node: &FieldNode, type_name: Option<&str>, registry: &Registry, na
             known.extend(twin.iter().map(|(_, fields)| Known::fields(Signal::ParamTwin, fields)));
         }
     }
-    let kind = Kind::Message { type_name: type_name.map(str::to_string), children: vec![], json: None };
+    let kind = Kind::Message { type_name: type_name.map(str::to_string), children: Rc::default(), json: None };
     let mut field = node.clone();
     field.kind = kind;
     let mut level = Level::new(Some(field), known, None);
@@ -474,23 +522,30 @@ fn open_level(node: &FieldNode, type_name: Option<&str>, registry: &Registry, na
     level
 }
 
-fn close(stack: &mut Stack) {
+fn close(stack: &mut Stack, out: &mut Outcome) {
     let Some(level) = stack.pop() else { return };
     let opened_at = level.opened_at;
+    let mut extent = Extent { fields: level.below.fields, depth: level.below.depth + 1 };
     let Some(mut field) = level.field else { return };
     if let Kind::Message { children, json, type_name } = &mut field.kind {
         // Opened but given no fields: a type expanded earlier in the list, shown here by name only.
-        let earlier =
-            type_name.as_deref().filter(|_| level.children.is_empty()).and_then(|t| expanded_before(stack, t));
+        let offset = field.offset;
+        let earlier = type_name
+            .as_deref()
+            .filter(|_| level.children.is_empty())
+            .and_then(|t| expanded_before(stack, t, out, offset));
         match earlier {
-            Some(kind) => field.kind = kind,
+            Some((kind, copied)) => {
+                field.kind = kind;
+                extent = copied;
+            }
             None => {
-                *children = level.children;
+                *children = Rc::new(level.children);
                 *json = level.json;
             }
         }
     }
-    stack.push_child_closing(field, opened_at);
+    stack.push_child_closing(field, opened_at, extent);
 }
 
 /// Chooses the open level the field `node` of entry `i` belongs to and closes the levels inside it.
@@ -506,7 +561,7 @@ fn decide_level(
     let e = &w.entries[i];
     if let Some(j) = forced {
         while stack.len() > j + 1 {
-            close(stack);
+            close(stack, out);
         }
         return true;
     }
@@ -627,7 +682,7 @@ fn decide_level(
         }
     };
     while stack.len() > j + 1 {
-        close(stack);
+        close(stack, out);
     }
     placed
 }

@@ -13,6 +13,7 @@ use super::types::{Head, Spelled, TypeExpr};
 use crate::diag::Diagnostic;
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 /// What a method returns, nested.
 #[derive(Debug, Clone)]
@@ -221,15 +222,18 @@ fn nest_response(m: &RawMethod, json: Option<&Value>, registry: &Registry) -> (R
         let item_json = json.and_then(|j| j.get(&key)).and_then(|a| a.get(0));
         let out = nest(rest, item_json, Some(&item), registry, m.dialect);
         let list_of_item = Spelled { ty: TypeExpr::List(Box::new(TypeExpr::Named(item.clone()))), optional: true };
-        let kind = Kind::Message { type_name: Some(item), children: out.fields, json: item_json.cloned() };
+        let kind = Kind::Message { type_name: Some(item), children: Rc::new(out.fields), json: item_json.cloned() };
         let mut items = FieldNode::new(key.clone(), list_of_item, String::new(), m.returns_offset, kind);
         items.example = json.and_then(|j| j.get(&key)).cloned();
         let string = Spelled { ty: TypeExpr::String, optional: true };
         let mut next = FieldNode::new("nextToken".into(), string, String::new(), m.returns_offset, Kind::Scalar);
         next.example = json.and_then(|j| j.pointer("/pagination/nextToken")).cloned();
         let pagination_json = json.and_then(|j| j.get("pagination")).cloned();
-        let kind =
-            Kind::Message { type_name: Some("Pagination".into()), children: vec![next], json: pagination_json.clone() };
+        let kind = Kind::Message {
+            type_name: Some("Pagination".into()),
+            children: Rc::new(vec![next]),
+            json: pagination_json.clone(),
+        };
         let named = Spelled { ty: TypeExpr::Named("Pagination".into()), optional: true };
         let mut pagination = FieldNode::new("pagination".into(), named, String::new(), m.returns_offset, kind);
         pagination.example = pagination_json;

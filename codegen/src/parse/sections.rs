@@ -140,11 +140,12 @@ fn entries(page: &Page, body: &[Node], warnings: &mut Vec<Diagnostic>) -> Vec<En
 }
 
 /// The indentation of the line an item starts, when it starts one (pages that kept their newlines).
+/// Looks back only over the spaces before the item (a search for the line start would scan a flat page from
+/// every item back to its beginning).
 fn indent_at(src: &str, offset: usize) -> Option<usize> {
-    let before = src.get(..offset)?;
-    let line_start = before.rfind('\n')? + 1;
-    let lead = &before[line_start..];
-    lead.bytes().all(|b| b == b' ').then_some(lead.len())
+    let before = src.get(..offset)?.as_bytes();
+    let lead = before.iter().rev().take_while(|&&b| b == b' ').count();
+    (before.len() > lead && before[before.len() - lead - 1] == b'\n').then_some(lead)
 }
 
 fn read_method(page: &Page, s: &Section, group: Option<&str>, warnings: &mut Vec<Diagnostic>) -> RawMethod {

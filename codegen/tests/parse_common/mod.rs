@@ -1,6 +1,8 @@
 // Shared helpers for the parse_* tests (included with `mod`, not a test target of its own).
 #![allow(dead_code)]
 
+pub mod mutate;
+
 use gitpod_codegen::parse::{load_spec_dir, parse_pages, Parsed};
 use gitpod_codegen::SpecPage;
 use std::path::{Path, PathBuf};
