@@ -3,8 +3,8 @@
 //! build) on any mutant.
 //!
 //! Mutant `i` depends only on the seed and `i`, so any finding can be replayed alone (`FUZZ_ONLY=i`). Each
-//! mutant is a piece of one page (the page's title and one to three of its sections, sometimes with its Domain
-//! Types) mutated one to three times (see `parse_common/mutate.rs`): small pieces keep a million runs within
+//! mutant is a piece of one page (the page's title and one to three consecutive sections, or subsections of a
+//! large section such as Domain Types, with that section's head) mutated one to three times (see `parse_common/mutate.rs`): small pieces keep a million runs within
 //! minutes, and every section of every page is a starting point.
 //!
 //! In `cargo xtask test` a bounded run (`FUZZ_MUTANTS`, default 300) checks no panic and no hang. The long run:
@@ -13,8 +13,9 @@
 //! FUZZ_MUTANTS=1000000 cargo test --release -p gitpod-codegen --test fuzz -- --nocapture
 //! ```
 //!
-//! prints the mutants run, parsed, rejected, emitted, the slowest parse and emit (with the mutant's number),
-//! throughput and peak RSS. Findings (panics, calls over the bound, hangs caught by the watchdog) are written to
+//! prints the mutants run, parsed, rejected, emitted, the slowest parse and emit (CPU time of the thread, with
+//! the mutant's number), throughput and peak RSS. `FUZZ_EMIT_EVERY=n` emits only every n-th parsed mutant
+//! (emitting costs about three times what parsing does). Findings (panics, calls over the bound, hangs caught by the watchdog) are written to
 //! `target/fuzz-findings/` and fail the run; each one, once fixed, belongs in `tests/fuzz_regressions/`, which
 //! this test replays first. Other knobs: `FUZZ_SEED` (default 1), `FUZZ_THREADS` (default: the cores).
 
@@ -56,43 +57,66 @@ fn seed_pages() -> Vec<SpecPage> {
     pages
 }
 
-/// Where each `## ` section starts (a `## ` at the start of a line or after a space, not part of `###`).
-fn sections(text: &str) -> Vec<usize> {
+/// Where each heading `marker` (`## ` or `### `) starts in `text[from..to]`: at the start of a line or after
+/// a space, not part of a deeper heading.
+fn headings(text: &str, marker: &str, from: usize, to: usize) -> Vec<usize> {
     let bytes = text.as_bytes();
     let mut starts = vec![];
-    let mut from = 0;
-    while let Some(i) = text[from..].find("## ").map(|i| i + from) {
+    let mut at = from;
+    while let Some(i) = text[at..to].find(marker).map(|i| i + at) {
         let before = if i == 0 { b'\n' } else { bytes[i - 1] };
         if before == b'\n' || before == b' ' {
             starts.push(i);
         }
-        from = i + 3;
+        at = i + marker.len();
     }
     starts
 }
 
-/// A seed page cut into its title and sections, so a mutant can be built from a few of them.
+/// Sections larger than this are cut into their `### ` subsections (each with the section's own head), so a
+/// piece stays a few KiB however large the page.
+const MAX_UNIT: usize = 8 << 10;
+
+/// A seed page cut into its title and units: whole `## ` sections, or the `### ` subsections of large ones.
 struct Seed {
     page: SpecPage,
-    sections: Vec<usize>,
+    title_end: usize,
+    /// Each unit's text range and the range of the head it needs (its section's text before the first `### `).
+    units: Vec<(std::ops::Range<usize>, std::ops::Range<usize>)>,
 }
 
 impl Seed {
-    /// The title, `count` sections from `first`, and (when `with_last`) the last section: the Domain Types.
-    fn piece(&self, first: usize, count: usize, with_last: bool) -> String {
+    fn new(page: SpecPage) -> Self {
+        let text = &page.text;
+        let sections = headings(text, "## ", 0, text.len());
+        let title_end = sections.first().copied().unwrap_or(text.len());
+        let mut units = vec![];
+        for (k, &start) in sections.iter().enumerate() {
+            let end = sections.get(k + 1).copied().unwrap_or(text.len());
+            let subs = headings(text, "### ", start, end);
+            if end - start <= MAX_UNIT || subs.is_empty() {
+                units.push((start..end, start..start));
+                continue;
+            }
+            let head = start..subs[0];
+            for (j, &sub) in subs.iter().enumerate() {
+                units.push((sub..subs.get(j + 1).copied().unwrap_or(end), head.clone()));
+            }
+        }
+        Seed { page, title_end, units }
+    }
+
+    /// The title, then `count` consecutive units from `first` (with the head of the first one).
+    fn piece(&self, first: usize, count: usize) -> String {
         let text = &self.page.text;
-        if self.sections.is_empty() {
+        if self.units.is_empty() {
             return text.clone();
         }
-        let end_of = |k: usize| self.sections.get(k + 1).copied().unwrap_or(text.len());
-        let first = first % self.sections.len();
-        let last = (first + count).min(self.sections.len()) - 1;
-        let mut piece = text[..self.sections[0]].to_string();
-        piece.push_str(&text[self.sections[first]..end_of(last)]);
-        let tail = self.sections.len() - 1;
-        if with_last && last < tail {
-            piece.push_str(&text[self.sections[tail]..]);
-        }
+        let first = first % self.units.len();
+        let last = (first + count).min(self.units.len()) - 1;
+        let mut piece = text[..self.title_end].to_string();
+        piece.push_str(&text[self.units[first].1.clone()]);
+        piece.push_str(&text[self.units[first].0.start..self.units[last].0.end]);
         piece
     }
 }
@@ -103,10 +127,10 @@ fn mutant(seeds: &[Seed], seed: u64, i: usize) -> SpecPage {
     rng.next(2);
     let from = &seeds[rng.next(seeds.len())];
     let other = &seeds[rng.next(seeds.len())];
-    let (first, count, with_last) = (rng.next(1 << 16), 1 + rng.next(3), rng.next(3) == 0);
-    let mut text = from.piece(first, count, with_last);
+    let (first, count) = (rng.next(1 << 16), 1 + rng.next(3));
+    let mut text = from.piece(first, count);
     // Splices come from a piece of the other page, not all of it: mutants stay small.
-    let donor = other.piece(rng.next(1 << 16), 1, false);
+    let donor = other.piece(rng.next(1 << 16), 1);
     for _ in 0..1 + rng.next(3) {
         let kind = rng.next(KINDS);
         text = mutate(&text, &donor, &mut rng, kind);
@@ -120,9 +144,14 @@ fn mutant(seeds: &[Seed], seed: u64, i: usize) -> SpecPage {
 
 /// What one mutant did.
 enum Outcome {
+    /// The parser answered with diagnostics.
     Rejected,
+    /// Parsed; not given to the emitter (see `FUZZ_EMIT_EVERY`).
     Parsed,
+    /// Parsed and emitted.
     Emitted,
+    /// Parsed; the emitter answered with an error.
+    EmitRefused,
 }
 
 /// A problem found: what happened and on which input.
@@ -131,27 +160,39 @@ struct Finding {
     page: SpecPage,
 }
 
-/// Parses (and when that succeeds, emits) one page; a panic or a call over the bound is a finding.
-fn run_one(page: &SpecPage, slowest: &Slowest, id: usize) -> Result<Outcome, Finding> {
+/// The CPU time this thread has used: what a call costs, whatever else the machine is doing.
+fn thread_cpu() -> Duration {
+    let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `t` is a valid timespec for the call to write; CLOCK_THREAD_CPUTIME_ID is supported on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
+/// Parses one page and, when that succeeds and `emit_too`, emits its model; a panic or a call over the bound
+/// (CPU time of the thread) is a finding.
+fn run_one(page: &SpecPage, slowest: &Slowest, id: usize, emit_too: bool) -> Result<Outcome, Finding> {
     let finding = |what: String| Finding { what, page: page.clone() };
-    let start = Instant::now();
+    let start = thread_cpu();
     let parsed = catch_unwind(AssertUnwindSafe(|| parse_pages(std::slice::from_ref(page), None)))
         .map_err(|p| finding(format!("parse panicked: {}", panic_text(&p))))?;
-    let took = start.elapsed();
+    let took = thread_cpu().saturating_sub(start);
     slowest.parse.note(took, id);
     if took > bound() {
         return Err(finding(format!("parse took {took:?}")));
     }
     let Ok(parsed) = parsed else { return Ok(Outcome::Rejected) };
-    let start = Instant::now();
+    if !emit_too {
+        return Ok(Outcome::Parsed);
+    }
+    let start = thread_cpu();
     let emitted = catch_unwind(AssertUnwindSafe(|| emit(&parsed.model, &EmitOptions::default())))
         .map_err(|p| finding(format!("emit panicked: {}", panic_text(&p))))?;
-    let took = start.elapsed();
+    let took = thread_cpu().saturating_sub(start);
     slowest.emit.note(took, id);
     if took > bound() {
         return Err(finding(format!("emit took {took:?}")));
     }
-    Ok(if emitted.is_ok() { Outcome::Emitted } else { Outcome::Parsed })
+    Ok(if emitted.is_ok() { Outcome::Emitted } else { Outcome::EmitRefused })
 }
 
 fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
@@ -220,7 +261,7 @@ fn kept_findings_stay_fixed() {
         // The name is `{what}.{page file}`: the page file's dialect suffix decides how it is read.
         let file = name.split_once('.').map_or(name.clone(), |(_, f)| f.to_string());
         let text = String::from_utf8_lossy(&std::fs::read(&path).expect("readable")).into_owned();
-        if let Err(f) = run_one(&SpecPage { file, text }, &slowest, replayed) {
+        if let Err(f) = run_one(&SpecPage { file, text }, &slowest, replayed, true) {
             panic!("{name}: {}", f.what);
         }
         replayed += 1;
@@ -232,8 +273,10 @@ fn kept_findings_stay_fixed() {
 fn mutants_never_panic_hang_or_take_over_the_bound() {
     let seed = env_usize("FUZZ_SEED", 1) as u64;
     let total = env_usize("FUZZ_MUTANTS", 300);
+    // Emitting costs several times what parsing does: a long run may emit every n-th parsed mutant.
+    let emit_every = env_usize("FUZZ_EMIT_EVERY", 1).max(1);
     let threads = env_usize("FUZZ_THREADS", std::thread::available_parallelism().map_or(2, |n| n.get())).max(1);
-    let seeds: Vec<Seed> = seed_pages().into_iter().map(|page| Seed { sections: sections(&page.text), page }).collect();
+    let seeds: Vec<Seed> = seed_pages().into_iter().map(Seed::new).collect();
     assert!(seeds.len() >= 30, "spec and corpus pages are found");
 
     if let Ok(only) = std::env::var("FUZZ_ONLY") {
@@ -241,7 +284,7 @@ fn mutants_never_panic_hang_or_take_over_the_bound() {
         let page = mutant(&seeds, seed, i);
         let path = save(&Finding { what: String::new(), page: page.clone() }, &format!("mutant-{i}"));
         eprintln!("mutant {i} ({} bytes) written to {}", page.text.len(), path.display());
-        if let Err(f) = run_one(&page, &Slowest::default(), i) {
+        if let Err(f) = run_one(&page, &Slowest::default(), i, true) {
             panic!("mutant {i}: {}", f.what);
         }
         return;
@@ -250,7 +293,7 @@ fn mutants_never_panic_hang_or_take_over_the_bound() {
     // Silence the default hook: a panic is caught and reported as a finding with its input.
     std::panic::set_hook(Box::new(|_| {}));
     let next = AtomicUsize::new(0);
-    let counts = [AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0)];
+    let counts = [(); 4].map(|_| AtomicUsize::new(0));
     let findings = Mutex::new(Vec::<(usize, Finding)>::new());
     let slowest = Slowest::default();
     let done = AtomicBool::new(false);
@@ -269,7 +312,7 @@ fn mutants_never_panic_hang_or_take_over_the_bound() {
                 let page = mutant(seeds, seed, i);
                 worker.1.store(began.elapsed().as_millis() as u64, Ordering::Relaxed);
                 worker.0.store(i, Ordering::Relaxed);
-                match run_one(&page, slowest, i) {
+                match run_one(&page, slowest, i, i % emit_every == 0) {
                     Ok(outcome) => _ = counts[outcome as usize].fetch_add(1, Ordering::Relaxed),
                     Err(f) => findings.lock().unwrap().push((i, f)),
                 }
@@ -308,14 +351,15 @@ fn mutants_never_panic_hang_or_take_over_the_bound() {
     let _ = std::panic::take_hook();
 
     let elapsed = began.elapsed();
-    let [rejected, parsed, emitted] = counts.map(|c| c.into_inner());
+    let [rejected, parsed, emitted, refused] = counts.map(|c| c.into_inner());
     let (parse_max, parse_id) = slowest.parse.get();
     let (emit_max, emit_id) = slowest.emit.get();
     let findings = findings.into_inner().unwrap();
     println!(
         "fuzz: seed {seed}, {total} mutants on {threads} threads in {elapsed:.1?} ({:.0}/s): {rejected} rejected with \
-         diagnostics, {parsed} parsed but not emitted, {emitted} emitted; {} findings; slowest parse {parse_max:?} \
-         (mutant {parse_id}), slowest emit {emit_max:?} (mutant {emit_id}); peak RSS {:.0} MiB",
+         diagnostics, {parsed} parsed (not emitted: FUZZ_EMIT_EVERY={emit_every}), {emitted} emitted, {refused} \
+         refused by the emitter; {} findings; slowest parse {parse_max:?} CPU (mutant {parse_id}), slowest emit \
+         {emit_max:?} CPU (mutant {emit_id}); peak RSS {:.0} MiB",
         total as f64 / elapsed.as_secs_f64(),
         findings.len(),
         peak_rss_mib().unwrap_or(f64::NAN),
@@ -325,6 +369,6 @@ fn mutants_never_panic_hang_or_take_over_the_bound() {
         eprintln!("mutant {i}: {} (input: {})", f.what, path.display());
     }
     assert!(findings.is_empty(), "{} mutants failed (inputs in {})", findings.len(), findings_dir().display());
-    assert_eq!(rejected + parsed + emitted, total);
+    assert_eq!(rejected + parsed + emitted + refused, total);
     assert!(emitted > 0 && rejected > 0, "mutants must reach both the emitter and the diagnostics");
 }
