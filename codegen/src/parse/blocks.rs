@@ -173,7 +173,10 @@ fn heading_at(t: &str, pos: usize) -> Option<(u8, String, usize)> {
     }
     let title_start = pos + level + 1;
     if level == 1 {
-        let close = t[title_start..].find(" ## ")?;
+        // A title longer than 60 bytes is not plain, so ` ## ` is only looked for where such a title can end
+        // (not through the rest of the page, once per `#`).
+        let window = floor_boundary(t, title_start + 64);
+        let close = t[title_start..window].find(" ## ")?;
         let title = &t[title_start..title_start + close];
         let plain = !title.is_empty()
             && title.len() <= 60
@@ -189,9 +192,20 @@ fn heading_at(t: &str, pos: usize) -> Option<(u8, String, usize)> {
     Some((level as u8, title.to_string(), end))
 }
 
-/// A heading title runs until the first item, code span, bold text, fence or heading after it.
+/// A heading title runs until the first item, code span, bold text, fence or heading after it (one scan that
+/// stops there, rather than one search per marker, each of which may run to the end of the page).
 fn title_end(t: &str, from: usize) -> usize {
-    [" - ", " `", " **", " #"].iter().filter_map(|m| t[from..].find(m)).min().map_or(t.len(), |i| from + i)
+    let bytes = t.as_bytes();
+    let mut i = from;
+    while let Some(space) = bytes[i..].iter().position(|&b| b == b' ') {
+        let at = i + space;
+        let next = &bytes[at + 1..];
+        if next.starts_with(b"- ") || next.starts_with(b"`") || next.starts_with(b"**") || next.starts_with(b"#") {
+            return at;
+        }
+        i = at + 1;
+    }
+    t.len()
 }
 
 /// Where the text starting at `from` ends: at the next item, fence or real heading.

@@ -128,7 +128,7 @@ fn entries(page: &Page, body: &[Node], warnings: &mut Vec<Diagnostic>) -> Vec<En
             }
             match parsed {
                 Some(head) => {
-                    out.push(Entry { head, text: text.clone(), offset: *offset, indent: indent_at(&page.src, *offset) })
+                    out.push(Entry { head, text: text.clone(), offset: *offset, indent: indent_at(page, *offset) })
                 }
                 None => warnings.push(
                     page.warning(*offset, format!("item `{h}` is not a field, enum value or type header; ignored")),
@@ -140,10 +140,9 @@ fn entries(page: &Page, body: &[Node], warnings: &mut Vec<Diagnostic>) -> Vec<En
 }
 
 /// The indentation of the line an item starts, when it starts one (pages that kept their newlines).
-fn indent_at(src: &str, offset: usize) -> Option<usize> {
-    let before = src.get(..offset)?;
-    let line_start = before.rfind('\n')? + 1;
-    let lead = &before[line_start..];
+fn indent_at(page: &Page, offset: usize) -> Option<usize> {
+    let line_start = page.line_start(offset)?;
+    let lead = &page.src[line_start..offset];
     lead.bytes().all(|b| b == b' ').then_some(lead.len())
 }
 
