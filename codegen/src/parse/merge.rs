@@ -112,7 +112,7 @@ fn message(
         if let Some(Value::Object(o)) = &insts[i].json {
             for k in o.keys().filter(|k| !documented.contains(*k)) {
                 if undocumented.insert(k.clone()) {
-                    if let Some(p) = pages.get(&insts[i].file) {
+                    if let Some(p) = pages.get(insts[i].file) {
                         warnings.push(p.warning(
                             insts[i].offset,
                             format!(
