@@ -76,12 +76,17 @@ fn message(
     let first = &insts[idxs[0]];
     let mut msg = Message { name: name.to_string(), ..Message::default() };
     for (fi, f) in first.fields.iter().enumerate() {
-        let doc_src = idxs
-            .iter()
-            .filter_map(|&i| insts[i].fields.get(fi))
-            .map(|f| docs::clean(&f.text))
-            .max_by_key(|d| d.len())
-            .unwrap_or_default();
+        // The longest cleaned description (the last of equally long ones); instances of one type mostly repeat
+        // one text, which is cleaned once.
+        let mut cleaned: BTreeMap<&str, String> = BTreeMap::new();
+        let mut best: Option<(&str, usize)> = None;
+        for f in idxs.iter().filter_map(|&i| insts[i].fields.get(fi)) {
+            let len = cleaned.entry(f.text.as_str()).or_insert_with(|| docs::clean(&f.text)).len();
+            if best.is_none_or(|(_, longest)| len >= longest) {
+                best = Some((f.text.as_str(), len));
+            }
+        }
+        let doc_src = best.and_then(|(text, _)| cleaned.remove(text)).unwrap_or_default();
         let raw_any = idxs.iter().filter_map(|&i| insts[i].fields.get(fi));
         let deprecated = raw_any.clone().any(|f| docs::is_deprecated(&f.text));
         let required_marker = raw_any.clone().any(|f| docs::has_required_marker(&f.text));
