@@ -289,7 +289,8 @@ mod tests {
 
     #[test]
     fn collapse_runs_map_every_byte_like_a_per_byte_map() {
-        let pages = ["", "   ", "a", "  a b  ", "a\n\n  b\tc\r\n", "é ü\u{a0}ß\u{2003}\u{3000}x  ", "\u{85}日本 語\n- `x` y"];
+        let pages =
+            ["", "   ", "a", "  a b  ", "a\n\n  b\tc\r\n", "é ü\u{a0}ß\u{2003}\u{3000}x  ", "\u{85}日本 語\n- `x` y"];
         for src in pages {
             let c = Collapsed::new(src);
             let (text, origin) = per_byte_origins(src);

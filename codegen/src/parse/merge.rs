@@ -91,7 +91,7 @@ fn message(
         let deprecated = raw_any.clone().any(|f| docs::is_deprecated(&f.text));
         let required_marker = raw_any.clone().any(|f| docs::has_required_marker(&f.text));
         let optional = raw_any.clone().all(|f| f.spelled.optional);
-        let Typed { ty, note } = typing.field(f, first.child_inst[fi].map(|c| names[c].as_str()), name, &first.file);
+        let Typed { ty, note } = typing.field(f, first.child_inst[fi].map(|c| names[c].as_str()), name, first.file);
         msg.fields.push(Field {
             name: f.wire().to_string(),
             proto_name: snake(&f.name),
