@@ -12,37 +12,63 @@ use crate::diag::Diagnostic;
 #[derive(Debug, Clone)]
 pub struct Collapsed {
     pub text: String,
-    /// `origin[i]` is the original byte offset of collapsed byte `i` (one extra entry for the end).
-    origin: Vec<usize>,
+    /// The way back, as runs: `(collapsed, original)` where a run starts; inside a run, collapsed and original
+    /// bytes correspond one to one (the space that stands for a whitespace run maps to its first byte, which
+    /// is where the run before it ends). A byte inside a multi-byte char maps to where that char starts.
+    /// (One entry per whitespace run, not one per byte of the page.)
+    runs: Vec<(usize, usize)>,
+    src_len: usize,
 }
 
 impl Collapsed {
     pub fn new(src: &str) -> Self {
         let mut text = String::with_capacity(src.len());
-        let mut origin = Vec::with_capacity(src.len() + 1);
-        let mut pending_space: Option<usize> = None;
-        for (i, ch) in src.char_indices() {
-            if ch.is_whitespace() {
-                if pending_space.is_none() && !text.is_empty() {
-                    pending_space = Some(i);
-                }
+        let mut runs: Vec<(usize, usize)> = Vec::new();
+        let bytes = src.as_bytes();
+        let mut i = 0;
+        // Each word (a maximal run of non-whitespace), with one space before it unless it is the first.
+        while i < bytes.len() {
+            let ws = whitespace_len(src, i);
+            if ws > 0 {
+                i += ws;
                 continue;
             }
-            if let Some(at) = pending_space.take() {
-                text.push(' ');
-                origin.push(at);
+            let start = i;
+            while i < bytes.len() && whitespace_len(src, i) == 0 {
+                i += if bytes[i] < 0x80 { 1 } else { src[i..].chars().next().map_or(1, char::len_utf8) };
             }
-            text.push(ch);
-            origin.extend(std::iter::repeat_n(i, ch.len_utf8()));
+            if !text.is_empty() {
+                // The space maps to the first whitespace byte, right where the previous word ended: it extends
+                // that word's run.
+                text.push(' ');
+            }
+            runs.push((text.len(), start));
+            text.push_str(&src[start..i]);
         }
-        origin.push(src.len());
-        Collapsed { text, origin }
+        Collapsed { text, runs, src_len: src.len() }
     }
 
     /// Original byte offset of a collapsed offset.
     pub fn original(&self, collapsed: usize) -> usize {
-        self.origin.get(collapsed).copied().unwrap_or_else(|| self.origin.last().copied().unwrap_or(0))
+        if collapsed >= self.text.len() {
+            return self.src_len;
+        }
+        let mut c = collapsed;
+        while !self.text.is_char_boundary(c) {
+            c -= 1;
+        }
+        let run = self.runs.partition_point(|&(start, _)| start <= c).saturating_sub(1);
+        self.runs.get(run).map_or(self.src_len, |&(start, origin)| origin + (c - start))
     }
+}
+
+/// The length of the whitespace char at byte `i` of `src` (a char boundary), or 0 when it is not whitespace.
+fn whitespace_len(src: &str, i: usize) -> usize {
+    let b = src.as_bytes()[i];
+    if b < 0x80 {
+        return usize::from((b as char).is_whitespace());
+    }
+    src[i..].chars().next().filter(|c| c.is_whitespace()).map_or(0, char::len_utf8)
 }
 
 /// What a block is. Text is kept exactly as it stands in the collapsed page.
@@ -173,7 +199,10 @@ fn heading_at(t: &str, pos: usize) -> Option<(u8, String, usize)> {
     }
     let title_start = pos + level + 1;
     if level == 1 {
-        let close = t[title_start..].find(" ## ")?;
+        // A title longer than 60 bytes is not plain, so ` ## ` is only looked for where such a title can end
+        // (not through the rest of the page, once per `#`).
+        let window = floor_boundary(t, title_start + 64);
+        let close = t[title_start..window].find(" ## ")?;
         let title = &t[title_start..title_start + close];
         let plain = !title.is_empty()
             && title.len() <= 60
@@ -189,9 +218,20 @@ fn heading_at(t: &str, pos: usize) -> Option<(u8, String, usize)> {
     Some((level as u8, title.to_string(), end))
 }
 
-/// A heading title runs until the first item, code span, bold text, fence or heading after it.
+/// A heading title runs until the first item, code span, bold text, fence or heading after it (one scan that
+/// stops there, rather than one search per marker, each of which may run to the end of the page).
 fn title_end(t: &str, from: usize) -> usize {
-    [" - ", " `", " **", " #"].iter().filter_map(|m| t[from..].find(m)).min().map_or(t.len(), |i| from + i)
+    let bytes = t.as_bytes();
+    let mut i = from;
+    while let Some(space) = bytes[i..].iter().position(|&b| b == b' ') {
+        let at = i + space;
+        let next = &bytes[at + 1..];
+        if next.starts_with(b"- ") || next.starts_with(b"`") || next.starts_with(b"**") || next.starts_with(b"#") {
+            return at;
+        }
+        i = at + 1;
+    }
+    t.len()
 }
 
 /// Where the text starting at `from` ends: at the next item, fence or real heading.
@@ -222,6 +262,44 @@ mod tests {
         let c = Collapsed::new("a\n\n  b c");
         assert_eq!(c.text, "a b c");
         assert_eq!(c.original(2), 5);
+    }
+
+    /// The per-byte map the runs replace: every collapsed byte's original offset, one more for the end.
+    fn per_byte_origins(src: &str) -> (String, Vec<usize>) {
+        let mut text = String::new();
+        let mut origin = vec![];
+        let mut pending_space: Option<usize> = None;
+        for (i, ch) in src.char_indices() {
+            if ch.is_whitespace() {
+                if pending_space.is_none() && !text.is_empty() {
+                    pending_space = Some(i);
+                }
+                continue;
+            }
+            if let Some(at) = pending_space.take() {
+                text.push(' ');
+                origin.push(at);
+            }
+            text.push(ch);
+            origin.extend(std::iter::repeat_n(i, ch.len_utf8()));
+        }
+        origin.push(src.len());
+        (text, origin)
+    }
+
+    #[test]
+    fn collapse_runs_map_every_byte_like_a_per_byte_map() {
+        let pages =
+            ["", "   ", "a", "  a b  ", "a\n\n  b\tc\r\n", "é ü\u{a0}ß\u{2003}\u{3000}x  ", "\u{85}日本 語\n- `x` y"];
+        for src in pages {
+            let c = Collapsed::new(src);
+            let (text, origin) = per_byte_origins(src);
+            assert_eq!(c.text, text, "{src:?}");
+            for (i, &o) in origin.iter().enumerate() {
+                assert_eq!(c.original(i), o, "{src:?} at {i}");
+            }
+            assert_eq!(c.original(text.len() + 3), src.len());
+        }
     }
 
     #[test]

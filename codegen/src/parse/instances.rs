@@ -20,26 +20,27 @@ pub(super) enum Side {
     Response,
 }
 
-/// One place a message structure appears.
+/// One place a message structure appears. Its fields and example are borrowed from the resolution: an instance
+/// per nested message must not copy the subtree under it.
 #[derive(Debug)]
-pub(super) struct Inst {
+pub(super) struct Inst<'a> {
     /// Fixed name for method roots (`{Rpc}Request`); `None` for named or inline types.
     pub(super) root: Option<String>,
     pub(super) base: String,
     pub(super) alias: Option<String>,
-    pub(super) fields: Vec<FieldNode>,
+    pub(super) fields: &'a [FieldNode],
     /// Instance index of each field's nested message.
     pub(super) child_inst: Vec<Option<usize>>,
     pub(super) owner: Option<usize>,
     pub(super) side: Side,
     pub(super) domain_top: bool,
-    pub(super) file: String,
+    pub(super) file: &'a str,
     pub(super) offset: usize,
-    pub(super) json: Option<Value>,
+    pub(super) json: Option<&'a Value>,
     pub(super) sig: String,
 }
 
-impl Inst {
+impl Inst<'_> {
     /// A Domain Types copy of a method's response: merged into that response, never named or emitted.
     pub(super) fn absorbed(&self) -> bool {
         self.root.as_deref() == Some("")
@@ -47,13 +48,13 @@ impl Inst {
 }
 
 /// Every instance, and for each method (in resolution order) the indices of its request and response roots.
-pub(super) struct Instances {
-    pub(super) insts: Vec<Inst>,
+pub(super) struct Instances<'a> {
+    pub(super) insts: Vec<Inst<'a>>,
     pub(super) method_roots: Vec<(usize, usize)>,
 }
 
-struct Builder {
-    insts: Vec<Inst>,
+struct Builder<'a> {
+    insts: Vec<Inst<'a>>,
     names_in_docs: BTreeSet<String>,
 }
 
@@ -67,7 +68,7 @@ struct Origin<'a> {
     domain_top: bool,
     file: &'a str,
     offset: usize,
-    json: Option<Value>,
+    json: Option<&'a Value>,
 }
 
 impl<'a> Origin<'a> {
@@ -84,7 +85,7 @@ impl<'a> Origin<'a> {
     }
 }
 
-impl Builder {
+impl<'a> Builder<'a> {
     /// Base name of a nested message: its docs name with a twin's `Param` dropped, or the field name for
     /// inline objects.
     fn base_of(&self, f: &FieldNode) -> (String, Option<String>) {
@@ -98,19 +99,19 @@ impl Builder {
     }
 
     /// Adds one instance and, recursively, one per nested message field.
-    fn add(&mut self, origin: Origin, fields: &[FieldNode]) -> usize {
+    fn add(&mut self, origin: Origin<'a>, fields: &'a [FieldNode]) -> usize {
         let idx = self.insts.len();
         let Origin { root, base, alias, owner, side, domain_top, file, offset, json } = origin;
         self.insts.push(Inst {
             root,
             base,
             alias,
-            fields: fields.to_vec(),
+            fields,
             child_inst: vec![None; fields.len()],
             owner,
             side,
             domain_top,
-            file: file.to_string(),
+            file,
             offset,
             json,
             sig: String::new(),
@@ -127,7 +128,7 @@ impl Builder {
                     domain_top: false,
                     file,
                     offset: f.offset,
-                    json: json.clone(),
+                    json: json.as_ref(),
                 };
                 let c = self.add(child, children);
                 self.insts[idx].child_inst[i] = Some(c);
@@ -188,7 +189,7 @@ fn scalar_sig(t: &TypeExpr) -> &'static str {
 
 /// Every instance of `res`: roots first (request and response of every method, then Domain Types classes),
 /// each followed by its nested messages.
-pub(super) fn collect(res: &Resolution) -> Instances {
+pub(super) fn collect(res: &Resolution) -> Instances<'_> {
     let mut names_in_docs = BTreeSet::new();
     collect_names(res, &mut names_in_docs);
     let mut b = Builder { insts: vec![], names_in_docs };
@@ -201,17 +202,17 @@ pub(super) fn collect(res: &Resolution) -> Instances {
         let origin = Origin::top(req_root, String::new(), alias, Side::Request, &m.raw.file, m.raw.params_offset);
         let req = b.add(origin, &m.body);
         let (fields, alias) = match &m.response {
-            Response::Empty => (vec![], None),
-            Response::Fields { class_name, fields } => (fields.clone(), class_name.clone()),
+            Response::Empty => (&[][..], None),
+            Response::Fields { class_name, fields } => (fields.as_slice(), class_name.clone()),
         };
         let alias =
             alias.or_else(|| m.raw.returns_spelling.clone().filter(|s| super::types::is_ident(s) && s != "object"));
         let resp_root = Some(format!("{rpc}Response"));
         let origin = Origin {
-            json: m.json.clone(),
+            json: m.json.as_ref(),
             ..Origin::top(resp_root, String::new(), alias, Side::Response, &m.raw.file, m.raw.returns_offset)
         };
-        let resp = b.add(origin, &fields);
+        let resp = b.add(origin, fields);
         method_roots.push((req, resp));
     }
     for d in &res.domains {

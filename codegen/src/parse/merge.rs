@@ -76,17 +76,22 @@ fn message(
     let first = &insts[idxs[0]];
     let mut msg = Message { name: name.to_string(), ..Message::default() };
     for (fi, f) in first.fields.iter().enumerate() {
-        let doc_src = idxs
-            .iter()
-            .filter_map(|&i| insts[i].fields.get(fi))
-            .map(|f| docs::clean(&f.text))
-            .max_by_key(|d| d.len())
-            .unwrap_or_default();
+        // The longest cleaned description (the last of equally long ones); instances of one type mostly repeat
+        // one text, which is cleaned once.
+        let mut cleaned: BTreeMap<&str, String> = BTreeMap::new();
+        let mut best: Option<(&str, usize)> = None;
+        for f in idxs.iter().filter_map(|&i| insts[i].fields.get(fi)) {
+            let len = cleaned.entry(f.text.as_str()).or_insert_with(|| docs::clean(&f.text)).len();
+            if best.is_none_or(|(_, longest)| len >= longest) {
+                best = Some((f.text.as_str(), len));
+            }
+        }
+        let doc_src = best.and_then(|(text, _)| cleaned.remove(text)).unwrap_or_default();
         let raw_any = idxs.iter().filter_map(|&i| insts[i].fields.get(fi));
         let deprecated = raw_any.clone().any(|f| docs::is_deprecated(&f.text));
         let required_marker = raw_any.clone().any(|f| docs::has_required_marker(&f.text));
         let optional = raw_any.clone().all(|f| f.spelled.optional);
-        let Typed { ty, note } = typing.field(f, first.child_inst[fi].map(|c| names[c].as_str()), name, &first.file);
+        let Typed { ty, note } = typing.field(f, first.child_inst[fi].map(|c| names[c].as_str()), name, first.file);
         msg.fields.push(Field {
             name: f.wire().to_string(),
             proto_name: snake(&f.name),
@@ -112,7 +117,7 @@ fn message(
         if let Some(Value::Object(o)) = &insts[i].json {
             for k in o.keys().filter(|k| !documented.contains(*k)) {
                 if undocumented.insert(k.clone()) {
-                    if let Some(p) = pages.get(&insts[i].file) {
+                    if let Some(p) = pages.get(insts[i].file) {
                         warnings.push(p.warning(
                             insts[i].offset,
                             format!(

@@ -247,17 +247,24 @@ fn dedupe_methods(
 /// Identical Domain Types definitions on several pages count once; a definition documented in both dialects is
 /// read from its Python copy (precise types), with the HTTP copy (member counts) as its twin.
 fn dedupe_domains(domains: Vec<sections::RawDomain>) -> Vec<sections::RawDomain> {
-    let mut seen = BTreeSet::new();
     let mut sorted = domains;
     sorted.sort_by(|a, b| (&a.file, a.offset).cmp(&(&b.file, b.offset)));
-    let unique: Vec<sections::RawDomain> = sorted
-        .into_iter()
-        .filter(|d| {
-            let key =
-                (d.title.clone(), d.entries.iter().map(|e| format!("{:?}{}", e.head, e.text)).collect::<Vec<_>>());
-            seen.insert(key)
-        })
-        .collect();
+    // A copy is a later definition with the same title and the same items (heads and texts), compared in place
+    // with the earlier ones of that title rather than through a formatted key per item.
+    let same_items = |a: &sections::RawDomain, b: &sections::RawDomain| {
+        a.entries.len() == b.entries.len()
+            && a.entries.iter().zip(&b.entries).all(|(x, y)| x.head == y.head && x.text == y.text)
+    };
+    let mut kept_by_title: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    let mut keep = vec![false; sorted.len()];
+    for (i, d) in sorted.iter().enumerate() {
+        let kept = kept_by_title.entry(d.title.as_str()).or_default();
+        if !kept.iter().any(|&j| same_items(&sorted[j], d)) {
+            kept.push(i);
+            keep[i] = true;
+        }
+    }
+    let unique: Vec<sections::RawDomain> = sorted.into_iter().zip(keep).filter_map(|(d, k)| k.then_some(d)).collect();
     let mut by_title: BTreeMap<String, Vec<sections::RawDomain>> = BTreeMap::new();
     let mut order = vec![];
     for d in unique {

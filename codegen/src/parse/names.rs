@@ -1,15 +1,44 @@
 //! Name conversions between the docs' spellings.
 
 use heck::{ToLowerCamelCase, ToSnakeCase, ToUpperCamelCase};
+use std::cell::RefCell;
+use std::collections::HashMap;
 
 /// Wire name: lowerCamelCase of the snake_case name (`supports_oauth2` → `supportsOauth2`); camelCase stays.
 pub fn wire(name: &str) -> String {
-    unmangle(name).to_lower_camel_case()
+    memo(&WIRE, name, |n| unmangle(n).to_lower_camel_case())
 }
 
 /// The proto (snake_case) name (`groupId` → `group_id`), with the Python SDK's renames undone.
 pub fn snake(name: &str) -> String {
-    unmangle(name).to_snake_case()
+    memo(&SNAKE, name, |n| unmangle(n).to_snake_case())
+}
+
+type Memo = RefCell<HashMap<Box<str>, Box<str>>>;
+
+thread_local! {
+    /// Conversions already made: a spec has a few thousand distinct field names, and the nesting passes
+    /// convert each of them many times (every pass, every probe). A conversion depends on the name alone.
+    static WIRE: Memo = RefCell::new(HashMap::new());
+    static SNAKE: Memo = RefCell::new(HashMap::new());
+}
+
+/// Names kept per conversion before the memo starts over (a bound on memory, far above any spec's count).
+const MEMO_LIMIT: usize = 1 << 16;
+
+fn memo(cache: &'static std::thread::LocalKey<Memo>, name: &str, convert: fn(&str) -> String) -> String {
+    cache.with(|c| {
+        if let Some(hit) = c.borrow().get(name) {
+            return hit.to_string();
+        }
+        let converted = convert(name);
+        let mut c = c.borrow_mut();
+        if c.len() >= MEMO_LIMIT {
+            c.clear();
+        }
+        c.insert(name.into(), converted.as_str().into());
+        converted
+    })
 }
 
 /// The documented name with the SDK's renames undone (each dialect says which: `class_` → `class`).

@@ -287,8 +287,7 @@ fn step(w: Walk, i: usize, stack: &mut Stack, out: &mut Outcome, forced: Option<
                 placed = false;
             }
         }
-        let parent_json = stack.last().and_then(|l| l.json.clone());
-        node.example = json_child(parent_json.as_ref(), node.wire());
+        node.example = json_child(stack.last().and_then(|l| l.json.as_ref()), node.wire());
 
         // With indentation, a message has children only when the next item is indented further.
         let next = entries

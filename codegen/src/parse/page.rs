@@ -48,6 +48,9 @@ pub struct Page {
     pub file: String,
     pub src: String,
     pub root: Section,
+    /// Byte offsets of the newlines in `src`, ascending: where a line starts is a binary search, not a scan back
+    /// through the page (flattened pages are one long line, with thousands of items on it).
+    newlines: Vec<usize>,
 }
 
 impl Page {
@@ -56,6 +59,13 @@ impl Page {
     }
     pub fn error(&self, offset: usize, msg: impl Into<String>) -> Diagnostic {
         Diagnostic::error(&self.file, &self.src, offset, msg)
+    }
+    /// Where the line holding `offset` starts, when a newline comes before it (`None` on the first line, and
+    /// for an offset that is not a char boundary of `src`).
+    pub fn line_start(&self, offset: usize) -> Option<usize> {
+        self.src.get(..offset)?;
+        let before = self.newlines.partition_point(|&n| n < offset);
+        before.checked_sub(1).map(|i| self.newlines[i] + 1)
     }
 }
 
@@ -97,7 +107,8 @@ pub fn parse_page(file: &str, src: &str) -> Result<Page, Diagnostic> {
         close_top(&mut stack);
     }
     let root = stack.pop().unwrap_or_default();
-    Ok(Page { file: file.to_string(), src: src.to_string(), root })
+    let newlines = src.bytes().enumerate().filter(|&(_, b)| b == b'\n').map(|(i, _)| i).collect();
+    Ok(Page { file: file.to_string(), src: src.to_string(), root, newlines })
 }
 
 fn close_top(stack: &mut Vec<Section>) {

@@ -128,7 +128,7 @@ fn entries(page: &Page, body: &[Node], warnings: &mut Vec<Diagnostic>) -> Vec<En
             }
             match parsed {
                 Some(head) => {
-                    out.push(Entry { head, text: text.clone(), offset: *offset, indent: indent_at(&page.src, *offset) })
+                    out.push(Entry { head, text: text.clone(), offset: *offset, indent: indent_at(page, *offset) })
                 }
                 None => warnings.push(
                     page.warning(*offset, format!("item `{h}` is not a field, enum value or type header; ignored")),
@@ -140,12 +140,10 @@ fn entries(page: &Page, body: &[Node], warnings: &mut Vec<Diagnostic>) -> Vec<En
 }
 
 /// The indentation of the line an item starts, when it starts one (pages that kept their newlines).
-/// Looks back only over the spaces before the item (a search for the line start would scan a flat page from
-/// every item back to its beginning).
-fn indent_at(src: &str, offset: usize) -> Option<usize> {
-    let before = src.get(..offset)?.as_bytes();
-    let lead = before.iter().rev().take_while(|&&b| b == b' ').count();
-    (before.len() > lead && before[before.len() - lead - 1] == b'\n').then_some(lead)
+fn indent_at(page: &Page, offset: usize) -> Option<usize> {
+    let line_start = page.line_start(offset)?;
+    let lead = &page.src[line_start..offset];
+    lead.bytes().all(|b| b == b' ').then_some(lead.len())
 }
 
 fn read_method(page: &Page, s: &Section, group: Option<&str>, warnings: &mut Vec<Diagnostic>) -> RawMethod {

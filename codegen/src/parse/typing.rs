@@ -18,17 +18,17 @@ use crate::model::Type;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// JSON example values seen per (message, field).
+/// JSON example values seen per (message, field), borrowed from the instances (not copies of every subtree).
 #[derive(Default)]
-struct Evidence {
-    values: BTreeMap<(String, String), Vec<Value>>,
+struct Evidence<'a> {
+    values: BTreeMap<(String, String), Vec<&'a Value>>,
     /// Python `int` fields by wire name, for HTTP `number`.
     python_ints: BTreeSet<String>,
 }
 
-impl Evidence {
+impl<'a> Evidence<'a> {
     /// Evidence from every emitted instance (under its final name in `names`) and every query parameter.
-    fn gather(res: &Resolution, insts: &[Inst], names: &[String]) -> Self {
+    fn gather(res: &Resolution, insts: &[Inst<'a>], names: &[String]) -> Self {
         let mut evidence = Evidence::default();
         for (i, inst) in insts.iter().enumerate() {
             if inst.absorbed() {
@@ -44,30 +44,30 @@ impl Evidence {
         evidence
     }
 
-    fn add(&mut self, msg: &str, inst: &Inst) {
-        for f in &inst.fields {
+    fn add(&mut self, msg: &str, inst: &Inst<'a>) {
+        for f in inst.fields {
             if matches!(f.spelled.ty.element(), TypeExpr::Int) {
                 self.python_ints.insert(f.wire().to_string());
             }
             let mut vals = vec![];
             if let Some(v) = &f.example {
-                vals.push(v.clone());
+                vals.push(v);
             }
-            if let Some(Value::Object(o)) = &inst.json {
+            if let Some(Value::Object(o)) = inst.json {
                 if let Some(v) = o.get(f.wire()) {
-                    vals.push(v.clone());
+                    vals.push(v);
                 }
             }
             let e = self.values.entry((msg.to_string(), f.wire().to_string())).or_default();
             for v in vals {
                 match v {
-                    Value::Array(a) => e.extend(a),
+                    Value::Array(a) => e.extend(a.iter()),
                     other => e.push(other),
                 }
             }
         }
     }
-    fn get(&self, msg: &str, field: &str) -> &[Value] {
+    fn get(&self, msg: &str, field: &str) -> &[&'a Value] {
         self.values.get(&(msg.to_string(), field.to_string())).map_or(&[], Vec::as_slice)
     }
 }
@@ -84,7 +84,7 @@ fn is_duration(s: &str) -> bool {
 /// Settles field types: overrides first, then the spelled type with the examples' evidence. Collects the
 /// warnings it gives (an HTTP `number` nothing else types) and counts the types read from example values.
 pub(super) struct Typing<'a> {
-    ev: Evidence,
+    ev: Evidence<'a>,
     ov: &'a Overrides,
     pages: &'a BTreeMap<String, Page>,
     warnings: Vec<Diagnostic>,
@@ -102,7 +102,7 @@ impl<'a> Typing<'a> {
     /// Typing with the evidence of `insts` (named by `names`) and the query parameters of `res`.
     pub(super) fn new(
         res: &Resolution,
-        insts: &[Inst],
+        insts: &[Inst<'a>],
         names: &[String],
         ov: &'a Overrides,
         pages: &'a BTreeMap<String, Page>,
@@ -139,7 +139,7 @@ impl<'a> Typing<'a> {
 
     fn scalar(&mut self, f: &FieldNode, owner: &str, file: &str) -> (Type, Option<String>) {
         let values = self.ev.get(owner, f.wire());
-        let strs: Vec<&str> = values.iter().filter_map(Value::as_str).collect();
+        let strs: Vec<&str> = values.iter().filter_map(|v| v.as_str()).collect();
         // The docs spell bytes, durations and int64 as `str`/`int`; the wire form in the examples tells them apart.
         let shown = |s: &str| format!("the reference's JSON example shows `{}`.", Value::from(s));
         match f.spelled.ty.element() {
