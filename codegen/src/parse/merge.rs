@@ -38,10 +38,24 @@ pub(super) fn build(
     previous: Option<&Model>,
 ) -> Built {
     let Instances { insts, method_roots } = instances::collect(res);
-    let names = assign_names(&insts, previous);
+    let (names, numbered) = assign_names(&insts, previous);
     let mut typing = Typing::new(res, &insts, &names, overrides, pages);
     let mut model = Model::default();
     let mut warnings = vec![];
+    let mut reported = BTreeSet::new();
+    for (i, stem) in numbered {
+        let inst = &insts[i];
+        if let Some(page) = pages.get(inst.file).filter(|_| reported.insert(names[i].clone())) {
+            warnings.push(page.warning(
+                inst.offset,
+                format!(
+                    "`{}` (docs name `{}`) is a different structure from `{stem}`, which keeps that name; the \
+                     naming rules give both the same name, so this one is numbered",
+                    names[i], inst.base
+                ),
+            ));
+        }
+    }
 
     // Messages: one per distinct name, fields from all its instances (richest doc wins).
     let mut by_name: BTreeMap<String, Vec<usize>> = BTreeMap::new();

@@ -18,8 +18,10 @@ use super::instances::{Inst, Side};
 use crate::model::Model;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Final names for every instance (indexed like `insts`), by the rule in the module docs.
-pub(super) fn assign_names(insts: &[Inst], previous: Option<&Model>) -> Vec<String> {
+/// Final names for every instance (indexed like `insts`), by the rule in the module docs, and the instances
+/// that were numbered (`Organization2`) because the rule gave them a name another structure holds, with that
+/// name: the caller reports them, since a numbered name says nothing about what sets it apart.
+pub(super) fn assign_names(insts: &[Inst], previous: Option<&Model>) -> (Vec<String>, Vec<(usize, String)>) {
     let mut groups: BTreeMap<String, BTreeMap<String, Vec<usize>>> = BTreeMap::new();
     for (i, inst) in insts.iter().enumerate() {
         if inst.root.is_none() {
@@ -144,6 +146,7 @@ pub(super) fn assign_names(insts: &[Inst], previous: Option<&Model>) -> Vec<Stri
         }
     }
     let mut out = vec![String::new(); names.len()];
+    let mut numbered = vec![];
     for (i, n) in names.into_iter().enumerate() {
         let mut n = n.unwrap_or_else(|| insts[i].base.clone());
         let sig = &insts[i].sig;
@@ -154,9 +157,12 @@ pub(super) fn assign_names(insts: &[Inst], previous: Option<&Model>) -> Vec<Stri
                 n = format!("{stem}{k}");
                 k += 1;
             }
+            if k > 2 {
+                numbered.push((i, stem));
+            }
             taken.insert(n.clone(), sig.clone());
         }
         out[i] = n;
     }
-    out
+    (out, numbered)
 }
