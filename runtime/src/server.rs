@@ -22,6 +22,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -1078,7 +1079,9 @@ pub async fn serve_with_config(
 ) -> std::io::Result<()> {
     use hyper_util::rt::{TokioExecutor, TokioTimer};
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-    builder.http1().timer(TokioTimer::new()).header_read_timeout(config.header_read_timeout).keep_alive(true);
+    // HTTP/1 has no timer: its header-read timeout is the connection watchdog's (hyper's own
+    // costs a boxed timer per request; see `serve_connection`).
+    builder.http1().header_read_timeout(None).keep_alive(true);
     builder
         .http2()
         .timer(TokioTimer::new())
@@ -1136,34 +1139,43 @@ pub async fn serve_with_config(
 }
 
 /// What a connection is doing, as its calls see it: calls in flight (a call lasts until its
-/// response body is over, so a server stream counts), whether one was seen, when the count last
-/// dropped to zero.
+/// response body is over, so a server stream counts), whether one was seen, whether it speaks
+/// HTTP/2, and when the count last dropped to zero. Calls only touch atomics (no lock, no
+/// wake-up, no timer): the connection's one timer reads them when it fires.
 struct Activity {
-    in_flight: std::sync::atomic::AtomicUsize,
-    seen: std::sync::atomic::AtomicBool,
-    since: std::sync::Mutex<tokio::time::Instant>,
-    changed: tokio::sync::Notify,
+    in_flight: AtomicUsize,
+    seen: AtomicBool,
+    http2: AtomicBool,
+    /// When the last call ended, in nanoseconds since `epoch` (0: none ended yet).
+    idle_since: AtomicU64,
+    epoch: tokio::time::Instant,
 }
 
 /// One call in flight; dropped with the response body.
 struct CallGuard(Arc<Activity>);
 
 impl Activity {
-    fn enter(this: &Arc<Activity>) -> CallGuard {
-        this.in_flight.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        this.seen.store(true, std::sync::atomic::Ordering::SeqCst);
-        this.changed.notify_one();
+    fn enter(this: &Arc<Activity>, http2: bool) -> CallGuard {
+        this.in_flight.fetch_add(1, Ordering::SeqCst);
+        if !this.seen.load(Ordering::Relaxed) {
+            this.seen.store(true, Ordering::SeqCst);
+            this.http2.store(http2, Ordering::SeqCst);
+        }
         CallGuard(this.clone())
+    }
+
+    /// When the connection became idle (the end of its last call, or its start).
+    fn idle_since(&self) -> tokio::time::Instant {
+        self.epoch + Duration::from_nanos(self.idle_since.load(Ordering::SeqCst))
     }
 }
 
 impl Drop for CallGuard {
     fn drop(&mut self) {
-        if let Ok(mut since) = self.0.since.lock() {
-            *since = tokio::time::Instant::now();
-        }
-        self.0.in_flight.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-        self.0.changed.notify_one();
+        // Before the count drops: a watchdog that sees zero calls sees this end (or a later one).
+        let since = u64::try_from(self.0.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.0.idle_since.fetch_max(since, Ordering::SeqCst);
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -1190,10 +1202,16 @@ impl http_body::Body for GuardedBody {
     }
 }
 
-/// Serves one connection: hyper does the protocol (and HTTP/1's header-read timeout); this
-/// watchdog closes the connection when no call is in flight for `header_read_timeout` before
-/// its first call (a client that never completes a request head, HTTP/2 and the protocol
-/// sniffing included) or `idle_timeout` after one, and on shutdown.
+/// Serves one connection: hyper does the protocol; this watchdog closes the connection when no
+/// call is in flight for `header_read_timeout` before its first call (a client that never
+/// completes a request head, HTTP/2 and the protocol sniffing included), after one for
+/// `idle_timeout` (HTTP/2) or the shorter of `idle_timeout` and `header_read_timeout` (HTTP/1:
+/// the wait for the next request head), and on shutdown.
+///
+/// The watchdog is one timer per connection, re-armed only when it fires: calls do not wake the
+/// connection's task or touch the timer wheel (that cost more per call than the call's own
+/// routing). When it fires it reads [`Activity`] and either acts or sleeps until the earliest
+/// moment it could have to.
 async fn serve_connection(
     builder: Arc<hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>>,
     router: axum::Router,
@@ -1202,66 +1220,79 @@ async fn serve_connection(
     mut stop: tokio::sync::watch::Receiver<bool>,
     _permit: tokio::sync::OwnedSemaphorePermit,
 ) {
-    use std::sync::atomic::Ordering;
+    /// How long a connection asked to close may stay idle before it is dropped.
+    const CLOSE_GRACE: Duration = Duration::from_secs(1);
+    let epoch = tokio::time::Instant::now();
     let activity = Arc::new(Activity {
-        in_flight: Default::default(),
-        seen: Default::default(),
-        since: std::sync::Mutex::new(tokio::time::Instant::now()),
-        changed: tokio::sync::Notify::new(),
+        in_flight: AtomicUsize::new(0),
+        seen: AtomicBool::new(false),
+        http2: AtomicBool::new(false),
+        idle_since: AtomicU64::new(0),
+        epoch,
     });
     let service = {
         let activity = activity.clone();
         hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
-            let guard = Activity::enter(&activity);
-            let router = router.clone();
+            let guard = Activity::enter(&activity, req.version() == http::Version::HTTP_2);
+            let call = tower::ServiceExt::oneshot(router.clone(), req.map(Body::new));
             async move {
-                let resp = match tower::ServiceExt::oneshot(router, req.map(Body::new)).await {
+                let resp = match call.await {
                     Ok(r) => r,
                     Err(never) => match never {},
                 };
-                Ok::<_, std::convert::Infallible>(resp.map(|inner| Body::new(GuardedBody { inner, _guard: guard })))
+                Ok::<_, std::convert::Infallible>(resp.map(|inner| GuardedBody { inner, _guard: guard }))
             }
         })
     };
     let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
     tokio::pin!(conn);
+    let watchdog = tokio::time::sleep_until(epoch + config.header_read_timeout);
+    tokio::pin!(watchdog);
     // Set once the connection was asked to close: from then on, idle for a second is the end.
     let mut closing: Option<tokio::time::Instant> = None;
     if *stop.borrow() {
         conn.as_mut().graceful_shutdown();
-        closing = Some(tokio::time::Instant::now());
+        closing = Some(epoch);
+        watchdog.as_mut().reset(epoch + CLOSE_GRACE);
     }
     loop {
-        let in_flight = activity.in_flight.load(Ordering::SeqCst);
-        let since = activity.since.lock().map(|s| *s).unwrap_or_else(|_| tokio::time::Instant::now());
-        let deadline = match closing {
-            _ if in_flight > 0 => None,
-            Some(at) => Some(at.max(since) + Duration::from_secs(1)),
-            None if activity.seen.load(Ordering::SeqCst) => Some(since + config.idle_timeout),
-            None => Some(since + config.header_read_timeout),
-        };
-        let sleep = async {
-            match deadline {
-                Some(at) => tokio::time::sleep_until(at).await,
-                None => std::future::pending().await,
-            }
-        };
         tokio::select! {
+            biased;
             _ = conn.as_mut() => return,
-            _ = activity.changed.notified() => {}
-            _ = sleep => {
+            _ = watchdog.as_mut() => {
+                let now = tokio::time::Instant::now();
+                let seen = activity.seen.load(Ordering::SeqCst);
+                let limit = match closing {
+                    Some(_) => CLOSE_GRACE,
+                    None if !seen => config.header_read_timeout,
+                    None if activity.http2.load(Ordering::SeqCst) => config.idle_timeout,
+                    None => config.idle_timeout.min(config.header_read_timeout),
+                };
+                if activity.in_flight.load(Ordering::SeqCst) > 0 {
+                    // Busy: it cannot be idle long enough before `limit` from now.
+                    watchdog.as_mut().reset(now + limit);
+                    continue;
+                }
+                let since = activity.idle_since().max(closing.unwrap_or(epoch));
+                if now < since + limit {
+                    watchdog.as_mut().reset(since + limit);
+                    continue;
+                }
                 // Nothing in flight: after the grace of a close, or before any request (nothing to
                 // be graceful about: the client never completed a request head), drop it.
-                if closing.is_some() || !activity.seen.load(Ordering::SeqCst) {
+                if closing.is_some() || !seen {
                     return;
                 }
                 conn.as_mut().graceful_shutdown();
-                closing = Some(tokio::time::Instant::now());
+                closing = Some(now);
+                watchdog.as_mut().reset(now + CLOSE_GRACE);
             }
             r = stop.changed(), if closing.is_none() => {
                 if r.is_err() || *stop.borrow() {
                     conn.as_mut().graceful_shutdown();
-                    closing = Some(tokio::time::Instant::now());
+                    let now = tokio::time::Instant::now();
+                    closing = Some(now);
+                    watchdog.as_mut().reset(now + CLOSE_GRACE);
                 }
             }
         }
