@@ -55,7 +55,8 @@ pub type Identity = Arc<dyn Any + Send + Sync>;
 pub struct RequestContext {
     headers: HeaderMap,
     bearer_token: Option<String>,
-    procedure: String,
+    /// Shared with the route (no copy per call).
+    procedure: Arc<str>,
     deadline: Option<Instant>,
     identity: Option<Identity>,
     /// The URL's query parameters, decoded (the SDKs send `token`/`pageSize` there).
@@ -82,7 +83,7 @@ impl RequestContext {
         RequestContext {
             headers: HeaderMap::new(),
             bearer_token: None,
-            procedure: procedure.into(),
+            procedure: Arc::from(procedure.into()),
             deadline: None,
             identity: None,
             query: Vec::new(),
@@ -264,7 +265,11 @@ impl ServerConfig {
     }
 }
 
-type Handler = Arc<dyn Fn(RequestContext, Bytes) -> BoxFuture<'static, Result<Vec<u8>, ConnectError>> + Send + Sync>;
+/// A unary handler after typing: the context, the request bytes and the route's encode hint in,
+/// the encoded answer out.
+type Handler = Arc<
+    dyn Fn(RequestContext, Bytes, Arc<AtomicUsize>) -> BoxFuture<'static, Result<Vec<u8>, ConnectError>> + Send + Sync,
+>;
 
 /// A server-streaming handler after typing: the request bytes in, encoded messages out.
 type StreamHandler = Arc<
@@ -279,8 +284,22 @@ enum Kind {
 
 #[derive(Clone)]
 struct Route {
+    /// The procedure (no leading slash), handed to each call's [`RequestContext`].
+    procedure: Arc<str>,
     paged: bool,
     kind: Kind,
+    /// The length of the last unary answer (at most [`ENCODE_HINT_MAX`]): the next answer's
+    /// buffer starts that large instead of growing by doubling from 128 bytes.
+    encode_hint: Arc<AtomicUsize>,
+}
+
+/// The largest first allocation for a unary answer's encoding.
+const ENCODE_HINT_MAX: usize = 64 * 1024;
+
+impl Route {
+    fn new(paged: bool, kind: Kind) -> Self {
+        Route { procedure: Arc::from(""), paged, kind, encode_hint: Arc::default() }
+    }
 }
 
 /// What a server-streaming handler answers with: a stream of messages (an `Err` item ends the
@@ -400,8 +419,9 @@ impl ConnectRouter {
         self
     }
 
-    fn add(mut self, procedure: &str, route: Route) -> Self {
+    fn add(mut self, procedure: &str, mut route: Route) -> Self {
         let key = normalize(procedure);
+        route.procedure = Arc::from(key.as_str());
         assert!(
             !key.is_empty() && key.contains('/'),
             "procedure {procedure:?} must look like `package.Service/Method`"
@@ -423,16 +443,16 @@ impl ConnectRouter {
         Fut: Future<Output = Result<Resp, ConnectError>> + Send + 'static,
     {
         let handler = Arc::new(handler);
-        let h: Handler = Arc::new(move |ctx: RequestContext, body: Bytes| {
+        let h: Handler = Arc::new(move |ctx: RequestContext, body: Bytes, hint: Arc<AtomicUsize>| {
             let handler = handler.clone();
             Box::pin(async move {
                 let req: Req = decode_request(&ctx, &body)?;
+                drop(body);
                 let resp = handler(ctx, req).await?;
-                serde_json::to_vec(&resp)
-                    .map_err(|e| ConnectError::internal(format!("cannot encode the response: {e}")))
+                encode_answer(&resp, &hint)
             })
         });
-        self.add(procedure, Route { paged, kind: Kind::Unary(h) })
+        self.add(procedure, Route::new(paged, Kind::Unary(h)))
     }
 
     /// Registers a typed **server-streaming** handler for `procedure`: it returns the stream of
@@ -466,7 +486,7 @@ impl ConnectRouter {
                 }))
             })
         });
-        self.add(procedure, Route { paged: false, kind: Kind::ServerStream(h) })
+        self.add(procedure, Route::new(false, Kind::ServerStream(h)))
     }
 
     /// Registers an untyped server-streaming handler working on JSON values (used by mock servers).
@@ -489,7 +509,7 @@ impl ConnectRouter {
             })
         });
         let procedure: String = procedure.into();
-        self.add(&procedure, Route { paged: false, kind: Kind::ServerStream(h) })
+        self.add(&procedure, Route::new(false, Kind::ServerStream(h)))
     }
 
     /// Registers an untyped handler working on JSON values (used by mock servers).
@@ -499,18 +519,18 @@ impl ConnectRouter {
         Fut: Future<Output = Result<serde_json::Value, ConnectError>> + Send + 'static,
     {
         let handler = Arc::new(handler);
-        let h: Handler = Arc::new(move |ctx: RequestContext, body: Bytes| {
+        let h: Handler = Arc::new(move |ctx: RequestContext, body: Bytes, hint: Arc<AtomicUsize>| {
             let handler = handler.clone();
             Box::pin(async move {
                 let req: serde_json::Value = crate::decode::decode_json(&body)
                     .map_err(|m| ConnectError::invalid_argument(format!("invalid request: {m}")))?;
+                drop(body);
                 let resp = handler(ctx, req).await?;
-                serde_json::to_vec(&resp)
-                    .map_err(|e| ConnectError::internal(format!("cannot encode the response: {e}")))
+                encode_answer(&resp, &hint)
             })
         });
         let procedure: String = procedure.into();
-        self.add(&procedure, Route { paged, kind: Kind::Unary(h) })
+        self.add(&procedure, Route::new(paged, Kind::Unary(h)))
     }
 
     /// Adds every route of `other` (its config and auth hook are ignored). Panics on a procedure
@@ -533,6 +553,16 @@ impl ConnectRouter {
         let router = axum::Router::new().fallback(dispatch).with_state(Arc::new(self));
         layers.iter().fold(router, |router, layer| layer(router))
     }
+}
+
+/// Encodes a unary answer into a buffer sized by the route's last answer, and records this one's
+/// length for the next.
+fn encode_answer<T: Serialize + ?Sized>(value: &T, hint: &AtomicUsize) -> Result<Vec<u8>, ConnectError> {
+    let mut out = Vec::with_capacity(hint.load(Ordering::Relaxed).max(128));
+    serde_json::to_writer(&mut out, value)
+        .map_err(|e| ConnectError::internal(format!("cannot encode the response: {e}")))?;
+    hint.store((out.len() + out.len() / 8 + 16).min(ENCODE_HINT_MAX), Ordering::Relaxed);
+    Ok(out)
 }
 
 fn error_response(status: StatusCode, err: &ConnectError) -> Response {
@@ -605,25 +635,40 @@ async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Byte
             return Err(too_large(limit));
         }
     }
-    let encoding = headers.get(header::CONTENT_ENCODING).map(|v| v.to_str().unwrap_or("?").trim().to_ascii_lowercase());
-    let gzip = match encoding.as_deref() {
-        None | Some("") | Some("identity") => false,
-        Some("gzip") => true,
+    let gzip = match headers.get(header::CONTENT_ENCODING).map(|v| v.to_str().unwrap_or("?").trim()) {
+        None => false,
+        Some(e) if e.is_empty() || e.eq_ignore_ascii_case("identity") => false,
+        Some(e) if e.eq_ignore_ascii_case("gzip") => true,
         Some(other) => {
-            return Err(ConnectError::unimplemented_encoding(other));
+            return Err(ConnectError::unimplemented_encoding(&other.to_ascii_lowercase()));
         }
     };
+    // A body that arrives in one chunk (the usual case) is kept as it is, without a copy.
     let mut stream = body.into_data_stream();
+    let mut first: Option<Bytes> = None;
     let mut buf = Vec::new();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| ConnectError::canceled(format!("cannot read the request body: {e}")))?;
-        if buf.len() + chunk.len() > limit {
+        let held = first.as_ref().map_or(0, Bytes::len) + buf.len();
+        if held + chunk.len() > limit {
             return Err(too_large(limit));
         }
-        buf.extend_from_slice(&chunk);
+        match first.take() {
+            None if buf.is_empty() => first = Some(chunk),
+            held => {
+                if let Some(held) = held {
+                    buf.extend_from_slice(&held);
+                }
+                buf.extend_from_slice(&chunk);
+            }
+        }
     }
+    let buf = match first {
+        Some(only) => only,
+        None => Bytes::from(buf),
+    };
     if !gzip {
-        return Ok(Bytes::from(buf));
+        return Ok(buf);
     }
     match gunzip(&buf, limit) {
         Ok(Some(out)) => Ok(Bytes::from(out)),
@@ -635,7 +680,13 @@ async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Byte
 /// Counts the values and the nesting of a JSON body without decoding it (one pass over the bytes,
 /// no allocation): at most `max_values` elements (commas and containers outside strings, plus
 /// one) and `max_depth` levels of arrays and objects. Malformed JSON passes: the decoder says why.
-fn check_json_shape(body: &[u8], max_values: usize, max_depth: usize) -> Result<(), ConnectError> {
+/// Returns the first byte that is not whitespace (`None`: the body is empty or blank), which
+/// tells an array from an object without another pass.
+fn check_json_shape(body: &[u8], max_values: usize, max_depth: usize) -> Result<Option<u8>, ConnectError> {
+    let start = body.iter().position(|b| !b.is_ascii_whitespace());
+    let Some(start) = start else { return Ok(None) };
+    let first = body[start];
+    let body = &body[start..];
     let (mut values, mut depth) = (1usize, 0usize);
     let (mut in_string, mut escaped) = (false, false);
     for &b in body {
@@ -670,7 +721,7 @@ fn check_json_shape(body: &[u8], max_values: usize, max_depth: usize) -> Result<
             )));
         }
     }
-    Ok(())
+    Ok(Some(first))
 }
 
 impl ConnectError {
@@ -737,13 +788,16 @@ fn override_pagination(body: Bytes, pairs: &[(String, String)]) -> Result<Bytes,
 
 async fn dispatch(State(router): State<Arc<ConnectRouter>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let procedure = normalize(parts.uri.path());
-    let Some(route) = router.routes.get(&procedure).cloned() else {
+    let Some(route) = router.routes.get(parts.uri.path().trim_start_matches('/')) else {
         return error_response(
             StatusCode::NOT_FOUND,
-            &ConnectError::new(Code::Unimplemented, format!("unknown procedure /{procedure}")),
+            &ConnectError::new(
+                Code::Unimplemented,
+                format!("unknown procedure /{}", parts.uri.path().trim_start_matches('/')),
+            ),
         );
     };
+    let procedure = route.procedure.clone();
     if parts.method != Method::POST {
         let mut r = error_response(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -755,8 +809,10 @@ async fn dispatch(State(router): State<Arc<ConnectRouter>>, req: Request) -> Res
         r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
         return r;
     }
-    let stream_framing = match (&route.kind, content_type_essence(&parts.headers).as_deref()) {
-        (Kind::ServerStream(_), Some(ct)) if ct == crate::stream::CONNECT_JSON_CONTENT_TYPE => Some(Framing::Connect),
+    let stream_framing = match (&route.kind, content_type_essence(&parts.headers)) {
+        (Kind::ServerStream(_), Some(ct)) if ct.eq_ignore_ascii_case(crate::stream::CONNECT_JSON_CONTENT_TYPE) => {
+            Some(Framing::Connect)
+        }
         (Kind::ServerStream(_), _) if is_json_content_type(&parts.headers) => Some(Framing::Jsonl),
         (Kind::Unary(_), _) if is_json_content_type(&parts.headers) => None,
         (kind, _) => {
@@ -792,84 +848,101 @@ async fn dispatch(State(router): State<Arc<ConnectRouter>>, req: Request) -> Res
     let deadline = timeout.map(|t| Instant::now() + t);
     let gzip_ok = router.config.compress_responses && accepts_gzip(&parts.headers);
     let bearer_token = bearer_from(&parts.headers);
-    let query = query_pairs(&parts.uri);
-    let limit = router.config.max_body_bytes;
-    let (max_values, max_depth) = (router.config.max_json_values, router.config.max_json_depth);
-    let body_timeout = router.config.body_read_timeout;
     let span = tracing::debug_span!("gitpod.server.call", procedure = %procedure, code = tracing::field::Empty);
 
-    let prepare = {
-        let router = router.clone();
-        async move {
-            let identity = match &router.auth {
-                Some(hook) => hook.authenticate(&parts.headers, bearer_token.as_deref()).await?,
-                None => None,
-            };
-            let mut body = match tokio::time::timeout(body_timeout, read_body(body, &parts.headers, limit)).await {
-                Ok(r) => r?,
-                Err(_) => {
-                    return Err(ConnectError::deadline_exceeded(format!(
-                        "the request body was not read within {} ms",
-                        body_timeout.as_millis()
-                    )))
-                }
-            };
-            if stream_framing == Some(Framing::Connect) {
-                body = unenvelope_request(body)?;
-            }
-            check_json_shape(&body, max_values, max_depth)?;
-            if body.iter().all(|b| b.is_ascii_whitespace()) {
-                body = Bytes::from_static(b"{}");
-            }
-            if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
-                return Err(ConnectError::invalid_argument(
-                    "invalid request: the body must be a JSON object, not an array",
-                ));
-            }
-            let query = query?;
-            if route.paged {
-                body = override_pagination(body, &query)?;
-            }
-            let strict_enums = router.config.strict_enums;
-            let ctx = RequestContext {
-                headers: parts.headers,
-                bearer_token,
-                procedure,
-                deadline,
-                identity,
-                query,
-                strict_enums,
-            };
-            Ok((ctx, body))
-        }
-    };
-    let kind = route.kind.clone();
-    let work = async move {
-        let (ctx, body) = prepare.await?;
-        match kind {
-            Kind::Unary(handler) => handler(ctx, body).await.map(Answer::Unary),
-            Kind::ServerStream(handler) => handler(ctx, body).await.map(Answer::Stream),
-        }
-    };
-    let work = tracing::Instrument::instrument(AssertUnwindSafe(work).catch_unwind(), span.clone());
-    let deadline_error =
-        |t: Duration| ConnectError::deadline_exceeded(format!("the deadline of {} ms passed", t.as_millis()));
+    let work = AssertUnwindSafe(call(&router, route, parts, body, procedure, deadline, stream_framing, bearer_token))
+        .catch_unwind();
+    let work = tracing::Instrument::instrument(work, span.clone());
     let result = match timeout {
         Some(t) => match tokio::time::timeout(t, work).await {
             Ok(r) => r,
-            Err(_) => Ok(Err(deadline_error(t))),
+            Err(_) => Ok(Err(ConnectError::deadline_exceeded(format!("the deadline of {} ms passed", t.as_millis())))),
         },
         None => work.await,
     };
     let result = result.unwrap_or_else(|_panic| Err(ConnectError::internal("the handler panicked")));
     span.record("code", result.as_ref().err().map_or("ok", |e| e.code.as_str()));
     match (result, stream_framing) {
-        (Ok(Answer::Unary(body)), _) => json_response(body, gzip_ok, router.config.compress_min_bytes),
+        (Ok(Answer::Unary(body)), _) => {
+            json_response(body, router.config.compress_responses, gzip_ok, router.config.compress_min_bytes)
+        }
         (Ok(Answer::Stream(messages)), Some(framing)) => {
             stream_response(framing, Some(messages), None, deadline.zip(timeout))
         }
         (Ok(Answer::Stream(_)), None) => ConnectError::internal("a stream for a unary route").into_response(),
         (Err(e), _) => stream_error(e),
+    }
+}
+
+/// One call after routing: auth, the body (read, checked, paged), the handler.
+#[allow(clippy::too_many_arguments)]
+async fn call(
+    router: &ConnectRouter,
+    route: &Route,
+    parts: http::request::Parts,
+    body: Body,
+    procedure: Arc<str>,
+    deadline: Option<Instant>,
+    stream_framing: Option<Framing>,
+    bearer_token: Option<String>,
+) -> Result<Answer, ConnectError> {
+    let config = &router.config;
+    let identity = match &router.auth {
+        Some(hook) => hook.authenticate(&parts.headers, bearer_token.as_deref()).await?,
+        None => None,
+    };
+    let mut body = read_body_in_time(body, &parts.headers, config.max_body_bytes, config.body_read_timeout).await?;
+    if stream_framing == Some(Framing::Connect) {
+        body = unenvelope_request(body)?;
+    }
+    match check_json_shape(&body, config.max_json_values, config.max_json_depth)? {
+        None => body = Bytes::from_static(b"{}"),
+        Some(b'[') => {
+            return Err(ConnectError::invalid_argument("invalid request: the body must be a JSON object, not an array"))
+        }
+        Some(_) => {}
+    }
+    let query = query_pairs(&parts.uri)?;
+    if route.paged {
+        body = override_pagination(body, &query)?;
+    }
+    let ctx = RequestContext {
+        headers: parts.headers,
+        bearer_token,
+        procedure,
+        deadline,
+        identity,
+        query,
+        strict_enums: config.strict_enums,
+    };
+    match &route.kind {
+        Kind::Unary(handler) => handler(ctx, body, route.encode_hint.clone()).await.map(Answer::Unary),
+        Kind::ServerStream(handler) => handler(ctx, body).await.map(Answer::Stream),
+    }
+}
+
+/// [`read_body`] within `timeout`. The timer is only armed when the body is not there at once
+/// (a small body usually arrives with the request head).
+async fn read_body_in_time(
+    body: Body,
+    headers: &HeaderMap,
+    limit: usize,
+    timeout: Duration,
+) -> Result<Bytes, ConnectError> {
+    let mut read = std::pin::pin!(read_body(body, headers, limit));
+    let first = std::future::poll_fn(|cx| match read.as_mut().poll(cx) {
+        std::task::Poll::Ready(r) => std::task::Poll::Ready(Some(r)),
+        std::task::Poll::Pending => std::task::Poll::Ready(None),
+    });
+    if let Some(r) = first.await {
+        return r;
+    }
+    match tokio::time::timeout(timeout, read).await {
+        Ok(r) => r,
+        Err(_) => Err(ConnectError::deadline_exceeded(format!(
+            "the request body was not read within {} ms",
+            timeout.as_millis()
+        ))),
     }
 }
 
@@ -903,10 +976,10 @@ enum Answer {
     Stream(MessageStream<Vec<u8>>),
 }
 
-/// The lowercased media type of the request, without parameters.
-fn content_type_essence(headers: &HeaderMap) -> Option<String> {
+/// The media type of the request, without parameters (compare it ignoring ASCII case).
+fn content_type_essence(headers: &HeaderMap) -> Option<&str> {
     let ct = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
-    Some(ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+    Some(ct.split(';').next().unwrap_or("").trim())
 }
 
 /// Where a server stream is.
@@ -973,18 +1046,24 @@ fn stream_response(
     resp
 }
 
-fn json_response(body: Vec<u8>, gzip_ok: bool, min_bytes: usize) -> Response {
-    let mut headers = HeaderMap::new();
+/// A unary answer: gzipped when the client accepts it and it is at least `min_bytes`. Only such
+/// answers (the ones that depend on `Accept-Encoding`) carry `Vary: Accept-Encoding`.
+fn json_response(body: Vec<u8>, compress: bool, gzip_ok: bool, min_bytes: usize) -> Response {
+    let mut headers = HeaderMap::with_capacity(4);
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    let body = if gzip_ok && body.len() >= min_bytes {
-        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        gzip(&body)
+    let body = if compress && body.len() >= min_bytes {
+        headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+        if gzip_ok {
+            headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            gzip(&body)
+        } else {
+            body
+        }
     } else {
         body
     };
     let mut resp = Response::new(Body::from(body));
     *resp.headers_mut() = headers;
-    resp.headers_mut().insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     resp
 }
 
