@@ -380,7 +380,7 @@ impl<M> futures_core::Stream for MessageStream<M> {
 /// Routes Connect procedures to handlers. Build it, then [`ConnectRouter::into_axum`].
 #[derive(Clone, Default)]
 pub struct ConnectRouter {
-    routes: BTreeMap<String, Route>,
+    routes: BTreeMap<String, Arc<Route>>,
     config: ServerConfig,
     auth: Option<Arc<dyn AuthHook>>,
     layers: Vec<LayerFn>,
@@ -426,7 +426,7 @@ impl ConnectRouter {
             !key.is_empty() && key.contains('/'),
             "procedure {procedure:?} must look like `package.Service/Method`"
         );
-        if self.routes.insert(key, route).is_some() {
+        if self.routes.insert(key, Arc::new(route)).is_some() {
             panic!("procedure {procedure:?} registered twice");
         }
         self
@@ -537,7 +537,7 @@ impl ConnectRouter {
     /// registered in both.
     pub fn merge(mut self, other: ConnectRouter) -> Self {
         for (k, r) in other.routes {
-            self = self.add(&k, r);
+            self = self.add(&k, Arc::unwrap_or_clone(r));
         }
         self
     }
@@ -786,16 +786,28 @@ fn override_pagination(body: Bytes, pairs: &[(String, String)]) -> Result<Bytes,
     serde_json::to_vec(&value).map(Bytes::from).map_err(|e| ConnectError::internal(e.to_string()))
 }
 
-async fn dispatch(State(router): State<Arc<ConnectRouter>>, req: Request) -> Response {
+/// The router's one handler. Routing, method, content type and headers are checked at once; the
+/// rest is a future built from combinators (`map`, not an `async` block), which keeps what is
+/// boxed per call small.
+fn dispatch(State(router): State<Arc<ConnectRouter>>, req: Request) -> impl Future<Output = Response> + Send {
+    match route_call(router, req) {
+        Ok(call) => futures_util::future::Either::Left(call),
+        Err(answer) => futures_util::future::Either::Right(std::future::ready(answer)),
+    }
+}
+
+// The error answer is moved once, into `ready`: boxing it would only add an allocation.
+#[allow(clippy::result_large_err)]
+fn route_call(router: Arc<ConnectRouter>, req: Request) -> Result<impl Future<Output = Response> + Send, Response> {
     let (parts, body) = req.into_parts();
-    let Some(route) = router.routes.get(parts.uri.path().trim_start_matches('/')) else {
-        return error_response(
+    let Some(route) = router.routes.get(parts.uri.path().trim_start_matches('/')).cloned() else {
+        return Err(error_response(
             StatusCode::NOT_FOUND,
             &ConnectError::new(
                 Code::Unimplemented,
                 format!("unknown procedure /{}", parts.uri.path().trim_start_matches('/')),
             ),
-        );
+        ));
     };
     let procedure = route.procedure.clone();
     if parts.method != Method::POST {
@@ -807,7 +819,7 @@ async fn dispatch(State(router): State<Arc<ConnectRouter>>, req: Request) -> Res
             ),
         );
         r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
-        return r;
+        return Err(r);
     }
     let stream_framing = match (&route.kind, content_type_essence(&parts.headers)) {
         (Kind::ServerStream(_), Some(ct)) if ct.eq_ignore_ascii_case(crate::stream::CONNECT_JSON_CONTENT_TYPE) => {
@@ -833,52 +845,58 @@ async fn dispatch(State(router): State<Arc<ConnectRouter>>, req: Request) -> Res
                 ),
             );
             r.headers_mut().insert("accept-post", HeaderValue::from_static(accepted));
-            return r;
+            return Err(r);
         }
     };
     // A Connect stream reports every error in its end-of-stream envelope, with HTTP 200.
-    let stream_error = |e: ConnectError| match stream_framing {
+    let stream_error = move |e: ConnectError| match stream_framing {
         Some(Framing::Connect) => stream_response(Framing::Connect, None, Some(e), None),
         _ => e.into_response(),
     };
     let timeout = match parse_timeout(&parts.headers) {
         Ok(t) => t,
-        Err(e) => return stream_error(e),
+        Err(e) => return Err(stream_error(e)),
     };
     let deadline = timeout.map(|t| Instant::now() + t);
     let gzip_ok = router.config.compress_responses && accepts_gzip(&parts.headers);
     let bearer_token = bearer_from(&parts.headers);
     let span = tracing::debug_span!("gitpod.server.call", procedure = %procedure, code = tracing::field::Empty);
 
-    let work = AssertUnwindSafe(call(&router, route, parts, body, procedure, deadline, stream_framing, bearer_token))
-        .catch_unwind();
-    let work = tracing::Instrument::instrument(work, span.clone());
-    let result = match timeout {
-        Some(t) => match tokio::time::timeout(t, work).await {
-            Ok(r) => r,
-            Err(_) => Ok(Err(ConnectError::deadline_exceeded(format!("the deadline of {} ms passed", t.as_millis())))),
-        },
-        None => work.await,
+    // One future whatever the deadline (the dispatch future stays small: it is boxed per call).
+    let work = tracing::Instrument::instrument(
+        AssertUnwindSafe(call(router.clone(), route, parts, body, procedure, deadline, stream_framing, bearer_token))
+            .catch_unwind(),
+        span.clone(),
+    );
+    let work = match timeout {
+        Some(t) => futures_util::future::Either::Left(Box::pin(tokio::time::timeout(t, work).map(move |r| {
+            r.unwrap_or_else(|_| {
+                Ok(Err(ConnectError::deadline_exceeded(format!("the deadline of {} ms passed", t.as_millis()))))
+            })
+        }))),
+        None => futures_util::future::Either::Right(work),
     };
-    let result = result.unwrap_or_else(|_panic| Err(ConnectError::internal("the handler panicked")));
-    span.record("code", result.as_ref().err().map_or("ok", |e| e.code.as_str()));
-    match (result, stream_framing) {
-        (Ok(Answer::Unary(body)), _) => {
-            json_response(body, router.config.compress_responses, gzip_ok, router.config.compress_min_bytes)
+    Ok(work.map(move |result| {
+        let result = result.unwrap_or_else(|_panic| Err(ConnectError::internal("the handler panicked")));
+        span.record("code", result.as_ref().err().map_or("ok", |e| e.code.as_str()));
+        match (result, stream_framing) {
+            (Ok(Answer::Unary(body)), _) => {
+                json_response(body, router.config.compress_responses, gzip_ok, router.config.compress_min_bytes)
+            }
+            (Ok(Answer::Stream(messages)), Some(framing)) => {
+                stream_response(framing, Some(messages), None, deadline.zip(timeout))
+            }
+            (Ok(Answer::Stream(_)), None) => ConnectError::internal("a stream for a unary route").into_response(),
+            (Err(e), _) => stream_error(e),
         }
-        (Ok(Answer::Stream(messages)), Some(framing)) => {
-            stream_response(framing, Some(messages), None, deadline.zip(timeout))
-        }
-        (Ok(Answer::Stream(_)), None) => ConnectError::internal("a stream for a unary route").into_response(),
-        (Err(e), _) => stream_error(e),
-    }
+    }))
 }
 
 /// One call after routing: auth, the body (read, checked, paged), the handler.
 #[allow(clippy::too_many_arguments)]
 async fn call(
-    router: &ConnectRouter,
-    route: &Route,
+    router: Arc<ConnectRouter>,
+    route: Arc<Route>,
     parts: http::request::Parts,
     body: Body,
     procedure: Arc<str>,
@@ -937,7 +955,8 @@ async fn read_body_in_time(
     if let Some(r) = first.await {
         return r;
     }
-    match tokio::time::timeout(timeout, read).await {
+    // Boxed: the rare path keeps its timer out of every call's future.
+    match Box::pin(tokio::time::timeout(timeout, read)).await {
         Ok(r) => r,
         Err(_) => Err(ConnectError::deadline_exceeded(format!(
             "the request body was not read within {} ms",
