@@ -1093,8 +1093,9 @@ fn json_response(body: Vec<u8>, compress: bool, gzip_ok: bool, min_bytes: usize)
 #[non_exhaustive]
 pub struct ServeConfig {
     /// How long a client may take to send a complete request head (default 10 s): from the
-    /// connection's start for its first request, and (HTTP/1, hyper's own timer) from the moment
-    /// the server waits for each next one. A connection that is slower (slowloris) is closed.
+    /// connection's start for its first request, and (HTTP/1) from the end of each call to the
+    /// next request head (the connection's watchdog, not a timer per request). A connection that
+    /// is slower (slowloris) is closed.
     pub header_read_timeout: Duration,
     /// A connection with no call in flight for this long is closed (default 60 s). HTTP/1: the
     /// wait for the next request head is also bounded by `header_read_timeout`, so an idle
