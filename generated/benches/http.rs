@@ -11,6 +11,8 @@
 //!   the hand-written server, one call at a time and 32 at once. Figure: µs per call (wall time
 //!   / calls); ratio generated / raw.
 //!
+//! `HTTP_BENCH=server` runs only the server lines.
+//!
 //! Client, server and load generator share the process (and the machine's cores): the figures
 //! that matter are the ratios.
 
@@ -153,6 +155,11 @@ fn main() {
             let what = format!("server c={concurrency} gzip {} (req/s)", if gzip { "asked" } else { "not asked" });
             report(&what, "r/s", &p, ">= 0.95x");
         }
+    }
+
+    // `HTTP_BENCH=server` stops here (the client part takes as long again).
+    if std::env::var("HTTP_BENCH").is_ok_and(|v| v == "server") {
+        return;
     }
 
     // Client: the generated client against raw reqwest + serde_json, both calling the

@@ -22,6 +22,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -54,7 +55,8 @@ pub type Identity = Arc<dyn Any + Send + Sync>;
 pub struct RequestContext {
     headers: HeaderMap,
     bearer_token: Option<String>,
-    procedure: String,
+    /// Shared with the route (no copy per call).
+    procedure: Arc<str>,
     deadline: Option<Instant>,
     identity: Option<Identity>,
     /// The URL's query parameters, decoded (the SDKs send `token`/`pageSize` there).
@@ -81,7 +83,7 @@ impl RequestContext {
         RequestContext {
             headers: HeaderMap::new(),
             bearer_token: None,
-            procedure: procedure.into(),
+            procedure: Arc::from(procedure.into()),
             deadline: None,
             identity: None,
             query: Vec::new(),
@@ -263,7 +265,11 @@ impl ServerConfig {
     }
 }
 
-type Handler = Arc<dyn Fn(RequestContext, Bytes) -> BoxFuture<'static, Result<Vec<u8>, ConnectError>> + Send + Sync>;
+/// A unary handler after typing: the context, the request bytes and the route's encode hint in,
+/// the encoded answer out.
+type Handler = Arc<
+    dyn Fn(RequestContext, Bytes, Arc<AtomicUsize>) -> BoxFuture<'static, Result<Vec<u8>, ConnectError>> + Send + Sync,
+>;
 
 /// A server-streaming handler after typing: the request bytes in, encoded messages out.
 type StreamHandler = Arc<
@@ -278,8 +284,22 @@ enum Kind {
 
 #[derive(Clone)]
 struct Route {
+    /// The procedure (no leading slash), handed to each call's [`RequestContext`].
+    procedure: Arc<str>,
     paged: bool,
     kind: Kind,
+    /// The length of the last unary answer (at most [`ENCODE_HINT_MAX`]): the next answer's
+    /// buffer starts that large instead of growing by doubling from 128 bytes.
+    encode_hint: Arc<AtomicUsize>,
+}
+
+/// The largest first allocation for a unary answer's encoding.
+const ENCODE_HINT_MAX: usize = 64 * 1024;
+
+impl Route {
+    fn new(paged: bool, kind: Kind) -> Self {
+        Route { procedure: Arc::from(""), paged, kind, encode_hint: Arc::default() }
+    }
 }
 
 /// What a server-streaming handler answers with: a stream of messages (an `Err` item ends the
@@ -360,7 +380,7 @@ impl<M> futures_core::Stream for MessageStream<M> {
 /// Routes Connect procedures to handlers. Build it, then [`ConnectRouter::into_axum`].
 #[derive(Clone, Default)]
 pub struct ConnectRouter {
-    routes: BTreeMap<String, Route>,
+    routes: BTreeMap<String, Arc<Route>>,
     config: ServerConfig,
     auth: Option<Arc<dyn AuthHook>>,
     layers: Vec<LayerFn>,
@@ -399,13 +419,14 @@ impl ConnectRouter {
         self
     }
 
-    fn add(mut self, procedure: &str, route: Route) -> Self {
+    fn add(mut self, procedure: &str, mut route: Route) -> Self {
         let key = normalize(procedure);
+        route.procedure = Arc::from(key.as_str());
         assert!(
             !key.is_empty() && key.contains('/'),
             "procedure {procedure:?} must look like `package.Service/Method`"
         );
-        if self.routes.insert(key, route).is_some() {
+        if self.routes.insert(key, Arc::new(route)).is_some() {
             panic!("procedure {procedure:?} registered twice");
         }
         self
@@ -422,16 +443,16 @@ impl ConnectRouter {
         Fut: Future<Output = Result<Resp, ConnectError>> + Send + 'static,
     {
         let handler = Arc::new(handler);
-        let h: Handler = Arc::new(move |ctx: RequestContext, body: Bytes| {
+        let h: Handler = Arc::new(move |ctx: RequestContext, body: Bytes, hint: Arc<AtomicUsize>| {
             let handler = handler.clone();
             Box::pin(async move {
                 let req: Req = decode_request(&ctx, &body)?;
+                drop(body);
                 let resp = handler(ctx, req).await?;
-                serde_json::to_vec(&resp)
-                    .map_err(|e| ConnectError::internal(format!("cannot encode the response: {e}")))
+                encode_answer(&resp, &hint)
             })
         });
-        self.add(procedure, Route { paged, kind: Kind::Unary(h) })
+        self.add(procedure, Route::new(paged, Kind::Unary(h)))
     }
 
     /// Registers a typed **server-streaming** handler for `procedure`: it returns the stream of
@@ -465,7 +486,7 @@ impl ConnectRouter {
                 }))
             })
         });
-        self.add(procedure, Route { paged: false, kind: Kind::ServerStream(h) })
+        self.add(procedure, Route::new(false, Kind::ServerStream(h)))
     }
 
     /// Registers an untyped server-streaming handler working on JSON values (used by mock servers).
@@ -488,7 +509,7 @@ impl ConnectRouter {
             })
         });
         let procedure: String = procedure.into();
-        self.add(&procedure, Route { paged: false, kind: Kind::ServerStream(h) })
+        self.add(&procedure, Route::new(false, Kind::ServerStream(h)))
     }
 
     /// Registers an untyped handler working on JSON values (used by mock servers).
@@ -498,25 +519,25 @@ impl ConnectRouter {
         Fut: Future<Output = Result<serde_json::Value, ConnectError>> + Send + 'static,
     {
         let handler = Arc::new(handler);
-        let h: Handler = Arc::new(move |ctx: RequestContext, body: Bytes| {
+        let h: Handler = Arc::new(move |ctx: RequestContext, body: Bytes, hint: Arc<AtomicUsize>| {
             let handler = handler.clone();
             Box::pin(async move {
                 let req: serde_json::Value = crate::decode::decode_json(&body)
                     .map_err(|m| ConnectError::invalid_argument(format!("invalid request: {m}")))?;
+                drop(body);
                 let resp = handler(ctx, req).await?;
-                serde_json::to_vec(&resp)
-                    .map_err(|e| ConnectError::internal(format!("cannot encode the response: {e}")))
+                encode_answer(&resp, &hint)
             })
         });
         let procedure: String = procedure.into();
-        self.add(&procedure, Route { paged, kind: Kind::Unary(h) })
+        self.add(&procedure, Route::new(paged, Kind::Unary(h)))
     }
 
     /// Adds every route of `other` (its config and auth hook are ignored). Panics on a procedure
     /// registered in both.
     pub fn merge(mut self, other: ConnectRouter) -> Self {
         for (k, r) in other.routes {
-            self = self.add(&k, r);
+            self = self.add(&k, Arc::unwrap_or_clone(r));
         }
         self
     }
@@ -532,6 +553,16 @@ impl ConnectRouter {
         let router = axum::Router::new().fallback(dispatch).with_state(Arc::new(self));
         layers.iter().fold(router, |router, layer| layer(router))
     }
+}
+
+/// Encodes a unary answer into a buffer sized by the route's last answer, and records this one's
+/// length for the next.
+fn encode_answer<T: Serialize + ?Sized>(value: &T, hint: &AtomicUsize) -> Result<Vec<u8>, ConnectError> {
+    let mut out = Vec::with_capacity(hint.load(Ordering::Relaxed).max(128));
+    serde_json::to_writer(&mut out, value)
+        .map_err(|e| ConnectError::internal(format!("cannot encode the response: {e}")))?;
+    hint.store((out.len() + out.len() / 8 + 16).min(ENCODE_HINT_MAX), Ordering::Relaxed);
+    Ok(out)
 }
 
 fn error_response(status: StatusCode, err: &ConnectError) -> Response {
@@ -604,25 +635,40 @@ async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Byte
             return Err(too_large(limit));
         }
     }
-    let encoding = headers.get(header::CONTENT_ENCODING).map(|v| v.to_str().unwrap_or("?").trim().to_ascii_lowercase());
-    let gzip = match encoding.as_deref() {
-        None | Some("") | Some("identity") => false,
-        Some("gzip") => true,
+    let gzip = match headers.get(header::CONTENT_ENCODING).map(|v| v.to_str().unwrap_or("?").trim()) {
+        None => false,
+        Some(e) if e.is_empty() || e.eq_ignore_ascii_case("identity") => false,
+        Some(e) if e.eq_ignore_ascii_case("gzip") => true,
         Some(other) => {
-            return Err(ConnectError::unimplemented_encoding(other));
+            return Err(ConnectError::unimplemented_encoding(&other.to_ascii_lowercase()));
         }
     };
+    // A body that arrives in one chunk (the usual case) is kept as it is, without a copy.
     let mut stream = body.into_data_stream();
+    let mut first: Option<Bytes> = None;
     let mut buf = Vec::new();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| ConnectError::canceled(format!("cannot read the request body: {e}")))?;
-        if buf.len() + chunk.len() > limit {
+        let held = first.as_ref().map_or(0, Bytes::len) + buf.len();
+        if held + chunk.len() > limit {
             return Err(too_large(limit));
         }
-        buf.extend_from_slice(&chunk);
+        match first.take() {
+            None if buf.is_empty() => first = Some(chunk),
+            held => {
+                if let Some(held) = held {
+                    buf.extend_from_slice(&held);
+                }
+                buf.extend_from_slice(&chunk);
+            }
+        }
     }
+    let buf = match first {
+        Some(only) => only,
+        None => Bytes::from(buf),
+    };
     if !gzip {
-        return Ok(Bytes::from(buf));
+        return Ok(buf);
     }
     match gunzip(&buf, limit) {
         Ok(Some(out)) => Ok(Bytes::from(out)),
@@ -634,7 +680,13 @@ async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Byte
 /// Counts the values and the nesting of a JSON body without decoding it (one pass over the bytes,
 /// no allocation): at most `max_values` elements (commas and containers outside strings, plus
 /// one) and `max_depth` levels of arrays and objects. Malformed JSON passes: the decoder says why.
-fn check_json_shape(body: &[u8], max_values: usize, max_depth: usize) -> Result<(), ConnectError> {
+/// Returns the first byte that is not whitespace (`None`: the body is empty or blank), which
+/// tells an array from an object without another pass.
+fn check_json_shape(body: &[u8], max_values: usize, max_depth: usize) -> Result<Option<u8>, ConnectError> {
+    let start = body.iter().position(|b| !b.is_ascii_whitespace());
+    let Some(start) = start else { return Ok(None) };
+    let first = body[start];
+    let body = &body[start..];
     let (mut values, mut depth) = (1usize, 0usize);
     let (mut in_string, mut escaped) = (false, false);
     for &b in body {
@@ -669,7 +721,7 @@ fn check_json_shape(body: &[u8], max_values: usize, max_depth: usize) -> Result<
             )));
         }
     }
-    Ok(())
+    Ok(Some(first))
 }
 
 impl ConnectError {
@@ -734,15 +786,30 @@ fn override_pagination(body: Bytes, pairs: &[(String, String)]) -> Result<Bytes,
     serde_json::to_vec(&value).map(Bytes::from).map_err(|e| ConnectError::internal(e.to_string()))
 }
 
-async fn dispatch(State(router): State<Arc<ConnectRouter>>, req: Request) -> Response {
+/// The router's one handler. Routing, method, content type and headers are checked at once; the
+/// rest is a future built from combinators (`map`, not an `async` block), which keeps what is
+/// boxed per call small.
+fn dispatch(State(router): State<Arc<ConnectRouter>>, req: Request) -> impl Future<Output = Response> + Send {
+    match route_call(router, req) {
+        Ok(call) => futures_util::future::Either::Left(call),
+        Err(answer) => futures_util::future::Either::Right(std::future::ready(answer)),
+    }
+}
+
+// The error answer is moved once, into `ready`: boxing it would only add an allocation.
+#[allow(clippy::result_large_err)]
+fn route_call(router: Arc<ConnectRouter>, req: Request) -> Result<impl Future<Output = Response> + Send, Response> {
     let (parts, body) = req.into_parts();
-    let procedure = normalize(parts.uri.path());
-    let Some(route) = router.routes.get(&procedure).cloned() else {
-        return error_response(
+    let Some(route) = router.routes.get(parts.uri.path().trim_start_matches('/')).cloned() else {
+        return Err(error_response(
             StatusCode::NOT_FOUND,
-            &ConnectError::new(Code::Unimplemented, format!("unknown procedure /{procedure}")),
-        );
+            &ConnectError::new(
+                Code::Unimplemented,
+                format!("unknown procedure /{}", parts.uri.path().trim_start_matches('/')),
+            ),
+        ));
     };
+    let procedure = route.procedure.clone();
     if parts.method != Method::POST {
         let mut r = error_response(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -752,10 +819,12 @@ async fn dispatch(State(router): State<Arc<ConnectRouter>>, req: Request) -> Res
             ),
         );
         r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
-        return r;
+        return Err(r);
     }
-    let stream_framing = match (&route.kind, content_type_essence(&parts.headers).as_deref()) {
-        (Kind::ServerStream(_), Some(ct)) if ct == crate::stream::CONNECT_JSON_CONTENT_TYPE => Some(Framing::Connect),
+    let stream_framing = match (&route.kind, content_type_essence(&parts.headers)) {
+        (Kind::ServerStream(_), Some(ct)) if ct.eq_ignore_ascii_case(crate::stream::CONNECT_JSON_CONTENT_TYPE) => {
+            Some(Framing::Connect)
+        }
         (Kind::ServerStream(_), _) if is_json_content_type(&parts.headers) => Some(Framing::Jsonl),
         (Kind::Unary(_), _) if is_json_content_type(&parts.headers) => None,
         (kind, _) => {
@@ -776,99 +845,123 @@ async fn dispatch(State(router): State<Arc<ConnectRouter>>, req: Request) -> Res
                 ),
             );
             r.headers_mut().insert("accept-post", HeaderValue::from_static(accepted));
-            return r;
+            return Err(r);
         }
     };
     // A Connect stream reports every error in its end-of-stream envelope, with HTTP 200.
-    let stream_error = |e: ConnectError| match stream_framing {
+    let stream_error = move |e: ConnectError| match stream_framing {
         Some(Framing::Connect) => stream_response(Framing::Connect, None, Some(e), None),
         _ => e.into_response(),
     };
     let timeout = match parse_timeout(&parts.headers) {
         Ok(t) => t,
-        Err(e) => return stream_error(e),
+        Err(e) => return Err(stream_error(e)),
     };
     let deadline = timeout.map(|t| Instant::now() + t);
     let gzip_ok = router.config.compress_responses && accepts_gzip(&parts.headers);
     let bearer_token = bearer_from(&parts.headers);
-    let query = query_pairs(&parts.uri);
-    let limit = router.config.max_body_bytes;
-    let (max_values, max_depth) = (router.config.max_json_values, router.config.max_json_depth);
-    let body_timeout = router.config.body_read_timeout;
     let span = tracing::debug_span!("gitpod.server.call", procedure = %procedure, code = tracing::field::Empty);
 
-    let prepare = {
-        let router = router.clone();
-        async move {
-            let identity = match &router.auth {
-                Some(hook) => hook.authenticate(&parts.headers, bearer_token.as_deref()).await?,
-                None => None,
-            };
-            let mut body = match tokio::time::timeout(body_timeout, read_body(body, &parts.headers, limit)).await {
-                Ok(r) => r?,
-                Err(_) => {
-                    return Err(ConnectError::deadline_exceeded(format!(
-                        "the request body was not read within {} ms",
-                        body_timeout.as_millis()
-                    )))
-                }
-            };
-            if stream_framing == Some(Framing::Connect) {
-                body = unenvelope_request(body)?;
-            }
-            check_json_shape(&body, max_values, max_depth)?;
-            if body.iter().all(|b| b.is_ascii_whitespace()) {
-                body = Bytes::from_static(b"{}");
-            }
-            if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
-                return Err(ConnectError::invalid_argument(
-                    "invalid request: the body must be a JSON object, not an array",
-                ));
-            }
-            let query = query?;
-            if route.paged {
-                body = override_pagination(body, &query)?;
-            }
-            let strict_enums = router.config.strict_enums;
-            let ctx = RequestContext {
-                headers: parts.headers,
-                bearer_token,
-                procedure,
-                deadline,
-                identity,
-                query,
-                strict_enums,
-            };
-            Ok((ctx, body))
-        }
+    // One future whatever the deadline (the dispatch future stays small: it is boxed per call).
+    let work = tracing::Instrument::instrument(
+        AssertUnwindSafe(call(router.clone(), route, parts, body, procedure, deadline, stream_framing, bearer_token))
+            .catch_unwind(),
+        span.clone(),
+    );
+    let work = match timeout {
+        Some(t) => futures_util::future::Either::Left(Box::pin(tokio::time::timeout(t, work).map(move |r| {
+            r.unwrap_or_else(|_| {
+                Ok(Err(ConnectError::deadline_exceeded(format!("the deadline of {} ms passed", t.as_millis()))))
+            })
+        }))),
+        None => futures_util::future::Either::Right(work),
     };
-    let kind = route.kind.clone();
-    let work = async move {
-        let (ctx, body) = prepare.await?;
-        match kind {
-            Kind::Unary(handler) => handler(ctx, body).await.map(Answer::Unary),
-            Kind::ServerStream(handler) => handler(ctx, body).await.map(Answer::Stream),
+    Ok(work.map(move |result| {
+        let result = result.unwrap_or_else(|_panic| Err(ConnectError::internal("the handler panicked")));
+        span.record("code", result.as_ref().err().map_or("ok", |e| e.code.as_str()));
+        match (result, stream_framing) {
+            (Ok(Answer::Unary(body)), _) => {
+                json_response(body, router.config.compress_responses, gzip_ok, router.config.compress_min_bytes)
+            }
+            (Ok(Answer::Stream(messages)), Some(framing)) => {
+                stream_response(framing, Some(messages), None, deadline.zip(timeout))
+            }
+            (Ok(Answer::Stream(_)), None) => ConnectError::internal("a stream for a unary route").into_response(),
+            (Err(e), _) => stream_error(e),
         }
+    }))
+}
+
+/// One call after routing: auth, the body (read, checked, paged), the handler.
+#[allow(clippy::too_many_arguments)]
+async fn call(
+    router: Arc<ConnectRouter>,
+    route: Arc<Route>,
+    parts: http::request::Parts,
+    body: Body,
+    procedure: Arc<str>,
+    deadline: Option<Instant>,
+    stream_framing: Option<Framing>,
+    bearer_token: Option<String>,
+) -> Result<Answer, ConnectError> {
+    let config = &router.config;
+    let identity = match &router.auth {
+        Some(hook) => hook.authenticate(&parts.headers, bearer_token.as_deref()).await?,
+        None => None,
     };
-    let work = tracing::Instrument::instrument(AssertUnwindSafe(work).catch_unwind(), span.clone());
-    let deadline_error =
-        |t: Duration| ConnectError::deadline_exceeded(format!("the deadline of {} ms passed", t.as_millis()));
-    let result = match timeout {
-        Some(t) => match tokio::time::timeout(t, work).await {
-            Ok(r) => r,
-            Err(_) => Ok(Err(deadline_error(t))),
-        },
-        None => work.await,
-    };
-    let result = result.unwrap_or_else(|_panic| Err(ConnectError::internal("the handler panicked")));
-    span.record("code", result.as_ref().err().map_or("ok", |e| e.code.as_str()));
-    match (result, stream_framing) {
-        (Ok(Answer::Unary(body)), _) => json_response(body, gzip_ok, router.config.compress_min_bytes),
-        (Ok(Answer::Stream(messages)), Some(framing)) => {
-            stream_response(framing, Some(messages), None, deadline.zip(timeout))
+    let mut body = read_body_in_time(body, &parts.headers, config.max_body_bytes, config.body_read_timeout).await?;
+    if stream_framing == Some(Framing::Connect) {
+        body = unenvelope_request(body)?;
+    }
+    match check_json_shape(&body, config.max_json_values, config.max_json_depth)? {
+        None => body = Bytes::from_static(b"{}"),
+        Some(b'[') => {
+            return Err(ConnectError::invalid_argument("invalid request: the body must be a JSON object, not an array"))
         }
-        (Ok(Answer::Stream(_)), None) => ConnectError::internal("a stream for a unary route").into_response(),
-        (Err(e), _) => stream_error(e),
+        Some(_) => {}
+    }
+    let query = query_pairs(&parts.uri)?;
+    if route.paged {
+        body = override_pagination(body, &query)?;
+    }
+    let ctx = RequestContext {
+        headers: parts.headers,
+        bearer_token,
+        procedure,
+        deadline,
+        identity,
+        query,
+        strict_enums: config.strict_enums,
+    };
+    match &route.kind {
+        Kind::Unary(handler) => handler(ctx, body, route.encode_hint.clone()).await.map(Answer::Unary),
+        Kind::ServerStream(handler) => handler(ctx, body).await.map(Answer::Stream),
+    }
+}
+
+/// [`read_body`] within `timeout`. The timer is only armed when the body is not there at once
+/// (a small body usually arrives with the request head).
+async fn read_body_in_time(
+    body: Body,
+    headers: &HeaderMap,
+    limit: usize,
+    timeout: Duration,
+) -> Result<Bytes, ConnectError> {
+    let mut read = std::pin::pin!(read_body(body, headers, limit));
+    let first = std::future::poll_fn(|cx| match read.as_mut().poll(cx) {
+        std::task::Poll::Ready(r) => std::task::Poll::Ready(Some(r)),
+        std::task::Poll::Pending => std::task::Poll::Ready(None),
+    });
+    if let Some(r) = first.await {
+        return r;
+    }
+    // Boxed: the rare path keeps its timer out of every call's future.
+    match Box::pin(tokio::time::timeout(timeout, read)).await {
+        Ok(r) => r,
+        Err(_) => Err(ConnectError::deadline_exceeded(format!(
+            "the request body was not read within {} ms",
+            timeout.as_millis()
+        ))),
     }
 }
 
@@ -902,10 +995,10 @@ enum Answer {
     Stream(MessageStream<Vec<u8>>),
 }
 
-/// The lowercased media type of the request, without parameters.
-fn content_type_essence(headers: &HeaderMap) -> Option<String> {
+/// The media type of the request, without parameters (compare it ignoring ASCII case).
+fn content_type_essence(headers: &HeaderMap) -> Option<&str> {
     let ct = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
-    Some(ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+    Some(ct.split(';').next().unwrap_or("").trim())
 }
 
 /// Where a server stream is.
@@ -972,18 +1065,24 @@ fn stream_response(
     resp
 }
 
-fn json_response(body: Vec<u8>, gzip_ok: bool, min_bytes: usize) -> Response {
-    let mut headers = HeaderMap::new();
+/// A unary answer: gzipped when the client accepts it and it is at least `min_bytes`. Only such
+/// answers (the ones that depend on `Accept-Encoding`) carry `Vary: Accept-Encoding`.
+fn json_response(body: Vec<u8>, compress: bool, gzip_ok: bool, min_bytes: usize) -> Response {
+    let mut headers = HeaderMap::with_capacity(4);
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    let body = if gzip_ok && body.len() >= min_bytes {
-        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        gzip(&body)
+    let body = if compress && body.len() >= min_bytes {
+        headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+        if gzip_ok {
+            headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            gzip(&body)
+        } else {
+            body
+        }
     } else {
         body
     };
     let mut resp = Response::new(Body::from(body));
     *resp.headers_mut() = headers;
-    resp.headers_mut().insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     resp
 }
 
@@ -994,8 +1093,9 @@ fn json_response(body: Vec<u8>, gzip_ok: bool, min_bytes: usize) -> Response {
 #[non_exhaustive]
 pub struct ServeConfig {
     /// How long a client may take to send a complete request head (default 10 s): from the
-    /// connection's start for its first request, and (HTTP/1, hyper's own timer) from the moment
-    /// the server waits for each next one. A connection that is slower (slowloris) is closed.
+    /// connection's start for its first request, and (HTTP/1) from the end of each call to the
+    /// next request head (the connection's watchdog, not a timer per request). A connection that
+    /// is slower (slowloris) is closed.
     pub header_read_timeout: Duration,
     /// A connection with no call in flight for this long is closed (default 60 s). HTTP/1: the
     /// wait for the next request head is also bounded by `header_read_timeout`, so an idle
@@ -1078,7 +1178,9 @@ pub async fn serve_with_config(
 ) -> std::io::Result<()> {
     use hyper_util::rt::{TokioExecutor, TokioTimer};
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-    builder.http1().timer(TokioTimer::new()).header_read_timeout(config.header_read_timeout).keep_alive(true);
+    // HTTP/1 has no timer: its header-read timeout is the connection watchdog's (hyper's own
+    // costs a boxed timer per request; see `serve_connection`).
+    builder.http1().header_read_timeout(None).keep_alive(true);
     builder
         .http2()
         .timer(TokioTimer::new())
@@ -1136,34 +1238,43 @@ pub async fn serve_with_config(
 }
 
 /// What a connection is doing, as its calls see it: calls in flight (a call lasts until its
-/// response body is over, so a server stream counts), whether one was seen, when the count last
-/// dropped to zero.
+/// response body is over, so a server stream counts), whether one was seen, whether it speaks
+/// HTTP/2, and when the count last dropped to zero. Calls only touch atomics (no lock, no
+/// wake-up, no timer): the connection's one timer reads them when it fires.
 struct Activity {
-    in_flight: std::sync::atomic::AtomicUsize,
-    seen: std::sync::atomic::AtomicBool,
-    since: std::sync::Mutex<tokio::time::Instant>,
-    changed: tokio::sync::Notify,
+    in_flight: AtomicUsize,
+    seen: AtomicBool,
+    http2: AtomicBool,
+    /// When the last call ended, in nanoseconds since `epoch` (0: none ended yet).
+    idle_since: AtomicU64,
+    epoch: tokio::time::Instant,
 }
 
 /// One call in flight; dropped with the response body.
 struct CallGuard(Arc<Activity>);
 
 impl Activity {
-    fn enter(this: &Arc<Activity>) -> CallGuard {
-        this.in_flight.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        this.seen.store(true, std::sync::atomic::Ordering::SeqCst);
-        this.changed.notify_one();
+    fn enter(this: &Arc<Activity>, http2: bool) -> CallGuard {
+        this.in_flight.fetch_add(1, Ordering::SeqCst);
+        if !this.seen.load(Ordering::Relaxed) {
+            this.seen.store(true, Ordering::SeqCst);
+            this.http2.store(http2, Ordering::SeqCst);
+        }
         CallGuard(this.clone())
+    }
+
+    /// When the connection became idle (the end of its last call, or its start).
+    fn idle_since(&self) -> tokio::time::Instant {
+        self.epoch + Duration::from_nanos(self.idle_since.load(Ordering::SeqCst))
     }
 }
 
 impl Drop for CallGuard {
     fn drop(&mut self) {
-        if let Ok(mut since) = self.0.since.lock() {
-            *since = tokio::time::Instant::now();
-        }
-        self.0.in_flight.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-        self.0.changed.notify_one();
+        // Before the count drops: a watchdog that sees zero calls sees this end (or a later one).
+        let since = u64::try_from(self.0.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.0.idle_since.fetch_max(since, Ordering::SeqCst);
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -1190,10 +1301,16 @@ impl http_body::Body for GuardedBody {
     }
 }
 
-/// Serves one connection: hyper does the protocol (and HTTP/1's header-read timeout); this
-/// watchdog closes the connection when no call is in flight for `header_read_timeout` before
-/// its first call (a client that never completes a request head, HTTP/2 and the protocol
-/// sniffing included) or `idle_timeout` after one, and on shutdown.
+/// Serves one connection: hyper does the protocol; this watchdog closes the connection when no
+/// call is in flight for `header_read_timeout` before its first call (a client that never
+/// completes a request head, HTTP/2 and the protocol sniffing included), after one for
+/// `idle_timeout` (HTTP/2) or the shorter of `idle_timeout` and `header_read_timeout` (HTTP/1:
+/// the wait for the next request head), and on shutdown.
+///
+/// The watchdog is one timer per connection, re-armed only when it fires: calls do not wake the
+/// connection's task or touch the timer wheel (that cost more per call than the call's own
+/// routing). When it fires it reads [`Activity`] and either acts or sleeps until the earliest
+/// moment it could have to.
 async fn serve_connection(
     builder: Arc<hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>>,
     router: axum::Router,
@@ -1202,66 +1319,79 @@ async fn serve_connection(
     mut stop: tokio::sync::watch::Receiver<bool>,
     _permit: tokio::sync::OwnedSemaphorePermit,
 ) {
-    use std::sync::atomic::Ordering;
+    /// How long a connection asked to close may stay idle before it is dropped.
+    const CLOSE_GRACE: Duration = Duration::from_secs(1);
+    let epoch = tokio::time::Instant::now();
     let activity = Arc::new(Activity {
-        in_flight: Default::default(),
-        seen: Default::default(),
-        since: std::sync::Mutex::new(tokio::time::Instant::now()),
-        changed: tokio::sync::Notify::new(),
+        in_flight: AtomicUsize::new(0),
+        seen: AtomicBool::new(false),
+        http2: AtomicBool::new(false),
+        idle_since: AtomicU64::new(0),
+        epoch,
     });
     let service = {
         let activity = activity.clone();
         hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
-            let guard = Activity::enter(&activity);
-            let router = router.clone();
+            let guard = Activity::enter(&activity, req.version() == http::Version::HTTP_2);
+            let call = tower::ServiceExt::oneshot(router.clone(), req.map(Body::new));
             async move {
-                let resp = match tower::ServiceExt::oneshot(router, req.map(Body::new)).await {
+                let resp = match call.await {
                     Ok(r) => r,
                     Err(never) => match never {},
                 };
-                Ok::<_, std::convert::Infallible>(resp.map(|inner| Body::new(GuardedBody { inner, _guard: guard })))
+                Ok::<_, std::convert::Infallible>(resp.map(|inner| GuardedBody { inner, _guard: guard }))
             }
         })
     };
     let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
     tokio::pin!(conn);
+    let watchdog = tokio::time::sleep_until(epoch + config.header_read_timeout);
+    tokio::pin!(watchdog);
     // Set once the connection was asked to close: from then on, idle for a second is the end.
     let mut closing: Option<tokio::time::Instant> = None;
     if *stop.borrow() {
         conn.as_mut().graceful_shutdown();
-        closing = Some(tokio::time::Instant::now());
+        closing = Some(epoch);
+        watchdog.as_mut().reset(epoch + CLOSE_GRACE);
     }
     loop {
-        let in_flight = activity.in_flight.load(Ordering::SeqCst);
-        let since = activity.since.lock().map(|s| *s).unwrap_or_else(|_| tokio::time::Instant::now());
-        let deadline = match closing {
-            _ if in_flight > 0 => None,
-            Some(at) => Some(at.max(since) + Duration::from_secs(1)),
-            None if activity.seen.load(Ordering::SeqCst) => Some(since + config.idle_timeout),
-            None => Some(since + config.header_read_timeout),
-        };
-        let sleep = async {
-            match deadline {
-                Some(at) => tokio::time::sleep_until(at).await,
-                None => std::future::pending().await,
-            }
-        };
         tokio::select! {
+            biased;
             _ = conn.as_mut() => return,
-            _ = activity.changed.notified() => {}
-            _ = sleep => {
+            _ = watchdog.as_mut() => {
+                let now = tokio::time::Instant::now();
+                let seen = activity.seen.load(Ordering::SeqCst);
+                let limit = match closing {
+                    Some(_) => CLOSE_GRACE,
+                    None if !seen => config.header_read_timeout,
+                    None if activity.http2.load(Ordering::SeqCst) => config.idle_timeout,
+                    None => config.idle_timeout.min(config.header_read_timeout),
+                };
+                if activity.in_flight.load(Ordering::SeqCst) > 0 {
+                    // Busy: it cannot be idle long enough before `limit` from now.
+                    watchdog.as_mut().reset(now + limit);
+                    continue;
+                }
+                let since = activity.idle_since().max(closing.unwrap_or(epoch));
+                if now < since + limit {
+                    watchdog.as_mut().reset(since + limit);
+                    continue;
+                }
                 // Nothing in flight: after the grace of a close, or before any request (nothing to
                 // be graceful about: the client never completed a request head), drop it.
-                if closing.is_some() || !activity.seen.load(Ordering::SeqCst) {
+                if closing.is_some() || !seen {
                     return;
                 }
                 conn.as_mut().graceful_shutdown();
-                closing = Some(tokio::time::Instant::now());
+                closing = Some(now);
+                watchdog.as_mut().reset(now + CLOSE_GRACE);
             }
             r = stop.changed(), if closing.is_none() => {
                 if r.is_err() || *stop.borrow() {
                     conn.as_mut().graceful_shutdown();
-                    closing = Some(tokio::time::Instant::now());
+                    let now = tokio::time::Instant::now();
+                    closing = Some(now);
+                    watchdog.as_mut().reset(now + CLOSE_GRACE);
                 }
             }
         }
