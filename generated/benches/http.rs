@@ -131,7 +131,9 @@ fn main() {
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
         (generated, hand)
     });
-    let rounds = 9;
+    let rounds = std::env::var("BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(9);
+    // `BENCH_ONLY=client` / `BENCH_ONLY=server`: one part only (`client-generated` / `client-raw`: below).
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     println!(
         "http: {rounds} interleaved pairs per line; GetRunner, answer {} B; {} worker threads",
         one.len(),
@@ -144,6 +146,9 @@ fn main() {
     let gen_url = format!("{generated_url}/{PROCEDURE}");
     let hand_url_full = format!("{hand_url}/{PROCEDURE}");
     for gzip in [false, true] {
+        if only.starts_with("client") {
+            break;
+        }
         for (concurrency, total) in [(1usize, 2000usize), (32, 6000)] {
             let p = pairs(
                 rounds,
@@ -155,6 +160,9 @@ fn main() {
         }
     }
 
+    if only == "server" {
+        return;
+    }
     // Client: the generated client against raw reqwest + serde_json, both calling the
     // hand-written server.
     let config = ClientConfig::new().base_url(hand_url.clone()).bearer_token("secret-token");
@@ -174,6 +182,7 @@ fn main() {
             let resp = raw
                 .post(&url)
                 .header(header::CONTENT_TYPE, "application/json")
+                .header("connect-protocol-version", "1")
                 .bearer_auth("secret-token")
                 .body(serde_json::to_vec(&request).unwrap())
                 .send()
@@ -184,6 +193,18 @@ fn main() {
             black_box(serde_json::from_slice::<GetRunnerResponse>(&bytes).unwrap());
         }
     };
+    // `BENCH_ONLY=client-generated` / `client-raw`: that side alone, `BENCH_CALLS` calls
+    // (default 100,000) with `BENCH_CONCURRENCY` in flight (default 1), for a profiler.
+    if let Some(side) = only.strip_prefix("client-") {
+        let env = |name: &str, default: usize| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
+        let (concurrency, total) = (env("BENCH_CONCURRENCY", 1), env("BENCH_CALLS", 100_000));
+        let us = match side {
+            "generated" => rt.block_on(per_call(generated_call, concurrency, total)),
+            _ => rt.block_on(per_call(raw_call, concurrency, total)),
+        };
+        println!("client-{side} c={concurrency}: {us:.1} µs/call over {total} calls");
+        return;
+    }
     for (concurrency, total) in [(1usize, 2000usize), (32, 6000)] {
         let p = pairs(
             rounds,
