@@ -273,8 +273,14 @@ impl CallOptions {
 struct Inner {
     http: reqwest::Client,
     base_url: String,
+    /// `base_url` parsed: each call's URL is a clone with the path set.
+    url: reqwest::Url,
+    /// `{base}/{procedure}` of the plain procedures called so far (at most [`MAX_CACHED_URLS`]).
+    urls: std::sync::RwLock<std::collections::HashMap<Box<str>, reqwest::Url>>,
     token: String,
-    user_agent: String,
+    /// The headers of every unary request, built once: content type, accept, protocol version,
+    /// user agent and the token (a sensitive value). Streams replace content type and accept.
+    headers: http::HeaderMap,
     timeout: Duration,
     max_retries: u32,
     backoff_base: Duration,
@@ -332,18 +338,27 @@ impl Transport {
             .or_else(|| env_nonempty(ENV_BASE_URL))
             .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
         let base_url = base_url.trim_end_matches('/').to_owned();
-        match reqwest::Url::parse(&base_url) {
-            Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {}
+        let url = match reqwest::Url::parse(&base_url) {
+            Ok(u) if u.scheme() == "http" || u.scheme() == "https" => u,
             _ => return Err(Error::Config(format!("invalid base URL {:?}", redact_url(&base_url)))),
-        }
+        };
         let token = config.bearer_token.clone().or_else(|| env_nonempty(ENV_API_KEY)).ok_or_else(|| {
             Error::Config(format!(
                 "no API token: set one with ClientConfig::bearer_token or in the {ENV_API_KEY} environment variable"
             ))
         })?;
-        if http::HeaderValue::from_str(&format!("Bearer {token}")).is_err() {
+        let Ok(mut authorization) = http::HeaderValue::from_str(&format!("Bearer {token}")) else {
             return Err(Error::Config("the API token contains characters not allowed in a header".into()));
-        }
+        };
+        authorization.set_sensitive(true);
+        let user_agent = http::HeaderValue::from_str(&config.user_agent)
+            .map_err(|_| Error::Config("the user agent contains characters not allowed in a header".into()))?;
+        let mut headers = http::HeaderMap::with_capacity(8);
+        headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+        headers.insert(http::header::ACCEPT, http::HeaderValue::from_static("application/json"));
+        headers.insert(CONNECT_PROTOCOL_VERSION, http::HeaderValue::from_static("1"));
+        headers.insert(http::header::USER_AGENT, user_agent);
+        headers.insert(http::header::AUTHORIZATION, authorization);
         let http = match config.http_client {
             Some(c) => c,
             None => reqwest::Client::builder()
@@ -355,8 +370,10 @@ impl Transport {
             inner: Arc::new(Inner {
                 http,
                 base_url,
+                url,
+                urls: Default::default(),
                 token,
-                user_agent: config.user_agent,
+                headers,
                 timeout: config.timeout,
                 max_retries: config.max_retries,
                 backoff_base: config.backoff_base,
@@ -440,7 +457,8 @@ impl Transport {
         procedure: &str,
         req: &Req,
     ) -> Result<Resp, Error> {
-        self.unary_with_response(procedure, req).await.map(Response::into_inner)
+        let body = serde_json::to_vec(req).map_err(|e| Error::Encode(e.to_string()))?;
+        self.call(procedure, body, Vec::new(), RetryPolicy::Idempotent).await.map(|a| a.message)
     }
 
     /// [`Transport::unary`] returning the message with the answer's status, headers and request id.
@@ -450,7 +468,7 @@ impl Transport {
         req: &Req,
     ) -> Result<Response<Resp>, Error> {
         let body = serde_json::to_vec(req).map_err(|e| Error::Encode(e.to_string()))?;
-        self.call(procedure, body, Vec::new(), RetryPolicy::Idempotent).await
+        self.call(procedure, body, Vec::new(), RetryPolicy::Idempotent).await.map(Answer::into_response)
     }
 
     /// One unary call of a **non-idempotent** procedure (e.g. `CreateRunner`): like
@@ -468,7 +486,8 @@ impl Transport {
         procedure: &str,
         req: &Req,
     ) -> Result<Resp, Error> {
-        self.unary_non_idempotent_with_response(procedure, req).await.map(Response::into_inner)
+        let body = serde_json::to_vec(req).map_err(|e| Error::Encode(e.to_string()))?;
+        self.call(procedure, body, Vec::new(), RetryPolicy::NonIdempotent).await.map(|a| a.message)
     }
 
     /// [`Transport::unary_non_idempotent`] returning the message with the answer's status,
@@ -479,7 +498,7 @@ impl Transport {
         req: &Req,
     ) -> Result<Response<Resp>, Error> {
         let body = serde_json::to_vec(req).map_err(|e| Error::Encode(e.to_string()))?;
-        self.call(procedure, body, Vec::new(), RetryPolicy::NonIdempotent).await
+        self.call(procedure, body, Vec::new(), RetryPolicy::NonIdempotent).await.map(Answer::into_response)
     }
 
     /// A call of a list method (idempotent; retried as [`Transport::unary`]). When `token` is set
@@ -520,7 +539,7 @@ impl Transport {
             }
         }
         let body = serde_json::to_vec(&value).map_err(|e| Error::Encode(e.to_string()))?;
-        self.call(procedure, body, query, RetryPolicy::Idempotent).await.map(Response::into_inner)
+        self.call(procedure, body, query, RetryPolicy::Idempotent).await.map(|a| a.message)
     }
 
     /// The retry loop. The timeout is a deadline for the whole call: each attempt gets the time
@@ -532,25 +551,68 @@ impl Transport {
         body: Vec<u8>,
         mut query: Vec<(String, String)>,
         policy: RetryPolicy,
-    ) -> Result<Response<Resp>, Error> {
+    ) -> Result<Answer<Resp>, Error> {
         let procedure = procedure.trim_start_matches('/');
         let span = tracing::debug_span!("gitpod.client.call", procedure, attempts = tracing::field::Empty);
         let body = self.opts.extras.apply_to_body(body)?;
         query.extend(self.opts.extras.query.iter().cloned());
-        tracing::Instrument::instrument(self.call_inner(procedure, body, query, policy), span).await
+        let url = self.url(procedure, &query)?;
+        tracing::Instrument::instrument(self.call_inner(procedure, url, body, policy, span.clone()), span).await
+    }
+
+    /// `{base}/{procedure}?{query}`. A procedure of plain characters (letters, digits, `.`, `_`,
+    /// `-`, `/`: every generated one) is the path of a clone of the base URL parsed in
+    /// `Transport::new` (the host is not parsed again), and that URL is kept for the next call of
+    /// the procedure; anything else (a `?` in it, say) goes through a full parse of
+    /// `{base}/{procedure}`, as it always did.
+    fn url(&self, procedure: &str, query: &[(String, String)]) -> Result<reqwest::Url, Error> {
+        let procedure = procedure.trim_start_matches('/');
+        let cached = self.inner.urls.read().ok().and_then(|urls| urls.get(procedure).cloned());
+        let mut url = match cached {
+            Some(url) => url,
+            None => self.new_url(procedure)?,
+        };
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        }
+        Ok(url)
+    }
+
+    #[cold]
+    fn new_url(&self, procedure: &str) -> Result<reqwest::Url, Error> {
+        let base = &self.inner.url;
+        let plain = procedure.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/'));
+        if !(plain && base.query().is_none() && base.fragment().is_none()) {
+            let url = format!("{}/{procedure}", self.inner.base_url);
+            return reqwest::Url::parse(&url).map_err(|e| {
+                Error::Config(format!("invalid request: builder error for url ({}): {e}", redact_url(&url)))
+            });
+        }
+        let mut url = base.clone();
+        url.set_path(&format!("{}/{procedure}", base.path().trim_end_matches('/')));
+        if let Ok(mut urls) = self.inner.urls.write() {
+            if urls.len() < MAX_CACHED_URLS {
+                urls.insert(procedure.into(), url.clone());
+            }
+        }
+        Ok(url)
     }
 
     async fn call_inner<Resp: DeserializeOwned>(
         &self,
         procedure: &str,
+        url: reqwest::Url,
         body: Vec<u8>,
-        query: Vec<(String, String)>,
         policy: RetryPolicy,
-    ) -> Result<Response<Resp>, Error> {
-        let url = format!("{}/{}", self.inner.base_url, procedure.trim_start_matches('/'));
+        span: tracing::Span,
+    ) -> Result<Answer<Resp>, Error> {
         let timeout = self.effective_timeout();
         let retries = self.effective_retries();
         let deadline = tokio::time::Instant::now() + timeout;
+        // The call's one deadline timer: every attempt races it, a backoff that would pass it
+        // waits for it. (Registered when first polled, i.e. once the first attempt waits.)
+        let expired = tokio::time::sleep_until(deadline);
+        tokio::pin!(expired);
         let body = bytes::Bytes::from(body);
         let mut attempt: u32 = 0;
         loop {
@@ -558,17 +620,18 @@ impl Transport {
             if remaining.is_zero() {
                 return Err(Error::Timeout(timeout));
             }
-            tracing::Span::current().record("attempts", attempt + 1);
-            let span = tracing::debug_span!(
+            span.record("attempts", attempt + 1);
+            let attempt_span = tracing::debug_span!(
                 "gitpod.client.attempt",
                 procedure,
                 attempt,
                 status = tracing::field::Empty,
                 code = tracing::field::Empty
             );
+            let call = AttemptCall { procedure, url: &url, remaining, timeout, policy, attempt };
             let outcome = tracing::Instrument::instrument(
-                self.attempt::<Resp>(procedure, &url, &query, body.clone(), remaining, timeout, policy, attempt),
-                span,
+                self.attempt::<Resp>(call, body.clone(), expired.as_mut(), attempt_span.clone()),
+                attempt_span,
             )
             .await;
             match outcome {
@@ -588,7 +651,7 @@ impl Transport {
                     let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
                     if delay >= remaining {
                         // The next attempt could not start before the deadline.
-                        tokio::time::sleep_until(deadline).await;
+                        expired.as_mut().await;
                         return Err(Error::Timeout(timeout));
                     }
                     tokio::time::sleep(delay).await;
@@ -638,7 +701,6 @@ impl Transport {
     async fn open_stream(
         &self,
         procedure: &str,
-        url: &str,
         body: bytes::Bytes,
         framing: Framing,
     ) -> Result<reqwest::Response, Error> {
@@ -650,6 +712,10 @@ impl Transport {
             Framing::Jsonl => ("application/json", crate::stream::JSONL_CONTENT_TYPE),
             Framing::Connect => (crate::stream::CONNECT_JSON_CONTENT_TYPE, crate::stream::CONNECT_JSON_CONTENT_TYPE),
         };
+        let mut stream_headers = self.inner.headers.clone();
+        stream_headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static(content_type));
+        stream_headers.insert(http::header::ACCEPT, http::HeaderValue::from_static(accept));
+        let url = self.url(procedure, &[])?;
         // Connect streaming requests are enveloped too (one message, flags 0).
         let body = match framing {
             Framing::Jsonl => body,
@@ -662,19 +728,12 @@ impl Transport {
                 return Err(Error::Timeout(timeout));
             }
             let extra = self.request_extras(procedure, attempt).await?;
-            let rb = self
-                .inner
-                .http
-                .post(url)
-                .header(http::header::CONTENT_TYPE, content_type)
-                .header(http::header::ACCEPT, accept)
-                .header("connect-protocol-version", "1")
-                .header(http::header::USER_AGENT, &self.inner.user_agent)
-                .header(http::header::AUTHORIZATION, format!("Bearer {}", self.inner.token))
-                .body(body.clone());
-            let rb = extra.apply(rb);
+            let mut request = reqwest::Request::new(reqwest::Method::POST, url.clone());
+            request.headers_mut().clone_from(&stream_headers);
+            extra.apply(&mut request);
+            *request.body_mut() = Some(body.clone().into());
             let outcome = tokio::time::timeout(remaining, async {
-                let resp = rb.send().await?;
+                let resp = self.inner.http.execute(request).await?;
                 if resp.status() == reqwest::StatusCode::OK {
                     return Ok(Ok(resp));
                 }
@@ -728,43 +787,40 @@ impl Transport {
         Duration::from_secs_f64(capped * jitter)
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// One attempt: the request (the transport's headers, `Connect-Timeout-Ms`, then the call's
+    /// and the hooks' headers), raced against the call's deadline.
     async fn attempt<Resp: DeserializeOwned>(
         &self,
-        procedure: &str,
-        url: &str,
-        query: &[(String, String)],
+        call: AttemptCall<'_>,
         body: bytes::Bytes,
-        remaining: Duration,
-        timeout: Duration,
-        policy: RetryPolicy,
-        attempt: u32,
-    ) -> Attempt<Response<Resp>> {
+        expired: std::pin::Pin<&mut tokio::time::Sleep>,
+        span: tracing::Span,
+    ) -> Attempt<Answer<Resp>> {
+        let AttemptCall { procedure, url, remaining, timeout, policy, attempt } = call;
         let extra = match self.request_extras(procedure, attempt).await {
             Ok(extra) => extra,
             Err(e) => return Attempt::Done(Err(e)),
         };
-        let started = std::time::Instant::now();
-        let mut rb = self
-            .inner
-            .http
-            .post(url)
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .header(http::header::ACCEPT, "application/json")
-            .header("connect-protocol-version", "1")
-            .header(http::header::USER_AGENT, &self.inner.user_agent)
-            .header(http::header::AUTHORIZATION, format!("Bearer {}", self.inner.token))
-            .header("connect-timeout-ms", timeout_ms(remaining))
-            .body(body);
-        if !query.is_empty() {
-            rb = rb.query(query);
+        // Only hooks read the attempt's duration.
+        let started = (!self.inner.hooks.is_empty()).then(std::time::Instant::now);
+        let mut request = reqwest::Request::new(reqwest::Method::POST, url.clone());
+        let headers = request.headers_mut();
+        // Room for what is added below and by reqwest and hyper (accept-encoding, host,
+        // content-length): no regrowth.
+        *headers = http::HeaderMap::with_capacity(REQUEST_HEADERS_CAPACITY);
+        for (name, value) in &self.inner.headers {
+            headers.insert(name.clone(), value.clone());
         }
-        let rb = extra.apply(rb);
+        headers.insert(CONNECT_TIMEOUT_MS, timeout_ms(remaining));
+        extra.apply(&mut request);
+        *request.body_mut() = Some(body.into());
         let limit = self.effective_max_response_bytes();
         let fut = async {
-            let mut resp = rb.send().await?;
+            let mut resp = self.inner.http.execute(request).await?;
             let status = resp.status();
-            let headers = resp.headers().clone();
+            // Moved out, not cloned: the body is read from here on, the headers go to the hooks,
+            // to the `Response` or to the error.
+            let headers = std::mem::take(resp.headers_mut());
             // A success body up to the limit; an error body up to its small cap (the rest is
             // never read: dropping the response closes the connection).
             let cap = if status == reqwest::StatusCode::OK { limit } else { limit.min(MAX_ERROR_BODY_BYTES) };
@@ -781,13 +837,18 @@ impl Transport {
             }
         };
         let idempotent = policy == RetryPolicy::Idempotent;
-        let outcome = tokio::time::timeout(remaining, fut).await;
-        if !matches!(outcome, Ok(Ok(_))) {
-            self.after_attempt(procedure, attempt, None, None, started);
-        }
+        let outcome = tokio::select! {
+            biased;
+            outcome = fut => Some(outcome),
+            () = expired => None,
+        };
         let (status, headers, body) = match outcome {
-            Err(_) => return failed(Error::Timeout(timeout), idempotent),
-            Ok(Err(e)) => {
+            None => {
+                self.after_attempt(procedure, attempt, None, None, started, &span);
+                return failed(Error::Timeout(timeout), idempotent);
+            }
+            Some(Err(e)) => {
+                self.after_attempt(procedure, attempt, None, None, started, &span);
                 if e.is_builder() {
                     return Attempt::Done(Err(Error::Config(format!("invalid request: {e}"))));
                 }
@@ -800,9 +861,9 @@ impl Transport {
                 }
                 return failed(transport_error(e), idempotent);
             }
-            Ok(Ok(r)) => r,
+            Some(Ok(r)) => r,
         };
-        self.after_attempt(procedure, attempt, Some(status), Some(&headers), started);
+        self.after_attempt(procedure, attempt, Some(status), Some(&headers), started, &span);
         if status == reqwest::StatusCode::OK {
             if body.over {
                 let procedure = procedure.trim_start_matches('/').to_owned();
@@ -812,13 +873,13 @@ impl Transport {
             let slice: &[u8] = if bytes.iter().all(|b| b.is_ascii_whitespace()) { b"{}" } else { &bytes };
             let r = crate::decode::decode_json::<Resp>(slice);
             let r = r.map_err(|e| decode_error(procedure, &e, &bytes));
-            return Attempt::Done(r.map(|message| Response::new(message, status, headers, attempt)));
+            return Attempt::Done(r.map(|message| Answer { message, status, headers, attempt }));
         }
         let bytes = body.bytes;
         let code = status.as_u16();
         let request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
         let err = Error::Connect(ConnectError::from_response(code, &bytes, request_id));
-        tracing::Span::current().record("code", err.code().as_str());
+        span.record("code", err.code().as_str());
         let should_retry = match headers.get("x-should-retry").and_then(|v| v.to_str().ok()) {
             _ if code == 409 || code == 501 => false,
             Some("true") => true,
@@ -837,31 +898,73 @@ impl Transport {
     }
 }
 
+/// What an attempt needs of its call (besides the body and the deadline).
+#[derive(Clone, Copy)]
+struct AttemptCall<'a> {
+    procedure: &'a str,
+    url: &'a reqwest::Url,
+    /// The time left before the deadline (sent as `Connect-Timeout-Ms`).
+    remaining: Duration,
+    /// The call's timeout (what `Error::Timeout` holds).
+    timeout: Duration,
+    policy: RetryPolicy,
+    attempt: u32,
+}
+
+/// A successful unary answer before it becomes a [`Response`] (which `unary` does not need).
+struct Answer<T> {
+    message: T,
+    status: http::StatusCode,
+    headers: http::HeaderMap,
+    attempt: u32,
+}
+
+impl<T> Answer<T> {
+    fn into_response(self) -> Response<T> {
+        Response::new(self.message, self.status, self.headers, self.attempt)
+    }
+}
+
 /// A body read up to a cap.
 struct CappedBody {
     /// At most the cap's bytes.
-    bytes: Vec<u8>,
+    bytes: bytes::Bytes,
     /// The body was longer than the cap (reading stopped there).
     over: bool,
 }
 
 /// Reads `resp`'s body chunk by chunk (decompressed, when the server gzipped it) and stops as
 /// soon as more than `cap` bytes arrived, or at once when `Content-Length` says so: never more
-/// than `cap` plus one chunk in memory. Keeps the first `cap` bytes.
+/// than `cap` plus one chunk in memory. Keeps the first `cap` bytes. A body that arrives in one
+/// chunk (most small answers) is kept as that chunk, not copied.
 async fn read_capped(resp: &mut reqwest::Response, cap: usize) -> Result<CappedBody, reqwest::Error> {
     if resp.content_length().is_some_and(|n| n > cap as u64) {
-        return Ok(CappedBody { bytes: Vec::new(), over: true });
+        return Ok(CappedBody { bytes: bytes::Bytes::new(), over: true });
     }
-    let mut bytes = Vec::with_capacity(resp.content_length().map_or(0, |n| n as usize).min(cap));
-    while let Some(chunk) = resp.chunk().await? {
+    let Some(first) = resp.chunk().await? else {
+        return Ok(CappedBody { bytes: bytes::Bytes::new(), over: false });
+    };
+    if first.len() > cap {
+        return Ok(CappedBody { bytes: first.slice(..cap), over: true });
+    }
+    let Some(mut chunk) = resp.chunk().await? else {
+        return Ok(CappedBody { bytes: first, over: false });
+    };
+    let expected = resp.content_length().map_or(0, |n| n as usize).min(cap);
+    let mut bytes = Vec::with_capacity(expected.max(first.len() + chunk.len()).min(cap));
+    bytes.extend_from_slice(&first);
+    loop {
         if bytes.len() + chunk.len() > cap {
             let room = cap - bytes.len();
             bytes.extend_from_slice(&chunk[..room]);
-            return Ok(CappedBody { bytes, over: true });
+            return Ok(CappedBody { bytes: bytes.into(), over: true });
         }
         bytes.extend_from_slice(&chunk);
+        match resp.chunk().await? {
+            Some(next) => chunk = next,
+            None => return Ok(CappedBody { bytes: bytes.into(), over: false }),
+        }
     }
-    Ok(CappedBody { bytes, over: false })
 }
 
 /// The decode error of a response or stream message: the procedure, the serde message with
@@ -901,9 +1004,21 @@ pub(crate) fn redact_url(url: &str) -> String {
 
 /// `Connect-Timeout-Ms` for the time that remains: whole milliseconds rounded up (so a first
 /// attempt sends the configured timeout), at least 1, at most 10 digits.
-fn timeout_ms(remaining: Duration) -> String {
-    remaining.as_nanos().div_ceil(1_000_000).clamp(1, 9_999_999_999).to_string()
+fn timeout_ms(remaining: Duration) -> http::HeaderValue {
+    let ms = remaining.as_nanos().div_ceil(1_000_000).clamp(1, 9_999_999_999);
+    http::HeaderValue::from(ms as u64)
 }
+
+/// The capacity of a request's header map.
+const REQUEST_HEADERS_CAPACITY: usize = 12;
+
+/// How many procedure URLs a transport keeps (more than any generated API has).
+const MAX_CACHED_URLS: usize = 1024;
+
+/// `Connect-Protocol-Version`.
+const CONNECT_PROTOCOL_VERSION: http::HeaderName = http::HeaderName::from_static("connect-protocol-version");
+/// `Connect-Timeout-Ms`: the time left before the call's deadline.
+const CONNECT_TIMEOUT_MS: http::HeaderName = http::HeaderName::from_static("connect-timeout-ms");
 
 /// The server-requested delay: `retry-after-ms` (milliseconds), else `Retry-After` (seconds or an
 /// HTTP date); honoured when it is positive and at most 60 s. A zero or negative value (or a date
@@ -1126,7 +1241,7 @@ impl<T: DeserializeOwned + Send + 'static> ResponseStream<T> {
                             Ok(b) => bytes::Bytes::from(b),
                             Err(e) => return Some((Err(e), St::Done)),
                         };
-                        let resp = match p.transport.open_stream(&p.procedure, &p.url, body, p.framing).await {
+                        let resp = match p.transport.open_stream(&p.procedure, body, p.framing).await {
                             Ok(r) => r,
                             Err(e) => return Some((Err(e), St::Done)),
                         };
@@ -1218,5 +1333,63 @@ impl<T: DeserializeOwned + Send + 'static> Stream for ResponseStream<T> {
             this.running = None;
         }
         poll
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn transport(base: &str) -> Transport {
+        Transport::new(ClientConfig::new().base_url(base).bearer_token("t")).unwrap()
+    }
+
+    #[test]
+    fn call_urls_are_what_a_full_parse_of_base_slash_procedure_gives() {
+        let bases = [
+            "http://127.0.0.1:8080",
+            "http://127.0.0.1:8080/",
+            "https://app.gitpod.io/api",
+            "https://app.gitpod.io/api/",
+            "https://user:pw@Example.COM:443/a%20b/c",
+            "http://[::1]:9/x/../y",
+        ];
+        let procedures = ["gitpod.v1.RunnerService/GetRunner", "/gitpod.v1.RunnerService/GetRunner", "a_b-c/D.e"];
+        let query = [("token".to_owned(), "a b&c".to_owned()), ("pageSize".to_owned(), "7".to_owned())];
+        for base in bases {
+            let t = transport(base);
+            for procedure in procedures {
+                for q in [&query[..0], &query[..]] {
+                    let mut expected = reqwest::Url::parse(&format!(
+                        "{}/{}",
+                        base.trim_end_matches('/'),
+                        procedure.trim_start_matches('/')
+                    ))
+                    .unwrap();
+                    if !q.is_empty() {
+                        expected.query_pairs_mut().extend_pairs(q.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+                    }
+                    // Twice: built, then from the cache.
+                    assert_eq!(t.url(procedure, q).unwrap(), expected, "{base} {procedure}");
+                    assert_eq!(t.url(procedure, q).unwrap(), expected, "{base} {procedure} (cached)");
+                }
+            }
+        }
+        // Not plain: parsed in full, as before (the `?` starts the query).
+        let t = transport("http://h/api");
+        assert_eq!(t.url("s/M?code=1", &[]).unwrap().as_str(), "http://h/api/s/M?code=1");
+        assert!(t.inner.urls.read().unwrap().get("s/M?code=1").is_none());
+    }
+
+    #[test]
+    fn an_invalid_user_agent_is_a_config_error_at_construction() {
+        let config = ClientConfig::new().base_url("http://h").bearer_token("t").user_agent("bad\nagent");
+        assert!(matches!(Transport::new(config), Err(Error::Config(m)) if m.contains("user agent")));
+    }
+
+    #[test]
+    fn the_token_header_is_sensitive() {
+        let t = transport("http://h");
+        assert!(t.inner.headers[http::header::AUTHORIZATION].is_sensitive());
     }
 }

@@ -58,34 +58,54 @@ pub trait ClientHook: Send + Sync + 'static {
 }
 
 /// The headers and query parameters one attempt adds: the call's own, then the hooks'.
-pub(super) struct AttemptExtras {
-    headers: http::HeaderMap,
-    query: Vec<(String, String)>,
+pub(super) enum AttemptExtras<'a> {
+    /// No hooks: the call's own headers, as they are.
+    Call(&'a http::HeaderMap),
+    /// What the hooks left (they started from a copy of the call's headers).
+    Hooked { headers: http::HeaderMap, query: Vec<(String, String)> },
 }
 
-impl AttemptExtras {
-    /// Adds them to a request: each header replaces the client's header of that name.
-    pub(super) fn apply(self, mut rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        if !self.query.is_empty() {
-            rb = rb.query(&self.query);
+impl AttemptExtras<'_> {
+    /// Adds them to a request: the query parameters after the URL's own; each header name
+    /// replaces the client's header of that name (all the values given for it are sent).
+    pub(super) fn apply(self, request: &mut reqwest::Request) {
+        match self {
+            AttemptExtras::Call(headers) => replace_headers(request.headers_mut(), headers),
+            AttemptExtras::Hooked { headers, query } => {
+                if !query.is_empty() {
+                    let url = request.url_mut();
+                    url.query_pairs_mut().extend_pairs(query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+                }
+                replace_headers(request.headers_mut(), &headers);
+            }
         }
-        if !self.headers.is_empty() {
-            rb = rb.headers(self.headers);
+    }
+}
+
+/// As `reqwest::RequestBuilder::headers`: each name of `src` replaces that header of `dst`
+/// with all its values.
+fn replace_headers(dst: &mut http::HeaderMap, src: &http::HeaderMap) {
+    for name in src.keys() {
+        let mut values = src.get_all(name).iter();
+        if let Some(first) = values.next() {
+            dst.insert(name.clone(), first.clone());
         }
-        rb
+        for value in values {
+            dst.append(name.clone(), value.clone());
+        }
     }
 }
 
 impl super::Transport {
     /// The call's headers, then what each hook's `before_request` adds (streams: query too).
-    pub(super) async fn request_extras(&self, procedure: &str, attempt: u32) -> Result<AttemptExtras, Error> {
+    pub(super) async fn request_extras(&self, procedure: &str, attempt: u32) -> Result<AttemptExtras<'_>, Error> {
         if let Some(problem) = &self.opts.extras.invalid {
             return Err(Error::Config(problem.clone()));
         }
-        let headers = self.opts.extras.headers.clone();
         if self.inner.hooks.is_empty() {
-            return Ok(AttemptExtras { headers, query: Vec::new() });
+            return Ok(AttemptExtras::Call(&self.opts.extras.headers));
         }
+        let headers = self.opts.extras.headers.clone();
         let mut request = HookRequest { procedure: procedure.to_owned(), attempt, headers, query: Vec::new() };
         for hook in &self.inner.hooks {
             hook.before_request(&mut request).await?;
@@ -95,21 +115,24 @@ impl super::Transport {
                 value.set_sensitive(true);
             }
         }
-        Ok(AttemptExtras { headers: request.headers, query: request.query })
+        Ok(AttemptExtras::Hooked { headers: request.headers, query: request.query })
     }
 
-    /// Records the attempt's status on the current span and tells the hooks.
+    /// Records the attempt's status on its span and tells the hooks (`started`: when the attempt
+    /// started, taken when there are hooks).
     pub(super) fn after_attempt(
         &self,
         procedure: &str,
         attempt: u32,
         status: Option<http::StatusCode>,
         headers: Option<&http::HeaderMap>,
-        started: std::time::Instant,
+        started: Option<std::time::Instant>,
+        span: &tracing::Span,
     ) {
         if let Some(s) = status {
-            tracing::Span::current().record("status", s.as_u16());
+            span.record("status", s.as_u16());
         }
+        let Some(started) = started else { return };
         if self.inner.hooks.is_empty() {
             return;
         }
