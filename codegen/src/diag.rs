@@ -18,7 +18,8 @@ pub struct Diagnostic {
     pub file: String,
     /// Byte offset into the file.
     pub offset: usize,
-    /// 1-based line and column of `offset` (column counts chars).
+    /// 1-based line and column of `offset` (column counts chars); 0 until [`locate`] has run, which
+    /// `parse_pages` does for every diagnostic it returns.
     pub line: usize,
     pub column: usize,
     /// What was found and what was expected (or, for ambiguities, the candidate readings).
