@@ -267,7 +267,8 @@ async fn per_call_timeout_is_a_deadline_for_the_whole_call() {
     eprintln!("slow handler, timeout 300 ms, 2 retries allowed: {took:?}, {} attempt(s)", hits.load(Ordering::SeqCst));
     assert!(matches!(err, Error::Timeout(d) if d == Duration::from_millis(300)), "{err:?}");
     assert_eq!(err.code(), Code::DeadlineExceeded);
-    assert!(took >= Duration::from_millis(300) && took < Duration::from_millis(500), "{took:?}");
+    // Three attempts would take 900 ms; the margin is for a loaded machine.
+    assert!(took >= Duration::from_millis(300) && took < Duration::from_millis(800), "{took:?}");
     assert_eq!(hits.load(Ordering::SeqCst), 1, "no time left for a retry");
 
     // per-client timeout

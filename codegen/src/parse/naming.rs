@@ -16,7 +16,7 @@
 
 use super::instances::{Inst, Side};
 use crate::model::Model;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Final names for every instance (indexed like `insts`), by the rule in the module docs, and the instances
 /// that were numbered (`Organization2`) because the rule gave them a name another structure holds, with that
@@ -140,8 +140,10 @@ pub(super) fn assign_names(insts: &[Inst], previous: Option<&Model>) -> (Vec<Str
     }
     // Two scoped structures may still meet under one name: number the later ones. Kept names are theirs.
     let mut taken: BTreeMap<String, String> = BTreeMap::new();
+    let mut numbering = Numbering::default();
     for (i, n) in names.iter().enumerate() {
         if let Some(n) = n.as_ref().filter(|n| kept.contains(*n)) {
+            numbering.record(n, &insts[i].sig);
             taken.insert(n.clone(), insts[i].sig.clone());
         }
     }
@@ -151,18 +153,86 @@ pub(super) fn assign_names(insts: &[Inst], previous: Option<&Model>) -> (Vec<Str
         let mut n = n.unwrap_or_else(|| insts[i].base.clone());
         let sig = &insts[i].sig;
         if insts[i].root.is_none() {
-            let mut k = 2;
-            let stem = n.clone();
-            while taken.get(&n).is_some_and(|s| s != sig) {
-                n = format!("{stem}{k}");
-                k += 1;
-            }
-            if k > 2 {
+            if taken.get(&n).is_some_and(|s| s != sig) {
+                let stem = std::mem::take(&mut n);
+                n = numbering.first_fit(&taken, &stem, sig);
                 numbered.push((i, stem));
             }
+            numbering.record(&n, sig);
             taken.insert(n.clone(), sig.clone());
         }
         out[i] = n;
     }
     (out, numbered)
+}
+
+/// Finds `{stem}{k}` for the smallest k ≥ 2 whose name is free or already holds an equal structure, without
+/// probing every k each time: thousands of structures can share one stem, and probing from 2 each time is
+/// quadratic.
+#[derive(Default)]
+struct Numbering<'s> {
+    /// Per stem, a k below which every `{stem}{k}` is taken (names are never released).
+    lowest_free: HashMap<String, usize>,
+    /// Per stem and signature, the smallest k of a taken name `{stem}{k}` holding that structure.
+    equal_at: HashMap<String, HashMap<&'s str, usize>>,
+}
+
+impl<'s> Numbering<'s> {
+    fn first_fit(&mut self, taken: &BTreeMap<String, String>, stem: &str, sig: &str) -> String {
+        let k = self.lowest_free.entry(stem.to_string()).or_insert(2);
+        while taken.contains_key(&format!("{stem}{k}")) {
+            *k += 1;
+        }
+        // An equal structure that holds a lower `{stem}{k}` keeps it (every lower k is taken).
+        let equal = self.equal_at.get(stem).and_then(|by_sig| by_sig.get(sig)).copied();
+        format!("{stem}{}", equal.filter(|at| at < k).unwrap_or(*k))
+    }
+
+    /// Notes that `name` holds the structure `sig`, under every stem it can be read as `{stem}{k}` with.
+    fn record(&mut self, name: &str, sig: &'s str) {
+        let digits = name.len() - name.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+        // A k has at most 20 digits (usize), so only the last 20 splits can parse.
+        for split in name.len() - digits.min(20)..name.len() {
+            let (stem, number) = name.split_at(split);
+            let Some(k) = number.parse::<usize>().ok().filter(|k| *k >= 2 && !number.starts_with('0')) else {
+                continue;
+            };
+            let at = self.equal_at.entry(stem.to_string()).or_default().entry(sig).or_insert(k);
+            *at = (*at).min(k);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Numbering;
+    use std::collections::BTreeMap;
+
+    /// Takes `name` for `sig` the way `assign_names` does.
+    fn take<'s>(taken: &mut BTreeMap<String, String>, numbering: &mut Numbering<'s>, name: &str, sig: &'s str) {
+        numbering.record(name, sig);
+        taken.insert(name.to_string(), sig.to_string());
+    }
+
+    #[test]
+    fn numbering_takes_the_first_free_k_or_an_equal_structures_k() {
+        let (mut taken, mut numbering) = (BTreeMap::new(), Numbering::default());
+        take(&mut taken, &mut numbering, "Thing", "a");
+        assert_eq!(numbering.first_fit(&taken, "Thing", "b"), "Thing2");
+        take(&mut taken, &mut numbering, "Thing2", "b");
+        assert_eq!(numbering.first_fit(&taken, "Thing", "c"), "Thing3");
+        take(&mut taken, &mut numbering, "Thing3", "c");
+        // An equal structure gets the name it already has, not a new number.
+        assert_eq!(numbering.first_fit(&taken, "Thing", "b"), "Thing2");
+        // A name taken some other way that reads as `{stem}{k}` counts as taken, and as equal when it is.
+        take(&mut taken, &mut numbering, "Thing4", "d");
+        assert_eq!(numbering.first_fit(&taken, "Thing", "e"), "Thing5");
+        assert_eq!(numbering.first_fit(&taken, "Thing", "d"), "Thing4");
+        // A stem ending in digits: `Thing23` is `Thing2` + 3 as well as `Thing` + 23.
+        take(&mut taken, &mut numbering, "Thing2", "b");
+        take(&mut taken, &mut numbering, "Thing22", "h");
+        take(&mut taken, &mut numbering, "Thing23", "f");
+        assert_eq!(numbering.first_fit(&taken, "Thing2", "f"), "Thing23");
+        assert_eq!(numbering.first_fit(&taken, "Thing2", "g"), "Thing24");
+    }
 }
