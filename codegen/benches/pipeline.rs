@@ -13,6 +13,10 @@
 //!   - CPU ms per method (regen's CPU time / the model's method count), and spec + corpus over spec alone:
 //!     1.0 means the cost per method stays flat as the spec grows.
 //!
+//! `PIPELINE_ONE=regen|floor|regen-spec|floor-spec` runs that one subject once for spec + corpus (or spec
+//! alone) and prints nothing else: for a profiler, e.g. `valgrind --tool=callgrind`, whose instruction counts do
+//! not vary with the machine's load.
+//!
 //! Every figure is a median with [min–max] over interleaved runs (the subjects of one round run one after
 //! the other, in an order that rotates each round), in process CPU time: the process is single-threaded, and
 //! CPU time does not count the time other processes on a shared machine take the core.
@@ -109,6 +113,16 @@ fn floor(dirs: &[PathBuf], outputs: &[String]) {
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let spec = root.join("spec");
+    if let Ok(one) = std::env::var("PIPELINE_ONE") {
+        let both = [spec.clone(), root.join("corpus/pages-flat")];
+        let dirs: &[PathBuf] = if one.ends_with("-spec") { &both[..1] } else { &both };
+        match one.trim_end_matches("-spec") {
+            "regen" => drop(black_box(regen(dirs))),
+            "floor" => floor(dirs, &regen(dirs).0),
+            other => panic!("PIPELINE_ONE={other}: expected regen, floor, regen-spec or floor-spec"),
+        }
+        return;
+    }
     let (pages, overrides) = load_spec_dir(&spec).expect("spec/ is readable");
     let bytes: usize = pages.iter().map(|p| p.text.len()).sum();
     println!("spec: {} pages, {} KiB", pages.len(), bytes / 1024);

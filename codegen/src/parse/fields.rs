@@ -1,10 +1,10 @@
 //! The types the parse stages hand each other: list entries as read off a page, nested fields as the nesting
 //! pass builds them, what other places confirm about a type (the registry), and how decisions were settled.
 
+use super::json_ref::JsonRef;
 use super::names::{snake, wire};
 use super::types::{Head, Spelled};
 use serde::Serialize;
-use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
@@ -53,7 +53,7 @@ pub enum Kind {
     Message {
         type_name: Option<String>,
         children: Rc<Vec<FieldNode>>,
-        json: Option<Value>,
+        json: Option<JsonRef>,
     },
 }
 
@@ -66,7 +66,7 @@ pub struct FieldNode {
     pub offset: usize,
     pub kind: Kind,
     /// The JSON example value of this field, when the list had one.
-    pub example: Option<Value>,
+    pub example: Option<JsonRef>,
     /// `name` as the wire and the sort order spell it, computed once: the nesting pass compares names on every
     /// decision, and case conversion there was most of the parse time.
     wire: String,

@@ -8,6 +8,7 @@
 //! such a response carries.
 
 use super::fields::{FieldNode, Kind};
+use super::json_ref::JsonRef;
 use super::names::pascal;
 use super::resolve::{Resolution, Response};
 use super::types::{Head, TypeExpr};
@@ -128,7 +129,7 @@ impl<'a> Builder<'a> {
                     domain_top: false,
                     file,
                     offset: f.offset,
-                    json: json.as_ref(),
+                    json: json.as_ref().map(JsonRef::get),
                 };
                 let c = self.add(child, children);
                 self.insts[idx].child_inst[i] = Some(c);
@@ -209,7 +210,7 @@ pub(super) fn collect(res: &Resolution) -> Instances<'_> {
             alias.or_else(|| m.raw.returns_spelling.clone().filter(|s| super::types::is_ident(s) && s != "object"));
         let resp_root = Some(format!("{rpc}Response"));
         let origin = Origin {
-            json: m.json.as_ref(),
+            json: m.json.as_deref(),
             ..Origin::top(resp_root, String::new(), alias, Side::Response, &m.raw.file, m.raw.returns_offset)
         };
         let resp = b.add(origin, fields);

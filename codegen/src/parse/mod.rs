@@ -23,6 +23,7 @@ mod examples;
 pub mod fields;
 mod inline_enums;
 mod instances;
+pub mod json_ref;
 pub mod limits;
 mod literals;
 mod merge;

@@ -9,6 +9,7 @@
 
 use super::dialect::Dialect;
 pub use super::fields::{DecisionStats, Entry, FieldNode, Finding, Kind, Outcome, Registry, Signal};
+use super::json_ref::JsonRef;
 use super::limits;
 use super::names::{inline_enum_name, wire};
 use super::types::{Head, TypeExpr};
@@ -23,7 +24,7 @@ struct Level {
     /// The wire names of `children`, for the "no object repeats a key" check.
     names: BTreeSet<String>,
     known: Vec<Known>,
-    json: Option<Value>,
+    json: Option<JsonRef>,
     /// Set when the fields contradict every known set: the name is shared by a different structure.
     refuted: bool,
     /// How many fields the message has, when the page says (HTTP `object { a, b, 2 more... }`).
@@ -45,7 +46,7 @@ struct Extent {
 }
 
 impl Level {
-    fn new(field: Option<FieldNode>, known: Vec<Known>, json: Option<Value>) -> Self {
+    fn new(field: Option<FieldNode>, known: Vec<Known>, json: Option<JsonRef>) -> Self {
         Level {
             field,
             children: vec![],
@@ -166,18 +167,12 @@ fn json_object_keys(v: Option<&Value>) -> Option<BTreeSet<String>> {
     }
 }
 
-fn json_child(v: Option<&Value>, key: &str) -> Option<Value> {
-    match v? {
-        Value::Object(m) => m.get(key).cloned(),
-        _ => None,
-    }
-}
-
 /// The object a message field's example holds (first element for lists).
-fn json_message(v: Option<&Value>) -> Option<Value> {
-    match v? {
-        Value::Array(a) => json_message(a.first()),
-        Value::Object(_) => v.cloned(),
+fn json_message(v: Option<JsonRef>) -> Option<JsonRef> {
+    let v = v?;
+    match v.get() {
+        Value::Array(_) => json_message(v.index(0)),
+        Value::Object(_) => Some(v),
         _ => None,
     }
 }
@@ -188,15 +183,16 @@ fn json_message(v: Option<&Value>) -> Option<Value> {
 /// apply) or possibly a nested one of the same short name (Python).
 pub fn nest(
     entries: &[Entry],
-    json: Option<&Value>,
+    json: Option<JsonRef>,
     root_type: Option<&str>,
     registry: &Registry,
     dialect: Dialect,
 ) -> Outcome {
     let named_counts = super::dialect::rules(dialect).type_names_are_global();
     let mut out = Outcome::default();
-    let mut root = Level::new(None, vec![], json.cloned());
-    if let Some(keys) = json_object_keys(json) {
+    let keys = json_object_keys(json.as_ref().map(JsonRef::get));
+    let mut root = Level::new(None, vec![], json);
+    if let Some(keys) = keys {
         root.known.push(Known::keys(Signal::JsonExample, keys));
     }
     if let Some(shapes) = root_type.and_then(|t| registry.shapes.get(t)) {
@@ -287,7 +283,7 @@ fn step(w: Walk, i: usize, stack: &mut Stack, out: &mut Outcome, forced: Option<
                 placed = false;
             }
         }
-        node.example = json_child(stack.last().and_then(|l| l.json.as_ref()), node.wire());
+        node.example = stack.last().and_then(|l| l.json.as_ref()).and_then(|j| j.key(node.wire()));
 
         // With indentation, a message has children only when the next item is indented further.
         let next = entries
@@ -380,12 +376,12 @@ fn step(w: Walk, i: usize, stack: &mut Stack, out: &mut Outcome, forced: Option<
         match opened {
             Some(mut level) => {
                 // A map's example is keyed by map keys; the message is its first value.
-                let example = match (&node.spelled.ty, node.example.as_ref()) {
-                    (TypeExpr::Map(_), Some(Value::Object(map))) => map.values().next(),
-                    (_, example) => example,
+                let example = match (&node.spelled.ty, &node.example) {
+                    (TypeExpr::Map(_), Some(map)) if map.get().is_object() => map.first_value(),
+                    (_, example) => example.clone(),
                 };
                 if let Some(obj) = json_message(example) {
-                    if let Some(keys) = json_object_keys(Some(&obj)) {
+                    if let Some(keys) = json_object_keys(Some(obj.get())) {
                         level.known.insert(0, Known::keys(Signal::JsonExample, keys));
                     }
                     level.json = Some(obj);
@@ -754,7 +750,7 @@ mod tests {
             },
             "accessToken": "a"
         });
-        let out = nest(&e, Some(&json), None, &Registry::default(), Dialect::Python);
+        let out = nest(&e, Some(JsonRef::new(std::rc::Rc::new(json))), None, &Registry::default(), Dialect::Python);
         assert_eq!(
             shape(&out.fields),
             "runner{created_at spec{desired_phase} status{phase updated_at} updated_at} access_token"

@@ -5,6 +5,7 @@
 //! counts decisions and reports findings.
 
 use super::fields::{DecisionStats, Entry, FieldNode, Finding, Kind, Registry, Signal};
+use super::json_ref::JsonRef;
 use super::names::wire;
 use super::nesting::nest;
 use super::page::Page;
@@ -27,7 +28,7 @@ pub enum Response {
 #[derive(Debug, Clone)]
 pub struct Resolved {
     pub raw: RawMethod,
-    pub json: Option<Value>,
+    pub json: Option<Rc<Value>>,
     pub query: Vec<FieldNode>,
     pub body: Vec<FieldNode>,
     pub response: Response,
@@ -86,8 +87,10 @@ pub fn resolve(
         }
     }
 
-    let jsons: Vec<Option<Value>> =
-        methods.iter().map(|m| m.json_text.as_deref().and_then(|t| serde_json::from_str(t).ok())).collect();
+    let jsons: Vec<Option<Rc<Value>>> = methods
+        .iter()
+        .map(|m| m.json_text.as_deref().and_then(|t| serde_json::from_str(t).ok()).map(Rc::new))
+        .collect();
     for (m, j) in methods.iter().zip(&jsons) {
         if m.json_text.is_some() && j.is_none() {
             if let Some(p) = pages.get(&m.file) {
@@ -98,7 +101,7 @@ pub fn resolve(
 
     // Pass 1: lists with a JSON example confirm the field sets of the types they contain.
     for (m, j) in methods.iter().zip(&jsons) {
-        let (res, _, _) = nest_response(m, j.as_ref(), &registry);
+        let (res, _, _) = nest_response(m, j.clone().map(JsonRef::new), &registry);
         if let Response::Fields { class_name, fields } = &res {
             if let Some(c) = class_name {
                 registry.add_shape(c, Signal::JsonExample, fields.iter().map(|f| f.wire().to_string()).collect());
@@ -115,18 +118,18 @@ pub fn resolve(
     for d in &domains {
         let (header, rest) = split_header(&d.entries);
         if let Some(Head::Class { name, .. }) = header {
-            let out = nest(rest, domain_skeleton(d, &registry).as_ref(), Some(&name), &registry, d.dialect);
+            let out = nest(rest, domain_skeleton(d, &registry), Some(&name), &registry, d.dialect);
             registry.add_shape(&name, Signal::KnownType, out.fields.iter().map(|f| f.wire().to_string()).collect());
         }
     }
 
     // A method documented in both dialects: the other copy's nesting (HTTP states member counts) is the
     // skeleton this copy's request is nested against, as a JSON example would be.
-    let skeletons: Vec<Option<Value>> = methods
+    let skeletons: Vec<Option<JsonRef>> = methods
         .iter()
         .map(|m| {
             let twin = m.twin.as_deref()?;
-            Some(skeleton(&nest(&twin.params, None, None, &registry, twin.dialect).fields))
+            Some(JsonRef::new(Rc::new(skeleton(&nest(&twin.params, None, None, &registry, twin.dialect).fields))))
         })
         .collect();
 
@@ -139,7 +142,7 @@ pub fn resolve(
                 warnings.extend(findings.into_iter().map(|f| p.warning(f.offset, f.message)));
             }
         };
-        let (response, b, k) = nest_response(&m, j.as_ref(), &registry);
+        let (response, b, k) = nest_response(&m, j.clone().map(JsonRef::new), &registry);
         res.boundaries.add(&b.0);
         res.kinds.add(&k);
         report(b.1);
@@ -158,7 +161,7 @@ pub fn resolve(
         }
         query.extend(m.query.iter().cloned());
         let q = nest(&query, None, None, &registry, m.dialect);
-        let body = nest(params, skeleton.as_ref(), None, &registry, m.dialect);
+        let body = nest(params, skeleton, None, &registry, m.dialect);
         res.boundaries.add(&body.boundaries);
         res.kinds.add(&body.kinds);
         report(body.findings);
@@ -173,7 +176,7 @@ pub fn resolve(
             Some(Head::Class { name, .. }) => Some(name.as_str()),
             _ => None,
         };
-        let out = nest(rest, domain_skeleton(&d, &registry).as_ref(), class, &registry, d.dialect);
+        let out = nest(rest, domain_skeleton(&d, &registry), class, &registry, d.dialect);
         res.boundaries.add(&out.boundaries);
         res.kinds.add(&out.kinds);
         if let Some(p) = pages.get(&d.file) {
@@ -208,7 +211,7 @@ fn skeleton(fields: &[FieldNode]) -> Value {
 
 type Counted = (DecisionStats, Vec<Finding>);
 
-fn nest_response(m: &RawMethod, json: Option<&Value>, registry: &Registry) -> (Response, Counted, DecisionStats) {
+fn nest_response(m: &RawMethod, json: Option<JsonRef>, registry: &Registry) -> (Response, Counted, DecisionStats) {
     let (header, rest) = split_header(&m.returns);
     if matches!(header, Some(Head::Untyped { .. })) || m.returns.is_empty() {
         return (Response::Empty, (DecisionStats::default(), vec![]), DecisionStats::default());
@@ -218,17 +221,20 @@ fn nest_response(m: &RawMethod, json: Option<&Value>, registry: &Registry) -> (R
         _ => None,
     };
     // A Python list method documents only the item class; its fields sit under the envelope's items key.
-    if let (Some(item), Some(key)) = (page_item(m.returns_spelling.as_deref()), items_key(json)) {
-        let item_json = json.and_then(|j| j.get(&key)).and_then(|a| a.get(0));
-        let out = nest(rest, item_json, Some(&item), registry, m.dialect);
+    if let (Some(item), Some(key)) =
+        (page_item(m.returns_spelling.as_deref()), items_key(json.as_ref().map(JsonRef::get)))
+    {
+        let items_json = json.as_ref().and_then(|j| j.key(&key));
+        let item_json = items_json.as_ref().and_then(|a| a.index(0));
+        let out = nest(rest, item_json.clone(), Some(&item), registry, m.dialect);
         let list_of_item = Spelled { ty: TypeExpr::List(Box::new(TypeExpr::Named(item.clone()))), optional: true };
-        let kind = Kind::Message { type_name: Some(item), children: Rc::new(out.fields), json: item_json.cloned() };
+        let kind = Kind::Message { type_name: Some(item), children: Rc::new(out.fields), json: item_json };
         let mut items = FieldNode::new(key.clone(), list_of_item, String::new(), m.returns_offset, kind);
-        items.example = json.and_then(|j| j.get(&key)).cloned();
+        items.example = items_json;
         let string = Spelled { ty: TypeExpr::String, optional: true };
         let mut next = FieldNode::new("nextToken".into(), string, String::new(), m.returns_offset, Kind::Scalar);
-        next.example = json.and_then(|j| j.pointer("/pagination/nextToken")).cloned();
-        let pagination_json = json.and_then(|j| j.get("pagination")).cloned();
+        let pagination_json = json.as_ref().and_then(|j| j.key("pagination"));
+        next.example = pagination_json.as_ref().and_then(|p| p.key("nextToken"));
         let kind = Kind::Message {
             type_name: Some("Pagination".into()),
             children: Rc::new(vec![next]),
@@ -246,12 +252,12 @@ fn nest_response(m: &RawMethod, json: Option<&Value>, registry: &Registry) -> (R
 }
 
 /// The skeleton of a Domain Types definition's twin in the other dialect.
-fn domain_skeleton(d: &RawDomain, registry: &Registry) -> Option<Value> {
+fn domain_skeleton(d: &RawDomain, registry: &Registry) -> Option<JsonRef> {
     let twin = d.twin.as_deref()?;
     let (header, rest) = split_header(&twin.entries);
     let Some(Head::Class { name, .. }) = header else { return None };
     let sk = skeleton(&nest(rest, None, Some(&name), registry, twin.dialect).fields);
-    Some(sk)
+    Some(JsonRef::new(Rc::new(sk)))
 }
 
 /// Records the field sets of the messages in `fields`, by their docs name. An HTTP inline `object { a, b }`

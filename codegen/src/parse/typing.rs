@@ -9,6 +9,7 @@
 
 use super::fields::{FieldNode, Kind};
 use super::instances::Inst;
+use super::json_ref::JsonRef;
 use super::overrides::Overrides;
 use super::page::Page;
 use super::resolve::Resolution;
@@ -50,7 +51,7 @@ impl<'a> Evidence<'a> {
                 self.python_ints.insert(f.wire().to_string());
             }
             let mut vals = vec![];
-            if let Some(v) = &f.example {
+            if let Some(v) = f.example.as_ref().map(JsonRef::get) {
                 vals.push(v);
             }
             if let Some(Value::Object(o)) = inst.json {

@@ -1,0 +1,88 @@
+//! A value inside a shared JSON example: the parsed example and the path to the value.
+//!
+//! Nesting hands every level its part of the example, every field its value, and look-ahead clones whole
+//! stacks of levels; with plain values each of those copied the subtree. A `JsonRef` costs its path instead.
+
+use serde_json::Value;
+use std::fmt;
+use std::rc::Rc;
+
+#[derive(Clone)]
+pub struct JsonRef {
+    root: Rc<Value>,
+    path: Rc<[Step]>,
+}
+
+#[derive(Clone)]
+enum Step {
+    Key(Rc<str>),
+    Index(usize),
+}
+
+impl JsonRef {
+    /// The whole of `value`.
+    pub fn new(value: Rc<Value>) -> Self {
+        JsonRef { root: value, path: Rc::from([]) }
+    }
+
+    /// The value this points at.
+    pub fn get(&self) -> &Value {
+        // Every path was built from values that exist, so the lookups cannot miss.
+        self.path.iter().fold(&*self.root, |v, step| match step {
+            Step::Key(k) => v.get(&**k).unwrap_or(&Value::Null),
+            Step::Index(i) => v.get(*i).unwrap_or(&Value::Null),
+        })
+    }
+
+    fn step(&self, step: Step) -> JsonRef {
+        let path: Vec<Step> = self.path.iter().cloned().chain(Some(step)).collect();
+        JsonRef { root: self.root.clone(), path: path.into() }
+    }
+
+    /// The value under `key`, when this is an object that has it.
+    pub fn key(&self, key: &str) -> Option<JsonRef> {
+        self.get().get(key).map(|_| self.step(Step::Key(key.into())))
+    }
+
+    /// The element at `index`, when this is an array that long.
+    pub fn index(&self, index: usize) -> Option<JsonRef> {
+        self.get().get(index).map(|_| self.step(Step::Index(index)))
+    }
+
+    /// The first value of an object (a map's example: the message is its first value).
+    pub fn first_value(&self) -> Option<JsonRef> {
+        let key = self.get().as_object()?.keys().next()?;
+        Some(self.step(Step::Key(key.as_str().into())))
+    }
+}
+
+impl PartialEq for JsonRef {
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get()
+    }
+}
+
+impl fmt::Debug for JsonRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.get().fmt(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::JsonRef;
+    use std::rc::Rc;
+
+    #[test]
+    fn steps_into_objects_and_arrays_without_copying() {
+        let root = JsonRef::new(Rc::new(serde_json::json!({"a": [{"b": 1}], "m": {"k": {"c": 2}}})));
+        let b = root.key("a").and_then(|a| a.index(0)).and_then(|e| e.key("b"));
+        assert_eq!(b.map(|b| b.get().clone()), Some(serde_json::json!(1)));
+        assert_eq!(
+            root.key("m").and_then(|m| m.first_value()).map(|v| v.get().clone()),
+            Some(serde_json::json!({"c": 2}))
+        );
+        assert!(root.key("missing").is_none() && root.index(0).is_none());
+        assert_eq!(root.key("a"), JsonRef::new(Rc::new(serde_json::json!([{"b": 1}]))).into());
+    }
+}
