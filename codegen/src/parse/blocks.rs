@@ -26,7 +26,8 @@ impl Collapsed {
         let mut runs: Vec<(usize, usize)> = Vec::new();
         let bytes = src.as_bytes();
         let mut i = 0;
-        // Each word (a maximal run of non-whitespace), with one space before it unless it is the first.
+        // Each word (a maximal run of non-whitespace), with one space before it unless it is the first. ASCII
+        // bytes are judged in place; only a non-ASCII byte needs its char decoded (a page is mostly ASCII).
         while i < bytes.len() {
             let ws = whitespace_len(src, i);
             if ws > 0 {
@@ -34,8 +35,20 @@ impl Collapsed {
                 continue;
             }
             let start = i;
-            while i < bytes.len() && whitespace_len(src, i) == 0 {
-                i += if bytes[i] < 0x80 { 1 } else { src[i..].chars().next().map_or(1, char::len_utf8) };
+            while i < bytes.len() {
+                let b = bytes[i];
+                if b < 0x80 {
+                    if is_ascii_whitespace(b) {
+                        break;
+                    }
+                    i += 1;
+                } else {
+                    let c = src[i..].chars().next().unwrap_or(' ');
+                    if c.is_whitespace() {
+                        break;
+                    }
+                    i += c.len_utf8();
+                }
             }
             if !text.is_empty() {
                 // The space maps to the first whitespace byte, right where the previous word ended: it extends
@@ -66,7 +79,7 @@ impl Collapsed {
 fn whitespace_len(src: &str, i: usize) -> usize {
     let b = src.as_bytes()[i];
     if b < 0x80 {
-        return usize::from((b as char).is_whitespace());
+        return usize::from(is_ascii_whitespace(b));
     }
     src[i..].chars().next().filter(|c| c.is_whitespace()).map_or(0, char::len_utf8)
 }
@@ -171,6 +184,11 @@ fn floor_boundary(t: &str, mut i: usize) -> usize {
     i
 }
 
+/// What `char::is_whitespace` says of an ASCII byte (unlike `u8::is_ascii_whitespace`, it counts U+000B).
+fn is_ascii_whitespace(b: u8) -> bool {
+    matches!(b, b'\t'..=b'\r' | b' ')
+}
+
 /// A closing fence is ``` preceded by a space and followed by a space or the end.
 fn find_fence_close(t: &str, from: usize) -> Option<usize> {
     let mut search = from;
@@ -236,19 +254,21 @@ fn title_end(t: &str, from: usize) -> usize {
 
 /// Where the text starting at `from` ends: at the next item, fence or real heading.
 fn next_block_start(t: &str, from: usize, in_examples: bool) -> usize {
-    let mut i = from;
     let bytes = t.as_bytes();
-    while i < t.len() {
-        if bytes[i] == b' ' {
-            let next = &t[i + 1..];
-            if next.starts_with("- `") || next.starts_with("```") || (in_examples && next.starts_with("- ")) {
-                return i;
-            }
-            if next.starts_with('#') && heading_at(t, i + 1).is_some() {
-                return i;
-            }
+    // Every block starts with `-`, a backtick or `#` after a space: look only at those bytes (memchr), not at
+    // every space of the text.
+    for at in memchr::memchr3_iter(b'-', b'`', b'#', bytes.get(from + 1..).unwrap_or_default()) {
+        let start = from + 1 + at;
+        if bytes[start - 1] != b' ' {
+            continue;
         }
-        i += 1;
+        let next = &t[start..];
+        if next.starts_with("- `") || next.starts_with("```") || (in_examples && next.starts_with("- ")) {
+            return start - 1;
+        }
+        if next.starts_with('#') && heading_at(t, start).is_some() {
+            return start - 1;
+        }
     }
     t.len()
 }

@@ -107,7 +107,7 @@ pub fn parse_page(file: &str, src: &str) -> Result<Page, Diagnostic> {
         close_top(&mut stack);
     }
     let root = stack.pop().unwrap_or_default();
-    let newlines = src.bytes().enumerate().filter(|&(_, b)| b == b'\n').map(|(i, _)| i).collect();
+    let newlines = memchr::memchr_iter(b'\n', src.as_bytes()).collect();
     Ok(Page { file: file.to_string(), src: src.to_string(), root, newlines })
 }
 
