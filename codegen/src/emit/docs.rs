@@ -4,14 +4,39 @@
 //! `[x]` becomes an intra-doc link (broken), bare URLs trip `rustdoc::bare_urls`, `<word>` trips
 //! `rustdoc::invalid_html_tags`, and an unlabelled code fence becomes a Rust doctest.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
 /// `#[doc = "..."]` attributes, one per line, for a cleaned description. Empty text gives nothing.
 pub fn doc_attrs(markdown: &str) -> TokenStream {
     let cleaned = clean(markdown);
-    let lines = cleaned.lines().map(|line| if line.is_empty() { String::new() } else { format!(" {line}") });
+    let lines = cleaned.lines().map(|line| if line.is_empty() { Literal::string("") } else { doc_line(line) });
     quote! { #( #[doc = #lines] )* }
+}
+
+/// One doc line as a raw string literal `r" line"` (a leading space, as `///` gives): the doc text is copied as
+/// it is, where `Literal::string` would escape it char by char and syn unescape it again (most of the cost of
+/// docs in regen). The formatter prints the line's value, so the spelling of the literal never shows. A line a
+/// raw string cannot hold (a control character) is spelled as an escaped string.
+fn doc_line(line: &str) -> Literal {
+    if line.chars().any(|c| c.is_control() && c != '\t') {
+        return Literal::string(&format!(" {line}"));
+    }
+    // Enough `#`s that no `"#…#` inside the line closes the literal early.
+    let mut hashes = 0;
+    let mut run: Option<usize> = None;
+    for c in line.chars() {
+        run = match (c, run) {
+            ('"', _) => Some(0),
+            ('#', Some(n)) => Some(n + 1),
+            _ => None,
+        };
+        if let Some(n) = run {
+            hashes = hashes.max(n + 1);
+        }
+    }
+    let fence = "#".repeat(hashes);
+    format!("r{fence}\" {line}\"{fence}").parse().unwrap_or_else(|_| Literal::string(&format!(" {line}")))
 }
 
 /// Cleans Markdown for rustdoc; see the module docs for what changes.
@@ -170,7 +195,18 @@ fn url_end(chars: &[char], start: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::clean;
+    use super::{clean, doc_line};
+
+    #[test]
+    fn doc_lines_keep_their_text_whatever_it_holds() {
+        for line in
+            ["plain", "a \"quote\"", "r\"#x\"# and \"## too", "tab\there", "cr\rhere", "nul\0", "back\\slash", "é ✓"]
+        {
+            let lit: syn::LitStr =
+                syn::parse2(proc_macro2::TokenTree::Literal(doc_line(line)).into()).expect("a string literal");
+            assert_eq!(lit.value(), format!(" {line}"), "{line:?}");
+        }
+    }
 
     #[test]
     fn brackets_urls_and_tags_are_escaped_outside_code() {
