@@ -72,6 +72,10 @@ pub fn clean(markdown: &str) -> String {
 
 /// Escapes one line of prose outside code spans.
 fn clean_inline(line: &str) -> String {
+    // Most lines hold nothing to escape: copy those as they are (every case below starts at one of these).
+    if !line.bytes().any(|b| matches!(b, b'`' | b'\\' | b'[' | b']' | b'<' | b'>')) && !line.contains("http") {
+        return line.to_string();
+    }
     let chars: Vec<char> = line.chars().collect();
     let mut out = String::with_capacity(line.len() + 8);
     let mut i = 0;
