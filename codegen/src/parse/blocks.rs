@@ -24,41 +24,34 @@ impl Collapsed {
     pub fn new(src: &str) -> Self {
         let mut text = String::with_capacity(src.len());
         let mut runs: Vec<(usize, usize)> = Vec::new();
-        let bytes = src.as_bytes();
-        let mut i = 0;
-        // Each word (a maximal run of non-whitespace), with one space before it unless it is the first. ASCII
-        // bytes are judged in place; only a non-ASCII byte needs its char decoded (a page is mostly ASCII).
-        while i < bytes.len() {
-            let ws = whitespace_len(src, i);
-            if ws > 0 {
-                i += ws;
+        let n = src.len();
+        // Each word (a maximal run of non-whitespace), with one space before it unless it is the first. Words
+        // the page already separates by one plain space are copied as one span: the text only departs from
+        // the page, and a new run starts, after other whitespace.
+        let mut i = skip_whitespace(src, 0);
+        let mut span = i;
+        if i < n {
+            runs.push((0, i));
+        }
+        while i < n {
+            i = word_end(src, i);
+            let next = skip_whitespace(src, i);
+            if next == n {
+                break;
+            }
+            if next == i + 1 && src.as_bytes()[i] == b' ' {
+                i = next;
                 continue;
             }
-            let start = i;
-            while i < bytes.len() {
-                let b = bytes[i];
-                if b < 0x80 {
-                    if is_ascii_whitespace(b) {
-                        break;
-                    }
-                    i += 1;
-                } else {
-                    let c = src[i..].chars().next().unwrap_or(' ');
-                    if c.is_whitespace() {
-                        break;
-                    }
-                    i += c.len_utf8();
-                }
-            }
-            if !text.is_empty() {
-                // The space maps to the first whitespace byte, right where the previous word ended: it extends
-                // that word's run.
-                text.push(' ');
-            }
-            runs.push((text.len(), start));
-            text.push_str(&src[start..i]);
+            // The space maps to the first whitespace byte, right where the span ended: it extends that run.
+            text.push_str(&src[span..i]);
+            text.push(' ');
+            runs.push((text.len(), next));
+            span = next;
+            i = next;
         }
-        Collapsed { text, runs, src_len: src.len() }
+        text.push_str(&src[span..i.min(n)]);
+        Collapsed { text, runs, src_len: n }
     }
 
     /// Original byte offset of a collapsed offset.
@@ -73,6 +66,39 @@ impl Collapsed {
         let run = self.runs.partition_point(|&(start, _)| start <= c).saturating_sub(1);
         self.runs.get(run).map_or(self.src_len, |&(start, origin)| origin + (c - start))
     }
+}
+
+/// Where the word starting at byte `i` ends: the next whitespace char, or the end. ASCII bytes are judged in
+/// place; only a non-ASCII byte needs its char decoded (a page is mostly ASCII).
+fn word_end(src: &str, mut i: usize) -> usize {
+    let bytes = src.as_bytes();
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b < 0x80 {
+            if is_ascii_whitespace(b) {
+                break;
+            }
+            i += 1;
+        } else {
+            let c = src[i..].chars().next().unwrap_or(' ');
+            if c.is_whitespace() {
+                break;
+            }
+            i += c.len_utf8();
+        }
+    }
+    i
+}
+
+/// Where the whitespace starting at byte `i` ends.
+fn skip_whitespace(src: &str, mut i: usize) -> usize {
+    while i < src.len() {
+        match whitespace_len(src, i) {
+            0 => break,
+            ws => i += ws,
+        }
+    }
+    i
 }
 
 /// The length of the whitespace char at byte `i` of `src` (a char boundary), or 0 when it is not whitespace.
@@ -309,8 +335,17 @@ mod tests {
 
     #[test]
     fn collapse_runs_map_every_byte_like_a_per_byte_map() {
-        let pages =
-            ["", "   ", "a", "  a b  ", "a\n\n  b\tc\r\n", "é ü\u{a0}ß\u{2003}\u{3000}x  ", "\u{85}日本 語\n- `x` y"];
+        let pages = [
+            "",
+            "   ",
+            "a",
+            "  a b  ",
+            "a\n\n  b\tc\r\n",
+            "é ü\u{a0}ß\u{2003}\u{3000}x  ",
+            "\u{85}日本 語\n- `x` y",
+            "a b c  d e f\ng h ",
+            " one two\u{a0}three four",
+        ];
         for src in pages {
             let c = Collapsed::new(src);
             let (text, origin) = per_byte_origins(src);
