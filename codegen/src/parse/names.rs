@@ -1,8 +1,8 @@
 //! Name conversions between the docs' spellings.
 
 use heck::{ToLowerCamelCase, ToSnakeCase, ToUpperCamelCase};
+use rustc_hash::FxHashMap;
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 /// Wire name: lowerCamelCase of the snake_case name (`supports_oauth2` → `supportsOauth2`); camelCase stays.
 pub fn wire(name: &str) -> String {
@@ -14,13 +14,14 @@ pub fn snake(name: &str) -> String {
     memo(&SNAKE, name, |n| unmangle(n).to_snake_case())
 }
 
-type Memo = RefCell<HashMap<Box<str>, Box<str>>>;
+/// (Fx: the keys are short names, for which SipHash costs more than the conversion lookup saves.)
+type Memo = RefCell<FxHashMap<Box<str>, Box<str>>>;
 
 thread_local! {
     /// Conversions already made: a spec has a few thousand distinct field names, and the nesting passes
     /// convert each of them many times (every pass, every probe). A conversion depends on the name alone.
-    static WIRE: Memo = RefCell::new(HashMap::new());
-    static SNAKE: Memo = RefCell::new(HashMap::new());
+    static WIRE: Memo = RefCell::new(FxHashMap::default());
+    static SNAKE: Memo = RefCell::new(FxHashMap::default());
 }
 
 /// Names kept per conversion before the memo starts over (a bound on memory, far above any spec's count).
