@@ -13,9 +13,10 @@
 //!   - CPU ms per method (regen's CPU time / the model's method count), and spec + corpus over spec alone:
 //!     1.0 means the cost per method stays flat as the spec grows.
 //!
-//! `PIPELINE_ONE=regen|floor|regen-spec|floor-spec` runs that one subject once for spec + corpus (or spec
-//! alone) and prints nothing else: for a profiler, e.g. `valgrind --tool=callgrind`, whose instruction counts do
-//! not vary with the machine's load.
+//! `BENCH_ROUNDS` sets the rounds (default 11). `PIPELINE_ONE=regen|floor|regen-spec|floor-spec` runs that
+//! one subject once for spec + corpus (or spec alone) and prints nothing else: for a profiler, e.g.
+//! `valgrind --tool=callgrind`, whose instruction counts do not vary with the machine's load (`floor` runs
+//! regen first, for the files it formats: subtract the `regen` count).
 //!
 //! Every figure is a median with [min–max] over interleaved runs (the subjects of one round run one after
 //! the other, in an order that rotates each round), in process CPU time: the process is single-threaded, and
@@ -127,7 +128,7 @@ fn main() {
     let bytes: usize = pages.iter().map(|p| p.text.len()).sum();
     println!("spec: {} pages, {} KiB", pages.len(), bytes / 1024);
 
-    let rounds = 11;
+    let rounds = std::env::var("BENCH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(11);
     let mut scan_f = || scan_words(&pages);
     let mut parse_f = || {
         black_box(parse_pages(&pages, overrides.as_ref()).expect("spec parses"));
