@@ -1,5 +1,6 @@
 //! Project tasks: `cargo xtask regen [--check]`, `cargo xtask model`, `cargo xtask mock --addr ADDR`.
 
+mod cost;
 mod fmt;
 mod mock;
 mod regen;
@@ -13,6 +14,7 @@ commands:
   regen [--check]   regenerate generated/ from spec/ (--check: fail naming each stale file)
   model             print the model of spec/ as JSON on stdout
   test              run every check CI runs: tests, clippy, rustdoc, regen --check
+  regen-cost        regen against its floor in instructions (valgrind), for spec/ and spec/ + corpus
   mock --addr ADDR [--lenient] [--spec DIR] [--stream-repeat N] [--stream-interval-ms M]
                     serve every method's documented example on ADDR until Ctrl-C (spec/ unless --spec;
                     streaming methods: the example N times, M ms apart)";
@@ -26,6 +28,7 @@ fn main() -> ExitCode {
         ["regen", "--check"] => run_regen(&root, true),
         ["model"] => run_model(&root),
         ["test"] => run_tests(&root),
+        ["regen-cost"] => cost::run(&root),
         ["fmt"] => fmt::run(&root, false),
         ["fmt", "--check"] => fmt::run(&root, true),
         ["mock", rest @ ..] => mock::run(&root, rest),
