@@ -893,8 +893,12 @@ fn route_call(router: Arc<ConnectRouter>, req: Request) -> Result<impl Future<Ou
 }
 
 /// One call after routing: auth, the body (read, checked, paged), the handler.
+///
+/// An `async` block rather than an `async fn`: an `async fn` keeps each argument twice in its
+/// future (as given and as moved into the body), and this future is boxed per call. Of the
+/// request head only the headers and the URI are kept.
 #[allow(clippy::too_many_arguments)]
-async fn call(
+fn call(
     router: Arc<ConnectRouter>,
     route: Arc<Route>,
     parts: http::request::Parts,
@@ -903,39 +907,45 @@ async fn call(
     deadline: Option<Instant>,
     stream_framing: Option<Framing>,
     bearer_token: Option<String>,
-) -> Result<Answer, ConnectError> {
-    let config = &router.config;
-    let identity = match &router.auth {
-        Some(hook) => hook.authenticate(&parts.headers, bearer_token.as_deref()).await?,
-        None => None,
-    };
-    let mut body = read_body_in_time(body, &parts.headers, config.max_body_bytes, config.body_read_timeout).await?;
-    if stream_framing == Some(Framing::Connect) {
-        body = unenvelope_request(body)?;
-    }
-    match check_json_shape(&body, config.max_json_values, config.max_json_depth)? {
-        None => body = Bytes::from_static(b"{}"),
-        Some(b'[') => {
-            return Err(ConnectError::invalid_argument("invalid request: the body must be a JSON object, not an array"))
+) -> impl Future<Output = Result<Answer, ConnectError>> + Send {
+    let http::request::Parts { headers, uri, .. } = parts;
+    async move {
+        let config = &router.config;
+        let identity = match &router.auth {
+            Some(hook) => hook.authenticate(&headers, bearer_token.as_deref()).await?,
+            None => None,
+        };
+        let mut body = read_body_in_time(body, &headers, config.max_body_bytes, config.body_read_timeout).await?;
+        if stream_framing == Some(Framing::Connect) {
+            body = unenvelope_request(body)?;
         }
-        Some(_) => {}
-    }
-    let query = query_pairs(&parts.uri)?;
-    if route.paged {
-        body = override_pagination(body, &query)?;
-    }
-    let ctx = RequestContext {
-        headers: parts.headers,
-        bearer_token,
-        procedure,
-        deadline,
-        identity,
-        query,
-        strict_enums: config.strict_enums,
-    };
-    match &route.kind {
-        Kind::Unary(handler) => handler(ctx, body, route.encode_hint.clone()).await.map(Answer::Unary),
-        Kind::ServerStream(handler) => handler(ctx, body).await.map(Answer::Stream),
+        match check_json_shape(&body, config.max_json_values, config.max_json_depth)? {
+            None => body = Bytes::from_static(b"{}"),
+            Some(b'[') => {
+                return Err(ConnectError::invalid_argument(
+                    "invalid request: the body must be a JSON object, not an array",
+                ))
+            }
+            Some(_) => {}
+        }
+        let query = query_pairs(&uri)?;
+        drop(uri);
+        if route.paged {
+            body = override_pagination(body, &query)?;
+        }
+        let ctx = RequestContext {
+            headers,
+            bearer_token,
+            procedure,
+            deadline,
+            identity,
+            query,
+            strict_enums: config.strict_enums,
+        };
+        match &route.kind {
+            Kind::Unary(handler) => handler(ctx, body, route.encode_hint.clone()).await.map(Answer::Unary),
+            Kind::ServerStream(handler) => handler(ctx, body).await.map(Answer::Stream),
+        }
     }
 }
 
