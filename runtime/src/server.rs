@@ -310,12 +310,14 @@ where
     let run = Arc::new(run);
     Arc::new(move |call: Call| {
         let run = run.clone();
-        Box::pin(prepare(call).and_then(move |Prepared { ctx, body, route }| match decode(&ctx, &body) {
-            Ok(req) => {
-                drop(body);
-                futures_util::future::Either::Left(run(ctx, req, route))
+        Box::pin(Apart { future: prepare(call) }.and_then(move |Prepared { ctx, body, route }| {
+            match decode(&ctx, &body) {
+                Ok(req) => {
+                    drop(body);
+                    futures_util::future::Either::Left(run(ctx, req, route))
+                }
+                Err(e) => futures_util::future::Either::Right(std::future::ready(Err(e))),
             }
-            Err(e) => futures_util::future::Either::Right(std::future::ready(Err(e))),
         }))
     })
 }
@@ -460,10 +462,8 @@ impl ConnectRouter {
         F: Fn(RequestContext, Req) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Resp, ConnectError>> + Send + 'static,
     {
-        let h = route_handler(decode_request::<Req>, move |ctx, req, route: Arc<Route>| {
-            handler(ctx, req)
-                .map(move |r| r.and_then(|resp| encode_answer(&resp, &route.encode_hint)).map(Answer::Unary))
-        });
+        let h =
+            route_handler(decode_request::<Req>, move |ctx, req, route| Encoded { handler: handler(ctx, req), route });
         self.add(procedure, Route::new(paged, Kind::Unary, h))
     }
 
@@ -507,10 +507,7 @@ impl ConnectRouter {
         F: Fn(RequestContext, serde_json::Value) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<serde_json::Value, ConnectError>> + Send + 'static,
     {
-        let h = route_handler(decode_untyped, move |ctx, req, route: Arc<Route>| {
-            handler(ctx, req)
-                .map(move |r| r.and_then(|resp| encode_answer(&resp, &route.encode_hint)).map(Answer::Unary))
-        });
+        let h = route_handler(decode_untyped, move |ctx, req, route| Encoded { handler: handler(ctx, req), route });
         let procedure: String = procedure.into();
         self.add(&procedure, Route::new(paged, Kind::Unary, h))
     }
@@ -553,6 +550,56 @@ fn is_plain_path(procedure: &str) -> bool {
     procedure.split('/').all(|segment| {
         !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
     })
+}
+
+/// Polls `future` in a stack frame of its own. The stages of a call (reading the body, the
+/// handler building its answer, encoding it) are nested futures; inlined into one another their
+/// temporaries (the answer being built: a few KiB for large messages) take separate stack, and
+/// what a call touches outgrows the L1 data cache (32 KiB here). Called, each stage reuses the
+/// stack the previous one used.
+#[inline(never)]
+fn poll_apart<F: Future>(future: Pin<&mut F>, cx: &mut std::task::Context<'_>) -> std::task::Poll<F::Output> {
+    future.poll(cx)
+}
+
+pin_project_lite::pin_project! {
+    /// `future`, polled with [`poll_apart`].
+    struct Apart<F> {
+        #[pin]
+        future: F,
+    }
+}
+
+impl<F: Future> Future for Apart<F> {
+    type Output = F::Output;
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<F::Output> {
+        poll_apart(self.project().future, cx)
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A unary handler's future, then its answer encoded where the handler left it (no copy of
+    /// the message on the way to the encoder).
+    struct Encoded<F> {
+        #[pin]
+        handler: F,
+        route: Arc<Route>,
+    }
+}
+
+impl<F, Resp> Future for Encoded<F>
+where
+    F: Future<Output = Result<Resp, ConnectError>>,
+    Resp: Serialize,
+{
+    type Output = Result<Answer, ConnectError>;
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        let this = self.project();
+        std::task::Poll::Ready(match std::task::ready!(poll_apart(this.handler, cx)) {
+            Ok(answer) => encode_answer(&answer, &this.route.encode_hint).map(Answer::Unary),
+            Err(e) => Err(e),
+        })
+    }
 }
 
 /// The request decoding of untyped routes.
@@ -990,9 +1037,15 @@ impl Running {
             self.work = None;
             result
         };
+        std::task::Poll::Ready(self.answer(result))
+    }
+
+    /// The response to the call's result (a frame of its own: the polls above stay small).
+    #[inline(never)]
+    fn answer(&mut self, result: Result<Answer, ConnectError>) -> Response {
         self.span.record("code", result.as_ref().err().map_or("ok", |e| e.code.as_str()));
         let config = &self.router.config;
-        std::task::Poll::Ready(match (result, self.framing) {
+        match (result, self.framing) {
             (Ok(Answer::Unary(body)), _) => {
                 json_response(body, config.compress_responses, self.gzip_ok, config.compress_min_bytes)
             }
@@ -1002,7 +1055,7 @@ impl Running {
             }
             (Ok(Answer::Stream(_)), None) => ConnectError::internal("a stream for a unary route").into_response(),
             (Err(e), _) => error_answer(self.framing, e),
-        })
+        }
     }
 }
 
