@@ -742,25 +742,22 @@ async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Byte
 /// Returns the first byte that is not whitespace (`None`: the body is empty or blank), which
 /// tells an array from an object without another pass.
 fn check_json_shape(body: &[u8], max_values: usize, max_depth: usize) -> Result<Option<u8>, ConnectError> {
-    let start = body.iter().position(|b| !b.is_ascii_whitespace());
-    let Some(start) = start else { return Ok(None) };
-    let first = body[start];
-    let body = &body[start..];
+    let Some(start) = body.iter().position(|b| !b.is_ascii_whitespace()) else { return Ok(None) };
     let (mut values, mut depth) = (1usize, 0usize);
-    let (mut in_string, mut escaped) = (false, false);
-    for &b in body {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_string = false;
+    let mut i = start;
+    while i < body.len() {
+        match body[i] {
+            b'"' => {
+                // To the closing quote, over escapes (a string's bytes need no other test).
+                i += 1;
+                while i < body.len() {
+                    match body[i] {
+                        b'"' => break,
+                        b'\\' => i += 2,
+                        _ => i += 1,
+                    }
+                }
             }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
             b'{' | b'[' => {
                 depth += 1;
                 values += 1;
@@ -769,18 +766,26 @@ fn check_json_shape(body: &[u8], max_values: usize, max_depth: usize) -> Result<
                         "invalid request: nested deeper than {max_depth} levels"
                     )));
                 }
+                if values > max_values {
+                    return Err(too_many_values(max_values));
+                }
             }
             b'}' | b']' => depth = depth.saturating_sub(1),
-            b',' => values += 1,
-            _ => continue,
+            b',' => {
+                values += 1;
+                if values > max_values {
+                    return Err(too_many_values(max_values));
+                }
+            }
+            _ => {}
         }
-        if values > max_values {
-            return Err(ConnectError::resource_exhausted(format!(
-                "request body holds more than {max_values} JSON values"
-            )));
-        }
+        i += 1;
     }
-    Ok(Some(first))
+    Ok(Some(body[start]))
+}
+
+fn too_many_values(max_values: usize) -> ConnectError {
+    ConnectError::resource_exhausted(format!("request body holds more than {max_values} JSON values"))
 }
 
 impl ConnectError {
@@ -1689,6 +1694,78 @@ mod tests {
     /// and more are served from its large bins, after consolidating the fast bins: every small
     /// allocation of the call then misses the fast paths). axum boxes the `CallFuture`; the
     /// route handler's box holds `prepare`'s future or the handler's.
+    /// The shape check as it was written first (a flag per byte), against the one in use.
+    #[test]
+    fn json_shape_check_agrees_with_the_plain_scan() {
+        use super::{check_json_shape, ConnectError};
+        fn check_json_shape_reference(
+            body: &[u8],
+            max_values: usize,
+            max_depth: usize,
+        ) -> Result<Option<u8>, ConnectError> {
+            let start = body.iter().position(|b| !b.is_ascii_whitespace());
+            let Some(start) = start else { return Ok(None) };
+            let first = body[start];
+            let body = &body[start..];
+            let (mut values, mut depth) = (1usize, 0usize);
+            let (mut in_string, mut escaped) = (false, false);
+            for &b in body {
+                if in_string {
+                    if escaped {
+                        escaped = false;
+                    } else if b == b'\\' {
+                        escaped = true;
+                    } else if b == b'"' {
+                        in_string = false;
+                    }
+                    continue;
+                }
+                match b {
+                    b'"' => in_string = true,
+                    b'{' | b'[' => {
+                        depth += 1;
+                        values += 1;
+                        if depth > max_depth {
+                            return Err(ConnectError::invalid_argument(format!(
+                                "invalid request: nested deeper than {max_depth} levels"
+                            )));
+                        }
+                    }
+                    b'}' | b']' => depth = depth.saturating_sub(1),
+                    b',' => values += 1,
+                    _ => continue,
+                }
+                if values > max_values {
+                    return Err(ConnectError::resource_exhausted(format!(
+                        "request body holds more than {max_values} JSON values"
+                    )));
+                }
+            }
+            Ok(Some(first))
+        }
+        let pieces: [&[u8]; 14] =
+            [b"{", b"}", b"[", b"]", b",", b"\"", b"\\", b"a", b" ", b":", b"1", b"\"x\\\"\"", b"{\"k\":[1,2]}", b"\n"];
+        let mut seed = 7u64;
+        let mut next = move || {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed >> 33
+        };
+        for _ in 0..20_000 {
+            let mut body = Vec::new();
+            for _ in 0..next() % 40 {
+                body.extend_from_slice(pieces[(next() % 14) as usize]);
+            }
+            for (values, depth) in [(100_000, 64), (5, 2), (1, 1), (3, 64)] {
+                let (got, want) =
+                    (check_json_shape(&body, values, depth), check_json_shape_reference(&body, values, depth));
+                let show = |r: &Result<Option<u8>, ConnectError>| {
+                    format!("{:?}", r.as_ref().map_err(|e| (&e.code, &e.message)))
+                };
+                assert_eq!(show(&got), show(&want), "{:?}", String::from_utf8_lossy(&body));
+            }
+        }
+    }
+
     #[test]
     fn per_call_futures_stay_small() {
         use super::*;

@@ -235,22 +235,26 @@ impl<const N: usize> StackText<N> {
 /// others, `None`, go through chrono).
 fn timestamp_text(t: &crate::Timestamp) -> Option<StackText<32>> {
     use chrono::{Datelike, Timelike};
-    let (year, nanos) = (t.year(), t.nanosecond());
+    // The fields of the UTC date and time, read once (each accessor of a `DateTime` works out
+    // the local date and time again).
+    let utc = t.naive_utc();
+    let (date, time) = (utc.date(), utc.time());
+    let (year, nanos) = (date.year(), time.nanosecond());
     if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {
         return None;
     }
     let mut text = StackText::new();
     text.digits(year as u64, 4);
     text.push(b'-');
-    text.digits(u64::from(t.month()), 2);
+    text.digits(u64::from(date.month()), 2);
     text.push(b'-');
-    text.digits(u64::from(t.day()), 2);
+    text.digits(u64::from(date.day()), 2);
     text.push(b'T');
-    text.digits(u64::from(t.hour()), 2);
+    text.digits(u64::from(time.hour()), 2);
     text.push(b':');
-    text.digits(u64::from(t.minute()), 2);
+    text.digits(u64::from(time.minute()), 2);
     text.push(b':');
-    text.digits(u64::from(t.second()), 2);
+    text.digits(u64::from(time.second()), 2);
     text.fraction(nanos);
     text.push(b'Z');
     Some(text)
