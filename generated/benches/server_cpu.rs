@@ -9,8 +9,10 @@
 //!   lines.
 //! - `ROUTER=1`: both routers called in-process (`tower::ServiceExt::oneshot`, no TCP), thread
 //!   CPU time per call. `ROUTER=gen` / `ROUTER=hand`: one router for 300,000 calls (to profile:
-//!   `perf record --call-graph dwarf`).
-//! - `ONLY=gen|ga|hand` (`C=` concurrency, default 1): 40,000 requests to one server (to profile).
+//!   `perf record --call-graph dwarf`; `ROUTER_CALLS=n` sets the calls, e.g. fewer under
+//!   `valgrind --tool=callgrind`).
+//! - `ONLY=gen|ga|hand` (`C=` concurrency, default 1): 40,000 requests to one server (to profile;
+//!   `ONLY_CALLS=n` sets the requests).
 mod common;
 
 use axum::body::Bytes;
@@ -126,12 +128,16 @@ fn main() {
                 (thread_cpu_ns() - start) as f64 / 1e3 / n as f64
             })
         };
+        // `ROUTER_CALLS`: calls of the one-router runs (default 300,000; fewer under valgrind).
+        let calls = std::env::var("ROUTER_CALLS").ok().and_then(|v| v.parse().ok()).unwrap_or(300_000);
         match std::env::var("ROUTER").as_deref() {
-            Ok("gen") => return println!("{}", run(&grouter, 300000)),
-            Ok("hand") => return println!("{}", run(&hrouter, 300000)),
+            Ok("gen") => return println!("{}", run(&grouter, calls)),
+            Ok("hand") => return println!("{}", run(&hrouter, calls)),
             _ => {}
         }
-        let p = pairs(31, || run(&grouter, 5000), || run(&hrouter, 5000));
+        // 50,000 calls a measurement: a thread's schedstat time advances at the scheduler tick
+        // while it runs (4 ms here), which is 0.8 µs a call over 5,000 calls.
+        let p = pairs(21, || run(&grouter, 50_000), || run(&hrouter, 50_000));
         report("router in-process (µs/call)", "µs", &p, "-");
         return;
     }
@@ -175,7 +181,7 @@ fn main() {
         };
         let before = cpu_ns(name);
         let conc: usize = std::env::var("C").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
-        let n = 40000;
+        let n = std::env::var("ONLY_CALLS").ok().and_then(|v| v.parse().ok()).unwrap_or(40_000);
         rt.block_on(load(c, u, false, conc, n));
         println!("{name}: {:.2} µs/req", (cpu_ns(name) - before) as f64 / 1e3 / n as f64);
         return;

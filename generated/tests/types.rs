@@ -66,6 +66,32 @@ fn enums_are_open_and_round_trip_unknown_values() {
     assert_eq!(by_number.phase, Some(RunnerPhase::Active));
 }
 
+/// Every known value: `name()` (a generated `match`) is its table name, and that is what it
+/// encodes to and decodes from.
+fn names_match_the_value_table<E>()
+where
+    E: gitpod_api::runtime::ProtoEnum + serde::Serialize + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    for (i, (value, name)) in E::VALUES.iter().enumerate() {
+        assert_eq!((value.name(), value.index()), (*name, Some(i)));
+        assert_eq!(serde_json::to_value(value).unwrap(), json!(name));
+        assert_eq!(&serde_json::from_value::<E>(json!(name)).unwrap(), value);
+    }
+    // A kept number is written back as that number.
+    assert_eq!(serde_json::to_value(E::unrecognized("99".into())).unwrap(), json!(99));
+}
+
+#[test]
+fn enum_names_match_the_value_table() {
+    use gitpod_api::types::*;
+    names_match_the_value_table::<RunnerPhase>();
+    names_match_the_value_table::<RunnerProvider>();
+    names_match_the_value_table::<RunnerKind>();
+    names_match_the_value_table::<RunnerCapability>();
+    names_match_the_value_table::<Principal>();
+    names_match_the_value_table::<LogLevel>();
+}
+
 #[test]
 fn secrets_are_redacted_in_debug_output() {
     let response = CreateRunnerResponse {

@@ -46,7 +46,8 @@ pub trait ProtoEnum: Sized + Clone + PartialEq + 'static {
         usize::try_from(n).ok().and_then(|i| Self::VALUES.get(i)).map(|(v, _)| v.clone())
     }
 
-    /// The wire string; the catch-all variant returns its kept text.
+    /// The wire string; the catch-all variant returns its kept text. Generated code implements it
+    /// with a `match` of string literals; this default looks the value up in [`ProtoEnum::VALUES`].
     fn name(&self) -> &str {
         match self.index().and_then(|i| Self::VALUES.get(i)) {
             Some((_, name)) => name,
@@ -83,11 +84,10 @@ pub fn is_strict() -> bool {
 }
 
 /// Serializes an enum as its name (an unknown value kept from a number is written as that number).
+/// Known values go through [`ProtoEnum::name`] (generated code: a `match` of string literals, no
+/// look-up in [`ProtoEnum::VALUES`]).
 pub fn serialize<E: ProtoEnum, S: Serializer>(v: &E, s: S) -> Result<S::Ok, S::Error> {
-    if let Some((_, name)) = v.index().and_then(|i| E::VALUES.get(i)) {
-        return s.serialize_str(name);
-    }
-    let raw = v.as_unrecognized().unwrap_or("");
+    let Some(raw) = v.as_unrecognized() else { return s.serialize_str(v.name()) };
     match raw.parse::<i32>() {
         Ok(n) => s.serialize_i32(n),
         Err(_) => s.serialize_str(raw),

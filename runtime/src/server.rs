@@ -27,10 +27,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use futures_util::{FutureExt, StreamExt};
+use futures_util::{FutureExt, StreamExt, TryFutureExt};
 use http::{header, HeaderValue, Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -265,21 +265,15 @@ impl ServerConfig {
     }
 }
 
-/// A unary handler after typing: the context, the request bytes and the route's encode hint in,
-/// the encoded answer out.
-type Handler = Arc<
-    dyn Fn(RequestContext, Bytes, Arc<AtomicUsize>) -> BoxFuture<'static, Result<Vec<u8>, ConnectError>> + Send + Sync,
->;
+/// A route's handler after typing: a routed call in, its answer out. The one future it returns
+/// holds everything of the call that depends on the route's types (auth, reading the body,
+/// decoding, the handler, encoding): one allocation per call.
+type Handler = Arc<dyn Fn(Call) -> BoxFuture<'static, Result<Answer, ConnectError>> + Send + Sync>;
 
-/// A server-streaming handler after typing: the request bytes in, encoded messages out.
-type StreamHandler = Arc<
-    dyn Fn(RequestContext, Bytes) -> BoxFuture<'static, Result<MessageStream<Vec<u8>>, ConnectError>> + Send + Sync,
->;
-
-#[derive(Clone)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
-    Unary(Handler),
-    ServerStream(StreamHandler),
+    Unary,
+    ServerStream,
 }
 
 #[derive(Clone)]
@@ -288,6 +282,7 @@ struct Route {
     procedure: Arc<str>,
     paged: bool,
     kind: Kind,
+    handler: Handler,
     /// The length of the last unary answer (at most [`ENCODE_HINT_MAX`]): the next answer's
     /// buffer starts that large instead of growing by doubling from 128 bytes.
     encode_hint: Arc<AtomicUsize>,
@@ -297,9 +292,34 @@ struct Route {
 const ENCODE_HINT_MAX: usize = 64 * 1024;
 
 impl Route {
-    fn new(paged: bool, kind: Kind) -> Self {
-        Route { procedure: Arc::from(""), paged, kind, encode_hint: Arc::default() }
+    fn new(paged: bool, kind: Kind, handler: Handler) -> Self {
+        Route { procedure: Arc::from(""), paged, kind, handler, encode_hint: Arc::default() }
     }
+}
+
+/// Makes a route's [`Handler`]: [`prepare`] the call, `decode` the request, `run` the handler.
+/// Combinators rather than an `async` block: each stage's state overlaps the others' in the
+/// one boxed future, where an `async` block would keep what it captured beside what it awaits.
+fn route_handler<Req, D, F, Fut>(decode: D, run: F) -> Handler
+where
+    Req: Send + 'static,
+    D: Fn(&RequestContext, &[u8]) -> Result<Req, ConnectError> + Copy + Send + Sync + 'static,
+    F: Fn(RequestContext, Req, Arc<Route>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Answer, ConnectError>> + Send + 'static,
+{
+    let run = Arc::new(run);
+    Arc::new(move |call: Call| {
+        let run = run.clone();
+        Box::pin(Apart { future: prepare(call) }.and_then(move |Prepared { ctx, body, route }| {
+            match decode(&ctx, &body) {
+                Ok(req) => {
+                    drop(body);
+                    futures_util::future::Either::Left(run(ctx, req, route))
+                }
+                Err(e) => futures_util::future::Either::Right(std::future::ready(Err(e))),
+            }
+        }))
+    })
 }
 
 /// What a server-streaming handler answers with: a stream of messages (an `Err` item ends the
@@ -442,17 +462,9 @@ impl ConnectRouter {
         F: Fn(RequestContext, Req) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Resp, ConnectError>> + Send + 'static,
     {
-        let handler = Arc::new(handler);
-        let h: Handler = Arc::new(move |ctx: RequestContext, body: Bytes, hint: Arc<AtomicUsize>| {
-            let handler = handler.clone();
-            Box::pin(async move {
-                let req: Req = decode_request(&ctx, &body)?;
-                drop(body);
-                let resp = handler(ctx, req).await?;
-                encode_answer(&resp, &hint)
-            })
-        });
-        self.add(procedure, Route::new(paged, Kind::Unary(h)))
+        let h =
+            route_handler(decode_request::<Req>, move |ctx, req, route| Encoded { handler: handler(ctx, req), route });
+        self.add(procedure, Route::new(paged, Kind::Unary, h))
     }
 
     /// Registers a typed **server-streaming** handler for `procedure`: it returns the stream of
@@ -474,19 +486,8 @@ impl ConnectRouter {
         F: Fn(RequestContext, Req) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<MessageStream<Resp>, ConnectError>> + Send + 'static,
     {
-        let handler = Arc::new(handler);
-        let h: StreamHandler = Arc::new(move |ctx: RequestContext, body: Bytes| {
-            let handler = handler.clone();
-            Box::pin(async move {
-                let req: Req = decode_request(&ctx, &body)?;
-                let stream = handler(ctx, req).await?;
-                Ok(stream.map_messages(|m| {
-                    serde_json::to_vec(&m)
-                        .map_err(|e| ConnectError::internal(format!("cannot encode a stream message: {e}")))
-                }))
-            })
-        });
-        self.add(procedure, Route::new(false, Kind::ServerStream(h)))
+        let h = route_handler(decode_request::<Req>, move |ctx, req, _| handler(ctx, req).map_ok(encode_stream));
+        self.add(procedure, Route::new(false, Kind::ServerStream, h))
     }
 
     /// Registers an untyped server-streaming handler working on JSON values (used by mock servers).
@@ -495,21 +496,9 @@ impl ConnectRouter {
         F: Fn(RequestContext, serde_json::Value) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<MessageStream<serde_json::Value>, ConnectError>> + Send + 'static,
     {
-        let handler = Arc::new(handler);
-        let h: StreamHandler = Arc::new(move |ctx: RequestContext, body: Bytes| {
-            let handler = handler.clone();
-            Box::pin(async move {
-                let req: serde_json::Value = crate::decode::decode_json(&body)
-                    .map_err(|m| ConnectError::invalid_argument(format!("invalid request: {m}")))?;
-                let stream = handler(ctx, req).await?;
-                Ok(stream.map_messages(|m| {
-                    serde_json::to_vec(&m)
-                        .map_err(|e| ConnectError::internal(format!("cannot encode a stream message: {e}")))
-                }))
-            })
-        });
+        let h = route_handler(decode_untyped, move |ctx, req, _| handler(ctx, req).map_ok(encode_stream));
         let procedure: String = procedure.into();
-        self.add(&procedure, Route::new(false, Kind::ServerStream(h)))
+        self.add(&procedure, Route::new(false, Kind::ServerStream, h))
     }
 
     /// Registers an untyped handler working on JSON values (used by mock servers).
@@ -518,19 +507,9 @@ impl ConnectRouter {
         F: Fn(RequestContext, serde_json::Value) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<serde_json::Value, ConnectError>> + Send + 'static,
     {
-        let handler = Arc::new(handler);
-        let h: Handler = Arc::new(move |ctx: RequestContext, body: Bytes, hint: Arc<AtomicUsize>| {
-            let handler = handler.clone();
-            Box::pin(async move {
-                let req: serde_json::Value = crate::decode::decode_json(&body)
-                    .map_err(|m| ConnectError::invalid_argument(format!("invalid request: {m}")))?;
-                drop(body);
-                let resp = handler(ctx, req).await?;
-                encode_answer(&resp, &hint)
-            })
-        });
+        let h = route_handler(decode_untyped, move |ctx, req, route| Encoded { handler: handler(ctx, req), route });
         let procedure: String = procedure.into();
-        self.add(&procedure, Route::new(paged, Kind::Unary(h)))
+        self.add(&procedure, Route::new(paged, Kind::Unary, h))
     }
 
     /// Adds every route of `other` (its config and auth hook are ignored). Panics on a procedure
@@ -550,9 +529,89 @@ impl ConnectRouter {
     /// An axum router serving every procedure at `/{procedure}` (nest it to serve under a prefix).
     pub fn into_axum(mut self) -> axum::Router {
         let layers = std::mem::take(&mut self.layers);
-        let router = axum::Router::new().fallback(dispatch).with_state(Arc::new(self));
+        let shared = Arc::new(self);
+        // Each procedure is a route of its own (axum finds it by its path; nothing is looked up
+        // per call); the fallback answers the rest (unknown procedures: 404) and procedures whose
+        // names axum's paths cannot hold.
+        let mut router = axum::Router::new();
+        for (procedure, route) in &shared.routes {
+            if is_plain_path(procedure) {
+                let service = ConnectService { router: shared.clone(), route: Some(route.clone()) };
+                router = router.route_service(&format!("/{procedure}"), service);
+            }
+        }
+        let router = router.fallback_service(ConnectService { router: shared, route: None });
         layers.iter().fold(router, |router, layer| layer(router))
     }
+}
+
+/// Whether `/{procedure}` is a literal axum path: segments of letters, digits, `.`, `_` and `-`.
+fn is_plain_path(procedure: &str) -> bool {
+    procedure.split('/').all(|segment| {
+        !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    })
+}
+
+/// Polls `future` in a stack frame of its own. The stages of a call (reading the body, the
+/// handler building its answer, encoding it) are nested futures; inlined into one another their
+/// temporaries (the answer being built: a few KiB for large messages) take separate stack, and
+/// what a call touches outgrows the L1 data cache (32 KiB here). Called, each stage reuses the
+/// stack the previous one used.
+#[inline(never)]
+fn poll_apart<F: Future>(future: Pin<&mut F>, cx: &mut std::task::Context<'_>) -> std::task::Poll<F::Output> {
+    future.poll(cx)
+}
+
+pin_project_lite::pin_project! {
+    /// `future`, polled with [`poll_apart`].
+    struct Apart<F> {
+        #[pin]
+        future: F,
+    }
+}
+
+impl<F: Future> Future for Apart<F> {
+    type Output = F::Output;
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<F::Output> {
+        poll_apart(self.project().future, cx)
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A unary handler's future, then its answer encoded where the handler left it (no copy of
+    /// the message on the way to the encoder).
+    struct Encoded<F> {
+        #[pin]
+        handler: F,
+        route: Arc<Route>,
+    }
+}
+
+impl<F, Resp> Future for Encoded<F>
+where
+    F: Future<Output = Result<Resp, ConnectError>>,
+    Resp: Serialize,
+{
+    type Output = Result<Answer, ConnectError>;
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        let this = self.project();
+        std::task::Poll::Ready(match std::task::ready!(poll_apart(this.handler, cx)) {
+            Ok(answer) => encode_answer(&answer, &this.route.encode_hint).map(Answer::Unary),
+            Err(e) => Err(e),
+        })
+    }
+}
+
+/// The request decoding of untyped routes.
+fn decode_untyped(_: &RequestContext, body: &[u8]) -> Result<serde_json::Value, ConnectError> {
+    crate::decode::decode_json(body).map_err(|m| ConnectError::invalid_argument(format!("invalid request: {m}")))
+}
+
+/// A server stream's messages, encoded.
+fn encode_stream<M: Serialize + Send + 'static>(stream: MessageStream<M>) -> Answer {
+    Answer::Stream(stream.map_messages(|m| {
+        serde_json::to_vec(&m).map_err(|e| ConnectError::internal(format!("cannot encode a stream message: {e}")))
+    }))
 }
 
 /// Encodes a unary answer into a buffer sized by the route's last answer, and records this one's
@@ -580,8 +639,8 @@ impl IntoResponse for ConnectError {
     }
 }
 
-fn is_json_content_type(headers: &HeaderMap) -> bool {
-    let Some(ct) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+fn is_json_content_type(content_type: Option<&HeaderValue>) -> bool {
+    let Some(ct) = content_type.and_then(|v| v.to_str().ok()) else {
         return false;
     };
     let mut parts = ct.split(';');
@@ -683,25 +742,22 @@ async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Byte
 /// Returns the first byte that is not whitespace (`None`: the body is empty or blank), which
 /// tells an array from an object without another pass.
 fn check_json_shape(body: &[u8], max_values: usize, max_depth: usize) -> Result<Option<u8>, ConnectError> {
-    let start = body.iter().position(|b| !b.is_ascii_whitespace());
-    let Some(start) = start else { return Ok(None) };
-    let first = body[start];
-    let body = &body[start..];
+    let Some(start) = body.iter().position(|b| !b.is_ascii_whitespace()) else { return Ok(None) };
     let (mut values, mut depth) = (1usize, 0usize);
-    let (mut in_string, mut escaped) = (false, false);
-    for &b in body {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_string = false;
+    let mut i = start;
+    while i < body.len() {
+        match body[i] {
+            b'"' => {
+                // To the closing quote, over escapes (a string's bytes need no other test).
+                i += 1;
+                while i < body.len() {
+                    match body[i] {
+                        b'"' => break,
+                        b'\\' => i += 2,
+                        _ => i += 1,
+                    }
+                }
             }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
             b'{' | b'[' => {
                 depth += 1;
                 values += 1;
@@ -710,18 +766,26 @@ fn check_json_shape(body: &[u8], max_values: usize, max_depth: usize) -> Result<
                         "invalid request: nested deeper than {max_depth} levels"
                     )));
                 }
+                if values > max_values {
+                    return Err(too_many_values(max_values));
+                }
             }
             b'}' | b']' => depth = depth.saturating_sub(1),
-            b',' => values += 1,
-            _ => continue,
+            b',' => {
+                values += 1;
+                if values > max_values {
+                    return Err(too_many_values(max_values));
+                }
+            }
+            _ => {}
         }
-        if values > max_values {
-            return Err(ConnectError::resource_exhausted(format!(
-                "request body holds more than {max_values} JSON values"
-            )));
-        }
+        i += 1;
     }
-    Ok(Some(first))
+    Ok(Some(body[start]))
+}
+
+fn too_many_values(max_values: usize) -> ConnectError {
+    ConnectError::resource_exhausted(format!("request body holds more than {max_values} JSON values"))
 }
 
 impl ConnectError {
@@ -786,56 +850,92 @@ fn override_pagination(body: Bytes, pairs: &[(String, String)]) -> Result<Bytes,
     serde_json::to_vec(&value).map(Bytes::from).map_err(|e| ConnectError::internal(e.to_string()))
 }
 
-/// The router's one handler. Routing, method, content type and headers are checked at once; the
-/// rest is a future built from combinators (`map`, not an `async` block), which keeps what is
-/// boxed per call small.
-fn dispatch(State(router): State<Arc<ConnectRouter>>, req: Request) -> impl Future<Output = Response> + Send {
-    match route_call(router, req) {
-        Ok(call) => futures_util::future::Either::Left(call),
-        Err(answer) => futures_util::future::Either::Right(std::future::ready(answer)),
+/// The service axum calls for a procedure's route (`route` known) or for any other path (the
+/// fallback: `route` is looked up, or the answer is 404). Routing, method, content type and
+/// headers are checked at once; the rest is the route handler's one boxed future inside a
+/// [`CallFuture`].
+#[derive(Clone)]
+struct ConnectService {
+    router: Arc<ConnectRouter>,
+    route: Option<Arc<Route>>,
+}
+
+impl tower::Service<Request> for ConnectService {
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future = CallFuture;
+
+    fn poll_ready(&mut self, _cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request) -> CallFuture {
+        match start_call(&self.router, self.route.as_ref(), req) {
+            Ok(running) => CallFuture(CallState::Running(running)),
+            Err(answer) => CallFuture(CallState::Answered(Some(answer))),
+        }
     }
 }
 
-// The error answer is moved once, into `ready`: boxing it would only add an allocation.
+/// Everything after routing that [`prepare`] needs: the request head's headers and URI, its body,
+/// and what the routing found out.
+struct Call {
+    router: Arc<ConnectRouter>,
+    route: Arc<Route>,
+    headers: HeaderMap,
+    uri: http::Uri,
+    body: Body,
+    deadline: Option<Instant>,
+    framing: Option<Framing>,
+    bearer_token: Option<String>,
+}
+
+/// A call ready for its handler: the context and the request's JSON.
+struct Prepared {
+    ctx: RequestContext,
+    body: Bytes,
+    route: Arc<Route>,
+}
+
+// The error answer is moved once, into the future: boxing it would only add an allocation.
 #[allow(clippy::result_large_err)]
-fn route_call(router: Arc<ConnectRouter>, req: Request) -> Result<impl Future<Output = Response> + Send, Response> {
+fn start_call(router: &Arc<ConnectRouter>, route: Option<&Arc<Route>>, req: Request) -> Result<Running, Response> {
     let (parts, body) = req.into_parts();
-    let Some(route) = router.routes.get(parts.uri.path().trim_start_matches('/')).cloned() else {
-        return Err(error_response(
-            StatusCode::NOT_FOUND,
-            &ConnectError::new(
-                Code::Unimplemented,
-                format!("unknown procedure /{}", parts.uri.path().trim_start_matches('/')),
-            ),
-        ));
+    let route = match route.or_else(|| router.routes.get(parts.uri.path().trim_start_matches('/'))) {
+        Some(route) => route.clone(),
+        None => {
+            return Err(error_response(
+                StatusCode::NOT_FOUND,
+                &ConnectError::new(
+                    Code::Unimplemented,
+                    format!("unknown procedure /{}", parts.uri.path().trim_start_matches('/')),
+                ),
+            ))
+        }
     };
-    let procedure = route.procedure.clone();
     if parts.method != Method::POST {
         let mut r = error_response(
             StatusCode::METHOD_NOT_ALLOWED,
             &ConnectError::new(
                 Code::Unimplemented,
-                format!("method {} is not allowed for /{procedure}: use POST", parts.method),
+                format!("method {} is not allowed for /{}: use POST", parts.method, route.procedure),
             ),
         );
         r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
         return Err(r);
     }
-    let stream_framing = match (&route.kind, content_type_essence(&parts.headers)) {
-        (Kind::ServerStream(_), Some(ct)) if ct.eq_ignore_ascii_case(crate::stream::CONNECT_JSON_CONTENT_TYPE) => {
+    let content_type = parts.headers.get(header::CONTENT_TYPE);
+    let framing = match (route.kind, content_type_essence(content_type)) {
+        (Kind::ServerStream, Some(ct)) if ct.eq_ignore_ascii_case(crate::stream::CONNECT_JSON_CONTENT_TYPE) => {
             Some(Framing::Connect)
         }
-        (Kind::ServerStream(_), _) if is_json_content_type(&parts.headers) => Some(Framing::Jsonl),
-        (Kind::Unary(_), _) if is_json_content_type(&parts.headers) => None,
+        (Kind::ServerStream, _) if is_json_content_type(content_type) => Some(Framing::Jsonl),
+        (Kind::Unary, _) if is_json_content_type(content_type) => None,
         (kind, _) => {
-            let ct = parts
-                .headers
-                .get(header::CONTENT_TYPE)
-                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-                .unwrap_or_default();
+            let ct = content_type.map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()).unwrap_or_default();
             let accepted = match kind {
-                Kind::Unary(_) => "application/json",
-                Kind::ServerStream(_) => "application/json, application/connect+json",
+                Kind::Unary => "application/json",
+                Kind::ServerStream => "application/json, application/connect+json",
             };
             let mut r = error_response(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -848,94 +948,171 @@ fn route_call(router: Arc<ConnectRouter>, req: Request) -> Result<impl Future<Ou
             return Err(r);
         }
     };
-    // A Connect stream reports every error in its end-of-stream envelope, with HTTP 200.
-    let stream_error = move |e: ConnectError| match stream_framing {
-        Some(Framing::Connect) => stream_response(Framing::Connect, None, Some(e), None),
-        _ => e.into_response(),
-    };
-    let timeout = match parse_timeout(&parts.headers) {
-        Ok(t) => t,
-        Err(e) => return Err(stream_error(e)),
-    };
+    let timeout = parse_timeout(&parts.headers).map_err(|e| error_answer(framing, e))?;
     let deadline = timeout.map(|t| Instant::now() + t);
     let gzip_ok = router.config.compress_responses && accepts_gzip(&parts.headers);
     let bearer_token = bearer_from(&parts.headers);
-    let span = tracing::debug_span!("gitpod.server.call", procedure = %procedure, code = tracing::field::Empty);
-
-    // One future whatever the deadline (the dispatch future stays small: it is boxed per call).
-    let work = tracing::Instrument::instrument(
-        AssertUnwindSafe(call(router.clone(), route, parts, body, procedure, deadline, stream_framing, bearer_token))
-            .catch_unwind(),
-        span.clone(),
-    );
-    let work = match timeout {
-        Some(t) => futures_util::future::Either::Left(Box::pin(tokio::time::timeout(t, work).map(move |r| {
-            r.unwrap_or_else(|_| {
-                Ok(Err(ConnectError::deadline_exceeded(format!("the deadline of {} ms passed", t.as_millis()))))
-            })
-        }))),
-        None => futures_util::future::Either::Right(work),
-    };
-    Ok(work.map(move |result| {
-        let result = result.unwrap_or_else(|_panic| Err(ConnectError::internal("the handler panicked")));
-        span.record("code", result.as_ref().err().map_or("ok", |e| e.code.as_str()));
-        match (result, stream_framing) {
-            (Ok(Answer::Unary(body)), _) => {
-                json_response(body, router.config.compress_responses, gzip_ok, router.config.compress_min_bytes)
-            }
-            (Ok(Answer::Stream(messages)), Some(framing)) => {
-                stream_response(framing, Some(messages), None, deadline.zip(timeout))
-            }
-            (Ok(Answer::Stream(_)), None) => ConnectError::internal("a stream for a unary route").into_response(),
-            (Err(e), _) => stream_error(e),
-        }
-    }))
+    let span = tracing::debug_span!("gitpod.server.call", procedure = %route.procedure, code = tracing::field::Empty);
+    let work = (route.handler.clone())(Call {
+        router: router.clone(),
+        route,
+        headers: parts.headers,
+        uri: parts.uri,
+        body,
+        deadline,
+        framing,
+        bearer_token,
+    });
+    Ok(Running {
+        work: Some(work),
+        timer: timeout.map(|t| (Box::pin(tokio::time::sleep(t)), t)),
+        span,
+        router: router.clone(),
+        framing,
+        gzip_ok,
+        deadline,
+    })
 }
 
-/// One call after routing: auth, the body (read, checked, paged), the handler.
-#[allow(clippy::too_many_arguments)]
-async fn call(
+/// An error as the call's answer: a Connect stream reports every error in its end-of-stream
+/// envelope, with HTTP 200; everything else answers with the error's status.
+fn error_answer(framing: Option<Framing>, e: ConnectError) -> Response {
+    match framing {
+        Some(Framing::Connect) => stream_response(Framing::Connect, None, Some(e), None),
+        _ => e.into_response(),
+    }
+}
+
+/// The future of one call, which axum boxes per call: a few words beside the route handler's
+/// own boxed future (allocations of 1,009 bytes and more take glibc's slow path).
+struct CallFuture(CallState);
+
+enum CallState {
+    /// Answered without the handler (404, 405, 415, a bad header); `None` once taken.
+    Answered(Option<Response>),
+    Running(Running),
+}
+
+/// A call whose handler runs: its future runs inside the call's span, a panic in it is
+/// `internal`, and `Connect-Timeout-Ms` (`timer`) ends it with `deadline_exceeded`.
+struct Running {
+    /// `None` once it finished.
+    work: Option<BoxFuture<'static, Result<Answer, ConnectError>>>,
+    timer: Option<(Pin<Box<tokio::time::Sleep>>, Duration)>,
+    span: tracing::Span,
     router: Arc<ConnectRouter>,
-    route: Arc<Route>,
-    parts: http::request::Parts,
-    body: Body,
-    procedure: Arc<str>,
+    framing: Option<Framing>,
+    gzip_ok: bool,
     deadline: Option<Instant>,
-    stream_framing: Option<Framing>,
-    bearer_token: Option<String>,
-) -> Result<Answer, ConnectError> {
-    let config = &router.config;
-    let identity = match &router.auth {
-        Some(hook) => hook.authenticate(&parts.headers, bearer_token.as_deref()).await?,
-        None => None,
-    };
-    let mut body = read_body_in_time(body, &parts.headers, config.max_body_bytes, config.body_read_timeout).await?;
-    if stream_framing == Some(Framing::Connect) {
-        body = unenvelope_request(body)?;
-    }
-    match check_json_shape(&body, config.max_json_values, config.max_json_depth)? {
-        None => body = Bytes::from_static(b"{}"),
-        Some(b'[') => {
-            return Err(ConnectError::invalid_argument("invalid request: the body must be a JSON object, not an array"))
+}
+
+impl Future for CallFuture {
+    type Output = Result<Response, std::convert::Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        match &mut self.get_mut().0 {
+            CallState::Answered(answer) => {
+                std::task::Poll::Ready(Ok(answer.take().expect("CallFuture polled after it finished")))
+            }
+            CallState::Running(running) => running.poll(cx).map(Ok),
         }
-        Some(_) => {}
     }
-    let query = query_pairs(&parts.uri)?;
-    if route.paged {
-        body = override_pagination(body, &query)?;
+}
+
+impl Running {
+    fn poll(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Response> {
+        let result = {
+            let _entered = self.span.enter();
+            let work = self.work.as_mut().expect("CallFuture polled after it finished");
+            let result = match std::panic::catch_unwind(AssertUnwindSafe(|| work.as_mut().poll(cx))) {
+                Ok(std::task::Poll::Ready(result)) => result,
+                Err(_panic) => Err(ConnectError::internal("the handler panicked")),
+                // As `tokio::time::timeout`: the work first, then the deadline.
+                Ok(std::task::Poll::Pending) => match &mut self.timer {
+                    Some((sleep, t)) => match sleep.as_mut().poll(cx) {
+                        std::task::Poll::Ready(()) => {
+                            Err(ConnectError::deadline_exceeded(format!("the deadline of {} ms passed", t.as_millis())))
+                        }
+                        std::task::Poll::Pending => return std::task::Poll::Pending,
+                    },
+                    None => return std::task::Poll::Pending,
+                },
+            };
+            // Dropped inside the span, as `tracing::Instrumented` drops what it wraps.
+            self.work = None;
+            result
+        };
+        std::task::Poll::Ready(self.answer(result))
     }
-    let ctx = RequestContext {
-        headers: parts.headers,
-        bearer_token,
-        procedure,
-        deadline,
-        identity,
-        query,
-        strict_enums: config.strict_enums,
-    };
-    match &route.kind {
-        Kind::Unary(handler) => handler(ctx, body, route.encode_hint.clone()).await.map(Answer::Unary),
-        Kind::ServerStream(handler) => handler(ctx, body).await.map(Answer::Stream),
+
+    /// The response to the call's result (a frame of its own: the polls above stay small).
+    #[inline(never)]
+    fn answer(&mut self, result: Result<Answer, ConnectError>) -> Response {
+        self.span.record("code", result.as_ref().err().map_or("ok", |e| e.code.as_str()));
+        let config = &self.router.config;
+        match (result, self.framing) {
+            (Ok(Answer::Unary(body)), _) => {
+                json_response(body, config.compress_responses, self.gzip_ok, config.compress_min_bytes)
+            }
+            (Ok(Answer::Stream(messages)), Some(framing)) => {
+                let timeout = self.timer.as_ref().map(|(_, t)| *t);
+                stream_response(framing, Some(messages), None, self.deadline.zip(timeout))
+            }
+            (Ok(Answer::Stream(_)), None) => ConnectError::internal("a stream for a unary route").into_response(),
+            (Err(e), _) => error_answer(self.framing, e),
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // A call dropped before it finished (the client went away): inside its span too.
+        if let Some(work) = self.work.take() {
+            let _entered = self.span.enter();
+            drop(work);
+        }
+    }
+}
+
+/// One call after routing: auth, the body (read, checked, paged), the handler's context.
+///
+/// An `async` block rather than an `async fn`: an `async fn` keeps each argument twice in its
+/// future (as given and as moved into the body), and this future is in the one boxed per call.
+fn prepare(call: Call) -> impl Future<Output = Result<Prepared, ConnectError>> + Send {
+    let Call { router, route, headers, uri, body, deadline, framing, bearer_token } = call;
+    async move {
+        let config = &router.config;
+        let identity = match &router.auth {
+            Some(hook) => hook.authenticate(&headers, bearer_token.as_deref()).await?,
+            None => None,
+        };
+        let mut body = read_body_in_time(body, &headers, config.max_body_bytes, config.body_read_timeout).await?;
+        if framing == Some(Framing::Connect) {
+            body = unenvelope_request(body)?;
+        }
+        match check_json_shape(&body, config.max_json_values, config.max_json_depth)? {
+            None => body = Bytes::from_static(b"{}"),
+            Some(b'[') => {
+                return Err(ConnectError::invalid_argument(
+                    "invalid request: the body must be a JSON object, not an array",
+                ))
+            }
+            Some(_) => {}
+        }
+        let query = query_pairs(&uri)?;
+        if route.paged {
+            body = override_pagination(body, &query)?;
+        }
+        let ctx = RequestContext {
+            headers,
+            bearer_token,
+            procedure: route.procedure.clone(),
+            deadline,
+            identity,
+            query,
+            strict_enums: config.strict_enums,
+        };
+        Ok(Prepared { ctx, body, route })
     }
 }
 
@@ -996,8 +1173,8 @@ enum Answer {
 }
 
 /// The media type of the request, without parameters (compare it ignoring ASCII case).
-fn content_type_essence(headers: &HeaderMap) -> Option<&str> {
-    let ct = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+fn content_type_essence(content_type: Option<&HeaderValue>) -> Option<&str> {
+    let ct = content_type?.to_str().ok()?;
     Some(ct.split(';').next().unwrap_or("").trim())
 }
 
@@ -1512,6 +1689,103 @@ fn gunzip(data: &[u8], limit: usize) -> Result<Option<Vec<u8>>, &'static str> {
 mod tests {
     use super::{gunzip, gzip};
     use std::io::{Read, Write};
+
+    /// What is allocated per call stays below glibc's large-chunk size (requests of 1,009 bytes
+    /// and more are served from its large bins, after consolidating the fast bins: every small
+    /// allocation of the call then misses the fast paths). axum boxes the `CallFuture`; the
+    /// route handler's box holds `prepare`'s future or the handler's.
+    /// The shape check as it was written first (a flag per byte), against the one in use.
+    #[test]
+    fn json_shape_check_agrees_with_the_plain_scan() {
+        use super::{check_json_shape, ConnectError};
+        fn check_json_shape_reference(
+            body: &[u8],
+            max_values: usize,
+            max_depth: usize,
+        ) -> Result<Option<u8>, ConnectError> {
+            let start = body.iter().position(|b| !b.is_ascii_whitespace());
+            let Some(start) = start else { return Ok(None) };
+            let first = body[start];
+            let body = &body[start..];
+            let (mut values, mut depth) = (1usize, 0usize);
+            let (mut in_string, mut escaped) = (false, false);
+            for &b in body {
+                if in_string {
+                    if escaped {
+                        escaped = false;
+                    } else if b == b'\\' {
+                        escaped = true;
+                    } else if b == b'"' {
+                        in_string = false;
+                    }
+                    continue;
+                }
+                match b {
+                    b'"' => in_string = true,
+                    b'{' | b'[' => {
+                        depth += 1;
+                        values += 1;
+                        if depth > max_depth {
+                            return Err(ConnectError::invalid_argument(format!(
+                                "invalid request: nested deeper than {max_depth} levels"
+                            )));
+                        }
+                    }
+                    b'}' | b']' => depth = depth.saturating_sub(1),
+                    b',' => values += 1,
+                    _ => continue,
+                }
+                if values > max_values {
+                    return Err(ConnectError::resource_exhausted(format!(
+                        "request body holds more than {max_values} JSON values"
+                    )));
+                }
+            }
+            Ok(Some(first))
+        }
+        let pieces: [&[u8]; 14] =
+            [b"{", b"}", b"[", b"]", b",", b"\"", b"\\", b"a", b" ", b":", b"1", b"\"x\\\"\"", b"{\"k\":[1,2]}", b"\n"];
+        let mut seed = 7u64;
+        let mut next = move || {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed >> 33
+        };
+        for _ in 0..20_000 {
+            let mut body = Vec::new();
+            for _ in 0..next() % 40 {
+                body.extend_from_slice(pieces[(next() % 14) as usize]);
+            }
+            for (values, depth) in [(100_000, 64), (5, 2), (1, 1), (3, 64)] {
+                let (got, want) =
+                    (check_json_shape(&body, values, depth), check_json_shape_reference(&body, values, depth));
+                let show = |r: &Result<Option<u8>, ConnectError>| {
+                    format!("{:?}", r.as_ref().map_err(|e| (&e.code, &e.message)))
+                };
+                assert_eq!(show(&got), show(&want), "{:?}", String::from_utf8_lossy(&body));
+            }
+        }
+    }
+
+    #[test]
+    fn per_call_futures_stay_small() {
+        use super::*;
+        let size = std::mem::size_of::<CallFuture>();
+        assert!(size <= 192, "CallFuture is {size} bytes");
+        let handler: Handler = Arc::new(|_call: Call| Box::pin(std::future::ready(Err(ConnectError::internal("")))));
+        let route = Arc::new(Route::new(false, Kind::Unary, handler));
+        let call = Call {
+            router: Arc::new(ConnectRouter::new()),
+            route,
+            headers: HeaderMap::new(),
+            uri: http::Uri::from_static("/a.B/C"),
+            body: Body::empty(),
+            deadline: None,
+            framing: None,
+            bearer_token: None,
+        };
+        let size = std::mem::size_of_val(&prepare(call));
+        assert!(size <= 640, "prepare's future is {size} bytes");
+    }
 
     #[test]
     fn gzip_round_trips_with_reused_state() {

@@ -145,7 +145,17 @@ pub fn decode_base64(s: &str) -> Result<Vec<u8>, base64::DecodeError> {
 
 impl SerializeAs<Vec<u8>> for Bytes {
     fn serialize_as<S: Serializer>(v: &Vec<u8>, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(v))
+        let engine = base64::engine::general_purpose::STANDARD;
+        // Up to 96 bytes (keys, hashes, tokens) are encoded in place, without a String.
+        let mut text = [0u8; 128];
+        if v.len() <= 96 {
+            if let Ok(n) = engine.encode_slice(v, &mut text) {
+                if let Ok(text) = std::str::from_utf8(&text[..n]) {
+                    return s.serialize_str(text);
+                }
+            }
+        }
+        s.serialize_str(&engine.encode(v))
     }
 }
 
@@ -225,22 +235,26 @@ impl<const N: usize> StackText<N> {
 /// others, `None`, go through chrono).
 fn timestamp_text(t: &crate::Timestamp) -> Option<StackText<32>> {
     use chrono::{Datelike, Timelike};
-    let (year, nanos) = (t.year(), t.nanosecond());
+    // The fields of the UTC date and time, read once (each accessor of a `DateTime` works out
+    // the local date and time again).
+    let utc = t.naive_utc();
+    let (date, time) = (utc.date(), utc.time());
+    let (year, nanos) = (date.year(), time.nanosecond());
     if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {
         return None;
     }
     let mut text = StackText::new();
     text.digits(year as u64, 4);
     text.push(b'-');
-    text.digits(u64::from(t.month()), 2);
+    text.digits(u64::from(date.month()), 2);
     text.push(b'-');
-    text.digits(u64::from(t.day()), 2);
+    text.digits(u64::from(date.day()), 2);
     text.push(b'T');
-    text.digits(u64::from(t.hour()), 2);
+    text.digits(u64::from(time.hour()), 2);
     text.push(b':');
-    text.digits(u64::from(t.minute()), 2);
+    text.digits(u64::from(time.minute()), 2);
     text.push(b':');
-    text.digits(u64::from(t.second()), 2);
+    text.digits(u64::from(time.second()), 2);
     text.fraction(nanos);
     text.push(b'Z');
     Some(text)
@@ -662,6 +676,18 @@ mod tests {
         }
         let far = Utc.with_ymd_and_hms(10000, 1, 1, 0, 0, 0).unwrap();
         assert!(timestamp_text(&far).is_none());
+    }
+
+    #[test]
+    fn bytes_written_in_place_or_not_are_standard_padded_base64() {
+        #[serde_with::serde_as(crate = "serde_with")]
+        #[derive(serde::Serialize)]
+        struct B(#[serde_as(as = "Bytes")] Vec<u8>);
+        for len in 0..=200usize {
+            let data: Vec<u8> = (0..len).map(|i| (i * 37 % 256) as u8).collect();
+            let want = serde_json::to_string(&base64::engine::general_purpose::STANDARD.encode(&data)).unwrap();
+            assert_eq!(serde_json::to_string(&B(data)).unwrap(), want, "{len} bytes");
+        }
     }
 
     #[test]

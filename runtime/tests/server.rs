@@ -261,6 +261,36 @@ async fn routing_errors_404_405_415() {
 }
 
 #[tokio::test]
+async fn procedures_are_found_nested_under_a_prefix_and_by_unusual_paths() {
+    let handled = Arc::new(AtomicUsize::new(0));
+    // Names axum's paths cannot hold are served too (by the router's fallback).
+    let odd = |_ctx: RequestContext, v: Value| async move { Ok(json!({ "got": v })) };
+    let connect = router(handled.clone())
+        .unary_json("weird.v1.Svc/:colon", false, odd)
+        .unary_json("weird.v1.Svc/*star", false, odd)
+        .unary_json("weird.v1.Svc/{braces}", false, odd);
+    let app = axum::Router::new().nest("/api", connect.into_axum());
+    let f = Fixture { base: spawn(app).await, handled, raw: reqwest::Client::builder().no_gzip().build().unwrap() };
+
+    let (status, _, v) = f.post("api/gitpod.v1.TestService/Echo", r#"{"name":"nested"}"#).await;
+    assert_eq!(
+        (status, v["req"]["name"].as_str(), v["procedure"].as_str()),
+        (200, Some("nested"), Some("gitpod.v1.TestService/Echo"))
+    );
+    let got = f.post("api/gitpod.v1.TestService/Nope", "{}").await;
+    assert_error(&got, 404, "unimplemented", "/gitpod.v1.TestService/Nope");
+    let got = f.send(f.raw.get(format!("{}/api/gitpod.v1.TestService/Echo", f.base))).await;
+    assert_error(&got, 405, "unimplemented", "use POST");
+    // Extra leading slashes are ignored, as before.
+    let (status, _, v) = f.post("api//gitpod.v1.TestService/Echo", r#"{"name":"slashes"}"#).await;
+    assert_eq!((status, v["req"]["name"].as_str()), (200, Some("slashes")));
+    for path in ["api/weird.v1.Svc/:colon", "api/weird.v1.Svc/*star"] {
+        let (status, _, v) = f.post(path, r#"{"n":1}"#).await;
+        assert_eq!((status, &v), (200, &json!({"got": {"n": 1}})), "{path}");
+    }
+}
+
+#[tokio::test]
 async fn bad_input_is_invalid_argument_naming_the_field() {
     // Strict enums: an unknown enum name is an error too (the default accepts it, below).
     let f = fixture_with(ServerConfig::default().strict_enums(true)).await;

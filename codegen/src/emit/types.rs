@@ -462,7 +462,8 @@ fn emit_enum(e: &Enum, index: &TypeIndex) -> TokenStream {
             }
         }
 
-        /// The value table (the position is the number); lookups by name and position are `match`es.
+        /// The value table (the position is the number); lookups by name and position, and the
+        /// name of a value, are `match`es.
         impl ::gitpod_runtime::ProtoEnum for #name {
             const VALUES: &'static [(Self, &'static str)] = &[
                 #( (Self::#variants, #wire), )*
@@ -480,6 +481,13 @@ fn emit_enum(e: &Enum, index: &TypeIndex) -> TokenStream {
                 match name {
                     #( #wire => Some(Self::#variants), )*
                     _ => None,
+                }
+            }
+
+            fn name(&self) -> &str {
+                match self {
+                    #( Self::#variants => #wire, )*
+                    Self::#unknown(raw) => raw,
                 }
             }
 

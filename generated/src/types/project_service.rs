@@ -139,7 +139,8 @@ impl ProjectRole {
     }
 }
 
-/// The value table (the position is the number); lookups by name and position are `match`es.
+/// The value table (the position is the number); lookups by name and position, and the
+/// name of a value, are `match`es.
 impl ::gitpod_runtime::ProtoEnum for ProjectRole {
     const VALUES: &'static [(Self, &'static str)] = &[
         (Self::Unspecified, "PROJECT_ROLE_UNSPECIFIED"),
@@ -165,6 +166,16 @@ impl ::gitpod_runtime::ProtoEnum for ProjectRole {
             "PROJECT_ROLE_USER" => Some(Self::User),
             "PROJECT_ROLE_EDITOR" => Some(Self::Editor),
             _ => None,
+        }
+    }
+
+    fn name(&self) -> &str {
+        match self {
+            Self::Unspecified => "PROJECT_ROLE_UNSPECIFIED",
+            Self::Admin => "PROJECT_ROLE_ADMIN",
+            Self::User => "PROJECT_ROLE_USER",
+            Self::Editor => "PROJECT_ROLE_EDITOR",
+            Self::Unrecognized(raw) => raw,
         }
     }
 

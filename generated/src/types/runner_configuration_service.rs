@@ -1136,7 +1136,8 @@ impl HostAuthenticationTokenSource {
     }
 }
 
-/// The value table (the position is the number); lookups by name and position are `match`es.
+/// The value table (the position is the number); lookups by name and position, and the
+/// name of a value, are `match`es.
 impl ::gitpod_runtime::ProtoEnum for HostAuthenticationTokenSource {
     const VALUES: &'static [(Self, &'static str)] = &[
         (Self::Unspecified, "HOST_AUTHENTICATION_TOKEN_SOURCE_UNSPECIFIED"),
@@ -1159,6 +1160,15 @@ impl ::gitpod_runtime::ProtoEnum for HostAuthenticationTokenSource {
             "HOST_AUTHENTICATION_TOKEN_SOURCE_OAUTH" => Some(Self::Oauth),
             "HOST_AUTHENTICATION_TOKEN_SOURCE_PAT" => Some(Self::Pat),
             _ => None,
+        }
+    }
+
+    fn name(&self) -> &str {
+        match self {
+            Self::Unspecified => "HOST_AUTHENTICATION_TOKEN_SOURCE_UNSPECIFIED",
+            Self::Oauth => "HOST_AUTHENTICATION_TOKEN_SOURCE_OAUTH",
+            Self::Pat => "HOST_AUTHENTICATION_TOKEN_SOURCE_PAT",
+            Self::Unrecognized(raw) => raw,
         }
     }
 

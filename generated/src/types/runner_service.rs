@@ -1043,7 +1043,8 @@ impl LogLevel {
     }
 }
 
-/// The value table (the position is the number); lookups by name and position are `match`es.
+/// The value table (the position is the number); lookups by name and position, and the
+/// name of a value, are `match`es.
 impl ::gitpod_runtime::ProtoEnum for LogLevel {
     const VALUES: &'static [(Self, &'static str)] = &[
         (Self::Unspecified, "LOG_LEVEL_UNSPECIFIED"),
@@ -1072,6 +1073,17 @@ impl ::gitpod_runtime::ProtoEnum for LogLevel {
             "LOG_LEVEL_WARN" => Some(Self::Warn),
             "LOG_LEVEL_ERROR" => Some(Self::Error),
             _ => None,
+        }
+    }
+
+    fn name(&self) -> &str {
+        match self {
+            Self::Unspecified => "LOG_LEVEL_UNSPECIFIED",
+            Self::Debug => "LOG_LEVEL_DEBUG",
+            Self::Info => "LOG_LEVEL_INFO",
+            Self::Warn => "LOG_LEVEL_WARN",
+            Self::Error => "LOG_LEVEL_ERROR",
+            Self::Unrecognized(raw) => raw,
         }
     }
 
@@ -1164,7 +1176,8 @@ impl RunnerCapability {
     }
 }
 
-/// The value table (the position is the number); lookups by name and position are `match`es.
+/// The value table (the position is the number); lookups by name and position, and the
+/// name of a value, are `match`es.
 impl ::gitpod_runtime::ProtoEnum for RunnerCapability {
     const VALUES: &'static [(Self, &'static str)] = &[
         (Self::Unspecified, "RUNNER_CAPABILITY_UNSPECIFIED"),
@@ -1246,6 +1259,36 @@ impl ::gitpod_runtime::ProtoEnum for RunnerCapability {
         }
     }
 
+    fn name(&self) -> &str {
+        match self {
+            Self::Unspecified => "RUNNER_CAPABILITY_UNSPECIFIED",
+            Self::FetchLocalScmIntegrations => {
+                "RUNNER_CAPABILITY_FETCH_LOCAL_SCM_INTEGRATIONS"
+            }
+            Self::SecretContainerRegistry => {
+                "RUNNER_CAPABILITY_SECRET_CONTAINER_REGISTRY"
+            }
+            Self::AgentExecution => "RUNNER_CAPABILITY_AGENT_EXECUTION",
+            Self::AllowEnvTokenPopulation => {
+                "RUNNER_CAPABILITY_ALLOW_ENV_TOKEN_POPULATION"
+            }
+            Self::DefaultDevContainerImage => {
+                "RUNNER_CAPABILITY_DEFAULT_DEV_CONTAINER_IMAGE"
+            }
+            Self::EnvironmentSnapshot => "RUNNER_CAPABILITY_ENVIRONMENT_SNAPSHOT",
+            Self::PrebuildsBeforeSnapshotTrigger => {
+                "RUNNER_CAPABILITY_PREBUILDS_BEFORE_SNAPSHOT_TRIGGER"
+            }
+            Self::ListScmOrganizations => "RUNNER_CAPABILITY_LIST_SCM_ORGANIZATIONS",
+            Self::CheckRepositoryAccess => "RUNNER_CAPABILITY_CHECK_REPOSITORY_ACCESS",
+            Self::RunnerSideAgent => "RUNNER_CAPABILITY_RUNNER_SIDE_AGENT",
+            Self::WarmPool => "RUNNER_CAPABILITY_WARM_POOL",
+            Self::AsgWarmPool => "RUNNER_CAPABILITY_ASG_WARM_POOL",
+            Self::PortAuthentication => "RUNNER_CAPABILITY_PORT_AUTHENTICATION",
+            Self::Unrecognized(raw) => raw,
+        }
+    }
+
     fn unrecognized(raw: String) -> Self {
         Self::Unrecognized(raw)
     }
@@ -1324,7 +1367,8 @@ impl RunnerPhase {
     }
 }
 
-/// The value table (the position is the number); lookups by name and position are `match`es.
+/// The value table (the position is the number); lookups by name and position, and the
+/// name of a value, are `match`es.
 impl ::gitpod_runtime::ProtoEnum for RunnerPhase {
     const VALUES: &'static [(Self, &'static str)] = &[
         (Self::Unspecified, "RUNNER_PHASE_UNSPECIFIED"),
@@ -1359,6 +1403,19 @@ impl ::gitpod_runtime::ProtoEnum for RunnerPhase {
             "RUNNER_PHASE_DELETED" => Some(Self::Deleted),
             "RUNNER_PHASE_DEGRADED" => Some(Self::Degraded),
             _ => None,
+        }
+    }
+
+    fn name(&self) -> &str {
+        match self {
+            Self::Unspecified => "RUNNER_PHASE_UNSPECIFIED",
+            Self::Created => "RUNNER_PHASE_CREATED",
+            Self::Inactive => "RUNNER_PHASE_INACTIVE",
+            Self::Active => "RUNNER_PHASE_ACTIVE",
+            Self::Deleting => "RUNNER_PHASE_DELETING",
+            Self::Deleted => "RUNNER_PHASE_DELETED",
+            Self::Degraded => "RUNNER_PHASE_DEGRADED",
+            Self::Unrecognized(raw) => raw,
         }
     }
 
@@ -1429,7 +1486,8 @@ impl RunnerReleaseChannel {
     }
 }
 
-/// The value table (the position is the number); lookups by name and position are `match`es.
+/// The value table (the position is the number); lookups by name and position, and the
+/// name of a value, are `match`es.
 impl ::gitpod_runtime::ProtoEnum for RunnerReleaseChannel {
     const VALUES: &'static [(Self, &'static str)] = &[
         (Self::Unspecified, "RUNNER_RELEASE_CHANNEL_UNSPECIFIED"),
@@ -1452,6 +1510,15 @@ impl ::gitpod_runtime::ProtoEnum for RunnerReleaseChannel {
             "RUNNER_RELEASE_CHANNEL_STABLE" => Some(Self::Stable),
             "RUNNER_RELEASE_CHANNEL_LATEST" => Some(Self::Latest),
             _ => None,
+        }
+    }
+
+    fn name(&self) -> &str {
+        match self {
+            Self::Unspecified => "RUNNER_RELEASE_CHANNEL_UNSPECIFIED",
+            Self::Stable => "RUNNER_RELEASE_CHANNEL_STABLE",
+            Self::Latest => "RUNNER_RELEASE_CHANNEL_LATEST",
+            Self::Unrecognized(raw) => raw,
         }
     }
 
@@ -1525,7 +1592,8 @@ impl RunnerRole {
     }
 }
 
-/// The value table (the position is the number); lookups by name and position are `match`es.
+/// The value table (the position is the number); lookups by name and position, and the
+/// name of a value, are `match`es.
 impl ::gitpod_runtime::ProtoEnum for RunnerRole {
     const VALUES: &'static [(Self, &'static str)] = &[
         (Self::Unspecified, "RUNNER_ROLE_UNSPECIFIED"),
@@ -1548,6 +1616,15 @@ impl ::gitpod_runtime::ProtoEnum for RunnerRole {
             "RUNNER_ROLE_ADMIN" => Some(Self::Admin),
             "RUNNER_ROLE_USER" => Some(Self::User),
             _ => None,
+        }
+    }
+
+    fn name(&self) -> &str {
+        match self {
+            Self::Unspecified => "RUNNER_ROLE_UNSPECIFIED",
+            Self::Admin => "RUNNER_ROLE_ADMIN",
+            Self::User => "RUNNER_ROLE_USER",
+            Self::Unrecognized(raw) => raw,
         }
     }
 
@@ -1618,7 +1695,8 @@ impl RunnerVariant {
     }
 }
 
-/// The value table (the position is the number); lookups by name and position are `match`es.
+/// The value table (the position is the number); lookups by name and position, and the
+/// name of a value, are `match`es.
 impl ::gitpod_runtime::ProtoEnum for RunnerVariant {
     const VALUES: &'static [(Self, &'static str)] = &[
         (Self::Unspecified, "RUNNER_VARIANT_UNSPECIFIED"),
@@ -1641,6 +1719,15 @@ impl ::gitpod_runtime::ProtoEnum for RunnerVariant {
             "RUNNER_VARIANT_STANDARD" => Some(Self::Standard),
             "RUNNER_VARIANT_ENTERPRISE" => Some(Self::Enterprise),
             _ => None,
+        }
+    }
+
+    fn name(&self) -> &str {
+        match self {
+            Self::Unspecified => "RUNNER_VARIANT_UNSPECIFIED",
+            Self::Standard => "RUNNER_VARIANT_STANDARD",
+            Self::Enterprise => "RUNNER_VARIANT_ENTERPRISE",
+            Self::Unrecognized(raw) => raw,
         }
     }
 
@@ -1711,7 +1798,8 @@ impl SearchMode {
     }
 }
 
-/// The value table (the position is the number); lookups by name and position are `match`es.
+/// The value table (the position is the number); lookups by name and position, and the
+/// name of a value, are `match`es.
 impl ::gitpod_runtime::ProtoEnum for SearchMode {
     const VALUES: &'static [(Self, &'static str)] = &[
         (Self::Unspecified, "SEARCH_MODE_UNSPECIFIED"),
@@ -1734,6 +1822,15 @@ impl ::gitpod_runtime::ProtoEnum for SearchMode {
             "SEARCH_MODE_KEYWORD" => Some(Self::Keyword),
             "SEARCH_MODE_NATIVE" => Some(Self::Native),
             _ => None,
+        }
+    }
+
+    fn name(&self) -> &str {
+        match self {
+            Self::Unspecified => "SEARCH_MODE_UNSPECIFIED",
+            Self::Keyword => "SEARCH_MODE_KEYWORD",
+            Self::Native => "SEARCH_MODE_NATIVE",
+            Self::Unrecognized(raw) => raw,
         }
     }
 
@@ -1806,7 +1903,8 @@ impl State {
     }
 }
 
-/// The value table (the position is the number); lookups by name and position are `match`es.
+/// The value table (the position is the number); lookups by name and position, and the
+/// name of a value, are `match`es.
 impl ::gitpod_runtime::ProtoEnum for State {
     const VALUES: &'static [(Self, &'static str)] = &[
         (Self::Unspecified, "STATE_UNSPECIFIED"),
@@ -1832,6 +1930,16 @@ impl ::gitpod_runtime::ProtoEnum for State {
             "STATE_CLOSED" => Some(Self::Closed),
             "STATE_MERGED" => Some(Self::Merged),
             _ => None,
+        }
+    }
+
+    fn name(&self) -> &str {
+        match self {
+            Self::Unspecified => "STATE_UNSPECIFIED",
+            Self::Open => "STATE_OPEN",
+            Self::Closed => "STATE_CLOSED",
+            Self::Merged => "STATE_MERGED",
+            Self::Unrecognized(raw) => raw,
         }
     }
 

@@ -58,7 +58,8 @@ impl Principal {
     }
 }
 
-/// The value table (the position is the number); lookups by name and position are `match`es.
+/// The value table (the position is the number); lookups by name and position, and the
+/// name of a value, are `match`es.
 impl ::gitpod_runtime::ProtoEnum for Principal {
     const VALUES: &'static [(Self, &'static str)] = &[
         (Self::Unspecified, "PRINCIPAL_UNSPECIFIED"),
@@ -93,6 +94,19 @@ impl ::gitpod_runtime::ProtoEnum for Principal {
             "PRINCIPAL_SERVICE_ACCOUNT" => Some(Self::ServiceAccount),
             "PRINCIPAL_RUNNER_MANAGER" => Some(Self::RunnerManager),
             _ => None,
+        }
+    }
+
+    fn name(&self) -> &str {
+        match self {
+            Self::Unspecified => "PRINCIPAL_UNSPECIFIED",
+            Self::Account => "PRINCIPAL_ACCOUNT",
+            Self::User => "PRINCIPAL_USER",
+            Self::Runner => "PRINCIPAL_RUNNER",
+            Self::Environment => "PRINCIPAL_ENVIRONMENT",
+            Self::ServiceAccount => "PRINCIPAL_SERVICE_ACCOUNT",
+            Self::RunnerManager => "PRINCIPAL_RUNNER_MANAGER",
+            Self::Unrecognized(raw) => raw,
         }
     }
 
@@ -165,7 +179,8 @@ impl RunnerKind {
     }
 }
 
-/// The value table (the position is the number); lookups by name and position are `match`es.
+/// The value table (the position is the number); lookups by name and position, and the
+/// name of a value, are `match`es.
 impl ::gitpod_runtime::ProtoEnum for RunnerKind {
     const VALUES: &'static [(Self, &'static str)] = &[
         (Self::Unspecified, "RUNNER_KIND_UNSPECIFIED"),
@@ -191,6 +206,16 @@ impl ::gitpod_runtime::ProtoEnum for RunnerKind {
             "RUNNER_KIND_REMOTE" => Some(Self::Remote),
             "RUNNER_KIND_LOCAL_CONFIGURATION" => Some(Self::LocalConfiguration),
             _ => None,
+        }
+    }
+
+    fn name(&self) -> &str {
+        match self {
+            Self::Unspecified => "RUNNER_KIND_UNSPECIFIED",
+            Self::Local => "RUNNER_KIND_LOCAL",
+            Self::Remote => "RUNNER_KIND_REMOTE",
+            Self::LocalConfiguration => "RUNNER_KIND_LOCAL_CONFIGURATION",
+            Self::Unrecognized(raw) => raw,
         }
     }
 
@@ -269,7 +294,8 @@ impl RunnerProvider {
     }
 }
 
-/// The value table (the position is the number); lookups by name and position are `match`es.
+/// The value table (the position is the number); lookups by name and position, and the
+/// name of a value, are `match`es.
 impl ::gitpod_runtime::ProtoEnum for RunnerProvider {
     const VALUES: &'static [(Self, &'static str)] = &[
         (Self::Unspecified, "RUNNER_PROVIDER_UNSPECIFIED"),
@@ -304,6 +330,19 @@ impl ::gitpod_runtime::ProtoEnum for RunnerProvider {
             "RUNNER_PROVIDER_GCP" => Some(Self::Gcp),
             "RUNNER_PROVIDER_DEV_AGENT" => Some(Self::DevAgent),
             _ => None,
+        }
+    }
+
+    fn name(&self) -> &str {
+        match self {
+            Self::Unspecified => "RUNNER_PROVIDER_UNSPECIFIED",
+            Self::AwsEc2 => "RUNNER_PROVIDER_AWS_EC2",
+            Self::LinuxHost => "RUNNER_PROVIDER_LINUX_HOST",
+            Self::DesktopMac => "RUNNER_PROVIDER_DESKTOP_MAC",
+            Self::Managed => "RUNNER_PROVIDER_MANAGED",
+            Self::Gcp => "RUNNER_PROVIDER_GCP",
+            Self::DevAgent => "RUNNER_PROVIDER_DEV_AGENT",
+            Self::Unrecognized(raw) => raw,
         }
     }
 
