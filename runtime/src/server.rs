@@ -617,11 +617,49 @@ fn encode_stream<M: Serialize + Send + 'static>(stream: MessageStream<M>) -> Ans
 /// Encodes a unary answer into a buffer sized by the route's last answer, and records this one's
 /// length for the next.
 fn encode_answer<T: Serialize + ?Sized>(value: &T, hint: &AtomicUsize) -> Result<Vec<u8>, ConnectError> {
-    let mut out = Vec::with_capacity(hint.load(Ordering::Relaxed).max(128));
+    let mut out = ANSWER_BUFFERS.try_with(|pool| pool.borrow_mut().pop()).ok().flatten().unwrap_or_default();
+    out.reserve(hint.load(Ordering::Relaxed).max(128));
     serde_json::to_writer(&mut out, value)
         .map_err(|e| ConnectError::internal(format!("cannot encode the response: {e}")))?;
     hint.store((out.len() + out.len() / 8 + 16).min(ENCODE_HINT_MAX), Ordering::Relaxed);
     Ok(out)
+}
+
+thread_local! {
+    /// Unary answer buffers to encode into, reused on this thread: an answer goes to hyper as
+    /// `Bytes` owned by a [`PooledAnswer`], which puts its buffer back here once hyper has written
+    /// it. A reused buffer is in cache, and a fresh one the size of a typical answer (more than
+    /// 1 KiB) would come from glibc's slower large bins.
+    static ANSWER_BUFFERS: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The most buffers [`ANSWER_BUFFERS`] keeps per thread (each at most [`ENCODE_HINT_MAX`]).
+const POOLED_ANSWERS: usize = 4;
+
+/// An encoded answer whose buffer goes back to [`ANSWER_BUFFERS`] when dropped.
+struct PooledAnswer(Vec<u8>);
+
+impl AsRef<[u8]> for PooledAnswer {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Drop for PooledAnswer {
+    fn drop(&mut self) {
+        let mut buf = std::mem::take(&mut self.0);
+        if buf.capacity() > ENCODE_HINT_MAX {
+            return;
+        }
+        buf.clear();
+        let _ = ANSWER_BUFFERS.try_with(|pool| {
+            if let Ok(mut pool) = pool.try_borrow_mut() {
+                if pool.len() < POOLED_ANSWERS {
+                    pool.push(buf);
+                }
+            }
+        });
+    }
 }
 
 fn error_response(status: StatusCode, err: &ConnectError) -> Response {
@@ -1247,16 +1285,17 @@ fn stream_response(
 fn json_response(body: Vec<u8>, compress: bool, gzip_ok: bool, min_bytes: usize) -> Response {
     let mut headers = HeaderMap::with_capacity(4);
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    let body = if compress && body.len() >= min_bytes {
+    let body = PooledAnswer(body);
+    let body = if compress && body.0.len() >= min_bytes {
         headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
         if gzip_ok {
             headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-            gzip(&body)
+            Bytes::from(gzip(&body.0))
         } else {
-            body
+            Bytes::from_owner(body)
         }
     } else {
-        body
+        Bytes::from_owner(body)
     };
     let mut resp = Response::new(Body::from(body));
     *resp.headers_mut() = headers;
@@ -1764,6 +1803,28 @@ mod tests {
                 assert_eq!(show(&got), show(&want), "{:?}", String::from_utf8_lossy(&body));
             }
         }
+    }
+
+    /// An answer's buffer is reused only after hyper (here: the test) let go of the answer.
+    #[tokio::test]
+    async fn answer_buffers_are_reused_only_when_released() {
+        use super::*;
+        let hint = AtomicUsize::new(0);
+        let pooled = || ANSWER_BUFFERS.with(|pool| pool.borrow().len());
+        let answer = |n: u32| {
+            let body = encode_answer(&serde_json::json!({ "n": n, "pad": "x".repeat(2000) }), &hint).unwrap();
+            json_response(body, true, false, DEFAULT_COMPRESS_MIN_BYTES).into_body()
+        };
+        let first = axum::body::to_bytes(answer(1), usize::MAX).await.unwrap();
+        let before = pooled();
+        let second = axum::body::to_bytes(answer(2), usize::MAX).await.unwrap();
+        assert!(first.starts_with(br#"{"n":1,"#) && second.starts_with(br#"{"n":2,"#));
+        assert_eq!(pooled(), before, "both answers are still held");
+        drop(first);
+        assert_eq!(pooled(), before + 1);
+        let third = axum::body::to_bytes(answer(3), usize::MAX).await.unwrap();
+        assert_eq!(pooled(), before, "the third answer took the released buffer");
+        assert!(second.starts_with(br#"{"n":2,"#) && third.starts_with(br#"{"n":3,"#));
     }
 
     #[test]
