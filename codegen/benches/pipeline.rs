@@ -20,13 +20,18 @@
 //!
 //! Every figure is a median with [min–max] over interleaved runs (the subjects of one round run one after
 //! the other, in an order that rotates each round), in process CPU time: the process is single-threaded, and
-//! CPU time does not count the time other processes on a shared machine take the core.
+//! CPU time does not count the time other processes on a shared machine take the core. Both run with the
+//! allocator `cargo xtask regen` uses (mimalloc).
 
 use gitpod_codegen::emit::{emit, EmitOptions};
 use gitpod_codegen::parse::{load_spec_dir, parse_pages};
 use gitpod_codegen::SpecPage;
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
+
+/// The allocator `cargo xtask regen` runs with (xtask/src/main.rs), for regen and floor alike.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// CPU time of this process so far, in seconds.
 fn cpu_now() -> f64 {

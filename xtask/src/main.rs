@@ -6,6 +6,11 @@ mod mock;
 mod regen;
 
 use std::path::{Path, PathBuf};
+
+/// Regen allocates millions of small strings and token trees; see xtask/Cargo.toml.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: cargo xtask <command>
