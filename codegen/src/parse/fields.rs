@@ -5,6 +5,7 @@ use super::json_ref::JsonRef;
 use super::names::{snake, wire};
 use super::types::{Head, Spelled};
 use serde::Serialize;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
@@ -89,14 +90,24 @@ impl FieldNode {
 }
 
 /// What other places have confirmed: field sets of named messages and the names of enums.
-#[derive(Debug, Default, Clone)]
+///
+/// `enums` and `counts` are filled before any list is nested; field sets grow while the resolver's first pass
+/// runs. Every read of a type's field sets is logged ([`Registry::reads`]), so a nesting result can be reused
+/// while the sets it read are unchanged (see `resolve::NestCache`).
+#[derive(Debug, Default)]
 pub struct Registry {
-    /// Field lists (wire names, documented order) confirmed for a docs type name.
-    pub shapes: BTreeMap<String, Vec<(Signal, Vec<String>)>>,
+    /// Field lists (wire names, documented order) confirmed for a docs type name. Only ever appended to.
+    shapes: BTreeMap<String, Vec<(Signal, Vec<String>)>>,
     pub enums: BTreeSet<String>,
     /// How many fields a named message has, from HTTP Domain Types headers (`X object { a, b, 3 more... }`).
     pub counts: BTreeMap<String, usize>,
+    /// The type names whose field sets were read since the last [`Registry::take_reads`], each with how
+    /// many sets it had then.
+    reads: RefCell<Vec<(String, usize)>>,
 }
+
+/// Type names whose field sets a nesting read, with how many sets each had.
+pub type Reads = Vec<(String, usize)>;
 
 impl Registry {
     pub fn add_shape(&mut self, name: &str, signal: Signal, fields: Vec<String>) {
@@ -104,6 +115,27 @@ impl Registry {
         if !entry.iter().any(|(_, s)| *s == fields) {
             entry.push((signal, fields));
         }
+    }
+
+    /// The field sets confirmed for `name` (logged as read).
+    pub fn shapes_of(&self, name: &str) -> &[(Signal, Vec<String>)] {
+        let sets = self.shapes.get(name).map_or(&[][..], Vec::as_slice);
+        self.reads.borrow_mut().push((name.to_string(), sets.len()));
+        sets
+    }
+
+    /// The reads logged since the last call, and a fresh log.
+    pub fn take_reads(&self) -> Reads {
+        let mut reads = std::mem::take(&mut *self.reads.borrow_mut());
+        reads.sort_unstable();
+        reads.dedup();
+        reads
+    }
+
+    /// Whether every read in `reads` would see the same field sets now (sets are only appended, so the
+    /// same number of sets means the same sets).
+    pub fn unchanged(&self, reads: &Reads) -> bool {
+        reads.iter().all(|(name, len)| self.shapes.get(name).map_or(0, Vec::len) == *len)
     }
 }
 
@@ -134,7 +166,7 @@ pub struct Finding {
     pub message: String,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Outcome {
     pub fields: Vec<FieldNode>,
     /// Where each open message ended (boundaries) and whether named types are messages or enums (kinds).
@@ -149,4 +181,30 @@ pub struct Outcome {
     /// `limits::MAX_COPIED_FIELDS`), and whether meeting that bound was reported.
     pub copied_fields: usize,
     pub copy_limit_reported: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Registry, Signal};
+
+    #[test]
+    fn a_read_holds_until_the_sets_it_saw_change() {
+        let mut registry = Registry::default();
+        registry.add_shape("Spec", Signal::JsonExample, vec!["a".into()]);
+        assert_eq!(registry.shapes_of("Spec").len(), 1);
+        assert!(registry.shapes_of("Missing").is_empty());
+        let reads = registry.take_reads();
+        assert_eq!(reads, vec![("Missing".to_string(), 0), ("Spec".to_string(), 1)]);
+        assert!(registry.take_reads().is_empty(), "taking the reads starts a fresh log");
+        // The same set again changes nothing; a new set for a read name, or a first set for a name read as
+        // missing, does.
+        registry.add_shape("Spec", Signal::KnownType, vec!["a".into()]);
+        registry.add_shape("Other", Signal::KnownType, vec!["b".into()]);
+        assert!(registry.unchanged(&reads));
+        registry.add_shape("Missing", Signal::KnownType, vec!["c".into()]);
+        assert!(!registry.unchanged(&reads));
+        let reads = vec![("Spec".to_string(), 1)];
+        registry.add_shape("Spec", Signal::KnownType, vec!["a".into(), "d".into()]);
+        assert!(!registry.unchanged(&reads));
+    }
 }

@@ -195,8 +195,8 @@ pub fn nest(
     if let Some(keys) = keys {
         root.known.push(Known::keys(Signal::JsonExample, keys));
     }
-    if let Some(shapes) = root_type.and_then(|t| registry.shapes.get(t)) {
-        root.known.extend(shapes.iter().map(|(_, fields)| Known::fields(Signal::KnownType, fields)));
+    if let Some(t) = root_type {
+        root.known.extend(registry.shapes_of(t).iter().map(|(_, fields)| Known::fields(Signal::KnownType, fields)));
     }
     root.count = root_type.filter(|_| named_counts).and_then(|t| registry.counts.get(t).copied());
     let mut stack = Stack { levels: vec![root], pushed: 0, expansions: BTreeMap::new() };
@@ -500,13 +500,13 @@ fn starts_expansion(kind: &Kind, next: Option<&Head>) -> bool {
 fn open_level(node: &FieldNode, type_name: Option<&str>, registry: &Registry, named_counts: bool) -> Level {
     let mut known = vec![];
     if let Some(x) = type_name {
-        if let Some(shapes) = registry.shapes.get(x) {
-            known.extend(shapes.iter().map(|(s, fields)| {
+        known.extend(
+            registry.shapes_of(x).iter().map(|(s, fields)| {
                 Known::fields(if *s == Signal::JsonExample { Signal::KnownType } else { *s }, fields)
-            }));
-        }
-        if let Some(twin) = x.strip_suffix("Param").and_then(|t| registry.shapes.get(t)) {
-            known.extend(twin.iter().map(|(_, fields)| Known::fields(Signal::ParamTwin, fields)));
+            }),
+        );
+        if let Some(twin) = x.strip_suffix("Param") {
+            known.extend(registry.shapes_of(twin).iter().map(|(_, fields)| Known::fields(Signal::ParamTwin, fields)));
         }
     }
     let kind = Kind::Message { type_name: type_name.map(str::to_string), children: Rc::default(), json: None };

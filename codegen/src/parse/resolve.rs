@@ -2,9 +2,10 @@
 //!
 //! Pass 1 nests the lists that have a JSON example (responses) and the Domain Types definitions, and records the
 //! field sets they confirm per type name. Pass 2 nests every list again with those sets as evidence; only pass 2
-//! counts decisions and reports findings.
+//! counts decisions and reports findings. A list nested again with the same evidence (its own example or
+//! skeleton, and unchanged field sets for every type it looked up) is not nested again: [`NestCache`].
 
-use super::fields::{DecisionStats, Entry, FieldNode, Finding, Kind, Registry, Signal};
+use super::fields::{DecisionStats, Entry, FieldNode, Finding, Kind, Outcome, Reads, Registry, Signal};
 use super::json_ref::JsonRef;
 use super::names::wire;
 use super::nesting::nest;
@@ -13,7 +14,7 @@ use super::sections::{Dialect, RawDomain, RawMethod};
 use super::types::{Head, Spelled, TypeExpr};
 use crate::diag::Diagnostic;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
 /// What a method returns, nested.
@@ -80,6 +81,7 @@ pub fn resolve(
     warnings: &mut Vec<Diagnostic>,
 ) -> Resolution {
     let mut registry = Registry::default();
+    let mut cache = NestCache::default();
     collect_enums(&methods, &domains, &mut registry);
     for d in domains.iter().flat_map(|d| std::iter::once(d).chain(d.twin.as_deref())) {
         if let Some(Head::Class { name, fields: Some(members) }) = d.entries.first().map(|e| &e.head) {
@@ -101,7 +103,7 @@ pub fn resolve(
 
     // Pass 1: lists with a JSON example confirm the field sets of the types they contain.
     for (m, j) in methods.iter().zip(&jsons) {
-        let (res, _, _) = nest_response(m, j.clone().map(JsonRef::new), &registry);
+        let (res, _, _) = nest_response(m, j.clone().map(JsonRef::new), &registry, &mut cache);
         if let Response::Fields { class_name, fields } = &res {
             if let Some(c) = class_name {
                 registry.add_shape(c, Signal::JsonExample, fields.iter().map(|f| f.wire().to_string()).collect());
@@ -111,14 +113,15 @@ pub fn resolve(
     }
     let with_twins = methods.iter().flat_map(|m| std::iter::once(m).chain(m.twin.as_deref()));
     for m in with_twins.filter(|m| m.dialect == Dialect::Http) {
-        let out = nest(&m.params, None, None, &registry, m.dialect);
+        let out = cache.nest(&m.params, None, None, &registry, m.dialect);
         record_shapes(&out.fields, &mut registry, Signal::KnownType);
     }
     // Domain Types definitions end at a heading, so their top level is exact.
     for d in &domains {
         let (header, rest) = split_header(&d.entries);
         if let Some(Head::Class { name, .. }) = header {
-            let out = nest(rest, domain_skeleton(d, &registry), Some(&name), &registry, d.dialect);
+            let skeleton = domain_skeleton(d, &registry, &mut cache);
+            let out = cache.nest(rest, skeleton, Some(&name), &registry, d.dialect);
             registry.add_shape(&name, Signal::KnownType, out.fields.iter().map(|f| f.wire().to_string()).collect());
         }
     }
@@ -129,7 +132,8 @@ pub fn resolve(
         .iter()
         .map(|m| {
             let twin = m.twin.as_deref()?;
-            Some(JsonRef::new(Rc::new(skeleton(&nest(&twin.params, None, None, &registry, twin.dialect).fields))))
+            let twin_out = cache.nest(&twin.params, None, None, &registry, twin.dialect);
+            Some(JsonRef::new(Rc::new(skeleton(&twin_out.fields))))
         })
         .collect();
 
@@ -142,7 +146,7 @@ pub fn resolve(
                 warnings.extend(findings.into_iter().map(|f| p.warning(f.offset, f.message)));
             }
         };
-        let (response, b, k) = nest_response(&m, j.clone().map(JsonRef::new), &registry);
+        let (response, b, k) = nest_response(&m, j.clone().map(JsonRef::new), &registry, &mut cache);
         res.boundaries.add(&b.0);
         res.kinds.add(&k);
         report(b.1);
@@ -176,7 +180,8 @@ pub fn resolve(
             Some(Head::Class { name, .. }) => Some(name.as_str()),
             _ => None,
         };
-        let out = nest(rest, domain_skeleton(&d, &registry), class, &registry, d.dialect);
+        let skeleton = domain_skeleton(&d, &registry, &mut cache);
+        let out = cache.nest(rest, skeleton, class, &registry, d.dialect);
         res.boundaries.add(&out.boundaries);
         res.kinds.add(&out.kinds);
         if let Some(p) = pages.get(&d.file) {
@@ -211,7 +216,56 @@ fn skeleton(fields: &[FieldNode]) -> Value {
 
 type Counted = (DecisionStats, Vec<Finding>);
 
-fn nest_response(m: &RawMethod, json: Option<JsonRef>, registry: &Registry) -> (Response, Counted, DecisionStats) {
+/// Nesting results of the raw lists (a method's parameters or returns, a definition's entries), so a list
+/// nested again with the same inputs is not nested again: pass 2 re-nests what pass 1 did, and twins are
+/// nested both as evidence and as skeletons. A result is reused while every field set it read is unchanged
+/// (`Registry::unchanged`), so it is the result nesting would give again.
+///
+/// Lists are known by where they live: only lists of the raw methods and definitions, which stay in place
+/// until `resolve` returns, go through the cache (never a temporary list, whose address could be reused).
+#[derive(Default)]
+struct NestCache {
+    lists: HashMap<(*const Entry, usize), Vec<Cached>>,
+}
+
+struct Cached {
+    json: Option<JsonRef>,
+    root_type: Option<String>,
+    dialect: Dialect,
+    reads: Reads,
+    outcome: Outcome,
+}
+
+impl NestCache {
+    /// [`nest`], or the result of an earlier call with the same inputs that still holds.
+    fn nest(
+        &mut self,
+        entries: &[Entry],
+        json: Option<JsonRef>,
+        root_type: Option<&str>,
+        registry: &Registry,
+        dialect: Dialect,
+    ) -> Outcome {
+        let calls = self.lists.entry((entries.as_ptr(), entries.len())).or_default();
+        let same_inputs = |c: &Cached| c.dialect == dialect && c.root_type.as_deref() == root_type && c.json == json;
+        if let Some(c) = calls.iter().find(|c| same_inputs(c) && registry.unchanged(&c.reads)) {
+            return c.outcome.clone();
+        }
+        registry.take_reads();
+        let outcome = nest(entries, json.clone(), root_type, registry, dialect);
+        let reads = registry.take_reads();
+        calls.retain(|c| !same_inputs(c));
+        calls.push(Cached { json, root_type: root_type.map(str::to_string), dialect, reads, outcome: outcome.clone() });
+        outcome
+    }
+}
+
+fn nest_response(
+    m: &RawMethod,
+    json: Option<JsonRef>,
+    registry: &Registry,
+    cache: &mut NestCache,
+) -> (Response, Counted, DecisionStats) {
     let (header, rest) = split_header(&m.returns);
     if matches!(header, Some(Head::Untyped { .. })) || m.returns.is_empty() {
         return (Response::Empty, (DecisionStats::default(), vec![]), DecisionStats::default());
@@ -226,7 +280,7 @@ fn nest_response(m: &RawMethod, json: Option<JsonRef>, registry: &Registry) -> (
     {
         let items_json = json.as_ref().and_then(|j| j.key(&key));
         let item_json = items_json.as_ref().and_then(|a| a.index(0));
-        let out = nest(rest, item_json.clone(), Some(&item), registry, m.dialect);
+        let out = cache.nest(rest, item_json.clone(), Some(&item), registry, m.dialect);
         let list_of_item = Spelled { ty: TypeExpr::List(Box::new(TypeExpr::Named(item.clone()))), optional: true };
         let kind = Kind::Message { type_name: Some(item), children: Rc::new(out.fields), json: item_json };
         let mut items = FieldNode::new(key.clone(), list_of_item, String::new(), m.returns_offset, kind);
@@ -247,16 +301,16 @@ fn nest_response(m: &RawMethod, json: Option<JsonRef>, registry: &Registry) -> (
         fields.sort_by_key(|f| wire(&f.name));
         return (Response::Fields { class_name: None, fields }, (out.boundaries, out.findings), out.kinds);
     }
-    let out = nest(rest, json, class_name.as_deref(), registry, m.dialect);
+    let out = cache.nest(rest, json, class_name.as_deref(), registry, m.dialect);
     (Response::Fields { class_name, fields: out.fields }, (out.boundaries, out.findings), out.kinds)
 }
 
 /// The skeleton of a Domain Types definition's twin in the other dialect.
-fn domain_skeleton(d: &RawDomain, registry: &Registry) -> Option<JsonRef> {
+fn domain_skeleton(d: &RawDomain, registry: &Registry, cache: &mut NestCache) -> Option<JsonRef> {
     let twin = d.twin.as_deref()?;
     let (header, rest) = split_header(&twin.entries);
     let Some(Head::Class { name, .. }) = header else { return None };
-    let sk = skeleton(&nest(rest, None, Some(&name), registry, twin.dialect).fields);
+    let sk = skeleton(&cache.nest(rest, None, Some(&name), registry, twin.dialect).fields);
     Some(JsonRef::new(Rc::new(sk)))
 }
 
