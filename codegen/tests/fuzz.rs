@@ -24,6 +24,7 @@ mod parse_common;
 use gitpod_codegen::emit::{emit, EmitOptions};
 use gitpod_codegen::parse::{load_spec_dir, parse_pages};
 use gitpod_codegen::SpecPage;
+use parse_common::measure::{peak_rss_mib, thread_cpu};
 use parse_common::mutate::{floor, mutate, Lcg, KINDS};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -160,14 +161,6 @@ struct Finding {
     page: SpecPage,
 }
 
-/// The CPU time this thread has used: what a call costs, whatever else the machine is doing.
-fn thread_cpu() -> Duration {
-    let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: `t` is a valid timespec for the call to write; CLOCK_THREAD_CPUTIME_ID is supported on Linux.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
-    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
-}
-
 /// Parses one page and, when that succeeds and `emit_too`, emits its model; a panic or a call over the bound
 /// (CPU time of the thread) is a finding.
 fn run_one(page: &SpecPage, slowest: &Slowest, id: usize, emit_too: bool) -> Result<Outcome, Finding> {
@@ -234,14 +227,6 @@ fn save(finding: &Finding, name: &str) -> PathBuf {
     let path = dir.join(format!("{name}.{}", finding.page.file));
     std::fs::write(&path, &finding.page.text).expect("finding is written");
     path
-}
-
-/// The process's peak resident set (Linux), in MiB.
-fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
 }
 
 /// Every input kept from earlier findings still parses and emits without a panic and within the bound.

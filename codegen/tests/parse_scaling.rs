@@ -10,8 +10,11 @@
 //!
 //! The shapes run one after another in one test, so they do not compete for the cores or the counters.
 
+mod parse_common;
+
 use gitpod_codegen::parse::{parse_pages, Parsed};
 use gitpod_codegen::SpecPage;
+use parse_common::measure::thread_cpu;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
@@ -63,14 +66,6 @@ fn page(items: &[String]) -> SpecPage {
     }
     text.push_str(" ### Returns - `object`");
     SpecPage { file: "things.python.md".into(), text }
-}
-
-/// CPU time used by this thread so far.
-fn thread_cpu() -> Duration {
-    let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: clock_gettime writes one timespec through a valid pointer.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
-    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
 }
 
 fn parse(p: &SpecPage) -> (Cost, Result<Parsed, Vec<gitpod_codegen::diag::Diagnostic>>) {

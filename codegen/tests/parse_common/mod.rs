@@ -1,6 +1,7 @@
 // Shared helpers for the parse_* tests (included with `mod`, not a test target of its own).
 #![allow(dead_code)]
 
+pub mod measure;
 pub mod mutate;
 
 use gitpod_codegen::parse::{load_spec_dir, parse_pages, Parsed};
