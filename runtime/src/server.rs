@@ -1313,17 +1313,20 @@ pub struct ServeConfig {
     /// How long a client may take to send a complete request head (default 10 s). A new
     /// connection has this long, from its start, to complete its first request head (the HTTP/2
     /// preface and protocol sniffing included). HTTP/1 keep-alive: a later request head has this
-    /// long from its first byte (the wait before that byte is `idle_timeout`'s). The later heads
-    /// are checked by the connection's watchdog, which looks every `header_read_timeout / 2`
-    /// while the connection is idle, so such a head is cut between `header_read_timeout` and 1.5
-    /// times it after its first byte. A connection that is slower (slowloris) is closed without
-    /// an answer.
+    /// long from its first byte (the wait before that byte is `idle_timeout`'s); the connection's
+    /// watchdog sees that byte when it next looks (every half of the shorter of the two timeouts
+    /// while the connection is idle), so such a head is cut between `header_read_timeout` and 1.5
+    /// times it after its first byte (when `header_read_timeout <= idle_timeout`). A connection
+    /// that is slower (slowloris) is dropped without an answer. HTTP/2: also how long a
+    /// keep-alive ping may go unanswered.
     pub header_read_timeout: Duration,
-    /// A connection with no call in flight for this long is closed (default 60 s): HTTP/1, the
-    /// wait for the first byte of the next request head on a keep-alive connection; HTTP/2, the
-    /// time with no stream in flight (a stream whose response was produced but that the client
-    /// does not read, flow control or not, no longer counts). HTTP/2: also the keep-alive ping
-    /// interval (a peer that does not answer a ping within `header_read_timeout` is dropped).
+    /// How long a connection may wait on its client (default 60 s), then it is closed
+    /// gracefully (HTTP/2 `GOAWAY`; dropped a second later if still open). It waits on its client
+    /// when no call is in flight (HTTP/1: until the first byte of the next request head) or when
+    /// every call in flight is a response the client does not take (its HTTP/2 flow-control
+    /// window or its socket is full and no frame went out since the watchdog last looked). A call
+    /// is over once its response body has given its last frame, so a unary answer the client
+    /// never reads does not keep a connection busy. HTTP/2: also the keep-alive ping interval.
     pub idle_timeout: Duration,
     /// The most connections served at once (default 1,024). Further connections wait in the
     /// listen backlog (they are accepted when a connection closes); keep it below the process's

@@ -1,7 +1,11 @@
 //! The runtime's server (`server::serve_with_config`) against abusive clients on 127.0.0.1
 //! (issue 12): slowloris connections are closed after the header-read timeout while a normal
 //! call still succeeds, the connection cap queues the excess, idle connections are closed, and
-//! graceful shutdown completes the calls in flight. Every loop here is bounded.
+//! graceful shutdown completes the calls in flight. HTTP/1 keep-alive: `idle_timeout` between
+//! calls, `header_read_timeout` for a head once begun. Inside one HTTP/2 connection (frames
+//! written by hand): the stream cap, rapid reset, large header lists and CONTINUATION floods, a
+//! client that never reads its answers, slow request bodies, a stream that sends headers and
+//! nothing more. Every loop here is bounded, and every test has an overall timeout.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
