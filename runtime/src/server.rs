@@ -1304,20 +1304,29 @@ fn json_response(body: Vec<u8>, compress: bool, gzip_ok: bool, min_bytes: usize)
 
 /// Settings of the listener side of [`serve_with_config`] (what [`serve`] and
 /// [`serve_with_shutdown`] use with the defaults): how long a connection may take to send a
-/// request head, stay idle, how many connections are served at once, how long shutdown waits.
+/// request head or stay idle, how many connections (and HTTP/2 streams per connection) are served
+/// at once, how large an HTTP/2 header list may be, how many reset streams an HTTP/2 connection
+/// may cause, how long shutdown waits.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ServeConfig {
-    /// How long a client may take to send a complete request head (default 10 s): from the
-    /// connection's start for its first request, and (HTTP/1) from the end of each call to the
-    /// next request head (the connection's watchdog, not a timer per request). A connection that
-    /// is slower (slowloris) is closed.
+    /// How long a client may take to send a complete request head (default 10 s). A new
+    /// connection has this long, from its start, to complete its first request head (the HTTP/2
+    /// preface and protocol sniffing included). HTTP/1 keep-alive: a later request head has this
+    /// long from its first byte (the wait before that byte is `idle_timeout`'s); the connection's
+    /// watchdog sees that byte when it next looks (every half of the shorter of the two timeouts
+    /// while the connection is idle), so such a head is cut between `header_read_timeout` and 1.5
+    /// times it after its first byte (when `header_read_timeout <= idle_timeout`). A connection
+    /// that is slower (slowloris) is dropped without an answer. HTTP/2: also how long a
+    /// keep-alive ping may go unanswered.
     pub header_read_timeout: Duration,
-    /// A connection with no call in flight for this long is closed (default 60 s). HTTP/1: the
-    /// wait for the next request head is also bounded by `header_read_timeout`, so an idle
-    /// HTTP/1 keep-alive connection lasts at most the shorter of the two. HTTP/2: also the
-    /// keep-alive ping interval (a peer that does not answer a ping within `header_read_timeout`
-    /// is dropped).
+    /// How long a connection may wait on its client (default 60 s), then it is closed
+    /// gracefully (HTTP/2 `GOAWAY`; dropped a second later if still open). It waits on its client
+    /// when no call is in flight (HTTP/1: until the first byte of the next request head) or when
+    /// every call in flight is a response the client does not take (its HTTP/2 flow-control
+    /// window or its socket is full and no frame went out since the watchdog last looked). A call
+    /// is over once its response body has given its last frame, so a unary answer the client
+    /// never reads does not keep a connection busy. HTTP/2: also the keep-alive ping interval.
     pub idle_timeout: Duration,
     /// The most connections served at once (default 1,024). Further connections wait in the
     /// listen backlog (they are accepted when a connection closes); keep it below the process's
@@ -1326,6 +1335,23 @@ pub struct ServeConfig {
     /// After the shutdown signal: how long in-flight calls may take to finish (default 30 s);
     /// connections still busy then are closed.
     pub shutdown_timeout: Duration,
+    /// HTTP/2: the most streams (calls) in flight on one connection (default 200, advertised as
+    /// `SETTINGS_MAX_CONCURRENT_STREAMS`). A stream over it is refused (`RST_STREAM
+    /// REFUSED_STREAM`, which the client may retry); the handler never runs.
+    pub max_concurrent_streams: u32,
+    /// HTTP/2: the largest request header list, decoded, in bytes (default 16 KiB, advertised as
+    /// `SETTINGS_MAX_HEADER_LIST_SIZE`). A larger one is answered `431`; one far larger, or one
+    /// spread over too many `CONTINUATION` frames, ends the connection (`GOAWAY`). HTTP/1 heads
+    /// are bounded by hyper's read buffer (about 400 KiB) and 100 headers.
+    pub max_header_list_size: u32,
+    /// HTTP/2 rapid reset (CVE-2023-44487): how many streams the client may open and reset
+    /// before the server took them up, at once, before the connection is ended with `GOAWAY
+    /// ENHANCE_YOUR_CALM` (default 20).
+    pub max_pending_accept_reset_streams: usize,
+    /// HTTP/2: how many streams the server may reset because of the client's errors (a stream
+    /// over `max_concurrent_streams`, a malformed request) over the connection's life before it
+    /// is ended with `GOAWAY ENHANCE_YOUR_CALM` (default 1,024).
+    pub max_local_error_reset_streams: usize,
 }
 
 impl Default for ServeConfig {
@@ -1335,6 +1361,10 @@ impl Default for ServeConfig {
             idle_timeout: Duration::from_secs(60),
             max_connections: 1024,
             shutdown_timeout: Duration::from_secs(30),
+            max_concurrent_streams: 200,
+            max_header_list_size: 16 * 1024,
+            max_pending_accept_reset_streams: 20,
+            max_local_error_reset_streams: 1024,
         }
     }
 }
@@ -1362,6 +1392,26 @@ impl ServeConfig {
     /// Sets [`ServeConfig::shutdown_timeout`].
     pub fn shutdown_timeout(mut self, d: Duration) -> Self {
         self.shutdown_timeout = d;
+        self
+    }
+    /// Sets [`ServeConfig::max_concurrent_streams`] (at least 1).
+    pub fn max_concurrent_streams(mut self, n: u32) -> Self {
+        self.max_concurrent_streams = n.max(1);
+        self
+    }
+    /// Sets [`ServeConfig::max_header_list_size`].
+    pub fn max_header_list_size(mut self, n: u32) -> Self {
+        self.max_header_list_size = n;
+        self
+    }
+    /// Sets [`ServeConfig::max_pending_accept_reset_streams`].
+    pub fn max_pending_accept_reset_streams(mut self, n: usize) -> Self {
+        self.max_pending_accept_reset_streams = n;
+        self
+    }
+    /// Sets [`ServeConfig::max_local_error_reset_streams`].
+    pub fn max_local_error_reset_streams(mut self, n: usize) -> Self {
+        self.max_local_error_reset_streams = n;
         self
     }
 }
@@ -1401,7 +1451,11 @@ pub async fn serve_with_config(
         .http2()
         .timer(TokioTimer::new())
         .keep_alive_interval(config.idle_timeout)
-        .keep_alive_timeout(config.header_read_timeout);
+        .keep_alive_timeout(config.header_read_timeout)
+        .max_concurrent_streams(config.max_concurrent_streams)
+        .max_header_list_size(config.max_header_list_size)
+        .max_pending_accept_reset_streams(config.max_pending_accept_reset_streams)
+        .max_local_error_reset_streams(config.max_local_error_reset_streams);
     let builder = Arc::new(builder);
     let permits = Arc::new(tokio::sync::Semaphore::new(config.max_connections.max(1)));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -1453,20 +1507,32 @@ pub async fn serve_with_config(
     Ok(())
 }
 
-/// What a connection is doing, as its calls see it: calls in flight (a call lasts until its
-/// response body is over, so a server stream counts), whether one was seen, whether it speaks
-/// HTTP/2, and when the count last dropped to zero. Calls only touch atomics (no lock, no
-/// wake-up, no timer): the connection's one timer reads them when it fires.
+/// What a connection is doing, as its calls and its socket see it: calls in flight (a call lasts
+/// until its response body has given its last frame, so a server stream counts), whether one was
+/// seen, whether it speaks HTTP/2, when the count last dropped to zero, how many response bodies
+/// gave a frame that the client has not taken yet, and whether bytes came in since the last call
+/// ended (the next HTTP/1 request head has begun). Calls, frames and reads only touch atomics (no
+/// lock, no wake-up, no timer, no clock but the end of a call's): the connection's one timer
+/// reads them when it fires.
 struct Activity {
     in_flight: AtomicUsize,
     seen: AtomicBool,
     http2: AtomicBool,
     /// When the last call ended, in nanoseconds since `epoch` (0: none ended yet).
     idle_since: AtomicU64,
+    /// `idle_since + 1` as it was when bytes were last read with no call in flight (0: never).
+    /// Equal to `idle_since + 1` now: bytes came in since the last call ended.
+    head_begun: AtomicU64,
+    /// Frames given by response bodies that were not polled again yet (`parks`), and how many of
+    /// those were polled again (or dropped) since (`unparks`). `parks - unparks` bodies wait for
+    /// the client to take their data (its flow-control window or its socket); `parks` grows with
+    /// every frame a server stream sends.
+    parks: AtomicU64,
+    unparks: AtomicU64,
     epoch: tokio::time::Instant,
 }
 
-/// One call in flight; dropped with the response body.
+/// One call in flight; dropped when its response body has given its last frame (or is dropped).
 struct CallGuard(Arc<Activity>);
 
 impl Activity {
@@ -1483,6 +1549,24 @@ impl Activity {
     fn idle_since(&self) -> tokio::time::Instant {
         self.epoch + Duration::from_nanos(self.idle_since.load(Ordering::SeqCst))
     }
+
+    /// Bytes were read: with no call in flight they begin the next request head (HTTP/1; HTTP/2
+    /// reads are ignored). Two relaxed loads, a store only for the first read of a head.
+    fn read(&self) {
+        if self.in_flight.load(Ordering::Relaxed) == 0 {
+            let mark = self.idle_since.load(Ordering::Relaxed).wrapping_add(1);
+            if self.head_begun.load(Ordering::Relaxed) != mark {
+                self.head_begun.store(mark, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// With no call in flight: `Some(mark)` when bytes came in since the last call ended
+    /// (`mark` names that wait; it changes when the next call ends).
+    fn head_begun(&self) -> Option<u64> {
+        let mark = self.idle_since.load(Ordering::SeqCst).wrapping_add(1);
+        (self.head_begun.load(Ordering::SeqCst) == mark).then_some(mark)
+    }
 }
 
 impl Drop for CallGuard {
@@ -1494,10 +1578,23 @@ impl Drop for CallGuard {
     }
 }
 
-/// A response body that holds its call's [`CallGuard`] until it is dropped (sent or abandoned).
+/// A response body that holds its call's [`CallGuard`] until it has given its last frame (a
+/// unary answer: its only frame), and counts the frames it gave that were not taken yet.
 struct GuardedBody {
     inner: Body,
-    _guard: CallGuard,
+    guard: Option<CallGuard>,
+    /// A frame was given and the body not polled since (counted in `Activity::parks`).
+    parked: bool,
+}
+
+impl GuardedBody {
+    fn unpark(&mut self) {
+        if std::mem::take(&mut self.parked) {
+            if let Some(guard) = &self.guard {
+                guard.0.unparks.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    }
 }
 
 impl http_body::Body for GuardedBody {
@@ -1507,7 +1604,23 @@ impl http_body::Body for GuardedBody {
         self: Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
-        Pin::new(&mut self.get_mut().inner).poll_frame(cx)
+        let this = self.get_mut();
+        this.unpark();
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        if let (std::task::Poll::Ready(frame), Some(guard)) = (&polled, &this.guard) {
+            match frame {
+                Some(Ok(_)) if !this.inner.is_end_stream() => {
+                    // Hyper polls again once the client has room for it: until then the call
+                    // waits on the client (a server stream between messages).
+                    guard.0.parks.fetch_add(1, Ordering::SeqCst);
+                    this.parked = true;
+                }
+                // The last frame (a unary answer's only one), an error or the end: the call is
+                // over even if the client never takes it.
+                _ => this.guard = None,
+            }
+        }
+        polled
     }
     fn is_end_stream(&self) -> bool {
         self.inner.is_end_stream()
@@ -1517,16 +1630,77 @@ impl http_body::Body for GuardedBody {
     }
 }
 
-/// Serves one connection: hyper does the protocol; this watchdog closes the connection when no
-/// call is in flight for `header_read_timeout` before its first call (a client that never
-/// completes a request head, HTTP/2 and the protocol sniffing included), after one for
-/// `idle_timeout` (HTTP/2) or the shorter of `idle_timeout` and `header_read_timeout` (HTTP/1:
-/// the wait for the next request head), and on shutdown.
+impl Drop for GuardedBody {
+    fn drop(&mut self) {
+        self.unpark();
+    }
+}
+
+/// The connection's socket, as hyper sees it: reads tell [`Activity::read`] (one relaxed load
+/// when a call is in flight); writes pass through.
+struct WatchedIo {
+    io: tokio::net::TcpStream,
+    activity: Arc<Activity>,
+}
+
+impl tokio::io::AsyncRead for WatchedIo {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut this.io).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            this.activity.read();
+        }
+        polled
+    }
+}
+
+impl tokio::io::AsyncWrite for WatchedIo {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
+    }
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
+    }
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+}
+
+/// Serves one connection: hyper does the protocol; this watchdog closes the connection when it
+/// waits on its client too long, and on shutdown. The connection waits on its client when no call
+/// is in flight, or when every call in flight is a response body whose last frame the client has
+/// not taken and no frame was taken since the watchdog last looked (a client that stopped
+/// reading: its HTTP/2 window or its socket is full). Limits on that wait:
+/// - before the first call, `header_read_timeout` from the start (a client that never completes a
+///   request head, HTTP/2 and the protocol sniffing included), then the connection is dropped;
+/// - HTTP/1 between calls, `idle_timeout` until the first byte of the next request head, then
+///   `header_read_timeout` from when the watchdog saw that byte (it looks every `period` while
+///   the connection is idle), then the connection is dropped;
+/// - otherwise `idle_timeout`, then a graceful close (HTTP/2 `GOAWAY`) with a second of grace.
 ///
 /// The watchdog is one timer per connection, re-armed only when it fires: calls do not wake the
 /// connection's task or touch the timer wheel (that cost more per call than the call's own
 /// routing). When it fires it reads [`Activity`] and either acts or sleeps until the earliest
-/// moment it could have to.
+/// moment it could have to (at most `period` ahead).
 async fn serve_connection(
     builder: Arc<hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>>,
     router: axum::Router,
@@ -1543,6 +1717,9 @@ async fn serve_connection(
         seen: AtomicBool::new(false),
         http2: AtomicBool::new(false),
         idle_since: AtomicU64::new(0),
+        head_begun: AtomicU64::new(0),
+        parks: AtomicU64::new(0),
+        unparks: AtomicU64::new(0),
         epoch,
     });
     let service = {
@@ -1555,16 +1732,28 @@ async fn serve_connection(
                     Ok(r) => r,
                     Err(never) => match never {},
                 };
-                Ok::<_, std::convert::Infallible>(resp.map(|inner| GuardedBody { inner, _guard: guard }))
+                Ok::<_, std::convert::Infallible>(resp.map(|inner| GuardedBody {
+                    inner,
+                    guard: Some(guard),
+                    parked: false,
+                }))
             }
         })
     };
-    let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+    let io = WatchedIo { io: stream, activity: activity.clone() };
+    let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(io), service);
     tokio::pin!(conn);
+    // How often the watchdog looks at a connection that is not waiting on its client, or that
+    // waits between HTTP/1 calls.
+    let period = (config.header_read_timeout.min(config.idle_timeout) / 2).max(Duration::from_millis(10));
     let watchdog = tokio::time::sleep_until(epoch + config.header_read_timeout);
     tokio::pin!(watchdog);
-    // Set once the connection was asked to close: from then on, idle for a second is the end.
+    // Set once the connection was asked to close: from then on, waiting a second is the end.
     let mut closing: Option<tokio::time::Instant> = None;
+    // Every call in flight waits on the client: (`parks` then, when the watchdog first saw it).
+    let mut stalled: Option<(u64, tokio::time::Instant)> = None;
+    // An HTTP/1 request head has begun: (its mark, when the watchdog first saw it).
+    let mut head: Option<(u64, tokio::time::Instant)> = None;
     if *stop.borrow() {
         conn.as_mut().graceful_shutdown();
         closing = Some(epoch);
@@ -1576,25 +1765,57 @@ async fn serve_connection(
             _ = conn.as_mut() => return,
             _ = watchdog.as_mut() => {
                 let now = tokio::time::Instant::now();
+                let in_flight = activity.in_flight.load(Ordering::SeqCst);
+                // Since when the connection has been waiting on its client.
+                let mut waiting_since = if in_flight == 0 {
+                    stalled = None;
+                    activity.idle_since()
+                } else {
+                    let unparks = activity.unparks.load(Ordering::SeqCst);
+                    let parks = activity.parks.load(Ordering::SeqCst);
+                    if parks.saturating_sub(unparks) < in_flight as u64 {
+                        // Busy: a handler runs, or a response flows.
+                        stalled = None;
+                        let recheck = if closing.is_some() { period.min(CLOSE_GRACE) } else { period };
+                        watchdog.as_mut().reset(now + recheck);
+                        continue;
+                    }
+                    match stalled {
+                        Some((p, since)) if p == parks => since,
+                        _ => stalled.insert((parks, now)).1,
+                    }
+                };
                 let seen = activity.seen.load(Ordering::SeqCst);
                 let limit = match closing {
-                    Some(_) => CLOSE_GRACE,
+                    Some(at) => {
+                        waiting_since = waiting_since.max(at);
+                        CLOSE_GRACE
+                    }
                     None if !seen => config.header_read_timeout,
                     None if activity.http2.load(Ordering::SeqCst) => config.idle_timeout,
-                    None => config.idle_timeout.min(config.header_read_timeout),
+                    None => match activity.head_begun().filter(|_| in_flight == 0) {
+                        Some(mark) => {
+                            // HTTP/1: the next request head has begun; it has
+                            // `header_read_timeout` from when it was first seen.
+                            let since = match head {
+                                Some((m, since)) if m == mark => since,
+                                _ => head.insert((mark, now)).1,
+                            };
+                            if now >= since + config.header_read_timeout {
+                                return;
+                            }
+                            watchdog.as_mut().reset(since + config.header_read_timeout);
+                            continue;
+                        }
+                        None => config.idle_timeout,
+                    },
                 };
-                if activity.in_flight.load(Ordering::SeqCst) > 0 {
-                    // Busy: it cannot be idle long enough before `limit` from now.
-                    watchdog.as_mut().reset(now + limit);
+                if now < waiting_since + limit {
+                    watchdog.as_mut().reset((waiting_since + limit).min(now + period));
                     continue;
                 }
-                let since = activity.idle_since().max(closing.unwrap_or(epoch));
-                if now < since + limit {
-                    watchdog.as_mut().reset(since + limit);
-                    continue;
-                }
-                // Nothing in flight: after the grace of a close, or before any request (nothing to
-                // be graceful about: the client never completed a request head), drop it.
+                // After the grace of a close, or before any request (nothing to be graceful
+                // about: the client never completed a request head), drop it.
                 if closing.is_some() || !seen {
                     return;
                 }
