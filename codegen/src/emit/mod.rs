@@ -98,10 +98,10 @@ pub fn emit(model: &Model, options: &EmitOptions) -> Result<Emitted, EmitError> 
     check_references(model)?;
     let index = types::TypeIndex::new(model, &options.crate_name);
     let names = &index.names;
-    let (types_root, type_files) = types::emit_types(model, &index);
+    let (types_root, type_modules) = types::plan_types(model, &index);
     let mut files = vec![render("src/lib.rs", emit_lib(model, names, options))?, render("src/types.rs", types_root)?];
-    for (module, tokens) in type_files {
-        files.push(render(&format!("src/types/{module}.rs"), tokens)?);
+    for types in &type_modules {
+        files.push(render(&format!("src/types/{}.rs", types.module), types::emit_type_module(types, &index))?);
     }
     let examples = service::ExampleWriter { model, index: &index };
     for (service, service_names) in model.services.iter().zip(&names.services) {

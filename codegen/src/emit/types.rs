@@ -206,37 +206,30 @@ pub fn type_modules(model: &Model, names: &Names) -> BTreeMap<String, String> {
 }
 
 /// `src/types.rs` (the modules, re-exported flat so `types::Runner` names every type) and one file per module.
-pub fn emit_types(model: &Model, index: &TypeIndex) -> (TokenStream, Vec<(String, TokenStream)>) {
+/// One file of `src/types/`: its module name and the messages and enums it holds, in model order.
+pub struct TypeModule<'a> {
+    pub module: String,
+    messages: Vec<&'a Message>,
+    enums: Vec<&'a Enum>,
+}
+
+/// Which module of `src/types/` each message and enum goes to, and the root `src/types.rs` that declares and
+/// re-exports them. The modules' code is emitted one at a time ([`emit_type_module`]), so each file is
+/// formatted while its tokens are still in the cache and no more than one file's tokens are held at once.
+pub fn plan_types<'a>(model: &'a Model, index: &TypeIndex) -> (TokenStream, Vec<TypeModule<'a>>) {
     let modules = type_modules(model, &index.names);
-    let mut items: BTreeMap<&str, Vec<TokenStream>> = BTreeMap::new();
+    let mut plan: BTreeMap<&str, TypeModule<'a>> = BTreeMap::new();
+    let new = |module: &str| TypeModule { module: module.to_string(), messages: vec![], enums: vec![] };
     for m in &model.messages {
-        items.entry(modules[&m.name].as_str()).or_default().push(emit_message(m, index));
+        let module = modules[&m.name].as_str();
+        plan.entry(module).or_insert_with(|| new(module)).messages.push(m);
     }
     for e in &model.enums {
-        items.entry(modules[&e.name].as_str()).or_default().push(emit_enum(e, index));
+        let module = modules[&e.name].as_str();
+        plan.entry(module).or_insert_with(|| new(module)).enums.push(e);
     }
-    let files = items
-        .iter()
-        .map(|(module, items)| {
-            let doc = if *module == "shared" {
-                "The messages and enums that methods of several resources use (or none), sorted by name.".to_string()
-            } else {
-                format!("The messages and enums of `{module}` alone, sorted by name.")
-            };
-            let tokens = quote! {
-                #![doc = #doc]
-                #![allow(deprecated)]
-
-                #[allow(unused_imports)]
-                use super::*;
-
-                #( #items )*
-            };
-            (module.to_string(), tokens)
-        })
-        .collect();
-    let idents: Vec<proc_macro2::Ident> = items.keys().map(|m| format_ident!("{}", m)).collect();
-    let docs = items.keys().map(|m| format!("`{m}`"));
+    let idents: Vec<proc_macro2::Ident> = plan.keys().map(|m| format_ident!("{}", m)).collect();
+    let docs = plan.keys().map(|m| format!("`{m}`"));
     let module_docs: Vec<String> = docs.map(|d| format!("The types of {d}.")).collect();
     let root = quote! {
         //! Every message and enum of the API, all re-exported here: one module per service for the types only
@@ -248,7 +241,27 @@ pub fn emit_types(model: &Model, index: &TypeIndex) -> (TokenStream, Vec<(String
             pub use #idents::*;
         )*
     };
-    (root, files)
+    (root, plan.into_values().collect())
+}
+
+/// The code of one file of `src/types/`.
+pub fn emit_type_module(types: &TypeModule, index: &TypeIndex) -> TokenStream {
+    let doc = if types.module == "shared" {
+        "The messages and enums that methods of several resources use (or none), sorted by name.".to_string()
+    } else {
+        format!("The messages and enums of `{}` alone, sorted by name.", types.module)
+    };
+    let mut tokens = quote! {
+        #![doc = #doc]
+        #![allow(deprecated)]
+
+        #[allow(unused_imports)]
+        use super::*;
+    };
+    // Moved in, not interpolated: `quote!` would copy every item's tokens.
+    tokens.extend(types.messages.iter().map(|m| emit_message(m, index)));
+    tokens.extend(types.enums.iter().map(|e| emit_enum(e, index)));
+    tokens
 }
 
 fn emit_message(message: &Message, index: &TypeIndex) -> TokenStream {
