@@ -240,8 +240,10 @@ fn render(path: &str, tokens: TokenStream) -> Result<GeneratedFile, EmitError> {
 /// prettyplease puts items right below each other; a blank line after each closing brace (and
 /// after the file's inner doc and attributes) makes the files, and their diffs, easier to read.
 fn separate_items(code: &str) -> String {
+    // prettyplease indents with spaces and writes no trailing whitespace, and string literals are escaped
+    // (no line of the output starts inside one): trimming spaces is enough.
     let starts_item = |line: &str| {
-        let t = line.trim_start();
+        let t = line.trim_start_matches(' ');
         ["///", "#[", "pub ", "impl", "fn ", "mod ", "use ", "struct ", "enum ", "const ", "async fn ", "trait "]
             .iter()
             .any(|p| t.starts_with(p))
@@ -249,11 +251,11 @@ fn separate_items(code: &str) -> String {
     let mut out = String::with_capacity(code.len() + code.len() / 20);
     let mut previous = "";
     for line in code.lines() {
-        let prev = previous.trim();
+        let prev = previous.trim_matches(' ');
         let after_block = prev == "}" || prev == "};";
         let after_header = (prev.starts_with("//!") || prev.starts_with("#!["))
-            && !line.trim_start().starts_with("//!")
-            && !line.trim_start().starts_with("#![");
+            && !line.trim_start_matches(' ').starts_with("//!")
+            && !line.trim_start_matches(' ').starts_with("#![");
         if (after_block || after_header) && starts_item(line) {
             out.push('\n');
         }

@@ -3,13 +3,25 @@
 /// Collapses whitespace, shortens the well-known-type boilerplate, strips `+required`/`+optional` markers
 /// (they become data) and puts plain `- ` bullets after a colon on their own lines. Links are kept.
 pub fn clean(text: &str) -> String {
-    let mut t: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    t = shorten_boilerplate(&t);
-    for marker in [" +required", "+required ", "+required", " +optional", "+optional "] {
-        t = t.replace(marker, if marker.starts_with(' ') { "" } else { " " });
+    let mut t = String::with_capacity(text.len());
+    for word in text.split_whitespace() {
+        if !t.is_empty() {
+            t.push(' ');
+        }
+        t.push_str(word);
     }
-    let t = t.trim().to_string();
-    bullets(&t)
+    let mut t = shorten_boilerplate(t);
+    // Most descriptions have no marker: skip the five copying passes then.
+    if t.contains('+') {
+        for marker in [" +required", "+required ", "+required", " +optional", "+optional "] {
+            t = t.replace(marker, if marker.starts_with(' ') { "" } else { " " });
+        }
+    }
+    let trimmed = t.trim();
+    if trimmed.len() != t.len() {
+        t = trimmed.to_string();
+    }
+    bullets(t)
 }
 
 const TIMESTAMP_START: &str = "A Timestamp represents a point in time";
@@ -17,7 +29,11 @@ const DURATION_START: &str = "A Duration represents a signed, fixed-length span 
 
 /// Replaces the protobuf Timestamp/Duration text (with its `# Examples` and `# JSON Mapping` parts) by one
 /// sentence; text the docs put before it is kept.
-fn shorten_boilerplate(t: &str) -> String {
+fn shorten_boilerplate(t: String) -> String {
+    // Both boilerplate texts start with "A ", which most descriptions never contain at all.
+    if !t.contains("A ") {
+        return t;
+    }
     if let Some(i) = t.find(TIMESTAMP_START) {
         let before = t[..i].trim_end();
         let short = "A point in time, independent of any time zone, at nanosecond resolution; on the wire an \
@@ -30,7 +46,7 @@ fn shorten_boilerplate(t: &str) -> String {
                      seconds with an `s` suffix, such as `1.5s`.";
         return join(before, short);
     }
-    t.to_string()
+    t
 }
 
 fn join(before: &str, short: &str) -> String {
@@ -42,9 +58,9 @@ fn join(before: &str, short: &str) -> String {
 }
 
 /// `Use this method to: - A - B` → a Markdown list on its own lines.
-fn bullets(t: &str) -> String {
+fn bullets(t: String) -> String {
     let Some(colon) = t.find(": - ") else {
-        return t.to_string();
+        return t;
     };
     let (intro, rest) = t.split_at(colon + 1);
     let items: Vec<&str> = rest.trim_start().trim_start_matches("- ").split(" - ").map(str::trim).collect();
