@@ -425,18 +425,11 @@ impl Transport {
 
     /// [`paginate`] with this transport's page limit ([`ClientConfig::max_pages`],
     /// [`CallOptions::max_pages`]): what generated `*_stream` methods call.
-    pub fn paginate<Resp, Item, Fetch, Fut, Split>(
+    pub fn paginate<Fetch: FetchPage, Split: SplitPage<Fetch::Page>>(
         &self,
         fetch: Fetch,
         split: Split,
-    ) -> impl Stream<Item = Result<Item, Error>> + Send + 'static
-    where
-        Fetch: FnMut(Option<String>) -> Fut + Send + 'static,
-        Fut: Future<Output = Result<Resp, Error>> + Send + 'static,
-        Split: FnMut(Resp) -> (Vec<Item>, Option<String>) + Send + 'static,
-        Resp: Send + 'static,
-        Item: Send + 'static,
-    {
+    ) -> impl Stream<Item = Result<Split::Item, Error>> + Send + 'static {
         paginate_with_limit(self.effective_max_pages(), fetch, split)
     }
 
@@ -1040,6 +1033,43 @@ fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
     (d.is_finite() && d > 0.0 && d <= MAX_RETRY_AFTER.as_secs_f64()).then(|| Duration::from_secs_f64(d))
 }
 
+/// The page fetcher of [`paginate`]: called with the page token (`None` for the first page), it
+/// returns a `Send` future of the page. Every closure of that shape is one (blanket impl), so this
+/// only states the bounds once.
+pub trait FetchPage: FnMut(Option<String>) -> <Self as FetchPage>::Fut + Send + 'static {
+    /// The response that carries one page.
+    type Page: Send + 'static;
+    /// The future of one page.
+    type Fut: Future<Output = Result<Self::Page, Error>> + Send + 'static;
+}
+
+impl<F, Fut, Page> FetchPage for F
+where
+    F: FnMut(Option<String>) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<Page, Error>> + Send + 'static,
+    Page: Send + 'static,
+{
+    type Page = Page;
+    type Fut = Fut;
+}
+
+/// Takes a page of [`paginate`] apart: its items and the next page token. Every closure of that
+/// shape is one (blanket impl).
+pub trait SplitPage<Page>:
+    FnMut(Page) -> (Vec<<Self as SplitPage<Page>>::Item>, Option<String>) + Send + 'static
+{
+    /// One item of a page.
+    type Item: Send + 'static;
+}
+
+impl<S, Page, Item> SplitPage<Page> for S
+where
+    S: FnMut(Page) -> (Vec<Item>, Option<String>) + Send + 'static,
+    Item: Send + 'static,
+{
+    type Item = Item;
+}
+
 /// Turns a page fetcher into a stream of items: calls `fetch(None)`, then `fetch(Some(token))`
 /// with each non-empty `nextToken` that `split` returns, and stops on an empty or absent token.
 /// When a page's `nextToken` is one the server already returned, that page is most likely a
@@ -1047,35 +1077,21 @@ fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
 /// not yielded, and [`Error::Pagination`] ends the stream instead of looping forever. A fetch
 /// error is yielded and ends the stream. At most [`DEFAULT_MAX_PAGES`] pages are fetched
 /// ([`paginate_with_limit`], [`Transport::paginate`]: a configured limit).
-pub fn paginate<Resp, Item, Fetch, Fut, Split>(
+pub fn paginate<Fetch: FetchPage, Split: SplitPage<Fetch::Page>>(
     fetch: Fetch,
     split: Split,
-) -> impl Stream<Item = Result<Item, Error>> + Send + 'static
-where
-    Fetch: FnMut(Option<String>) -> Fut + Send + 'static,
-    Fut: Future<Output = Result<Resp, Error>> + Send + 'static,
-    Split: FnMut(Resp) -> (Vec<Item>, Option<String>) + Send + 'static,
-    Resp: Send + 'static,
-    Item: Send + 'static,
-{
+) -> impl Stream<Item = Result<Split::Item, Error>> + Send + 'static {
     paginate_with_limit(DEFAULT_MAX_PAGES, fetch, split)
 }
 
 /// [`paginate`] fetching at most `max_pages` pages: when page `max_pages` still has a next
 /// token, its items are yielded and then [`Error::TooManyPages`] ends the stream. Memory stays
 /// bounded however many pages there are: seen tokens are kept as 64-bit hashes.
-pub fn paginate_with_limit<Resp, Item, Fetch, Fut, Split>(
+pub fn paginate_with_limit<Fetch: FetchPage, Split: SplitPage<Fetch::Page>>(
     max_pages: u64,
     fetch: Fetch,
     split: Split,
-) -> impl Stream<Item = Result<Item, Error>> + Send + 'static
-where
-    Fetch: FnMut(Option<String>) -> Fut + Send + 'static,
-    Fut: Future<Output = Result<Resp, Error>> + Send + 'static,
-    Split: FnMut(Resp) -> (Vec<Item>, Option<String>) + Send + 'static,
-    Resp: Send + 'static,
-    Item: Send + 'static,
-{
+) -> impl Stream<Item = Result<Split::Item, Error>> + Send + 'static {
     struct State<Fetch, Split, Item> {
         fetch: Fetch,
         split: Split,

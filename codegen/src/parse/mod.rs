@@ -42,8 +42,10 @@ mod typing;
 use crate::diag::{Diagnostic, Severity};
 use crate::model::Model;
 use crate::SpecPage;
+use dialect::Dialect;
 use fields::DecisionStats;
 use serde::Serialize;
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -188,20 +190,78 @@ pub fn parse_pages_after(
     Ok(Parsed { model, warnings, stats })
 }
 
-/// The same method documented on several pages (000 and 004 are excerpts of 001) is read once: the richest
-/// copy wins (most items, then a JSON example, then file name); copies whose field lists differ are reported.
+/// One copy of a thing documented in several dialects or on several pages: a method, a Domain Types definition.
+trait Documented: Sized {
+    fn dialect(&self) -> Dialect;
+    /// Where the copy in another dialect is kept, as evidence for this copy's nesting.
+    fn twin(&mut self) -> &mut Option<Box<Self>>;
+}
+
+impl Documented for sections::RawMethod {
+    fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+    fn twin(&mut self) -> &mut Option<Box<Self>> {
+        &mut self.twin
+    }
+}
+
+impl Documented for sections::RawDomain {
+    fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+    fn twin(&mut self) -> &mut Option<Box<Self>> {
+        &mut self.twin
+    }
+}
+
+/// The copies of one thing after [`choose_copies`]: the copy that is read (with its twin) and the others,
+/// in order of preference.
+struct Choice<T> {
+    chosen: T,
+    others: Vec<T>,
+}
+
+/// The one rule for a thing documented more than once. The copies with the same `key` are ordered most precise
+/// dialect first (Python: `datetime`, `int`; see [`Dialect`]), then by `tie_break`, and the first is the copy
+/// read. The first copy in another dialect (HTTP states member counts) becomes its twin, evidence for its
+/// nesting, when `pairs` says the two describe the same thing. One [`Choice`] per key, in key order.
+fn choose_copies<T: Documented, K: Ord>(
+    items: Vec<T>,
+    key: impl Fn(&T) -> K,
+    tie_break: impl Fn(&T, &T) -> Ordering,
+    pairs: impl Fn(&T, &T) -> bool,
+) -> Vec<Choice<T>> {
+    let mut by_key: BTreeMap<K, Vec<T>> = BTreeMap::new();
+    for item in items {
+        by_key.entry(key(&item)).or_default().push(item);
+    }
+    let mut out = vec![];
+    for mut copies in by_key.into_values() {
+        copies.sort_by(|a, b| a.dialect().cmp(&b.dialect()).then_with(|| tie_break(a, b)));
+        let mut chosen = copies.remove(0);
+        if let Some(i) = copies.iter().position(|c| c.dialect() != chosen.dialect()) {
+            if pairs(&chosen, &copies[i]) {
+                *chosen.twin() = Some(Box::new(copies.remove(i)));
+            }
+        }
+        out.push(Choice { chosen, others: copies });
+    }
+    out
+}
+
+/// The same method documented on several pages (000 and 004 are excerpts of 001) is read once
+/// ([`choose_copies`]); copies in the chosen one's dialect whose field lists differ are reported.
 fn dedupe_methods(
     methods: Vec<sections::RawMethod>,
     trees: &BTreeMap<String, page::Page>,
     errors: &mut Vec<Diagnostic>,
     warnings: &mut Vec<Diagnostic>,
 ) -> Vec<sections::RawMethod> {
-    let mut by_path: BTreeMap<String, Vec<sections::RawMethod>> = BTreeMap::new();
+    let mut with_path = vec![];
     for m in methods {
         match &m.path {
-            Some(p) if p.starts_with('/') && p.matches('/').count() == 2 => {
-                by_path.entry(p.clone()).or_default().push(m)
-            }
+            Some(p) if p.starts_with('/') && p.matches('/').count() == 2 => with_path.push(m),
             _ => {
                 if let Some(t) = trees.get(&m.file) {
                     errors.push(
@@ -211,45 +271,42 @@ fn dedupe_methods(
             }
         }
     }
+    // Tie-break within a dialect: the richest copy (most items, then a JSON example), then the file name.
+    let richness = |m: &sections::RawMethod| (m.params.len() + m.returns.len() + m.query.len(), m.json_text.is_some());
+    let tie_break = |a: &sections::RawMethod, b: &sections::RawMethod| {
+        richness(b).cmp(&richness(a)).then_with(|| a.file.cmp(&b.file))
+    };
+    let heads = |m: &sections::RawMethod| {
+        m.params.iter().chain(&m.returns).map(|e| format!("{:?}", e.head)).collect::<Vec<_>>()
+    };
     let mut out = vec![];
-    for (_, mut copies) in by_path {
-        // Dialects are ordered most precise spelling first (Python: `datetime`, `int`); the other dialect's copy
-        // (HTTP states member counts) is kept as the chosen copy's twin, evidence for its nesting.
-        let richness =
-            |m: &sections::RawMethod| (m.params.len() + m.returns.len() + m.query.len(), m.json_text.is_some());
-        copies.sort_by(|a, b| {
-            a.dialect.cmp(&b.dialect).then_with(|| richness(b).cmp(&richness(a))).then_with(|| a.file.cmp(&b.file))
-        });
-        let mut first = copies.remove(0);
+    for Choice { mut chosen, others } in choose_copies(with_path, |m| m.path.clone(), tie_break, |_, _| true) {
         // Only the Python signature says a method streams for sure; any copy that says so decides.
-        first.streaming |= copies.iter().any(|c| c.streaming);
-        let heads = |m: &sections::RawMethod| {
-            m.params.iter().chain(&m.returns).map(|e| format!("{:?}", e.head)).collect::<Vec<_>>()
-        };
-        for other in copies.iter().filter(|c| c.dialect == first.dialect) {
-            if heads(other) != heads(&first) {
+        chosen.streaming |= others.iter().chain(chosen.twin.as_deref()).any(|c| c.streaming);
+        for other in others.iter().filter(|c| c.dialect == chosen.dialect) {
+            if heads(other) != heads(&chosen) {
                 if let Some(t) = trees.get(&other.file) {
                     warnings.push(t.warning(
                         other.offset,
                         format!(
                             "`{}` is also documented in {} with different fields; that copy is used",
-                            first.rpc, first.file
+                            chosen.rpc, chosen.file
                         ),
                     ));
                 }
             }
         }
-        first.twin = copies.into_iter().find(|c| c.dialect != first.dialect).map(Box::new);
-        out.push(first);
+        out.push(chosen);
     }
     out
 }
 
 /// Identical Domain Types definitions on several pages count once; a definition documented in both dialects is
-/// read from its Python copy (precise types), with the HTTP copy (member counts) as its twin.
+/// read from its Python copy (precise types), with the HTTP copy (member counts) as its twin ([`choose_copies`]).
 fn dedupe_domains(domains: Vec<sections::RawDomain>) -> Vec<sections::RawDomain> {
+    let by_place = |a: &sections::RawDomain, b: &sections::RawDomain| (&a.file, a.offset).cmp(&(&b.file, b.offset));
     let mut sorted = domains;
-    sorted.sort_by(|a, b| (&a.file, a.offset).cmp(&(&b.file, b.offset)));
+    sorted.sort_by(by_place);
     // A copy is a later definition with the same title and the same items (heads and texts), compared in place
     // with the earlier ones of that title rather than through a formatted key per item.
     let same_items = |a: &sections::RawDomain, b: &sections::RawDomain| {
@@ -266,40 +323,24 @@ fn dedupe_domains(domains: Vec<sections::RawDomain>) -> Vec<sections::RawDomain>
         }
     }
     let unique: Vec<sections::RawDomain> = sorted.into_iter().zip(keep).filter_map(|(d, k)| k.then_some(d)).collect();
-    let mut by_title: BTreeMap<String, Vec<sections::RawDomain>> = BTreeMap::new();
-    let mut order = vec![];
-    for d in unique {
-        if !by_title.contains_key(&d.title) {
-            order.push(d.title.clone());
-        }
-        by_title.entry(d.title.clone()).or_default().push(d);
-    }
+    // Different resources may use one title for different types: a twin lists the same fields and values.
+    let fields = |d: &sections::RawDomain| -> BTreeSet<String> {
+        d.entries
+            .iter()
+            .filter_map(|e| match &e.head {
+                types::Head::Field { name, .. } => Some(names::wire(name)),
+                types::Head::Value(v) => Some(format!("{v:?}")),
+                _ => None,
+            })
+            .collect()
+    };
+    // Tie-break within a dialect: the first definition by file and position. Every copy but the twin stays.
+    let same_type = |a: &sections::RawDomain, b: &sections::RawDomain| fields(a) == fields(b);
     let mut out = vec![];
-    for title in order {
-        let mut copies = by_title.remove(&title).unwrap_or_default();
-        // The most precise dialect's copy, and one in another dialect to be its twin.
-        let Some(best) = copies.iter().map(|d| d.dialect).min() else { continue };
-        let chosen = copies.iter().position(|d| d.dialect == best);
-        let other = copies.iter().position(|d| d.dialect != best);
-        // Different resources may use one title for different types: a twin lists the same fields and values.
-        let fields = |d: &sections::RawDomain| -> BTreeSet<String> {
-            d.entries
-                .iter()
-                .filter_map(|e| match &e.head {
-                    types::Head::Field { name, .. } => Some(names::wire(name)),
-                    types::Head::Value(v) => Some(format!("{v:?}")),
-                    _ => None,
-                })
-                .collect()
-        };
-        let pair = chosen.zip(other).filter(|&(p, h)| fields(&copies[p]) == fields(&copies[h]));
-        if let Some((p, h)) = pair {
-            let twin = copies[h].clone();
-            copies[p].twin = Some(Box::new(twin));
-            copies.remove(h);
-        }
-        out.extend(copies);
+    for Choice { chosen, others } in choose_copies(unique, |d| d.title.clone(), by_place, same_type) {
+        out.push(chosen);
+        out.extend(others);
     }
-    out.sort_by(|a, b| (&a.file, a.offset).cmp(&(&b.file, b.offset)));
+    out.sort_by(by_place);
     out
 }

@@ -5,13 +5,13 @@
 //! counts decisions and reports findings. A list nested again with the same evidence (its own example or
 //! skeleton, and unchanged field sets for every type it looked up) is not nested again: [`NestCache`].
 
+use super::dialect::PageEnvelope;
 use super::fields::{DecisionStats, Entry, FieldNode, Finding, Kind, Outcome, Reads, Registry, Signal};
 use super::json_ref::JsonRef;
-use super::names::wire;
 use super::nesting::nest;
 use super::page::Page;
 use super::sections::{Dialect, RawDomain, RawMethod};
-use super::types::{Head, Spelled, TypeExpr};
+use super::types::{Head, TypeExpr};
 use crate::diag::Diagnostic;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -49,20 +49,6 @@ pub struct Resolution {
     pub domains: Vec<ResolvedDomain>,
     pub boundaries: DecisionStats,
     pub kinds: DecisionStats,
-}
-
-/// The envelope of a Python list method (`SyncPoliciesPage[RunnerPolicy]`): the item class name.
-fn page_item(spelling: Option<&str>) -> Option<String> {
-    let s = spelling?;
-    let (outer, inner) = s.split_once('[')?;
-    (outer.starts_with("Sync") && outer.ends_with("Page")).then(|| inner.trim_end_matches(']').to_string())
-}
-
-/// The items key of a list envelope: the one array-valued key other than `pagination`.
-fn items_key(json: Option<&Value>) -> Option<String> {
-    let Value::Object(m) = json? else { return None };
-    let keys: Vec<&String> = m.iter().filter(|(k, v)| *k != "pagination" && v.is_array()).map(|(k, _)| k).collect();
-    (keys.len() == 1).then(|| keys[0].clone())
 }
 
 fn split_header(entries: &[Entry]) -> (Option<Head>, &[Entry]) {
@@ -156,8 +142,9 @@ pub fn resolve(
         // Python list methods document the query parameters `token`, `page_size` among the body fields: after the
         // required ones, before the other optional ones.
         let mut body_entries;
-        let returns_page = page_item(m.returns_spelling.as_deref()).is_some();
-        if let Some(i) = super::dialect::rules(m.dialect).query_among_body(params, returns_page) {
+        let rules = super::dialect::rules(m.dialect);
+        let returns_page = m.returns_spelling.as_deref().and_then(|r| rules.page_item(r)).is_some();
+        if let Some(i) = rules.query_among_body(params, returns_page) {
             query.extend(params[i..i + 2].iter().cloned());
             body_entries = params[..i].to_vec();
             body_entries.extend_from_slice(&params[i + 2..]);
@@ -274,31 +261,10 @@ fn nest_response(
         Some(Head::Class { name, .. }) => Some(name.clone()),
         _ => None,
     };
-    // A Python list method documents only the item class; its fields sit under the envelope's items key.
-    if let (Some(item), Some(key)) =
-        (page_item(m.returns_spelling.as_deref()), items_key(json.as_ref().map(JsonRef::get)))
-    {
-        let items_json = json.as_ref().and_then(|j| j.key(&key));
-        let item_json = items_json.as_ref().and_then(|a| a.index(0));
-        let out = cache.nest(rest, item_json.clone(), Some(&item), registry, m.dialect);
-        let list_of_item = Spelled { ty: TypeExpr::List(Box::new(TypeExpr::Named(item.clone()))), optional: true };
-        let kind = Kind::Message { type_name: Some(item), children: Rc::new(out.fields), json: item_json };
-        let mut items = FieldNode::new(key.clone(), list_of_item, String::new(), m.returns_offset, kind);
-        items.example = items_json;
-        let string = Spelled { ty: TypeExpr::String, optional: true };
-        let mut next = FieldNode::new("nextToken".into(), string, String::new(), m.returns_offset, Kind::Scalar);
-        let pagination_json = json.as_ref().and_then(|j| j.key("pagination"));
-        next.example = pagination_json.as_ref().and_then(|p| p.key("nextToken"));
-        let kind = Kind::Message {
-            type_name: Some("Pagination".into()),
-            children: Rc::new(vec![next]),
-            json: pagination_json.clone(),
-        };
-        let named = Spelled { ty: TypeExpr::Named("Pagination".into()), optional: true };
-        let mut pagination = FieldNode::new("pagination".into(), named, String::new(), m.returns_offset, kind);
-        pagination.example = pagination_json;
-        let mut fields = vec![pagination, items];
-        fields.sort_by_key(|f| wire(&f.name));
+    // A list method whose dialect documents only the item type: its fields sit under the envelope's items key.
+    if let Some(page) = PageEnvelope::of(m.dialect, m.returns_spelling.as_deref(), json.as_ref()) {
+        let out = cache.nest(rest, page.item_example(), Some(&page.item), registry, m.dialect);
+        let fields = page.fields(out.fields, m.returns_offset);
         return (Response::Fields { class_name: None, fields }, (out.boundaries, out.findings), out.kinds);
     }
     let out = cache.nest(rest, json, class_name.as_deref(), registry, m.dialect);

@@ -29,6 +29,11 @@ impl Rules for Http {
         None
     }
 
+    /// Without a signature there is no result spelling: a list method's envelope is documented field by field.
+    fn page_item(&self, _returns: &str) -> Option<String> {
+        None
+    }
+
     /// Without a signature, the description's first verb is the only word on streaming.
     fn streams_by_description(&self, doc: &str) -> bool {
         doc.starts_with("Streams ")

@@ -1,10 +1,13 @@
 //! The dialects the reference is published in, one module each behind [`Rules`]: what a dialect spells its
 //! own way (a method's signature, a field's type, where query parameters are documented, the SDK's renames,
-//! whether a type name names a top-level type). Everything else is shared. A new dialect is one more module
-//! and one more entry in [`ALL`].
+//! whether a type name names a top-level type, whether a list method's result is spelled as a page of items).
+//! Everything else is shared. A new dialect is one more module and one more entry in [`ALL`].
 
+mod envelope;
 mod http;
 mod python;
+
+pub use envelope::PageEnvelope;
 
 use super::fields::Entry;
 use super::types::Spelled;
@@ -43,6 +46,10 @@ pub trait Rules: Sync {
     /// Where the query parameters sit among a method's documented body fields (`token`, `page_size`), when
     /// the dialect documents them there: the index of the first of the two.
     fn query_among_body(&self, params: &[Entry], returns_page: bool) -> Option<usize>;
+    /// The item type of a list method's result, when the dialect spells the result (`returns`, from the
+    /// signature) as a page of items and documents only the item type, not the envelope the server answers
+    /// with ([`PageEnvelope`]).
+    fn page_item(&self, returns: &str) -> Option<String>;
     /// Whether the description marks a method as server-streaming (for a dialect without signatures).
     fn streams_by_description(&self, doc: &str) -> bool;
     /// The documented field name with the SDK's renames undone (`class_` → `class`).

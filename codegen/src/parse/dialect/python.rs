@@ -1,5 +1,6 @@
 //! The Python SDK dialect: `runners.create(RunnerCreateParams**kwargs) -> RunnerCreateResponse` signatures,
-//! `Optional[List[X]]` spellings, query parameters among the body fields, SDK renames of field names.
+//! `Optional[List[X]]` spellings, query parameters among the body fields, list results spelled as pages of
+//! their items, SDK renames of field names.
 
 use super::{field_name, Dialect, Rules, Signature};
 use crate::parse::fields::Entry;
@@ -48,6 +49,12 @@ impl Rules for Python {
         let is_pair =
             |i: usize| field_name(params.get(i)) == Some("token") && field_name(params.get(i + 1)) == Some("page_size");
         (0..params.len().saturating_sub(1)).find(|&i| is_pair(i) && (i == 0 || returns_page))
+    }
+
+    /// A list method returns `SyncPoliciesPage[RunnerPolicy]`: a page of `RunnerPolicy`.
+    fn page_item(&self, returns: &str) -> Option<String> {
+        let (outer, inner) = returns.split_once('[')?;
+        (outer.starts_with("Sync") && outer.ends_with("Page")).then(|| inner.trim_end_matches(']').to_string())
     }
 
     fn streams_by_description(&self, _doc: &str) -> bool {
