@@ -11,7 +11,8 @@
 //!     work any Markdown reader must do), then `syn::parse_file` + `prettyplease::unparse` of the files regen
 //!     emits (the work any token-based emitter must do at the end);
 //!   - CPU ms per method (regen's CPU time / the model's method count), and spec + corpus over spec alone:
-//!     1.0 means the cost per method stays flat as the spec grows.
+//!     1.0 means the cost per method stays flat as the spec grows; then where it goes: parse CPU per KiB of
+//!     pages (parsing's input) and emit CPU per method (emitting's output), spec + corpus over spec alone.
 //!
 //! `BENCH_ROUNDS` sets the rounds (default 11). `PIPELINE_ONE=regen|floor|regen-spec|floor-spec` runs that
 //! one subject once for spec + corpus (or spec alone) and prints nothing else: for a profiler, e.g.
@@ -60,9 +61,19 @@ fn ms(xs: Vec<f64>) -> String {
     format!("{:>8.2} ms [{:.2}–{:.2}]", m * 1e3, lo * 1e3, hi * 1e3)
 }
 
+fn us(xs: Vec<f64>) -> String {
+    let (m, lo, hi) = stats(xs);
+    format!("{:>8.1} µs [{:.1}–{:.1}]", m * 1e6, lo * 1e6, hi * 1e6)
+}
+
 fn ratio(xs: Vec<f64>) -> String {
     let (m, lo, hi) = stats(xs);
     format!("{m:>5.2}x [{lo:.2}–{hi:.2}]")
+}
+
+/// The ratio of `a` to `b` in each round.
+fn per_round(a: &[f64], b: &[f64]) -> Vec<f64> {
+    a.iter().zip(b).map(|(a, b)| a / b).collect()
 }
 
 /// Runs `subjects` `rounds` times, interleaved: round `r` starts at subject `r % n` (after one warm-up
@@ -139,7 +150,6 @@ fn main() {
         black_box(parse_pages(&pages, overrides.as_ref()).expect("spec parses"));
     };
     let [scan, parse] = <[_; 2]>::try_from(interleaved(rounds, &mut [&mut scan_f, &mut parse_f])).unwrap();
-    let per_round = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(a, b)| a / b).collect::<Vec<_>>();
     println!(
         "parse      {}   baseline (whitespace scan) {}   ratio {}",
         ms(parse.clone()),
@@ -201,6 +211,54 @@ fn main() {
         ms(pm_spec.clone()),
         ms(pm_both.clone()),
         ratio(per_round(&pm_both, &pm_spec))
+    );
+    split_per_method(rounds, &spec_dirs, &both_dirs);
+}
+
+/// Where regen's cost per method goes as the spec grows: `parse_pages` per KiB of pages (its input) and `emit`
+/// per method (its output), for spec alone and spec + corpus, interleaved. The corpus documents each method
+/// on more page bytes (both dialects, longer pages), so a flat parse cost per KiB still raises regen's cost
+/// per method.
+fn split_per_method(rounds: usize, spec_dirs: &[PathBuf], both_dirs: &[PathBuf]) {
+    let inputs = [load(spec_dirs), load(both_dirs)];
+    let kib = |(pages, _): &(Vec<SpecPage>, Option<SpecPage>)| {
+        pages.iter().map(|p| p.text.len()).sum::<usize>() as f64 / 1024.0
+    };
+    let models: Vec<_> = inputs.iter().map(|(p, o)| parse_pages(p, o.as_ref()).expect("pages parse").model).collect();
+    let methods: Vec<f64> =
+        models.iter().map(|m| m.services.iter().map(|s| s.methods.len()).sum::<usize>() as f64).collect();
+    let parse_one = |(pages, overrides): &(Vec<SpecPage>, Option<SpecPage>)| {
+        black_box(parse_pages(pages, overrides.as_ref()).expect("pages parse"));
+    };
+    let emit_one = |model: &gitpod_codegen::model::Model| {
+        black_box(emit(model, &EmitOptions::default()).expect("model emits"));
+    };
+    let (mut parse_spec, mut parse_both) = (|| parse_one(&inputs[0]), || parse_one(&inputs[1]));
+    let (mut emit_spec, mut emit_both) = (|| emit_one(&models[0]), || emit_one(&models[1]));
+    let [ps, pb, es, eb] = <[_; 4]>::try_from(interleaved(
+        rounds,
+        &mut [&mut parse_spec, &mut parse_both, &mut emit_spec, &mut emit_both],
+    ))
+    .unwrap();
+    let per = |xs: &[f64], n: f64| xs.iter().map(|x| x / n).collect::<Vec<_>>();
+    let (ps, pb) = (per(&ps, kib(&inputs[0])), per(&pb, kib(&inputs[1])));
+    let (es, eb) = (per(&es, methods[0]), per(&eb, methods[1]));
+    println!(
+        "  pages per method: spec {:.1} KiB, spec+corpus {:.1} KiB",
+        kib(&inputs[0]) / methods[0],
+        kib(&inputs[1]) / methods[1]
+    );
+    println!(
+        "  parse CPU per KiB:   spec {}   spec+corpus {}   ratio {}",
+        us(ps.clone()),
+        us(pb.clone()),
+        ratio(per_round(&pb, &ps))
+    );
+    println!(
+        "  emit CPU per method: spec {}   spec+corpus {}   ratio {}",
+        ms(es.clone()),
+        ms(eb.clone()),
+        ratio(per_round(&eb, &es))
     );
 }
 
