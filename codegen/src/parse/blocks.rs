@@ -345,6 +345,8 @@ mod tests {
             "\u{85}日本 語\n- `x` y",
             "a b c  d e f\ng h ",
             " one two\u{a0}three four",
+            "a é b \u{a0}c\u{0}d  \u{3000} e\t f ",
+            "x é",
         ];
         for src in pages {
             let c = Collapsed::new(src);
