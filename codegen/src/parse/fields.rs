@@ -92,7 +92,7 @@ impl FieldNode {
 /// What other places have confirmed: field sets of named messages and the names of enums.
 ///
 /// `enums` and `counts` are filled before any list is nested; field sets grow while the resolver's first pass
-/// runs. Every read of a type's field sets is logged ([`Registry::reads`]), so a nesting result can be reused
+/// runs. Every read of a type's field sets is logged ([`Registry::take_reads`]), so a nesting result can be reused
 /// while the sets it read are unchanged (see `resolve::NestCache`).
 #[derive(Debug, Default)]
 pub struct Registry {
