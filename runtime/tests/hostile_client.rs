@@ -21,13 +21,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const MIB: u64 = 1024 * 1024;
 
-/// Peak resident set size of this process so far, in bytes (`VmHWM`).
-fn peak_rss() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("Linux /proc");
-    let line = status.lines().find(|l| l.starts_with("VmHWM:")).expect("VmHWM");
-    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
-}
-
 /// What the raw server answers on a path.
 #[derive(Clone)]
 struct Hostile {
@@ -201,10 +194,14 @@ async fn hostile_bodies_end_with_typed_errors_in_bounded_memory() {
             .backoff_base(Duration::from_millis(5)),
     )
     .unwrap();
-    let rss_before = peak_rss();
+    let rss_before = common::peak_rss_kib() * 1024;
     let mut report = vec![format!("gzip bomb: {} KiB inflating to 64 MiB", h.bomb.len() / 1024)];
     let mut step = |name: &str, t0: Instant| {
-        report.push(format!("{name}: {:.2} s, peak RSS {} MiB", t0.elapsed().as_secs_f64(), peak_rss() / MIB));
+        report.push(format!(
+            "{name}: {:.2} s, peak RSS {} MiB",
+            t0.elapsed().as_secs_f64(),
+            (common::peak_rss_kib() * 1024) / MIB
+        ));
     };
 
     // 1 GiB with Content-Length: refused from the header.
@@ -281,7 +278,7 @@ async fn hostile_bodies_end_with_typed_errors_in_bounded_memory() {
     assert_eq!(DEFAULT_MAX_PAGES, 10_000);
     step("endless page tokens (2,000 pages)", t0);
 
-    let peak = peak_rss();
+    let peak = common::peak_rss_kib() * 1024;
     let written = h.written.load(Ordering::Relaxed) as u64;
     eprintln!(
         "hostile client: {}\nbefore: {} MiB; peak: {} MiB; the server wrote {} MiB the client did not keep; {:.1} s",

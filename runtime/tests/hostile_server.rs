@@ -7,6 +7,8 @@
 //! client that never reads its answers, slow request bodies, a stream that sends headers and
 //! nothing more. Every loop here is bounded, and every test has an overall timeout.
 
+mod common;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -251,16 +253,6 @@ async fn graceful_shutdown_completes_calls_in_flight() {
 /// Runs a test body with an overall bound.
 async fn within<F: std::future::Future>(secs: u64, f: F) -> F::Output {
     tokio::time::timeout(Duration::from_secs(secs), f).await.expect("the test ran past its overall timeout")
-}
-
-/// The process's peak resident set (`VmHWM`) in KiB (the server runs in this process).
-fn peak_rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
 }
 
 /// A normal call over a fresh HTTP/1 connection and one over a fresh HTTP/2 connection (prior
@@ -619,7 +611,7 @@ async fn http2_concurrent_streams_are_capped_per_connection() {
 async fn http2_rapid_reset_ends_the_connection() {
     within(30, async {
         let server = start(ServeConfig::new()).await;
-        let rss_before = peak_rss_kib();
+        let rss_before = common::peak_rss_kib();
         let conn = raw::Conn::open(server.addr, &[], true).await;
         assert!(conn.wait_for(Duration::from_secs(2), |s| s.settings > 0).await);
         let start = Instant::now();
@@ -684,7 +676,7 @@ async fn http2_rapid_reset_ends_the_connection() {
         let slowest = calls.await.unwrap();
         conn2.wait_for(Duration::from_secs(1), |s| s.closed.is_some()).await;
         let (goaway2, closed2) = conn2.seen(|s| (s.goaway, s.closed));
-        let rss_after = peak_rss_kib();
+        let rss_after = common::peak_rss_kib();
         eprintln!(
             "rapid reset, a write per frame: {sent2} pairs written in {:.2} s; GOAWAY {:?}, closed {:?}; slowest of 10 \
              normal call pairs meanwhile {:.3} s; peak RSS {rss_before} -> {rss_after} KiB",
@@ -714,7 +706,7 @@ async fn http2_rapid_reset_ends_the_connection() {
         }
         let flood3 = start3.elapsed();
         let during3 = normal_calls(&server.base).await;
-        let rss_after3 = peak_rss_kib();
+        let rss_after3 = common::peak_rss_kib();
         eprintln!(
             "reset after 1 ms: {sent3} streams in {:.2} s; GOAWAY {:?}; normal calls after {:.3} s; peak RSS -> {rss_after3} KiB",
             flood3.as_secs_f64(),
@@ -737,7 +729,7 @@ async fn http2_large_header_lists_are_refused_and_continuation_floods_end_the_co
     within(30, async {
         assert_eq!(ServeConfig::default().max_header_list_size, 16 * 1024);
         let server = start(ServeConfig::new()).await;
-        let rss_before = peak_rss_kib();
+        let rss_before = common::peak_rss_kib();
         // 1. A 48 KiB header over HEADERS + 2 CONTINUATION frames: that stream is refused, the
         //    handler does not run, the connection serves the next stream.
         let conn = raw::Conn::open(server.addr, &[], true).await;
@@ -791,7 +783,7 @@ async fn http2_large_header_lists_are_refused_and_continuation_floods_end_the_co
         assert!(conn.wait_for(Duration::from_secs(3), |s| s.closed.is_some()).await, "the connection is closed");
         let (goaway, closed) = conn.seen(|s| (s.goaway, s.closed.unwrap()));
         let after = normal_calls(&server.base).await;
-        let rss_after = peak_rss_kib();
+        let rss_after = common::peak_rss_kib();
         eprintln!(
             "48 KiB header list: stream answered 431, next stream 200; CONTINUATION \
              flood: {frames_sent} frames of 16 KiB written before the close, GOAWAY {:?}, closed after {:.3} s; \

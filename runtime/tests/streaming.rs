@@ -367,16 +367,6 @@ async fn connect_timeout_ms_bounds_the_whole_stream() {
     }
 }
 
-/// Peak resident memory of this process (VmHWM), in KiB.
-fn peak_rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
 /// Resets VmHWM to the current RSS (Linux: write 5 to clear_refs).
 fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
@@ -392,7 +382,7 @@ async fn streaming_100k_messages_holds_memory_flat() {
             // Warm up the connection pool and allocator, then measure the peak from here.
             let _ = watch(&base, framing, WatchRequest { count: 100, ..Default::default() }).collect::<Vec<_>>().await;
             reset_peak_rss();
-            let before = peak_rss_kib();
+            let before = common::peak_rss_kib();
             let started = Instant::now();
             let mut stream = watch(&base, framing, WatchRequest { count, ..Default::default() });
             let mut n = 0u32;
@@ -401,7 +391,7 @@ async fn streaming_100k_messages_holds_memory_flat() {
                 n += 1;
             }
             assert_eq!(n, count);
-            let peak = peak_rss_kib();
+            let peak = common::peak_rss_kib();
             println!(
                 "{framing:?}: {count} messages in {:?}; RSS before {before} KiB, peak during {peak} KiB (+{} KiB)",
                 started.elapsed(),

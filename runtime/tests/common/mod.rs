@@ -36,3 +36,13 @@ pub fn client_with(base: &str, f: impl FnOnce(ClientConfig) -> ClientConfig) -> 
 pub fn code_table() -> Vec<(gitpod_runtime::Code, u16)> {
     gitpod_runtime::Code::ALL.iter().map(|c| (c.clone(), c.http_status())).collect()
 }
+
+/// Peak resident memory of this process (VmHWM, Linux), in KiB; 0 where /proc does not say.
+pub fn peak_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
