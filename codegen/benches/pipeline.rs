@@ -14,8 +14,8 @@
 //!     1.0 means the cost per method stays flat as the spec grows; then where it goes: parse CPU per KiB of
 //!     pages (parsing's input) and emit CPU per method (emitting's output), spec + corpus over spec alone.
 //!
-//! `BENCH_ROUNDS` sets the rounds (default 11). `PIPELINE_ONE=regen|floor|regen-spec|floor-spec` runs that
-//! one subject once for spec + corpus (or spec alone) and prints nothing else: for a profiler, e.g.
+//! `BENCH_ROUNDS` sets the rounds (default 11). `PIPELINE_ONE=regen|parse|floor` (or the same with `-spec`) runs
+//! that one subject once for spec + corpus (or spec alone) and prints nothing else: for a profiler, e.g.
 //! `valgrind --tool=callgrind`, whose instruction counts do not vary with the machine's load (`floor` runs
 //! regen first, for the files it formats: subtract the `regen` count).
 //!
@@ -133,10 +133,20 @@ fn main() {
     if let Ok(one) = std::env::var("PIPELINE_ONE") {
         let both = [spec.clone(), root.join("corpus/pages-flat")];
         let dirs: &[PathBuf] = if one.ends_with("-spec") { &both[..1] } else { &both };
-        match one.trim_end_matches("-spec") {
-            "regen" => drop(black_box(regen(dirs))),
-            "floor" => floor(dirs, &regen(dirs).0),
-            other => panic!("PIPELINE_ONE={other}: expected regen, floor, regen-spec or floor-spec"),
+        // `PIPELINE_REPEAT=n` runs the subject n times in this process (for a sampling profiler); `floor` runs
+        // regen once, before, for the files it formats.
+        let repeat = std::env::var("PIPELINE_REPEAT").ok().and_then(|n| n.parse().ok()).unwrap_or(1);
+        let outputs = if one.starts_with("floor") { regen(dirs).0 } else { Vec::new() };
+        for _ in 0..repeat {
+            match one.trim_end_matches("-spec") {
+                "regen" => drop(black_box(regen(dirs))),
+                "parse" => {
+                    let (pages, overrides) = load(dirs);
+                    drop(black_box(parse_pages(&pages, overrides.as_ref()).expect("pages parse")));
+                }
+                "floor" => floor(dirs, &outputs),
+                other => panic!("PIPELINE_ONE={other}: expected regen, parse, floor, or one of them with -spec"),
+            }
         }
         return;
     }
