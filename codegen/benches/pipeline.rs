@@ -22,7 +22,7 @@
 //! Every figure is a median with [min–max] over interleaved runs (the subjects of one round run one after
 //! the other, in an order that rotates each round), in process CPU time: the process is single-threaded, and
 //! CPU time does not count the time other processes on a shared machine take the core. Both run with the
-//! allocator `cargo xtask regen` uses (mimalloc).
+//! allocator `cargo xtask regen` uses (mimalloc), with its options.
 
 use gitpod_codegen::emit::{emit, EmitOptions};
 use gitpod_codegen::parse::{load_spec_dir, parse_pages};
@@ -33,6 +33,16 @@ use std::path::{Path, PathBuf};
 /// The allocator `cargo xtask regen` runs with (xtask/src/main.rs), for regen and floor alike.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// The allocator options `cargo xtask regen` sets (xtask/src/main.rs `keep_freed_memory`): freed memory is
+/// kept for reuse, not returned to the OS.
+fn keep_freed_memory() {
+    // mimalloc.h's `mi_option_purge_delay` (between eager_commit_delay, 14, and use_numa_nodes, 16, which
+    // libmimalloc-sys names); -1: never purge.
+    const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+    // SAFETY: mi_option_set only stores an option value; any option and value are accepted.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) }
+}
 
 /// CPU time of this process so far, in seconds.
 fn cpu_now() -> f64 {
@@ -128,6 +138,7 @@ fn floor(dirs: &[PathBuf], outputs: &[String]) {
 }
 
 fn main() {
+    keep_freed_memory();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let spec = root.join("spec");
     if let Ok(one) = std::env::var("PIPELINE_ONE") {
