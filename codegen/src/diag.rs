@@ -64,13 +64,15 @@ pub fn locate<'a>(diags: &mut [Diagnostic], text_of: impl Fn(&str) -> Option<&'a
         }
         let Some((_, text, pos, line, column)) = current.as_mut() else { continue };
         let target = floor_char_boundary(text, d.offset.min(text.len())).max(*pos);
-        for c in text[*pos..target].chars() {
-            if c == '\n' {
-                *line += 1;
-                *column = 1;
-            } else {
-                *column += 1;
+        // Lines by memchr, columns as a char count of the last line's stretch (std counts chars in bulk): a
+        // flattened page is one line a megabyte long.
+        let stretch = &text[*pos..target];
+        match memchr::memrchr(b'\n', stretch.as_bytes()) {
+            Some(last) => {
+                *line += memchr::memchr_iter(b'\n', stretch.as_bytes()).count();
+                *column = 1 + stretch[last + 1..].chars().count();
             }
+            None => *column += stretch.chars().count(),
         }
         *pos = target;
         (d.line, d.column) = (*line, *column);
@@ -95,5 +97,42 @@ impl fmt::Display for Diagnostic {
             "{sev}: {}:{}:{} (byte {}): {}\n    | {}",
             self.file, self.line, self.column, self.offset, self.message, self.excerpt
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Line and column of `offset` the plain way: every char before it.
+    fn naive(text: &str, offset: usize) -> (usize, usize) {
+        let (mut line, mut column) = (1, 1);
+        for c in text[..floor_char_boundary(text, offset.min(text.len()))].chars() {
+            if c == '\n' {
+                (line, column) = (line + 1, 1);
+            } else {
+                column += 1;
+            }
+        }
+        (line, column)
+    }
+
+    #[test]
+    fn locate_gives_line_and_column_of_every_offset() {
+        let pages = [("a.md", "ab\ncd é\n\nfg日h\n"), ("b.md", "one line, no newline ü"), ("c.md", "")];
+        let mut diags = vec![];
+        for (file, text) in pages {
+            // Every offset (char boundary or not, and past the end), in an order locate must sort.
+            for offset in (0..=text.len() + 2).rev() {
+                diags.push(Diagnostic::warning(file, text, offset, "m"));
+            }
+        }
+        diags.push(Diagnostic::warning("unknown.md", "", 5, "m"));
+        let text_of = |file: &str| pages.iter().find(|(f, _)| *f == file).map(|(_, t)| *t);
+        locate(&mut diags, text_of);
+        for d in &diags {
+            let expected = naive(text_of(&d.file).unwrap_or(""), d.offset);
+            assert_eq!((d.line, d.column), expected, "{} at {}", d.file, d.offset);
+        }
     }
 }

@@ -28,18 +28,31 @@ impl Collapsed {
         // Each word (a maximal run of non-whitespace), with one space before it unless it is the first. Words
         // the page already separates by one plain space are copied as one span: the text only departs from
         // the page, and a new run starts, after other whitespace.
+        let bytes = src.as_bytes();
+        let plain = |b: u8| PLAIN[usize::from(b)];
         let mut i = skip_whitespace(src, 0);
         let mut span = i;
         if i < n {
             runs.push((0, i));
         }
         while i < n {
-            i = word_end(src, i);
+            // The common case in one tight loop: ASCII word bytes, and a single space before one.
+            i += bytes[i..].iter().position(|&b| !plain(b)).unwrap_or(n - i);
+            let Some(&b) = bytes.get(i) else { break };
+            if b == b' ' && bytes.get(i + 1).copied().is_some_and(plain) {
+                i += 2;
+                continue;
+            }
+            if b >= 0x80 && whitespace_len(src, i) == 0 {
+                i = word_end(src, i);
+                continue;
+            }
+            // A whitespace run starts at `i`.
             let next = skip_whitespace(src, i);
             if next == n {
                 break;
             }
-            if next == i + 1 && src.as_bytes()[i] == b' ' {
+            if next == i + 1 && b == b' ' {
                 i = next;
                 continue;
             }
@@ -210,8 +223,19 @@ fn floor_boundary(t: &str, mut i: usize) -> usize {
     i
 }
 
+/// The bytes that are a whole char of a word: ASCII, not whitespace (a table: the collapse loop's one test).
+static PLAIN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x80 {
+        table[b] = !is_ascii_whitespace(b as u8);
+        b += 1;
+    }
+    table
+};
+
 /// What `char::is_whitespace` says of an ASCII byte (unlike `u8::is_ascii_whitespace`, it counts U+000B).
-fn is_ascii_whitespace(b: u8) -> bool {
+const fn is_ascii_whitespace(b: u8) -> bool {
     matches!(b, b'\t'..=b'\r' | b' ')
 }
 
@@ -356,6 +380,30 @@ mod tests {
                 assert_eq!(c.original(i), o, "{src:?} at {i}");
             }
             assert_eq!(c.original(text.len() + 3), src.len());
+        }
+    }
+
+    /// The same comparison over many generated texts: every mix of word bytes, single and repeated spaces,
+    /// other ASCII whitespace, non-ASCII letters and Unicode whitespace, at every position.
+    #[test]
+    fn collapse_matches_the_per_byte_map_on_generated_texts() {
+        let pieces = ["a", "bc", " ", " ", "  ", "\n", "\t", "\r\n", "é", "\u{a0}", "\u{85}", "\u{3000}", "\u{0}", "日"];
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..3000 {
+            let len = (next() % 24) as usize;
+            let src: String = (0..len).map(|_| pieces[(next() % pieces.len() as u64) as usize]).collect();
+            let c = Collapsed::new(&src);
+            let (text, origin) = per_byte_origins(&src);
+            assert_eq!(c.text, text, "{src:?}");
+            for (i, &o) in origin.iter().enumerate() {
+                assert_eq!(c.original(i), o, "{src:?} at {i}");
+            }
         }
     }
 
