@@ -75,6 +75,14 @@ fn bullets(t: String) -> String {
 
 /// Deprecation in prose: `Deprecated: …`, `deprecated, will be removed …`.
 pub fn is_deprecated(text: &str) -> bool {
+    // Most texts never say it: look for the word, ASCII case-insensitively (no other char lowercases to one of
+    // its letters), before lowercasing the whole text.
+    let bytes = text.as_bytes();
+    let mentions = memchr::memchr2_iter(b'd', b'D', bytes)
+        .any(|i| bytes.get(i + 1..i + 10).is_some_and(|rest| rest.eq_ignore_ascii_case(b"eprecated")));
+    if !mentions {
+        return false;
+    }
     let lower = text.to_lowercase();
     lower.starts_with("deprecated")
         || lower.contains(". deprecated")

@@ -2,7 +2,7 @@
 //! pass builds them, what other places confirm about a type (the registry), and how decisions were settled.
 
 use super::json_ref::JsonRef;
-use super::names::{snake, wire};
+use super::names::{shared_snake, shared_wire};
 use super::types::{Head, Spelled};
 use serde::Serialize;
 use std::cell::RefCell;
@@ -34,7 +34,8 @@ pub enum Signal {
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub head: Head,
-    pub text: String,
+    /// Shared with the field nodes nesting makes of this entry (every pass makes new ones).
+    pub text: Rc<str>,
     pub offset: usize,
     /// The item's indentation when the page kept its newlines: it settles nesting outright.
     pub indent: Option<usize>,
@@ -63,20 +64,21 @@ pub struct FieldNode {
     /// The name as spelled (snake_case in Python, camelCase in HTTP).
     pub name: String,
     pub spelled: Spelled,
-    pub text: String,
+    pub text: Rc<str>,
     pub offset: usize,
     pub kind: Kind,
     /// The JSON example value of this field, when the list had one.
     pub example: Option<JsonRef>,
     /// `name` as the wire and the sort order spell it, computed once: the nesting pass compares names on every
-    /// decision, and case conversion there was most of the parse time.
-    wire: String,
-    snake: String,
+    /// decision, and case conversion there was most of the parse time. Shared with the conversion memo, so
+    /// making and copying nodes allocates no names.
+    wire: Rc<str>,
+    snake: Rc<str>,
 }
 
 impl FieldNode {
-    pub fn new(name: String, spelled: Spelled, text: String, offset: usize, kind: Kind) -> Self {
-        let (wire, snake) = (wire(&name), snake(&name));
+    pub fn new(name: String, spelled: Spelled, text: Rc<str>, offset: usize, kind: Kind) -> Self {
+        let (wire, snake) = (shared_wire(&name), shared_snake(&name));
         FieldNode { name, spelled, text, offset, kind, example: None, wire, snake }
     }
     /// The lowerCamelCase wire name.

@@ -144,26 +144,28 @@ impl<'a> Builder<'a> {
 /// signature. A digest, not the nested signature itself: spelled out, every level would repeat the whole
 /// subtree below it and signatures would grow with the square of the nesting depth.
 fn sig_of(insts: &[Inst], idx: usize) -> String {
+    use std::fmt::Write;
     let inst = &insts[idx];
-    let parts: Vec<String> = inst
-        .fields
-        .iter()
-        .zip(&inst.child_inst)
-        .map(|(f, c)| {
-            let inner = match (&f.kind, c) {
-                (Kind::Message { .. }, Some(c)) => format!("msg {}{{{:016x}}}", insts[*c].base, digest(&insts[*c].sig)),
-                (Kind::Enum { name, .. }, _) => format!("enum {name}"),
-                _ => scalar_sig(f.spelled.ty.element()).to_string(),
-            };
-            let wrapped = match &f.spelled.ty {
-                TypeExpr::List(_) => format!("[{inner}]"),
-                TypeExpr::Map(_) => format!("map[{inner}]"),
-                _ => inner,
-            };
-            format!("{}:{wrapped}", f.wire())
-        })
-        .collect();
-    parts.join(",")
+    // Written into one string (`wire:type`, comma-separated), with no string per field.
+    let mut sig = String::new();
+    for (i, (f, c)) in inst.fields.iter().zip(&inst.child_inst).enumerate() {
+        if i > 0 {
+            sig.push(',');
+        }
+        let (open, close) = match &f.spelled.ty {
+            TypeExpr::List(_) => ("[", "]"),
+            TypeExpr::Map(_) => ("map[", "]"),
+            _ => ("", ""),
+        };
+        let _ = write!(sig, "{}:{open}", f.wire());
+        let _ = match (&f.kind, c) {
+            (Kind::Message { .. }, Some(c)) => write!(sig, "msg {}{{{:016x}}}", insts[*c].base, digest(&insts[*c].sig)),
+            (Kind::Enum { name, .. }, _) => write!(sig, "enum {name}"),
+            _ => write!(sig, "{}", scalar_sig(f.spelled.ty.element())),
+        };
+        sig.push_str(close);
+    }
+    sig
 }
 
 /// 64-bit FNV-1a: stable across Rust versions and platforms (signatures order names, so they must not change

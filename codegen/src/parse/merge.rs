@@ -95,9 +95,9 @@ fn message(
         let mut cleaned: BTreeMap<&str, String> = BTreeMap::new();
         let mut best: Option<(&str, usize)> = None;
         for f in idxs.iter().filter_map(|&i| insts[i].fields.get(fi)) {
-            let len = cleaned.entry(f.text.as_str()).or_insert_with(|| docs::clean(&f.text)).len();
+            let len = cleaned.entry(&*f.text).or_insert_with(|| docs::clean(&f.text)).len();
             if best.is_none_or(|(_, longest)| len >= longest) {
-                best = Some((f.text.as_str(), len));
+                best = Some((&*f.text, len));
             }
         }
         let doc_src = best.and_then(|(text, _)| cleaned.remove(text)).unwrap_or_default();

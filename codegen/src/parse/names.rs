@@ -3,19 +3,30 @@
 use heck::{ToLowerCamelCase, ToSnakeCase, ToUpperCamelCase};
 use rustc_hash::FxHashMap;
 use std::cell::RefCell;
+use std::rc::Rc;
 
 /// Wire name: lowerCamelCase of the snake_case name (`supports_oauth2` → `supportsOauth2`); camelCase stays.
 pub fn wire(name: &str) -> String {
-    memo(&WIRE, name, |n| unmangle(n).to_lower_camel_case())
+    shared_wire(name).to_string()
 }
 
 /// The proto (snake_case) name (`groupId` → `group_id`), with the Python SDK's renames undone.
 pub fn snake(name: &str) -> String {
+    shared_snake(name).to_string()
+}
+
+/// [`wire`], shared with the memo (no copy).
+pub fn shared_wire(name: &str) -> Rc<str> {
+    memo(&WIRE, name, |n| unmangle(n).to_lower_camel_case())
+}
+
+/// [`snake`], shared with the memo (no copy).
+pub fn shared_snake(name: &str) -> Rc<str> {
     memo(&SNAKE, name, |n| unmangle(n).to_snake_case())
 }
 
 /// (Fx: the keys are short names, for which SipHash costs more than the conversion lookup saves.)
-type Memo = RefCell<FxHashMap<Box<str>, Box<str>>>;
+type Memo = RefCell<FxHashMap<Box<str>, Rc<str>>>;
 
 thread_local! {
     /// Conversions already made: a spec has a few thousand distinct field names, and the nesting passes
@@ -27,17 +38,17 @@ thread_local! {
 /// Names kept per conversion before the memo starts over (a bound on memory, far above any spec's count).
 const MEMO_LIMIT: usize = 1 << 16;
 
-fn memo(cache: &'static std::thread::LocalKey<Memo>, name: &str, convert: fn(&str) -> String) -> String {
+fn memo(cache: &'static std::thread::LocalKey<Memo>, name: &str, convert: fn(&str) -> String) -> Rc<str> {
     cache.with(|c| {
         if let Some(hit) = c.borrow().get(name) {
-            return hit.to_string();
+            return Rc::clone(hit);
         }
-        let converted = convert(name);
+        let converted: Rc<str> = convert(name).into();
         let mut c = c.borrow_mut();
         if c.len() >= MEMO_LIMIT {
             c.clear();
         }
-        c.insert(name.into(), converted.as_str().into());
+        c.insert(name.into(), Rc::clone(&converted));
         converted
     })
 }

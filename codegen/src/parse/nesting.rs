@@ -713,7 +713,7 @@ mod tests {
         heads
             .iter()
             .enumerate()
-            .map(|(i, h)| Entry { head: parse_head(h).unwrap(), text: String::new(), offset: i, indent: None })
+            .map(|(i, h)| Entry { head: parse_head(h).unwrap(), text: "".into(), offset: i, indent: None })
             .collect()
     }
 

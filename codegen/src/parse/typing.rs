@@ -22,7 +22,8 @@ use std::collections::{BTreeMap, BTreeSet};
 /// JSON example values seen per (message, field), borrowed from the instances (not copies of every subtree).
 #[derive(Default)]
 struct Evidence<'a> {
-    values: BTreeMap<(String, String), Vec<&'a Value>>,
+    /// By message, then field wire name (looked up by `&str`, so a lookup allocates nothing).
+    values: BTreeMap<String, BTreeMap<&'a str, Vec<&'a Value>>>,
     /// Python `int` fields by wire name, for HTTP `number`.
     python_ints: BTreeSet<String>,
 }
@@ -46,9 +47,14 @@ impl<'a> Evidence<'a> {
     }
 
     fn add(&mut self, msg: &str, inst: &Inst<'a>) {
+        if !self.values.contains_key(msg) {
+            self.values.insert(msg.to_string(), BTreeMap::new());
+        }
+        let Some(by_field) = self.values.get_mut(msg) else { return };
+        let python_ints = &mut self.python_ints;
         for f in inst.fields {
-            if matches!(f.spelled.ty.element(), TypeExpr::Int) {
-                self.python_ints.insert(f.wire().to_string());
+            if matches!(f.spelled.ty.element(), TypeExpr::Int) && !python_ints.contains(f.wire()) {
+                python_ints.insert(f.wire().to_string());
             }
             let mut vals = vec![];
             if let Some(v) = f.example.as_ref().map(JsonRef::get) {
@@ -59,7 +65,7 @@ impl<'a> Evidence<'a> {
                     vals.push(v);
                 }
             }
-            let e = self.values.entry((msg.to_string(), f.wire().to_string())).or_default();
+            let e = by_field.entry(f.wire()).or_default();
             for v in vals {
                 match v {
                     Value::Array(a) => e.extend(a.iter()),
@@ -69,7 +75,7 @@ impl<'a> Evidence<'a> {
         }
     }
     fn get(&self, msg: &str, field: &str) -> &[&'a Value] {
-        self.values.get(&(msg.to_string(), field.to_string())).map_or(&[], Vec::as_slice)
+        self.values.get(msg).and_then(|by_field| by_field.get(field)).map_or(&[], Vec::as_slice)
     }
 }
 

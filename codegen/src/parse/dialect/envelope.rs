@@ -45,10 +45,10 @@ impl PageEnvelope {
         let items_json = self.json.key(&self.key);
         let list_of_item = Spelled { ty: TypeExpr::List(Box::new(TypeExpr::Named(self.item.clone()))), optional: true };
         let kind = Kind::Message { type_name: Some(self.item), children: Rc::new(item_fields), json: item_json };
-        let mut items = FieldNode::new(self.key, list_of_item, String::new(), offset, kind);
+        let mut items = FieldNode::new(self.key, list_of_item, Rc::from(""), offset, kind);
         items.example = items_json;
         let string = Spelled { ty: TypeExpr::String, optional: true };
-        let mut next = FieldNode::new("nextToken".into(), string, String::new(), offset, Kind::Scalar);
+        let mut next = FieldNode::new("nextToken".into(), string, Rc::from(""), offset, Kind::Scalar);
         let pagination_json = self.json.key("pagination");
         next.example = pagination_json.as_ref().and_then(|p| p.key("nextToken"));
         let kind = Kind::Message {
@@ -57,7 +57,7 @@ impl PageEnvelope {
             json: pagination_json.clone(),
         };
         let named = Spelled { ty: TypeExpr::Named("Pagination".into()), optional: true };
-        let mut pagination = FieldNode::new("pagination".into(), named, String::new(), offset, kind);
+        let mut pagination = FieldNode::new("pagination".into(), named, Rc::from(""), offset, kind);
         pagination.example = pagination_json;
         let mut fields = vec![pagination, items];
         fields.sort_by_key(|f| wire(&f.name));
