@@ -85,6 +85,10 @@ impl FieldNode {
     pub fn wire(&self) -> &str {
         &self.wire
     }
+    /// [`FieldNode::wire`], shared.
+    pub fn shared_wire(&self) -> &Rc<str> {
+        &self.wire
+    }
     /// The snake_case name (the documented sort order compares these).
     pub fn snake(&self) -> &str {
         &self.snake
@@ -98,8 +102,9 @@ impl FieldNode {
 /// while the sets it read are unchanged (see `resolve::NestCache`).
 #[derive(Debug, Default)]
 pub struct Registry {
-    /// Field lists (wire names, documented order) confirmed for a docs type name. Only ever appended to.
-    shapes: BTreeMap<String, Vec<(Signal, Vec<String>)>>,
+    /// Field lists (wire names, documented order) confirmed for a docs type name. Only ever appended to; each
+    /// list is shared with the nesting levels that check against it.
+    shapes: BTreeMap<String, Vec<(Signal, Rc<[String]>)>>,
     pub enums: BTreeSet<String>,
     /// How many fields a named message has, from HTTP Domain Types headers (`X object { a, b, 3 more... }`).
     pub counts: BTreeMap<String, usize>,
@@ -114,13 +119,13 @@ pub type Reads = Vec<(String, usize)>;
 impl Registry {
     pub fn add_shape(&mut self, name: &str, signal: Signal, fields: Vec<String>) {
         let entry = self.shapes.entry(name.to_string()).or_default();
-        if !entry.iter().any(|(_, s)| *s == fields) {
-            entry.push((signal, fields));
+        if !entry.iter().any(|(_, s)| **s == *fields) {
+            entry.push((signal, fields.into()));
         }
     }
 
     /// The field sets confirmed for `name` (logged as read).
-    pub fn shapes_of(&self, name: &str) -> &[(Signal, Vec<String>)] {
+    pub fn shapes_of(&self, name: &str) -> &[(Signal, Rc<[String]>)] {
         let sets = self.shapes.get(name).map_or(&[][..], Vec::as_slice);
         self.reads.borrow_mut().push((name.to_string(), sets.len()));
         sets

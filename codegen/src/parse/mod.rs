@@ -324,18 +324,28 @@ fn dedupe_domains(domains: Vec<sections::RawDomain>) -> Vec<sections::RawDomain>
     }
     let unique: Vec<sections::RawDomain> = sorted.into_iter().zip(keep).filter_map(|(d, k)| k.then_some(d)).collect();
     // Different resources may use one title for different types: a twin lists the same fields and values.
-    let fields = |d: &sections::RawDomain| -> BTreeSet<String> {
-        d.entries
+    // (Compared as sorted lists of shared names and borrowed values: no string is made per entry.)
+    #[derive(PartialEq, Eq, PartialOrd, Ord)]
+    enum Member<'a> {
+        Field(std::rc::Rc<str>),
+        Value(&'a str),
+    }
+    fn members(d: &sections::RawDomain) -> Vec<Member<'_>> {
+        let mut members: Vec<Member> = d
+            .entries
             .iter()
             .filter_map(|e| match &e.head {
-                types::Head::Field { name, .. } => Some(names::wire(name)),
-                types::Head::Value(v) => Some(format!("{v:?}")),
+                types::Head::Field { name, .. } => Some(Member::Field(names::shared_wire(name))),
+                types::Head::Value(v) => Some(Member::Value(v)),
                 _ => None,
             })
-            .collect()
-    };
+            .collect();
+        members.sort_unstable();
+        members.dedup();
+        members
+    }
     // Tie-break within a dialect: the first definition by file and position. Every copy but the twin stays.
-    let same_type = |a: &sections::RawDomain, b: &sections::RawDomain| fields(a) == fields(b);
+    let same_type = |a: &sections::RawDomain, b: &sections::RawDomain| members(a) == members(b);
     let mut out = vec![];
     for Choice { chosen, others } in choose_copies(unique, |d| d.title.clone(), by_place, same_type) {
         out.push(chosen);

@@ -22,7 +22,7 @@ struct Level {
     field: Option<FieldNode>,
     children: Vec<FieldNode>,
     /// The wire names of `children`, for the "no object repeats a key" check.
-    names: BTreeSet<String>,
+    names: BTreeSet<Rc<str>>,
     known: Vec<Known>,
     json: Option<JsonRef>,
     /// Set when the fields contradict every known set: the name is shared by a different structure.
@@ -69,7 +69,7 @@ impl Level {
         for k in &mut self.known {
             k.live &= k.accepts(child.wire(), seen);
         }
-        self.names.insert(child.wire().to_string());
+        self.names.insert(Rc::clone(child.shared_wire()));
         self.children.push(child);
     }
     fn has(&self, wire: &str) -> bool {
@@ -77,7 +77,7 @@ impl Level {
     }
     /// Whether the JSON example of this object, if there is one, has the key `wire`.
     fn json_allows(&self, wire: &str) -> bool {
-        !self.known.iter().any(|k| k.signal == Signal::JsonExample && !k.set.contains(wire))
+        !self.known.iter().any(|k| k.signal == Signal::JsonExample && !k.contains(wire))
     }
     /// Known sets that still agree with every child seen so far.
     fn live_known(&self, open_child: Option<&FieldNode>) -> Vec<&Known> {
@@ -94,24 +94,38 @@ impl Level {
 #[derive(Clone, Debug)]
 struct Known {
     signal: Signal,
-    set: BTreeSet<String>,
-    order: Option<Vec<String>>,
+    members: Members,
     /// Still agrees with every child pushed so far.
     live: bool,
 }
 
+#[derive(Clone, Debug)]
+enum Members {
+    /// A JSON example's keys, in any order.
+    Keys(BTreeSet<String>),
+    /// A confirmed field list, in documented order (shared with the registry).
+    Order(Rc<[String]>),
+}
+
 impl Known {
     fn keys(signal: Signal, set: BTreeSet<String>) -> Self {
-        Known { signal, set, order: None, live: true }
+        Known { signal, members: Members::Keys(set), live: true }
     }
-    fn fields(signal: Signal, fields: &[String]) -> Self {
-        Known { signal, set: fields.iter().cloned().collect(), order: Some(fields.to_vec()), live: true }
+    fn fields(signal: Signal, fields: &Rc<[String]>) -> Self {
+        Known { signal, members: Members::Order(Rc::clone(fields)), live: true }
     }
     /// Whether `wire` may come after the children `seen` (a count).
     fn accepts(&self, wire: &str, seen: usize) -> bool {
-        match &self.order {
-            Some(order) => order.get(seen).is_some_and(|n| n == wire),
-            None => self.set.contains(wire),
+        match &self.members {
+            Members::Order(order) => order.get(seen).is_some_and(|n| n == wire),
+            Members::Keys(set) => set.contains(wire),
+        }
+    }
+    /// Whether the set holds `wire` at all, in any place.
+    fn contains(&self, wire: &str) -> bool {
+        match &self.members {
+            Members::Order(order) => order.iter().any(|n| n == wire),
+            Members::Keys(set) => set.contains(wire),
         }
     }
 }
@@ -141,7 +155,7 @@ fn fits(level: &Level, open_child: Option<&FieldNode>, f: &FieldNode) -> Fit {
     let live = level.live_known(open_child);
     // The JSON example shows this very object: it settles it outright.
     if let Some(k) = live.iter().find(|k| k.signal == Signal::JsonExample) {
-        return if k.set.contains(w) { Fit::Yes(Signal::JsonExample) } else { Fit::No(Signal::JsonExample) };
+        return if k.contains(w) { Fit::Yes(Signal::JsonExample) } else { Fit::No(Signal::JsonExample) };
     }
     // So does a stated member count.
     if let Some(n) = level.count {
