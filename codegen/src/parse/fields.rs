@@ -104,7 +104,7 @@ impl FieldNode {
 pub struct Registry {
     /// Field lists (wire names, documented order) confirmed for a docs type name. Only ever appended to; each
     /// list is shared with the nesting levels that check against it.
-    shapes: BTreeMap<String, Vec<(Signal, Rc<[String]>)>>,
+    shapes: BTreeMap<String, Vec<Shape>>,
     pub enums: BTreeSet<String>,
     /// How many fields a named message has, from HTTP Domain Types headers (`X object { a, b, 3 more... }`).
     pub counts: BTreeMap<String, usize>,
@@ -112,6 +112,9 @@ pub struct Registry {
     /// many sets it had then.
     reads: RefCell<Vec<(String, usize)>>,
 }
+
+/// A field list confirmed for a type (wire names in documented order) and the signal that confirmed it.
+pub type Shape = (Signal, Rc<[String]>);
 
 /// Type names whose field sets a nesting read, with how many sets each had.
 pub type Reads = Vec<(String, usize)>;
@@ -125,7 +128,7 @@ impl Registry {
     }
 
     /// The field sets confirmed for `name` (logged as read).
-    pub fn shapes_of(&self, name: &str) -> &[(Signal, Rc<[String]>)] {
+    pub fn shapes_of(&self, name: &str) -> &[Shape] {
         let sets = self.shapes.get(name).map_or(&[][..], Vec::as_slice);
         self.reads.borrow_mut().push((name.to_string(), sets.len()));
         sets
