@@ -155,7 +155,9 @@ pub struct Block {
 /// in an item head, the two places where the rest of the page cannot be read safely.
 pub fn split_blocks(file: &str, src: &str, page: &Collapsed) -> Result<Vec<Block>, Diagnostic> {
     let t = page.text.as_str();
-    let mut blocks = Vec::new();
+    // The reference has a block every 80 bytes or so: sized for that, the list rarely grows (a megabyte page
+    // would otherwise be copied at every doubling).
+    let mut blocks = Vec::with_capacity(t.len() / 64);
     let mut pos = 0;
     let mut in_examples = false;
     let err = |at: usize, msg: String| Diagnostic::error(file, src, page.original(at), msg);

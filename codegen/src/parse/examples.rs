@@ -4,7 +4,8 @@
 /// Pretty-prints JSON text with two-space indentation, keeping key order and string contents as written.
 /// Returns `None` when the text is not valid JSON.
 pub fn canonical_json(text: &str) -> Option<String> {
-    serde_json::from_str::<serde_json::Value>(text).ok()?;
+    // Validated without building the value (IgnoredAny accepts exactly the JSON a Value would).
+    serde_json::from_str::<serde::de::IgnoredAny>(text).ok()?;
     let mut out = String::new();
     let mut indent = 0usize;
     let mut chars = text.chars().peekable();
