@@ -233,35 +233,52 @@ fn emit_lib(model: &Model, names: &names::Names, options: &EmitOptions) -> Token
 fn render(path: &str, tokens: TokenStream) -> Result<GeneratedFile, EmitError> {
     let file: syn::File =
         syn::parse2(tokens).map_err(|e| EmitError::new(format!("{path}: generated tokens do not parse: {e}")))?;
-    let body = separate_items(&prettyplease::unparse(&file));
-    Ok(GeneratedFile { path: path.to_string(), contents: format!("{GENERATED_HEADER}\n{body}") })
+    let code = prettyplease::unparse(&file);
+    // Written once, after the header: no second copy of the file to put the header on top.
+    let mut contents = String::with_capacity(GENERATED_HEADER.len() + 1 + code.len() + code.len() / 20);
+    contents.push_str(GENERATED_HEADER);
+    contents.push('\n');
+    separate_items(&code, &mut contents);
+    Ok(GeneratedFile { path: path.to_string(), contents })
 }
 
 /// prettyplease puts items right below each other; a blank line after each closing brace (and
 /// after the file's inner doc and attributes) makes the files, and their diffs, easier to read.
-fn separate_items(code: &str) -> String {
+/// Appends `code`, so separated, to `out`, line by line as `str::lines` splits it.
+fn separate_items(code: &str, out: &mut String) {
     // prettyplease indents with spaces and writes no trailing whitespace, and string literals are escaped
-    // (no line of the output starts inside one): trimming spaces is enough.
-    let starts_item = |line: &str| {
-        let t = line.trim_start_matches(' ');
-        ["///", "#[", "pub ", "impl", "fn ", "mod ", "use ", "struct ", "enum ", "const ", "async fn ", "trait "]
-            .iter()
-            .any(|p| t.starts_with(p))
-    };
-    let mut out = String::with_capacity(code.len() + code.len() / 20);
-    let mut previous = "";
-    for line in code.lines() {
-        let prev = previous.trim_matches(' ');
-        let after_block = prev == "}" || prev == "};";
-        let after_header = (prev.starts_with("//!") || prev.starts_with("#!["))
-            && !line.trim_start_matches(' ').starts_with("//!")
-            && !line.trim_start_matches(' ').starts_with("#![");
-        if (after_block || after_header) && starts_item(line) {
+    // (no line of the output starts inside one): trimming spaces is enough. Bytes, not chars: every line
+    // goes through here.
+    fn trim_start(line: &str) -> &str {
+        &line[line.bytes().take_while(|&b| b == b' ').count()..]
+    }
+    fn trim_end(line: &str) -> &str {
+        &line[..line.len() - line.bytes().rev().take_while(|&b| b == b' ').count()]
+    }
+    const ITEM_STARTS: [&str; 12] =
+        ["///", "#[", "pub ", "impl", "fn ", "mod ", "use ", "struct ", "enum ", "const ", "async fn ", "trait "];
+    let is_header = |t: &str| t.starts_with("//!") || t.starts_with("#![");
+    // What the previous line (trimmed) allows: a blank line before an item.
+    let (mut after_block, mut after_header) = (false, false);
+    let mut rest = code;
+    while !rest.is_empty() {
+        let (line, next) = match memchr::memchr(b'\n', rest.as_bytes()) {
+            Some(i) => {
+                let line = &rest[..i];
+                (line.strip_suffix('\r').unwrap_or(line), &rest[i + 1..])
+            }
+            None => (rest, ""),
+        };
+        let trimmed = trim_start(line);
+        let header = is_header(trimmed);
+        if (after_block || (after_header && !header)) && ITEM_STARTS.iter().any(|p| trimmed.starts_with(p)) {
             out.push('\n');
         }
         out.push_str(line);
         out.push('\n');
-        previous = line;
+        let t = trim_end(trimmed);
+        after_block = t == "}" || t == "};";
+        after_header = header;
+        rest = next;
     }
-    out
 }
