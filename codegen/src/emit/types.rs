@@ -173,11 +173,13 @@ pub fn type_modules(model: &Model, names: &Names) -> BTreeMap<String, String> {
     let messages: BTreeMap<&str, &Message> = model.messages.iter().map(|m| (m.name.as_str(), m)).collect();
     // For every type: the services and the resources whose methods reach it.
     let mut users: BTreeMap<&str, (BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
+    let mut resources: BTreeMap<&str, String> = BTreeMap::new();
     for (service, service_names) in model.services.iter().zip(&names.services) {
         let module = service_names.module.to_string();
         for method in &service.methods {
             let resource = method.resource.split('.').next().filter(|r| !r.is_empty()).unwrap_or("shared");
-            let resource = plain(resource);
+            // Named once per resource, not once per method.
+            let resource = resources.entry(resource).or_insert_with(|| plain(resource)).clone();
             let mut todo = vec![method.request.as_str(), method.response.as_str()];
             let mut seen = BTreeSet::new();
             while let Some(name) = todo.pop() {
