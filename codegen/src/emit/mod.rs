@@ -13,7 +13,7 @@ mod service;
 mod types;
 
 use crate::model::Model;
-use proc_macro2::TokenStream;
+use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 use std::fmt;
 
@@ -195,7 +195,7 @@ fn emit_lib(model: &Model, names: &names::Names, options: &EmitOptions) -> Token
             pub struct ReadmeDoctests;
         }
     });
-    let crate_doc = crate_doc.lines().map(|l| if l.is_empty() { String::new() } else { format!(" {l}") });
+    let crate_doc = crate_doc.lines().map(|l| if l.is_empty() { str_lit("") } else { str_lit(&format!(" {l}")) });
     quote! {
         #( #![doc = #crate_doc] )*
         #![deny(missing_docs)]
@@ -227,6 +227,18 @@ fn emit_lib(model: &Model, names: &names::Names, options: &EmitOptions) -> Token
 
         #readme
     }
+}
+
+/// A string literal, spelled as `Literal::string` (what `quote!` makes of a `String`) spells it, which is what
+/// prettyplease prints. Printable ASCII without `"` or `\\` is its own escape: such a string is lexed from its
+/// spelling, several times cheaper than `Literal::string`'s char-by-char `escape_debug`.
+pub(crate) fn str_lit(s: &str) -> Literal {
+    if s.bytes().all(|b| matches!(b, b' '..=b'~') && b != b'"' && b != b'\\') {
+        if let Ok(lit) = format!("\"{s}\"").parse() {
+            return lit;
+        }
+    }
+    Literal::string(s)
 }
 
 /// Parses and formats one file and puts the header on top.

@@ -7,6 +7,7 @@
 //! the request it receives, and calls every method with the generated clients.
 
 use super::names::{self, Names, UNKNOWN_VARIANT};
+use super::str_lit;
 use super::types::TypeIndex;
 use crate::model::{Model, Streaming, Type};
 use proc_macro2::TokenStream;
@@ -52,7 +53,7 @@ impl Sampler<'_, '_> {
     fn value(&self, ty: &Type, wire: &str, depth: usize) -> TokenStream {
         match ty {
             Type::String => {
-                let s = format!("{wire}-value");
+                let s = str_lit(&format!("{wire}-value"));
                 quote!(#s.to_string())
             }
             Type::Bool => quote!(true),
@@ -90,7 +91,7 @@ impl Sampler<'_, '_> {
         let values = self.model.enums.iter().find(|e| e.name == name).map(|e| e.values.clone()).unwrap_or_default();
         if unknown || values.is_empty() {
             let variant = format_ident!("{}", UNKNOWN_VARIANT);
-            let raw = format!("{}_FROM_THE_FUTURE", names::shouty(name));
+            let raw = str_lit(&format!("{}_FROM_THE_FUTURE", names::shouty(name)));
             return quote!(types::#ty::#variant(#raw.to_string()));
         }
         // The last documented value: never the default, so it is always written.
@@ -111,8 +112,8 @@ pub fn emit_samples(model: &Model, index: &TypeIndex) -> TokenStream {
             let response_ty = names.type_ident(&method.response);
             let request = Sampler { model, index, side: Side::Request }.message(&method.request, 0);
             let response = Sampler { model, index, side: Side::Response }.message(&method.response, 0);
-            let request_doc = format!(" A filled `{}` for `{}`.", method.request, method.path);
-            let response_doc = format!(" A filled `{}` for `{}`.", method.response, method.path);
+            let request_doc = str_lit(&format!(" A filled `{}` for `{}`.", method.request, method.path));
+            let response_doc = str_lit(&format!(" A filled `{}` for `{}`.", method.response, method.path));
             fns.push(quote! {
                 #[doc = #request_doc]
                 pub fn #request_fn() -> types::#request_ty { #request }
@@ -149,7 +150,7 @@ pub fn emit_every_method_test(model: &Model, names: &Names) -> TokenStream {
             let (request_fn, response_fn) = (&method_names.request_fn, &method_names.response_fn);
             let request_ty = names.type_ident(&method.request);
             let response_ty = names.type_ident(&method.response);
-            let path = &method.path;
+            let path = str_lit(&method.path);
             if method.streaming == Streaming::Server {
                 // A stream of two sample messages, read back one by one.
                 methods.push(quote! {
@@ -252,7 +253,7 @@ pub fn emit_example_tests(model: &Model, names: &Names) -> TokenStream {
         let example = raw_string(&pretty_json(method.examples.response.as_ref()?));
         let name = &method_names.response_example_test;
         let ty = names.type_ident(&method.response);
-        let doc = format!(" The documented response of `{}`.", method.path);
+        let doc = str_lit(&format!(" The documented response of `{}`.", method.path));
         Some(quote! {
             #[doc = #doc]
             #[test]
@@ -277,7 +278,7 @@ pub fn emit_example_tests(model: &Model, names: &Names) -> TokenStream {
         let examples = values.iter().map(|v| raw_string(&serde_json::to_string_pretty(v).unwrap_or_default()));
         let name = &method_names.request_examples_test;
         let ty = names.type_ident(&method.request);
-        let doc = format!(" The documented request examples of `{}` (YAML and Python).", method.path);
+        let doc = str_lit(&format!(" The documented request examples of `{}` (YAML and Python).", method.path));
         Some(quote! {
             #[doc = #doc]
             #[test]

@@ -5,7 +5,7 @@ use super::docs::doc_attrs;
 use super::literal::LiteralWriter;
 use super::names::{MethodNames, ServiceNames};
 use super::types::TypeIndex;
-use super::EmitError;
+use super::{str_lit, EmitError};
 use crate::model::{Method, Model, Service, Streaming, Type};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -24,7 +24,7 @@ pub fn emit_service(
     examples: &ExampleWriter,
 ) -> Result<TokenStream, EmitError> {
     let constants = service.methods.iter().zip(&names.methods).map(|(m, MethodNames { constant, .. })| {
-        let path = &m.path;
+        let path = str_lit(&m.path);
         let doc = doc_attrs(&format!("`{}`", m.name));
         quote!(#doc pub const #constant: &str = #path;)
     });
@@ -34,9 +34,9 @@ pub fn emit_service(
         "`{}`: procedure paths, the client (feature `client`) and the server trait (feature `server`).",
         service.name
     );
-    let service_path = format!("/{}/", service.name);
+    let service_path = str_lit(&format!("/{}/", service.name));
     let names_doc = doc_attrs(&format!("Procedure paths of `{}`, as the router matches them.", service.name));
-    let module_doc = module_doc.lines().map(|l| format!(" {l}"));
+    let module_doc = module_doc.lines().map(|l| str_lit(&format!(" {l}")));
     Ok(quote! {
         #( #![doc = #module_doc] )*
 

@@ -3,6 +3,7 @@
 use super::docs::doc_attrs;
 use super::names::{self, Names, UNDOCUMENTED_FIELD, UNKNOWN_VARIANT};
 use super::secrets::is_secret_field;
+use super::str_lit;
 use crate::model::{Enum, Field, Message, Model, Type};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -232,7 +233,7 @@ pub fn plan_types<'a>(model: &'a Model, index: &TypeIndex) -> (TokenStream, Vec<
     }
     let idents: Vec<proc_macro2::Ident> = plan.keys().map(|m| format_ident!("{}", m)).collect();
     let docs = plan.keys().map(|m| format!("`{m}`"));
-    let module_docs: Vec<String> = docs.map(|d| format!("The types of {d}.")).collect();
+    let module_docs: Vec<proc_macro2::Literal> = docs.map(|d| str_lit(&format!("The types of {d}."))).collect();
     let root = quote! {
         //! Every message and enum of the API, all re-exported here: one module per service for the types only
         //! its methods use, one per resource for the types several of its services use, and `shared`.
@@ -253,6 +254,7 @@ pub fn emit_type_module(types: &TypeModule, index: &TypeIndex) -> TokenStream {
     } else {
         format!("The messages and enums of `{}` alone, sorted by name.", types.module)
     };
+    let doc = str_lit(&doc);
     let mut tokens = quote! {
         #![doc = #doc]
         #![allow(deprecated)]
@@ -332,11 +334,12 @@ fn emit_field(
     let mut serde_args = Vec::new();
     // The struct says `rename_all = "camelCase"`; only names that rule does not produce are spelled out.
     if names::serde_camel_case(&id.to_string()) != *wire {
+        let wire = str_lit(wire);
         serde_args.push(quote!(rename = #wire));
     }
     // The snake_case alias is accepted on input unless another field owns that wire name.
     if field.proto_name != *wire && !field.proto_name.is_empty() && !wire_names.contains(field.proto_name.as_str()) {
-        let alias = &field.proto_name;
+        let alias = str_lit(&field.proto_name);
         serde_args.push(quote!(alias = #alias));
     }
     // ProtoJSON omits unset fields; `null` means unset, so non-optional fields read null as default.
@@ -357,12 +360,16 @@ fn emit_field(
         (ty, "::gitpod_runtime::wire::is_default".to_string(), Some(default_on_null(adapter)))
     };
     if !skip.is_empty() {
+        let skip = str_lit(&skip);
         serde_args.push(quote!(skip_serializing_if = #skip));
     }
     let serde_attr = if serde_args.is_empty() { quote!() } else { quote!(#[serde(#(#serde_args),*)]) };
     let uses_adapter = as_adapter.is_some();
     let as_attr = match as_adapter {
-        Some(a) => quote!(#[serde_as(as = #a)]),
+        Some(a) => {
+            let a = str_lit(&a);
+            quote!(#[serde_as(as = #a)])
+        }
         None => quote!(),
     };
     let mut doc = field.doc.trim().to_string();
@@ -416,7 +423,7 @@ fn emit_undocumented_field(message: &Message) -> TokenStream {
 }
 
 fn emit_redacted_debug(message: &Message, name: &proc_macro2::Ident, rust_names: &[proc_macro2::Ident]) -> TokenStream {
-    let name_str = name.to_string();
+    let name_str = str_lit(&name.to_string());
     let undocumented = if message.undocumented_fields.is_empty() {
         quote!()
     } else {
@@ -425,7 +432,7 @@ fn emit_redacted_debug(message: &Message, name: &proc_macro2::Ident, rust_names:
     };
     let fields = message.fields.iter().zip(rust_names).map(|(field, id)| {
         // As `derive(Debug)` writes it: the field's name without a raw prefix.
-        let label = id.to_string().trim_start_matches("r#").to_string();
+        let label = str_lit(id.to_string().trim_start_matches("r#"));
         if is_secret_field(&message.name, field) {
             quote!(.field(#label, &::gitpod_runtime::Redacted(&self.#id)))
         } else {
@@ -449,11 +456,12 @@ fn emit_enum(e: &Enum, index: &TypeIndex) -> TokenStream {
     let doc = if e.doc.trim().is_empty() { usage_doc("enum", &e.name, index) } else { e.doc.clone() };
     let docs = doc_attrs(&doc);
     let variants = index.names.variants(&e.name);
-    let wire: Vec<&String> = e.values.iter().collect();
-    let name_str = name.to_string();
+    // Each wire name is spelled three times: one literal, cloned.
+    let wire: Vec<proc_macro2::Literal> = e.values.iter().map(|v| str_lit(v)).collect();
+    let name_str = str_lit(&name.to_string());
     let unknown = format_ident!("{}", UNKNOWN_VARIANT);
     let indices = (0..variants.len()).map(proc_macro2::Literal::usize_unsuffixed);
-    let variant_defs = variants.iter().zip(&wire).enumerate().map(|(i, (v, w))| {
+    let variant_defs = variants.iter().zip(&e.values).enumerate().map(|(i, (v, w))| {
         let doc = doc_attrs(&if w.is_empty() { "`\"\"` (the empty string)".to_string() } else { format!("`{w}`") });
         let default = if i == 0 { quote!(#[default]) } else { quote!() };
         quote!(#doc #default #v,)
