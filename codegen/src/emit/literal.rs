@@ -12,7 +12,6 @@ use serde_json::Value;
 /// as the example's code spells it.
 pub struct LiteralWriter<'a, 'm> {
     pub index: &'a TypeIndex<'m>,
-    pub enums: &'a dyn Fn(&str) -> Option<Vec<String>>,
     pub types: TokenStream,
     /// The generated crate's name, for runtime helpers (`gitpod_api::runtime::wire`).
     pub krate: proc_macro2::Ident,
@@ -97,7 +96,7 @@ impl LiteralWriter<'_, '_> {
                 quote!(serde_json::from_str(#text).unwrap())
             }
             (Type::Enum { name }, Value::String(s)) => {
-                let values = (self.enums)(name)?;
+                let values = self.index.enum_values(name)?;
                 let position = values.iter().position(|v| v == s)?;
                 let variant = self.index.names.variants(name).get(position)?;
                 let ty = self.index.names.type_ident(name);

@@ -103,7 +103,7 @@ pub fn emit(model: &Model, options: &EmitOptions) -> Result<Emitted, EmitError> 
     for types in &type_modules {
         files.push(render(&format!("src/types/{}.rs", types.module), types::emit_type_module(types, &index))?);
     }
-    let examples = service::ExampleWriter { model, index: &index };
+    let examples = service::ExampleWriter { index: &index };
     for (service, service_names) in model.services.iter().zip(&names.services) {
         let path = format!("src/{}.rs", service_names.module);
         files.push(render(&path, service::emit_service(service, service_names, &index, &examples)?)?);

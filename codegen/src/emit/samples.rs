@@ -23,7 +23,6 @@ enum Side {
 }
 
 struct Sampler<'a, 'm> {
-    model: &'m Model,
     index: &'a TypeIndex<'m>,
     side: Side,
 }
@@ -88,8 +87,7 @@ impl Sampler<'_, '_> {
 
     fn enum_value(&self, name: &str, unknown: bool) -> TokenStream {
         let ty = self.index.names.type_ident(name);
-        let values = self.model.enums.iter().find(|e| e.name == name).map(|e| e.values.clone()).unwrap_or_default();
-        if unknown || values.is_empty() {
+        if unknown || self.index.enum_values(name).is_none_or(<[String]>::is_empty) {
             let variant = format_ident!("{}", UNKNOWN_VARIANT);
             let raw = str_lit(&format!("{}_FROM_THE_FUTURE", names::shouty(name)));
             return quote!(types::#ty::#variant(#raw.to_string()));
@@ -110,8 +108,8 @@ pub fn emit_samples(model: &Model, index: &TypeIndex) -> TokenStream {
             let (request_fn, response_fn) = (&method_names.request_fn, &method_names.response_fn);
             let request_ty = names.type_ident(&method.request);
             let response_ty = names.type_ident(&method.response);
-            let request = Sampler { model, index, side: Side::Request }.message(&method.request, 0);
-            let response = Sampler { model, index, side: Side::Response }.message(&method.response, 0);
+            let request = Sampler { index, side: Side::Request }.message(&method.request, 0);
+            let response = Sampler { index, side: Side::Response }.message(&method.response, 0);
             let request_doc = str_lit(&format!(" A filled `{}` for `{}`.", method.request, method.path));
             let response_doc = str_lit(&format!(" A filled `{}` for `{}`.", method.response, method.path));
             fns.push(quote! {

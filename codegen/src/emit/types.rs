@@ -22,6 +22,7 @@ pub struct TypeIndex<'m> {
     /// Every identifier the emitter writes (the naming pass).
     pub names: Names,
     messages: BTreeMap<&'m str, &'m Message>,
+    enums: BTreeMap<&'m str, &'m Enum>,
     /// Message fields that must be boxed to break a cycle: (message, field wire name).
     boxed: BTreeSet<(String, String)>,
     /// Where each message or enum is used, for docs: `request of /S/M`, `Runner.spec`.
@@ -32,7 +33,8 @@ impl<'m> TypeIndex<'m> {
     pub fn new(model: &'m Model, crate_name: &str) -> Self {
         let messages: BTreeMap<&str, &Message> = model.messages.iter().map(|m| (m.name.as_str(), m)).collect();
         let boxed = cyclic_fields(&messages);
-        TypeIndex { names: Names::new(model, crate_name), messages, boxed, uses: uses(model) }
+        let enums = model.enums.iter().map(|e| (e.name.as_str(), e)).collect();
+        TypeIndex { names: Names::new(model, crate_name), messages, enums, boxed, uses: uses(model) }
     }
 
     /// Where `name` is used (method roles first, then fields), for a type the reference gives no doc.
@@ -42,6 +44,11 @@ impl<'m> TypeIndex<'m> {
 
     pub fn message(&self, name: &str) -> Option<&'m Message> {
         self.messages.get(name).copied()
+    }
+
+    /// The documented values of enum `name`.
+    pub fn enum_values(&self, name: &str) -> Option<&'m [String]> {
+        self.enums.get(name).map(|e| e.values.as_slice())
     }
 
     /// Whether `message.field` (wire name) is boxed to break a cycle.
