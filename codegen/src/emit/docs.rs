@@ -4,14 +4,22 @@
 //! `[x]` becomes an intra-doc link (broken), bare URLs trip `rustdoc::bare_urls`, `<word>` trips
 //! `rustdoc::invalid_html_tags`, and an unlabelled code fence becomes a Rust doctest.
 
-use proc_macro2::{Literal, TokenStream};
-use quote::quote;
+use proc_macro2::{Delimiter, Group, Ident, Literal, Punct, Spacing, Span, TokenStream, TokenTree};
+use std::borrow::Cow;
 
 /// `#[doc = "..."]` attributes, one per line, for a cleaned description. Empty text gives nothing.
 pub fn doc_attrs(markdown: &str) -> TokenStream {
-    let cleaned = clean(markdown);
-    let lines = cleaned.lines().map(|line| if line.is_empty() { Literal::string("") } else { doc_line(line) });
-    quote! { #( #[doc = #lines] )* }
+    // Built token by token (what `quote! { #( #[doc = #lines] )* }` makes), without an identifier check and a
+    // copy of each literal per line: docs are most of the emitter's tokens.
+    let doc = Ident::new("doc", Span::call_site());
+    let mut tokens = TokenStream::new();
+    clean_lines(markdown, |line| {
+        let lit = if line.is_empty() { Literal::string("") } else { doc_line(line) };
+        let attr = [TokenTree::Ident(doc.clone()), Punct::new('=', Spacing::Alone).into(), lit.into()];
+        let group = Group::new(Delimiter::Bracket, attr.into_iter().collect());
+        tokens.extend([TokenTree::Punct(Punct::new('#', Spacing::Alone)), group.into()]);
+    });
+    tokens
 }
 
 /// One doc line as a raw string literal `r" line"` (a leading space, as `///` gives): the doc text is copied as
@@ -19,62 +27,81 @@ pub fn doc_attrs(markdown: &str) -> TokenStream {
 /// docs in regen). The formatter prints the line's value, so the spelling of the literal never shows. A line a
 /// raw string cannot hold (a control character) is spelled as an escaped string.
 fn doc_line(line: &str) -> Literal {
-    if line.chars().any(|c| c.is_control() && c != '\t') {
+    let control = if line.is_ascii() {
+        line.bytes().any(|b| b.is_ascii_control() && b != b'\t')
+    } else {
+        line.chars().any(|c| c.is_control() && c != '\t')
+    };
+    if control {
         return Literal::string(&format!(" {line}"));
     }
     // Enough `#`s that no `"#…#` inside the line closes the literal early.
     let mut hashes = 0;
-    let mut run: Option<usize> = None;
-    for c in line.chars() {
-        run = match (c, run) {
-            ('"', _) => Some(0),
-            ('#', Some(n)) => Some(n + 1),
-            _ => None,
-        };
-        if let Some(n) = run {
-            hashes = hashes.max(n + 1);
+    if line.contains('"') {
+        let mut run: Option<usize> = None;
+        for c in line.bytes() {
+            run = match (c, run) {
+                (b'"', _) => Some(0),
+                (b'#', Some(n)) => Some(n + 1),
+                _ => None,
+            };
+            if let Some(n) = run {
+                hashes = hashes.max(n + 1);
+            }
         }
     }
-    let fence = "#".repeat(hashes);
-    format!("r{fence}\" {line}\"{fence}").parse().unwrap_or_else(|_| Literal::string(&format!(" {line}")))
+    let mut repr = String::with_capacity(line.len() + 4 + 2 * hashes);
+    repr.push('r');
+    repr.extend(std::iter::repeat_n('#', hashes));
+    repr.push_str("\" ");
+    repr.push_str(line);
+    repr.push('"');
+    repr.extend(std::iter::repeat_n('#', hashes));
+    repr.parse().unwrap_or_else(|_| Literal::string(&format!(" {line}")))
 }
 
 /// Cleans Markdown for rustdoc; see the module docs for what changes.
+#[cfg(test)]
 pub fn clean(markdown: &str) -> String {
     let mut out = Vec::new();
+    clean_lines(markdown, |line| out.push(line.to_string()));
+    out.join("\n")
+}
+
+/// Cleans Markdown for rustdoc line by line (see the module docs for what changes), handing each line to `f`.
+fn clean_lines(markdown: &str, mut f: impl FnMut(&str)) {
     let mut in_fence = false;
     for line in markdown.trim().lines() {
         let trimmed = line.trim_start();
         if let Some(info) = trimmed.strip_prefix("```") {
             if in_fence {
                 in_fence = false;
-                out.push(line.trim_end().to_string());
+                f(line.trim_end());
             } else {
                 in_fence = true;
                 let indent = &line[..line.len() - trimmed.len()];
                 // An unlabelled or Rust-looking fence would be compiled as a doctest.
                 let lang = if info.trim().is_empty() { "text" } else { info.trim() };
-                out.push(format!("{indent}```{lang}"));
+                f(&format!("{indent}```{lang}"));
             }
             continue;
         }
         if in_fence {
-            out.push(line.trim_end().to_string());
+            f(line.trim_end());
         } else {
-            out.push(clean_inline(line.trim_end()));
+            f(&clean_inline(line.trim_end()));
         }
     }
     if in_fence {
-        out.push("```".to_string());
+        f("```");
     }
-    out.join("\n")
 }
 
 /// Escapes one line of prose outside code spans.
-fn clean_inline(line: &str) -> String {
-    // Most lines hold nothing to escape: copy those as they are (every case below starts at one of these).
+fn clean_inline(line: &str) -> Cow<'_, str> {
+    // Most lines hold nothing to escape: those are used as they are (every case below starts at one of these).
     if !line.bytes().any(|b| matches!(b, b'`' | b'\\' | b'[' | b']' | b'<' | b'>')) && !line.contains("http") {
-        return line.to_string();
+        return Cow::Borrowed(line);
     }
     let chars: Vec<char> = line.chars().collect();
     let mut out = String::with_capacity(line.len() + 8);
@@ -135,7 +162,7 @@ fn clean_inline(line: &str) -> String {
             }
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 fn starts_with(chars: &[char], at: usize, needle: &str) -> bool {

@@ -1,6 +1,7 @@
 //! A request example (a JSON value the parser read against the request type) as a Rust
 //! expression, for the examples in the client methods' rustdoc.
 
+use super::str_lit;
 use super::types::TypeIndex;
 use crate::model::{Message, Type};
 use proc_macro2::TokenStream;
@@ -11,7 +12,6 @@ use serde_json::Value;
 /// as the example's code spells it.
 pub struct LiteralWriter<'a, 'm> {
     pub index: &'a TypeIndex<'m>,
-    pub enums: &'a dyn Fn(&str) -> Option<Vec<String>>,
     pub types: TokenStream,
     /// The generated crate's name, for runtime helpers (`gitpod_api::runtime::wire`).
     pub krate: proc_macro2::Ident,
@@ -50,7 +50,10 @@ impl LiteralWriter<'_, '_> {
         let types = &self.types;
         let krate = &self.krate;
         Some(match (ty, value) {
-            (Type::String, Value::String(s)) => quote!(#s.into()),
+            (Type::String, Value::String(s)) => {
+                let s = str_lit(s);
+                quote!(#s.into())
+            }
             (Type::Bool, Value::Bool(b)) => quote!(#b),
             (Type::Int32, Value::Number(n)) => {
                 let v = n.as_i64().filter(|v| (i64::from(i32::MIN)..=i64::from(u32::MAX)).contains(v))?;
@@ -76,15 +79,24 @@ impl LiteralWriter<'_, '_> {
                 let v = n.as_f64()?;
                 quote!(#v)
             }
-            (Type::Timestamp, Value::String(s)) => quote!(#s.parse().unwrap()),
-            (Type::Duration, Value::String(s)) => quote!(#krate::runtime::wire::parse_duration(#s).unwrap()),
-            (Type::Bytes, Value::String(s)) => quote!(#krate::runtime::wire::decode_base64(#s).unwrap()),
+            (Type::Timestamp, Value::String(s)) => {
+                let s = str_lit(s);
+                quote!(#s.parse().unwrap())
+            }
+            (Type::Duration, Value::String(s)) => {
+                let s = str_lit(s);
+                quote!(#krate::runtime::wire::parse_duration(#s).unwrap())
+            }
+            (Type::Bytes, Value::String(s)) => {
+                let s = str_lit(s);
+                quote!(#krate::runtime::wire::decode_base64(#s).unwrap())
+            }
             (Type::Any, v) => {
-                let text = v.to_string();
+                let text = str_lit(&v.to_string());
                 quote!(serde_json::from_str(#text).unwrap())
             }
             (Type::Enum { name }, Value::String(s)) => {
-                let values = (self.enums)(name)?;
+                let values = self.index.enum_values(name)?;
                 let position = values.iter().position(|v| v == s)?;
                 let variant = self.index.names.variants(name).get(position)?;
                 let ty = self.index.names.type_ident(name);
@@ -98,7 +110,10 @@ impl LiteralWriter<'_, '_> {
             (Type::Map { value: inner }, Value::Object(map)) => {
                 let entries = map
                     .iter()
-                    .map(|(k, v)| self.value(inner, v).map(|v| quote!((#k.to_string(), #v))))
+                    .map(|(k, v)| {
+                        let k = str_lit(k);
+                        self.value(inner, v).map(|v| quote!((#k.to_string(), #v)))
+                    })
                     .collect::<Option<Vec<_>>>()?;
                 quote!([#( #entries ),*].into_iter().collect())
             }

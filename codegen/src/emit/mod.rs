@@ -13,7 +13,7 @@ mod service;
 mod types;
 
 use crate::model::Model;
-use proc_macro2::TokenStream;
+use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 use std::fmt;
 
@@ -103,7 +103,7 @@ pub fn emit(model: &Model, options: &EmitOptions) -> Result<Emitted, EmitError> 
     for types in &type_modules {
         files.push(render(&format!("src/types/{}.rs", types.module), types::emit_type_module(types, &index))?);
     }
-    let examples = service::ExampleWriter { model, index: &index };
+    let examples = service::ExampleWriter { index: &index };
     for (service, service_names) in model.services.iter().zip(&names.services) {
         let path = format!("src/{}.rs", service_names.module);
         files.push(render(&path, service::emit_service(service, service_names, &index, &examples)?)?);
@@ -195,7 +195,7 @@ fn emit_lib(model: &Model, names: &names::Names, options: &EmitOptions) -> Token
             pub struct ReadmeDoctests;
         }
     });
-    let crate_doc = crate_doc.lines().map(|l| if l.is_empty() { String::new() } else { format!(" {l}") });
+    let crate_doc = crate_doc.lines().map(|l| if l.is_empty() { str_lit("") } else { str_lit(&format!(" {l}")) });
     quote! {
         #( #![doc = #crate_doc] )*
         #![deny(missing_docs)]
@@ -229,39 +229,68 @@ fn emit_lib(model: &Model, names: &names::Names, options: &EmitOptions) -> Token
     }
 }
 
+/// A string literal, spelled as `Literal::string` (what `quote!` makes of a `String`) spells it, which is what
+/// prettyplease prints. Printable ASCII without `"` or `\\` is its own escape: such a string is lexed from its
+/// spelling, several times cheaper than `Literal::string`'s char-by-char `escape_debug`.
+pub(crate) fn str_lit(s: &str) -> Literal {
+    if s.bytes().all(|b| matches!(b, b' '..=b'~') && b != b'"' && b != b'\\') {
+        if let Ok(lit) = format!("\"{s}\"").parse() {
+            return lit;
+        }
+    }
+    Literal::string(s)
+}
+
 /// Parses and formats one file and puts the header on top.
 fn render(path: &str, tokens: TokenStream) -> Result<GeneratedFile, EmitError> {
     let file: syn::File =
         syn::parse2(tokens).map_err(|e| EmitError::new(format!("{path}: generated tokens do not parse: {e}")))?;
-    let body = separate_items(&prettyplease::unparse(&file));
-    Ok(GeneratedFile { path: path.to_string(), contents: format!("{GENERATED_HEADER}\n{body}") })
+    let code = prettyplease::unparse(&file);
+    // Written once, after the header: no second copy of the file to put the header on top.
+    let mut contents = String::with_capacity(GENERATED_HEADER.len() + 1 + code.len() + code.len() / 20);
+    contents.push_str(GENERATED_HEADER);
+    contents.push('\n');
+    separate_items(&code, &mut contents);
+    Ok(GeneratedFile { path: path.to_string(), contents })
 }
 
 /// prettyplease puts items right below each other; a blank line after each closing brace (and
 /// after the file's inner doc and attributes) makes the files, and their diffs, easier to read.
-fn separate_items(code: &str) -> String {
+/// Appends `code`, so separated, to `out`, line by line as `str::lines` splits it.
+fn separate_items(code: &str, out: &mut String) {
     // prettyplease indents with spaces and writes no trailing whitespace, and string literals are escaped
-    // (no line of the output starts inside one): trimming spaces is enough.
-    let starts_item = |line: &str| {
-        let t = line.trim_start_matches(' ');
-        ["///", "#[", "pub ", "impl", "fn ", "mod ", "use ", "struct ", "enum ", "const ", "async fn ", "trait "]
-            .iter()
-            .any(|p| t.starts_with(p))
-    };
-    let mut out = String::with_capacity(code.len() + code.len() / 20);
-    let mut previous = "";
-    for line in code.lines() {
-        let prev = previous.trim_matches(' ');
-        let after_block = prev == "}" || prev == "};";
-        let after_header = (prev.starts_with("//!") || prev.starts_with("#!["))
-            && !line.trim_start_matches(' ').starts_with("//!")
-            && !line.trim_start_matches(' ').starts_with("#![");
-        if (after_block || after_header) && starts_item(line) {
+    // (no line of the output starts inside one): trimming spaces is enough. Bytes, not chars: every line
+    // goes through here.
+    fn trim_start(line: &str) -> &str {
+        &line[line.bytes().take_while(|&b| b == b' ').count()..]
+    }
+    fn trim_end(line: &str) -> &str {
+        &line[..line.len() - line.bytes().rev().take_while(|&b| b == b' ').count()]
+    }
+    const ITEM_STARTS: [&str; 12] =
+        ["///", "#[", "pub ", "impl", "fn ", "mod ", "use ", "struct ", "enum ", "const ", "async fn ", "trait "];
+    let is_header = |t: &str| t.starts_with("//!") || t.starts_with("#![");
+    // What the previous line (trimmed) allows: a blank line before an item.
+    let (mut after_block, mut after_header) = (false, false);
+    let mut rest = code;
+    while !rest.is_empty() {
+        let (line, next) = match memchr::memchr(b'\n', rest.as_bytes()) {
+            Some(i) => {
+                let line = &rest[..i];
+                (line.strip_suffix('\r').unwrap_or(line), &rest[i + 1..])
+            }
+            None => (rest, ""),
+        };
+        let trimmed = trim_start(line);
+        let header = is_header(trimmed);
+        if (after_block || (after_header && !header)) && ITEM_STARTS.iter().any(|p| trimmed.starts_with(p)) {
             out.push('\n');
         }
         out.push_str(line);
         out.push('\n');
-        previous = line;
+        let t = trim_end(trimmed);
+        after_block = t == "}" || t == "};";
+        after_header = header;
+        rest = next;
     }
-    out
 }

@@ -19,7 +19,7 @@
 
 use super::EmitWarning;
 use crate::model::Model;
-use heck::{ToPascalCase, ToShoutySnakeCase, ToSnakeCase};
+use heck::ToShoutySnakeCase;
 use proc_macro2::{Ident, Span};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -139,26 +139,43 @@ pub struct Converted {
 
 /// Converts `original` to a cased ASCII name (the base of an identifier, see [`finish`]).
 pub fn convert(original: &str, style: Style) -> Converted {
-    let mut ascii = String::with_capacity(original.len());
     let mut lossy = None;
-    for c in original.chars() {
-        if c.is_ascii() {
-            ascii.push(c);
-        } else if c.is_alphanumeric() {
-            // Escaped as its own word, so case conversion keeps it apart: `٣` → `u0663`.
-            ascii.push_str(&format!(" u{:04x} ", c as u32));
-            lossy = Some("non-ASCII characters are escaped");
-        } else {
-            ascii.push(' ');
+    let escaped;
+    // Most names are ASCII already: converted as they are, without a copy.
+    let ascii = if original.is_ascii() {
+        original
+    } else {
+        let mut ascii = String::with_capacity(original.len());
+        for c in original.chars() {
+            if c.is_ascii() {
+                ascii.push(c);
+            } else if c.is_alphanumeric() {
+                // Escaped as its own word, so case conversion keeps it apart: `٣` → `u0663`.
+                ascii.push_str(&format!(" u{:04x} ", c as u32));
+                lossy = Some("non-ASCII characters are escaped");
+            } else {
+                ascii.push(' ');
+            }
         }
-    }
-    let mut base = match style {
-        Style::Snake => ascii.to_snake_case(),
-        Style::Pascal => ascii.to_pascal_case(),
-        Style::Shouty => ascii.to_shouty_snake_case(),
+        escaped = ascii;
+        &escaped
     };
-    // heck keeps only ASCII letters, digits and single underscores between words.
-    base.retain(|c| c.is_ascii_alphanumeric() || c == '_');
+    let mut base = String::with_capacity(ascii.len() + 4);
+    let separator = if style == Style::Pascal { "" } else { "_" };
+    ascii_words(ascii, |word| {
+        if !base.is_empty() {
+            base.push_str(separator);
+        }
+        match style {
+            Style::Snake => base.extend(word.chars().map(|c| c.to_ascii_lowercase())),
+            Style::Shouty => base.extend(word.chars().map(|c| c.to_ascii_uppercase())),
+            Style::Pascal => {
+                let mut chars = word.chars();
+                base.extend(chars.next().map(|c| c.to_ascii_uppercase()));
+                base.extend(chars.map(|c| c.to_ascii_lowercase()));
+            }
+        }
+    });
     if base.is_empty() {
         base = match style {
             Style::Snake => "empty",
@@ -172,6 +189,45 @@ pub fn convert(original: &str, style: Style) -> Converted {
         }
     }
     Converted { base, lossy }
+}
+
+/// The words of an ASCII string as heck splits them (heck 0.5's `transform`, which [`convert`] used to call:
+/// heck writes every char through `fmt`, most of the naming pass's cost): runs of letters and digits, split
+/// further before an uppercase letter that follows a lowercase one (digits in between keep the case before
+/// them) and before the last capital of an acronym followed by a lowercase letter (`HTTPServer`: `HTTP`, `Server`).
+fn ascii_words(s: &str, mut word: impl FnMut(&str)) {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mode {
+        Boundary,
+        Lower,
+        Upper,
+    }
+    for run in s.split(|c: char| !c.is_ascii_alphanumeric()) {
+        let bytes = run.as_bytes();
+        let (mut start, mut mode) = (0, Mode::Boundary);
+        for (i, &c) in bytes.iter().enumerate() {
+            let Some(&next) = bytes.get(i + 1) else {
+                word(&run[start..]);
+                break;
+            };
+            let next_mode = if c.is_ascii_lowercase() {
+                Mode::Lower
+            } else if c.is_ascii_uppercase() {
+                Mode::Upper
+            } else {
+                mode
+            };
+            if next_mode == Mode::Lower && next.is_ascii_uppercase() {
+                word(&run[start..=i]);
+                (start, mode) = (i + 1, Mode::Boundary);
+            } else if mode == Mode::Upper && c.is_ascii_uppercase() && next.is_ascii_lowercase() {
+                word(&run[start..i]);
+                (start, mode) = (i, Mode::Boundary);
+            } else {
+                mode = next_mode;
+            }
+        }
+    }
 }
 
 /// The identifier for a base name: `_` before a leading digit, keywords escaped (a raw identifier
@@ -227,12 +283,12 @@ pub struct Entry {
 
 impl Entry {
     pub fn new(original: &str, id: &str, style: Style) -> Self {
-        Entry {
-            original: original.to_string(),
-            id: id.to_string(),
-            converted: convert(original, style),
-            alternative: None,
-        }
+        Entry::with_converted(original, id, convert(original, style))
+    }
+
+    /// An entry whose preferred name is not `original` converted (so `original` is not converted for nothing).
+    pub fn with_converted(original: &str, id: &str, converted: Converted) -> Self {
+        Entry { original: original.to_string(), id: id.to_string(), converted, alternative: None }
     }
 }
 
@@ -448,7 +504,7 @@ fn field_names(message: &crate::model::Message, warnings: &mut Vec<EmitWarning>)
         .map(|f| {
             // Named from the snake_case name; known, ranked and reported by the wire name.
             let snake = if f.proto_name.is_empty() { &f.name } else { &f.proto_name };
-            Entry { converted: convert(snake, Style::Snake), ..Entry::new(&f.name, &f.name, Style::Snake) }
+            Entry::with_converted(&f.name, &f.name, convert(snake, Style::Snake))
         })
         .collect();
     let keys = single_key(true);
@@ -491,12 +547,10 @@ fn variant_names(e: &crate::model::Enum, warnings: &mut Vec<EmitWarning>) -> Vec
         .values
         .iter()
         .zip(&stripped)
-        .map(|(value, stripped)| {
-            let mut entry = Entry::new(value, value, Style::Pascal);
-            if let (true, Some(base)) = (strip, stripped) {
-                entry.converted.base = base.clone();
-            }
-            entry
+        .map(|(value, stripped)| match (strip, stripped) {
+            // A stripped name is lossless, and so is the whole value then (its prefix is ASCII).
+            (true, Some(base)) => Entry::with_converted(value, value, Converted { base: base.clone(), lossy: None }),
+            _ => Entry::new(value, value, Style::Pascal),
         })
         .collect();
     let scope = Scope {
@@ -584,9 +638,9 @@ fn method_names(model: &Model, modules: &[String], warnings: &mut Vec<EmitWarnin
     let mut entries = Vec::new();
     for ((service, module), bases) in model.services.iter().zip(modules).zip(&per_service) {
         for (method, base) in service.methods.iter().zip(bases) {
-            let mut entry = Entry::new(&method.name, &method.path, Style::Snake);
             // The methods' scope already reported what the conversion lost.
-            entry.converted = Converted { base: base.clone(), lossy: None };
+            let converted = Converted { base: base.clone(), lossy: None };
+            let mut entry = Entry::with_converted(&method.name, &method.path, converted);
             entry.alternative = Some(format!("{module}_{base}"));
             entries.push(entry);
         }
@@ -708,6 +762,67 @@ mod tests {
             for style in [Style::Snake, Style::Pascal, Style::Shouty] {
                 let _ = ident(&id(name, style));
             }
+        }
+    }
+
+    #[test]
+    fn ascii_conversion_matches_heck() {
+        use heck::{ToPascalCase, ToSnakeCase};
+        for name in [
+            "HTTPServer",
+            "getHTTPResponse",
+            "A1B",
+            "ab1Cd",
+            "Ab1Cd",
+            "foo__bar",
+            "_x_",
+            "Get_Thing",
+            "get-thing",
+            "GET_THING",
+            "3rdParty",
+            "XMLHttpRequest2Go",
+            "a",
+            "A",
+            "",
+            "--/",
+            "v1alpha1",
+            "ABC",
+            "aBC",
+            "ABc",
+            "AbcDEF",
+            "camelCaseX",
+            "x509Cert",
+            "x509CERTs",
+            "RUNNER_ROLE_ADMIN",
+            "a b.c/d",
+            "iOS",
+            "IDs",
+            "ID2Name",
+            "snake_case_9",
+            "9_lives",
+            "OAuth2Token",
+            "A_B_C",
+            "aA1aA",
+            "AA1a",
+            "a1A",
+            "1aA",
+            " u00f6 x",
+        ] {
+            assert_eq!(
+                convert(name, Style::Snake).base,
+                Some(name.to_snake_case()).filter(|b| !b.is_empty()).unwrap_or("empty".into()),
+                "{name:?}"
+            );
+            assert_eq!(
+                convert(name, Style::Pascal).base,
+                Some(name.to_pascal_case()).filter(|b| !b.is_empty()).unwrap_or("Empty".into()),
+                "{name:?}"
+            );
+            assert_eq!(
+                convert(name, Style::Shouty).base,
+                Some(shouty(name)).filter(|b| !b.is_empty()).unwrap_or("EMPTY".into()),
+                "{name:?}"
+            );
         }
     }
 

@@ -7,6 +7,7 @@
 //! the request it receives, and calls every method with the generated clients.
 
 use super::names::{self, Names, UNKNOWN_VARIANT};
+use super::str_lit;
 use super::types::TypeIndex;
 use crate::model::{Model, Streaming, Type};
 use proc_macro2::TokenStream;
@@ -22,7 +23,6 @@ enum Side {
 }
 
 struct Sampler<'a, 'm> {
-    model: &'m Model,
     index: &'a TypeIndex<'m>,
     side: Side,
 }
@@ -52,7 +52,7 @@ impl Sampler<'_, '_> {
     fn value(&self, ty: &Type, wire: &str, depth: usize) -> TokenStream {
         match ty {
             Type::String => {
-                let s = format!("{wire}-value");
+                let s = str_lit(&format!("{wire}-value"));
                 quote!(#s.to_string())
             }
             Type::Bool => quote!(true),
@@ -87,10 +87,9 @@ impl Sampler<'_, '_> {
 
     fn enum_value(&self, name: &str, unknown: bool) -> TokenStream {
         let ty = self.index.names.type_ident(name);
-        let values = self.model.enums.iter().find(|e| e.name == name).map(|e| e.values.clone()).unwrap_or_default();
-        if unknown || values.is_empty() {
+        if unknown || self.index.enum_values(name).is_none_or(<[String]>::is_empty) {
             let variant = format_ident!("{}", UNKNOWN_VARIANT);
-            let raw = format!("{}_FROM_THE_FUTURE", names::shouty(name));
+            let raw = str_lit(&format!("{}_FROM_THE_FUTURE", names::shouty(name)));
             return quote!(types::#ty::#variant(#raw.to_string()));
         }
         // The last documented value: never the default, so it is always written.
@@ -109,10 +108,10 @@ pub fn emit_samples(model: &Model, index: &TypeIndex) -> TokenStream {
             let (request_fn, response_fn) = (&method_names.request_fn, &method_names.response_fn);
             let request_ty = names.type_ident(&method.request);
             let response_ty = names.type_ident(&method.response);
-            let request = Sampler { model, index, side: Side::Request }.message(&method.request, 0);
-            let response = Sampler { model, index, side: Side::Response }.message(&method.response, 0);
-            let request_doc = format!(" A filled `{}` for `{}`.", method.request, method.path);
-            let response_doc = format!(" A filled `{}` for `{}`.", method.response, method.path);
+            let request = Sampler { index, side: Side::Request }.message(&method.request, 0);
+            let response = Sampler { index, side: Side::Response }.message(&method.response, 0);
+            let request_doc = str_lit(&format!(" A filled `{}` for `{}`.", method.request, method.path));
+            let response_doc = str_lit(&format!(" A filled `{}` for `{}`.", method.response, method.path));
             fns.push(quote! {
                 #[doc = #request_doc]
                 pub fn #request_fn() -> types::#request_ty { #request }
@@ -149,7 +148,7 @@ pub fn emit_every_method_test(model: &Model, names: &Names) -> TokenStream {
             let (request_fn, response_fn) = (&method_names.request_fn, &method_names.response_fn);
             let request_ty = names.type_ident(&method.request);
             let response_ty = names.type_ident(&method.response);
-            let path = &method.path;
+            let path = str_lit(&method.path);
             if method.streaming == Streaming::Server {
                 // A stream of two sample messages, read back one by one.
                 methods.push(quote! {
@@ -252,7 +251,7 @@ pub fn emit_example_tests(model: &Model, names: &Names) -> TokenStream {
         let example = raw_string(&pretty_json(method.examples.response.as_ref()?));
         let name = &method_names.response_example_test;
         let ty = names.type_ident(&method.response);
-        let doc = format!(" The documented response of `{}`.", method.path);
+        let doc = str_lit(&format!(" The documented response of `{}`.", method.path));
         Some(quote! {
             #[doc = #doc]
             #[test]
@@ -277,7 +276,7 @@ pub fn emit_example_tests(model: &Model, names: &Names) -> TokenStream {
         let examples = values.iter().map(|v| raw_string(&serde_json::to_string_pretty(v).unwrap_or_default()));
         let name = &method_names.request_examples_test;
         let ty = names.type_ident(&method.request);
-        let doc = format!(" The documented request examples of `{}` (YAML and Python).", method.path);
+        let doc = str_lit(&format!(" The documented request examples of `{}` (YAML and Python).", method.path));
         Some(quote! {
             #[doc = #doc]
             #[test]

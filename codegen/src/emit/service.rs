@@ -5,8 +5,8 @@ use super::docs::doc_attrs;
 use super::literal::LiteralWriter;
 use super::names::{MethodNames, ServiceNames};
 use super::types::TypeIndex;
-use super::EmitError;
-use crate::model::{Method, Model, Service, Streaming, Type};
+use super::{str_lit, EmitError};
+use crate::model::{Method, Service, Streaming, Type};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
@@ -24,7 +24,7 @@ pub fn emit_service(
     examples: &ExampleWriter,
 ) -> Result<TokenStream, EmitError> {
     let constants = service.methods.iter().zip(&names.methods).map(|(m, MethodNames { constant, .. })| {
-        let path = &m.path;
+        let path = str_lit(&m.path);
         let doc = doc_attrs(&format!("`{}`", m.name));
         quote!(#doc pub const #constant: &str = #path;)
     });
@@ -34,9 +34,9 @@ pub fn emit_service(
         "`{}`: procedure paths, the client (feature `client`) and the server trait (feature `server`).",
         service.name
     );
-    let service_path = format!("/{}/", service.name);
+    let service_path = str_lit(&format!("/{}/", service.name));
     let names_doc = doc_attrs(&format!("Procedure paths of `{}`, as the router matches them.", service.name));
-    let module_doc = module_doc.lines().map(|l| format!(" {l}"));
+    let module_doc = module_doc.lines().map(|l| str_lit(&format!(" {l}")));
     Ok(quote! {
         #( #![doc = #module_doc] )*
 
@@ -388,7 +388,6 @@ fn emit_server(service: &Service, names: &ServiceNames, index: &TypeIndex) -> To
 
 /// Writes the rustdoc example of each client method from the reference's request example.
 pub struct ExampleWriter<'a, 'm> {
-    pub model: &'m Model,
     pub index: &'a TypeIndex<'m>,
 }
 
@@ -399,12 +398,11 @@ impl ExampleWriter<'_, '_> {
         let (title, value) = examples
             .requests
             .iter()
-            .find_map(|r| Some((r.title.clone(), r.value.clone()?)))
-            .or_else(|| Some((String::new(), examples.python_args.clone()?)))?;
+            .find_map(|r| Some((r.title.as_str(), r.value.as_ref()?)))
+            .or_else(|| Some(("", examples.python_args.as_ref()?)))?;
         let krate = &self.index.names.krate;
-        let enums = |name: &str| self.model.enums.iter().find(|e| e.name == name).map(|e| e.values.clone());
-        let writer = LiteralWriter { index: self.index, enums: &enums, types: quote!(types), krate: krate.clone() };
-        let request = writer.message(&method.request, &value)?;
+        let writer = LiteralWriter { index: self.index, types: quote!(types), krate: krate.clone() };
+        let request = writer.message(&method.request, value)?;
         let client = &names.client;
         // Formatted inside a short wrapper so prettyplease lays out only the body.
         let call = if method.streaming == Streaming::Server {

@@ -3,6 +3,7 @@
 use super::docs::doc_attrs;
 use super::names::{self, Names, UNDOCUMENTED_FIELD, UNKNOWN_VARIANT};
 use super::secrets::is_secret_field;
+use super::str_lit;
 use crate::model::{Enum, Field, Message, Model, Type};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -21,6 +22,7 @@ pub struct TypeIndex<'m> {
     /// Every identifier the emitter writes (the naming pass).
     pub names: Names,
     messages: BTreeMap<&'m str, &'m Message>,
+    enums: BTreeMap<&'m str, &'m Enum>,
     /// Message fields that must be boxed to break a cycle: (message, field wire name).
     boxed: BTreeSet<(String, String)>,
     /// Where each message or enum is used, for docs: `request of /S/M`, `Runner.spec`.
@@ -31,7 +33,8 @@ impl<'m> TypeIndex<'m> {
     pub fn new(model: &'m Model, crate_name: &str) -> Self {
         let messages: BTreeMap<&str, &Message> = model.messages.iter().map(|m| (m.name.as_str(), m)).collect();
         let boxed = cyclic_fields(&messages);
-        TypeIndex { names: Names::new(model, crate_name), messages, boxed, uses: uses(model) }
+        let enums = model.enums.iter().map(|e| (e.name.as_str(), e)).collect();
+        TypeIndex { names: Names::new(model, crate_name), messages, enums, boxed, uses: uses(model) }
     }
 
     /// Where `name` is used (method roles first, then fields), for a type the reference gives no doc.
@@ -41,6 +44,11 @@ impl<'m> TypeIndex<'m> {
 
     pub fn message(&self, name: &str) -> Option<&'m Message> {
         self.messages.get(name).copied()
+    }
+
+    /// The documented values of enum `name`.
+    pub fn enum_values(&self, name: &str) -> Option<&'m [String]> {
+        self.enums.get(name).map(|e| e.values.as_slice())
     }
 
     /// Whether `message.field` (wire name) is boxed to break a cycle.
@@ -173,11 +181,13 @@ pub fn type_modules(model: &Model, names: &Names) -> BTreeMap<String, String> {
     let messages: BTreeMap<&str, &Message> = model.messages.iter().map(|m| (m.name.as_str(), m)).collect();
     // For every type: the services and the resources whose methods reach it.
     let mut users: BTreeMap<&str, (BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
+    let mut resources: BTreeMap<&str, String> = BTreeMap::new();
     for (service, service_names) in model.services.iter().zip(&names.services) {
         let module = service_names.module.to_string();
         for method in &service.methods {
             let resource = method.resource.split('.').next().filter(|r| !r.is_empty()).unwrap_or("shared");
-            let resource = plain(resource);
+            // Named once per resource, not once per method.
+            let resource = resources.entry(resource).or_insert_with(|| plain(resource)).clone();
             let mut todo = vec![method.request.as_str(), method.response.as_str()];
             let mut seen = BTreeSet::new();
             while let Some(name) = todo.pop() {
@@ -230,7 +240,7 @@ pub fn plan_types<'a>(model: &'a Model, index: &TypeIndex) -> (TokenStream, Vec<
     }
     let idents: Vec<proc_macro2::Ident> = plan.keys().map(|m| format_ident!("{}", m)).collect();
     let docs = plan.keys().map(|m| format!("`{m}`"));
-    let module_docs: Vec<String> = docs.map(|d| format!("The types of {d}.")).collect();
+    let module_docs: Vec<proc_macro2::Literal> = docs.map(|d| str_lit(&format!("The types of {d}."))).collect();
     let root = quote! {
         //! Every message and enum of the API, all re-exported here: one module per service for the types only
         //! its methods use, one per resource for the types several of its services use, and `shared`.
@@ -251,6 +261,7 @@ pub fn emit_type_module(types: &TypeModule, index: &TypeIndex) -> TokenStream {
     } else {
         format!("The messages and enums of `{}` alone, sorted by name.", types.module)
     };
+    let doc = str_lit(&doc);
     let mut tokens = quote! {
         #![doc = #doc]
         #![allow(deprecated)]
@@ -330,11 +341,12 @@ fn emit_field(
     let mut serde_args = Vec::new();
     // The struct says `rename_all = "camelCase"`; only names that rule does not produce are spelled out.
     if names::serde_camel_case(&id.to_string()) != *wire {
+        let wire = str_lit(wire);
         serde_args.push(quote!(rename = #wire));
     }
     // The snake_case alias is accepted on input unless another field owns that wire name.
     if field.proto_name != *wire && !field.proto_name.is_empty() && !wire_names.contains(field.proto_name.as_str()) {
-        let alias = &field.proto_name;
+        let alias = str_lit(&field.proto_name);
         serde_args.push(quote!(alias = #alias));
     }
     // ProtoJSON omits unset fields; `null` means unset, so non-optional fields read null as default.
@@ -355,12 +367,16 @@ fn emit_field(
         (ty, "::gitpod_runtime::wire::is_default".to_string(), Some(default_on_null(adapter)))
     };
     if !skip.is_empty() {
+        let skip = str_lit(&skip);
         serde_args.push(quote!(skip_serializing_if = #skip));
     }
     let serde_attr = if serde_args.is_empty() { quote!() } else { quote!(#[serde(#(#serde_args),*)]) };
     let uses_adapter = as_adapter.is_some();
     let as_attr = match as_adapter {
-        Some(a) => quote!(#[serde_as(as = #a)]),
+        Some(a) => {
+            let a = str_lit(&a);
+            quote!(#[serde_as(as = #a)])
+        }
         None => quote!(),
     };
     let mut doc = field.doc.trim().to_string();
@@ -414,7 +430,7 @@ fn emit_undocumented_field(message: &Message) -> TokenStream {
 }
 
 fn emit_redacted_debug(message: &Message, name: &proc_macro2::Ident, rust_names: &[proc_macro2::Ident]) -> TokenStream {
-    let name_str = name.to_string();
+    let name_str = str_lit(&name.to_string());
     let undocumented = if message.undocumented_fields.is_empty() {
         quote!()
     } else {
@@ -423,7 +439,7 @@ fn emit_redacted_debug(message: &Message, name: &proc_macro2::Ident, rust_names:
     };
     let fields = message.fields.iter().zip(rust_names).map(|(field, id)| {
         // As `derive(Debug)` writes it: the field's name without a raw prefix.
-        let label = id.to_string().trim_start_matches("r#").to_string();
+        let label = str_lit(id.to_string().trim_start_matches("r#"));
         if is_secret_field(&message.name, field) {
             quote!(.field(#label, &::gitpod_runtime::Redacted(&self.#id)))
         } else {
@@ -447,11 +463,12 @@ fn emit_enum(e: &Enum, index: &TypeIndex) -> TokenStream {
     let doc = if e.doc.trim().is_empty() { usage_doc("enum", &e.name, index) } else { e.doc.clone() };
     let docs = doc_attrs(&doc);
     let variants = index.names.variants(&e.name);
-    let wire: Vec<&String> = e.values.iter().collect();
-    let name_str = name.to_string();
+    // Each wire name is spelled three times: one literal, cloned.
+    let wire: Vec<proc_macro2::Literal> = e.values.iter().map(|v| str_lit(v)).collect();
+    let name_str = str_lit(&name.to_string());
     let unknown = format_ident!("{}", UNKNOWN_VARIANT);
     let indices = (0..variants.len()).map(proc_macro2::Literal::usize_unsuffixed);
-    let variant_defs = variants.iter().zip(&wire).enumerate().map(|(i, (v, w))| {
+    let variant_defs = variants.iter().zip(&e.values).enumerate().map(|(i, (v, w))| {
         let doc = doc_attrs(&if w.is_empty() { "`\"\"` (the empty string)".to_string() } else { format!("`{w}`") });
         let default = if i == 0 { quote!(#[default]) } else { quote!() };
         quote!(#doc #default #v,)
