@@ -7,11 +7,13 @@
 //! result: the blocks already are the structure, and a re-parse would only lose their offsets.)
 
 use crate::diag::Diagnostic;
+use std::borrow::Cow;
 
 /// A page with whitespace collapsed, plus the way back to original offsets.
 #[derive(Debug, Clone)]
-pub struct Collapsed {
-    pub text: String,
+pub struct Collapsed<'a> {
+    /// The page itself when it has nothing to collapse (a flattened page usually has not).
+    pub text: Cow<'a, str>,
     /// The way back, as runs: `(collapsed, original)` where a run starts; inside a run, collapsed and original
     /// bytes correspond one to one (the space that stands for a whitespace run maps to its first byte, which
     /// is where the run before it ends). A byte inside a multi-byte char maps to where that char starts.
@@ -20,8 +22,12 @@ pub struct Collapsed {
     src_len: usize,
 }
 
-impl Collapsed {
-    pub fn new(src: &str) -> Self {
+impl<'a> Collapsed<'a> {
+    pub fn new(src: &'a str) -> Self {
+        if is_collapsed(src) {
+            let runs = if src.is_empty() { vec![] } else { vec![(0, 0)] };
+            return Collapsed { text: Cow::Borrowed(src), runs, src_len: src.len() };
+        }
         let mut text = String::with_capacity(src.len());
         let mut runs: Vec<(usize, usize)> = Vec::new();
         let n = src.len();
@@ -64,7 +70,7 @@ impl Collapsed {
             i = next;
         }
         text.push_str(&src[span..i.min(n)]);
-        Collapsed { text, runs, src_len: n }
+        Collapsed { text: Cow::Owned(text), runs, src_len: n }
     }
 
     /// Original byte offset of a collapsed offset.
@@ -79,6 +85,39 @@ impl Collapsed {
         let run = self.runs.partition_point(|&(start, _)| start <= c).saturating_sub(1);
         self.runs.get(run).map_or(self.src_len, |&(start, origin)| origin + (c - start))
     }
+}
+
+/// Whether `src` is already collapsed: no whitespace but single plain spaces, none at either end. Checked with
+/// memchr and memmem (a few bytes per instruction), so a page with nothing to collapse is not copied byte by byte.
+fn is_collapsed(src: &str) -> bool {
+    let bytes = src.as_bytes();
+    if bytes.first() == Some(&b' ') || bytes.last() == Some(&b' ') {
+        return false;
+    }
+    if memchr::memchr3(b'\t', b'\n', b'\r', bytes).is_some()
+        || memchr::memchr2(0x0b, 0x0c, bytes).is_some()
+        || memchr::memmem::find(bytes, b"  ").is_some()
+    {
+        return false;
+    }
+    // Non-ASCII chars are rare: skip all-ASCII windows (checked a word at a time) and decode only the chars
+    // that are not ASCII, looking for Unicode whitespace. `i` is always a char boundary.
+    let mut i = 0;
+    while i < bytes.len() {
+        let end = (i + 64).min(bytes.len());
+        let window = &bytes[i..end];
+        if window.is_ascii() {
+            i = end;
+            continue;
+        }
+        let Some(at) = window.iter().position(|&b| b >= 0x80) else { break };
+        let Some(c) = src[i + at..].chars().next() else { break };
+        if c.is_whitespace() {
+            return false;
+        }
+        i += at + c.len_utf8();
+    }
+    true
 }
 
 /// Where the word starting at byte `i` ends: the next whitespace char, or the end. ASCII bytes are judged in
@@ -154,7 +193,7 @@ pub struct Block {
 /// Cuts collapsed text into blocks. Fails (with a diagnostic) only on an unterminated code fence or code span
 /// in an item head, the two places where the rest of the page cannot be read safely.
 pub fn split_blocks(file: &str, src: &str, page: &Collapsed) -> Result<Vec<Block>, Diagnostic> {
-    let t = page.text.as_str();
+    let t = &*page.text;
     // The reference has a block every 80 bytes or so: sized for that, the list rarely grows (a megabyte page
     // would otherwise be copied at every doubling).
     let mut blocks = Vec::with_capacity(t.len() / 64);
@@ -383,6 +422,27 @@ mod tests {
             }
             assert_eq!(c.original(text.len() + 3), src.len());
         }
+    }
+
+    /// The same comparison over every page of the reference we have, flat and with newlines (the flat ones
+    /// take the borrowed path, the others the copying one).
+    #[test]
+    fn collapse_matches_the_per_byte_map_on_every_reference_page() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut pages = 0;
+        for dir in ["spec", "corpus/pages", "corpus/pages-flat"] {
+            for entry in std::fs::read_dir(root.join(dir)).expect("reference directory") {
+                let src = std::fs::read_to_string(entry.expect("directory entry").path()).expect("page text");
+                let c = Collapsed::new(&src);
+                let (text, origin) = per_byte_origins(&src);
+                assert_eq!(c.text, text);
+                for (i, &o) in origin.iter().enumerate().step_by(97) {
+                    assert_eq!(c.original(i), o, "at {i}");
+                }
+                pages += 1;
+            }
+        }
+        assert!(pages > 20, "only {pages} pages found");
     }
 
     /// The same comparison over many generated texts: every mix of word bytes, single and repeated spaces,
