@@ -39,27 +39,6 @@ pub struct Entry {
     pub offset: usize,
     /// The item's indentation when the page kept its newlines: it settles nesting outright.
     pub indent: Option<usize>,
-    /// A field item's wire and snake_case names, converted once for every node nesting makes of it.
-    names: Option<(Rc<str>, Rc<str>)>,
-}
-
-impl Entry {
-    pub fn new(head: Head, text: Rc<str>, offset: usize, indent: Option<usize>) -> Self {
-        let names = match &head {
-            Head::Field { name, .. } => Some((shared_wire(name), shared_snake(name))),
-            _ => None,
-        };
-        Entry { head, text, offset, indent, names }
-    }
-
-    /// A field node of this entry (a field item): its names are the entry's, not converted again.
-    pub fn field_node(&self, name: String, spelled: Spelled, kind: Kind) -> FieldNode {
-        let (wire, snake) = match &self.names {
-            Some((wire, snake)) => (Rc::clone(wire), Rc::clone(snake)),
-            None => (shared_wire(&name), shared_snake(&name)),
-        };
-        FieldNode { name, spelled, text: Rc::clone(&self.text), offset: self.offset, kind, example: None, wire, snake }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

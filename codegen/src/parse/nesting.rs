@@ -273,7 +273,7 @@ fn step(w: Walk, i: usize, stack: &mut Stack, out: &mut Outcome, forced: Option<
                 return true;
             }
         };
-        let mut node = e.field_node(name, spelled, Kind::Scalar);
+        let mut node = FieldNode::new(name, spelled, e.text.clone(), e.offset, Kind::Scalar);
         // What the field holds when it is placed: nothing, or a copy of an earlier expansion.
         let mut extent = Extent::default();
 
@@ -727,7 +727,7 @@ mod tests {
         heads
             .iter()
             .enumerate()
-            .map(|(i, h)| Entry::new(parse_head(h).unwrap(), "".into(), i, None))
+            .map(|(i, h)| Entry { head: parse_head(h).unwrap(), text: "".into(), offset: i, indent: None })
             .collect()
     }
 

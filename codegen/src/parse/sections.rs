@@ -128,7 +128,7 @@ fn entries(page: &Page, body: &[Node], warnings: &mut Vec<Diagnostic>) -> Vec<En
             }
             match parsed {
                 Some(head) => {
-                    out.push(Entry::new(head, text.as_str().into(), *offset, indent_at(page, *offset)))
+                    out.push(Entry { head, text: text.as_str().into(), offset: *offset, indent: indent_at(page, *offset) })
                 }
                 None => warnings.push(
                     page.warning(*offset, format!("item `{h}` is not a field, enum value or type header; ignored")),
