@@ -42,18 +42,18 @@ pub struct Section {
     pub children: Vec<Section>,
 }
 
-/// A parsed page: its file name, original text, and section tree.
+/// A parsed page: its file name, original text (borrowed from the spec page), and section tree.
 #[derive(Debug, Clone)]
-pub struct Page {
+pub struct Page<'a> {
     pub file: String,
-    pub src: String,
+    pub src: &'a str,
     pub root: Section,
     /// Byte offsets of the newlines in `src`, ascending: where a line starts is a binary search, not a scan back
     /// through the page (flattened pages are one long line, with thousands of items on it).
     newlines: Vec<usize>,
 }
 
-impl Page {
+impl Page<'_> {
     pub fn warning(&self, offset: usize, msg: impl Into<String>) -> Diagnostic {
         Diagnostic::warning(&self.file, &self.src, offset, msg)
     }
@@ -72,7 +72,7 @@ impl Page {
 /// Restores the block structure and folds the blocks straight into the section tree: a heading opens a section
 /// (closing those at its level or deeper), every other block joins the innermost open section. Offsets are the
 /// blocks' own, mapped back to the original text.
-pub fn parse_page(file: &str, src: &str) -> Result<Page, Diagnostic> {
+pub fn parse_page<'a>(file: &str, src: &'a str) -> Result<Page<'a>, Diagnostic> {
     if src.len() > limits::MAX_PAGE_BYTES {
         let (size, limit) = (src.len(), limits::MAX_PAGE_BYTES);
         return Err(Diagnostic::error(
@@ -108,7 +108,7 @@ pub fn parse_page(file: &str, src: &str) -> Result<Page, Diagnostic> {
     }
     let root = stack.pop().unwrap_or_default();
     let newlines = memchr::memchr_iter(b'\n', src.as_bytes()).collect();
-    Ok(Page { file: file.to_string(), src: src.to_string(), root, newlines })
+    Ok(Page { file: file.to_string(), src, root, newlines })
 }
 
 fn close_top(stack: &mut Vec<Section>) {

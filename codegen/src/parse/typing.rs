@@ -93,7 +93,7 @@ fn is_duration(s: &str) -> bool {
 pub(super) struct Typing<'a> {
     ev: Evidence<'a>,
     ov: &'a Overrides,
-    pages: &'a BTreeMap<String, Page>,
+    pages: &'a BTreeMap<String, Page<'a>>,
     warnings: Vec<Diagnostic>,
     /// Fields typed bytes, duration or int64 from their example values alone.
     inferred: usize,
@@ -112,7 +112,7 @@ impl<'a> Typing<'a> {
         insts: &[Inst<'a>],
         names: &[String],
         ov: &'a Overrides,
-        pages: &'a BTreeMap<String, Page>,
+        pages: &'a BTreeMap<String, Page<'a>>,
     ) -> Self {
         Typing { ev: Evidence::gather(res, insts, names), ov, pages, warnings: vec![], inferred: 0 }
     }
