@@ -55,10 +55,10 @@ pub struct Page<'a> {
 
 impl Page<'_> {
     pub fn warning(&self, offset: usize, msg: impl Into<String>) -> Diagnostic {
-        Diagnostic::warning(&self.file, &self.src, offset, msg)
+        Diagnostic::warning(&self.file, self.src, offset, msg)
     }
     pub fn error(&self, offset: usize, msg: impl Into<String>) -> Diagnostic {
-        Diagnostic::error(&self.file, &self.src, offset, msg)
+        Diagnostic::error(&self.file, self.src, offset, msg)
     }
     /// Where the line holding `offset` starts, when a newline comes before it (`None` on the first line, and
     /// for an offset that is not a char boundary of `src`).
