@@ -12,7 +12,9 @@
 //!     emits (the work any token-based emitter must do at the end);
 //!   - CPU ms per method (regen's CPU time / the model's method count), and spec + corpus over spec alone:
 //!     1.0 means the cost per method stays flat as the spec grows; then where it goes: parse CPU per KiB of
-//!     pages (parsing's input) and emit CPU per method (emitting's output), spec + corpus over spec alone.
+//!     pages (parsing's input) and emit CPU per method (emitting's output), spec + corpus over spec alone;
+//!   - CPU µs per KiB of code emitted, spec + corpus over spec alone (the corpus's methods come with more types
+//!     each, so this is the cost per unit of output whatever the reference's shape).
 //!
 //! `BENCH_ROUNDS` sets the rounds (default 11). `PIPELINE_ONE=regen|parse|floor` (or the same with `-spec`) runs
 //! that one subject once for spec + corpus (or spec alone) and prints nothing else: for a profiler, e.g.
@@ -232,6 +234,20 @@ fn main() {
         ms(pm_spec.clone()),
         ms(pm_both.clone()),
         ratio(per_round(&pm_both, &pm_spec))
+    );
+    // The same per unit of output: the corpus's methods come with more types each, so code emitted is the
+    // measure of work that does not depend on how a reference spreads its types over its methods.
+    let kib = |files: &[String]| files.iter().map(String::len).sum::<usize>() as f64 / 1024.0;
+    let (spec_kib, both_kib) = (kib(&spec_out), kib(&both_out));
+    let per_kib = |xs: &[f64], n: f64| xs.iter().map(|x| x / n).collect::<Vec<_>>();
+    let (pk_spec, pk_both) = (per_kib(&r_spec, spec_kib), per_kib(&r_both, both_kib));
+    println!(
+        "regen CPU per KiB emitted: spec {}   spec+corpus {}   ratio {}   ({:.1} / {:.1} KiB emitted per method)",
+        us(pk_spec.clone()),
+        us(pk_both.clone()),
+        ratio(per_round(&pk_both, &pk_spec)),
+        spec_kib / spec_methods as f64,
+        both_kib / both_methods as f64
     );
     split_per_method(rounds, &spec_dirs, &both_dirs);
 }
