@@ -7,8 +7,8 @@
 //! the request it receives, and calls every method with the generated clients.
 
 use super::names::{self, Names, UNKNOWN_VARIANT};
-use super::str_lit;
 use super::types::TypeIndex;
+use super::{moved, str_lit, Moved};
 use crate::model::{Model, Streaming, Type};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -34,17 +34,25 @@ impl Sampler<'_, '_> {
         if depth >= MAX_DEPTH || message.fields.is_empty() {
             return quote!(types::#ty::default());
         }
-        let fields = message.fields.iter().zip(self.index.names.fields(name)).map(|(field, id)| {
-            let value = self.value(&field.ty, &field.name, depth + 1);
-            let is_collection = matches!(field.ty, Type::List { .. } | Type::Map { .. });
-            let boxed = self.index.is_boxed(&message.name, &field.name);
-            let value = if boxed { quote!(Box::new(#value)) } else { value };
-            if field.optional && !is_collection {
-                quote!(#id: Some(#value))
-            } else {
-                quote!(#id: #value)
-            }
-        });
+        // Each value is moved into the code around it (`moved`): nested messages are not copied per level.
+        let fields: Vec<Moved> = message
+            .fields
+            .iter()
+            .zip(self.index.names.fields(name))
+            .map(|(field, id)| {
+                let value = self.value(&field.ty, &field.name, depth + 1);
+                let is_collection = matches!(field.ty, Type::List { .. } | Type::Map { .. });
+                let boxed = self.index.is_boxed(&message.name, &field.name);
+                let value = if boxed {
+                    let value = moved(value);
+                    quote!(Box::new(#value))
+                } else {
+                    value
+                };
+                let value = moved(value);
+                moved(if field.optional && !is_collection { quote!(#id: Some(#value)) } else { quote!(#id: #value) })
+            })
+            .collect();
         let rest = if message.undocumented_fields.is_empty() { quote!() } else { quote!(..Default::default()) };
         quote!(types::#ty { #( #fields, )* #rest })
     }
@@ -76,10 +84,11 @@ impl Sampler<'_, '_> {
                     Type::Enum { name } if self.side == Side::Response => self.enum_value(name, true),
                     _ => first.clone(),
                 };
+                let (first, second) = (moved(first), moved(second));
                 quote!(Vec::from([#first, #second]))
             }
             Type::Map { value } => {
-                let v = self.value(value, wire, depth);
+                let v = moved(self.value(value, wire, depth));
                 quote!([("key".to_string(), #v)].into_iter().collect())
             }
         }
@@ -108,16 +117,16 @@ pub fn emit_samples(model: &Model, index: &TypeIndex) -> TokenStream {
             let (request_fn, response_fn) = (&method_names.request_fn, &method_names.response_fn);
             let request_ty = names.type_ident(&method.request);
             let response_ty = names.type_ident(&method.response);
-            let request = Sampler { index, side: Side::Request }.message(&method.request, 0);
-            let response = Sampler { index, side: Side::Response }.message(&method.response, 0);
+            let request = moved(Sampler { index, side: Side::Request }.message(&method.request, 0));
+            let response = moved(Sampler { index, side: Side::Response }.message(&method.response, 0));
             let request_doc = str_lit(&format!(" A filled `{}` for `{}`.", method.request, method.path));
             let response_doc = str_lit(&format!(" A filled `{}` for `{}`.", method.response, method.path));
-            fns.push(quote! {
+            fns.push(moved(quote! {
                 #[doc = #request_doc]
                 pub fn #request_fn() -> types::#request_ty { #request }
                 #[doc = #response_doc]
                 pub fn #response_fn() -> types::#response_ty { #response }
-            });
+            }));
         }
     }
     quote! {
