@@ -12,6 +12,8 @@ use super::{moved, str_lit, Moved};
 use crate::model::{Model, Streaming, Type};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
+use rustc_hash::FxHashMap;
+use std::cell::RefCell;
 
 /// How deep sample messages nest before fields are left at their defaults (recursive types).
 const MAX_DEPTH: usize = 5;
@@ -25,10 +27,26 @@ enum Side {
 struct Sampler<'a, 'm> {
     index: &'a TypeIndex<'m>,
     side: Side,
+    /// The sample of each message at each depth, built once: many methods share messages, and a copy of a sample
+    /// is cheap (its few top-level tokens; the braced fields are shared, not copied).
+    built: RefCell<FxHashMap<(&'m str, usize), TokenStream>>,
 }
 
-impl Sampler<'_, '_> {
-    fn message(&self, name: &str, depth: usize) -> TokenStream {
+impl<'a, 'm> Sampler<'a, 'm> {
+    fn new(index: &'a TypeIndex<'m>, side: Side) -> Self {
+        Sampler { index, side, built: RefCell::default() }
+    }
+
+    fn message(&self, name: &'m str, depth: usize) -> TokenStream {
+        if let Some(tokens) = self.built.borrow().get(&(name, depth)) {
+            return tokens.clone();
+        }
+        let tokens = self.build_message(name, depth);
+        self.built.borrow_mut().insert((name, depth), tokens.clone());
+        tokens
+    }
+
+    fn build_message(&self, name: &'m str, depth: usize) -> TokenStream {
         let ty = self.index.names.type_ident(name);
         let Some(message) = self.index.message(name) else { return quote!(types::#ty::default()) };
         if depth >= MAX_DEPTH || message.fields.is_empty() {
@@ -57,7 +75,7 @@ impl Sampler<'_, '_> {
         quote!(types::#ty { #( #fields, )* #rest })
     }
 
-    fn value(&self, ty: &Type, wire: &str, depth: usize) -> TokenStream {
+    fn value(&self, ty: &'m Type, wire: &str, depth: usize) -> TokenStream {
         match ty {
             Type::String => {
                 let s = str_lit(&format!("{wire}-value"));
@@ -108,17 +126,18 @@ impl Sampler<'_, '_> {
 }
 
 /// `tests/samples/mod.rs`: `{method}_request()` and `{method}_response()` for every method.
-pub fn emit_samples(model: &Model, index: &TypeIndex) -> TokenStream {
+pub fn emit_samples<'m>(model: &'m Model, index: &TypeIndex<'m>) -> TokenStream {
     let names = &index.names;
     let krate = &names.krate;
     let mut fns = Vec::new();
+    let (requests, responses) = (Sampler::new(index, Side::Request), Sampler::new(index, Side::Response));
     for (service, service_names) in model.services.iter().zip(&names.services) {
         for (method, method_names) in service.methods.iter().zip(&service_names.methods) {
             let (request_fn, response_fn) = (&method_names.request_fn, &method_names.response_fn);
             let request_ty = names.type_ident(&method.request);
             let response_ty = names.type_ident(&method.response);
-            let request = moved(Sampler { index, side: Side::Request }.message(&method.request, 0));
-            let response = moved(Sampler { index, side: Side::Response }.message(&method.response, 0));
+            let request = moved(requests.message(&method.request, 0));
+            let response = moved(responses.message(&method.response, 0));
             let request_doc = str_lit(&format!(" A filled `{}` for `{}`.", method.request, method.path));
             let response_doc = str_lit(&format!(" A filled `{}` for `{}`.", method.response, method.path));
             fns.push(moved(quote! {
