@@ -5,21 +5,49 @@
 //! `rustdoc::invalid_html_tags`, and an unlabelled code fence becomes a Rust doctest.
 
 use proc_macro2::{Delimiter, Group, Ident, Literal, Punct, Spacing, Span, TokenStream, TokenTree};
+use rustc_hash::FxHashMap;
 use std::borrow::Cow;
+use std::cell::RefCell;
 
 /// `#[doc = "..."]` attributes, one per line, for a cleaned description. Empty text gives nothing.
 pub fn doc_attrs(markdown: &str) -> TokenStream {
     // Built token by token (what `quote! { #( #[doc = #lines] )* }` makes), without an identifier check and a
     // copy of each literal per line: docs are most of the emitter's tokens.
-    let doc = Ident::new("doc", Span::call_site());
     let mut tokens = TokenStream::new();
-    clean_lines(markdown, |line| {
-        let lit = if line.is_empty() { Literal::string("") } else { doc_line(line) };
-        let attr = [TokenTree::Ident(doc.clone()), Punct::new('=', Spacing::Alone).into(), lit.into()];
-        let group = Group::new(Delimiter::Bracket, attr.into_iter().collect());
-        tokens.extend([TokenTree::Punct(Punct::new('#', Spacing::Alone)), group.into()]);
+    LINES.with(|groups| {
+        let mut groups = groups.borrow_mut();
+        clean_lines(markdown, |line| {
+            let group = match groups.get(line) {
+                Some(group) => group.clone(),
+                None => {
+                    let group = doc_group(line);
+                    groups.insert(line.into(), group.clone());
+                    group
+                }
+            };
+            tokens.extend([TokenTree::Punct(Punct::new('#', Spacing::Alone)), group.into()]);
+        });
     });
     tokens
+}
+
+thread_local! {
+    /// The `[doc = "..."]` group of every line written since [`forget_lines`]: about half the doc lines repeat
+    /// (blank lines, the doc examples' boilerplate, the enums'), and a copy of a group shares its tokens.
+    static LINES: RefCell<FxHashMap<Box<str>, Group>> = RefCell::new(FxHashMap::default());
+}
+
+/// Empties the doc line cache (each `emit` starts with an empty one: it holds one crate's lines at most).
+pub fn forget_lines() {
+    LINES.with(|groups| groups.borrow_mut().clear());
+}
+
+/// `[doc = "line"]`.
+fn doc_group(line: &str) -> Group {
+    let lit = if line.is_empty() { Literal::string("") } else { doc_line(line) };
+    let attr =
+        [TokenTree::Ident(Ident::new("doc", Span::call_site())), Punct::new('=', Spacing::Alone).into(), lit.into()];
+    Group::new(Delimiter::Bracket, attr.into_iter().collect())
 }
 
 /// One doc line as a raw string literal `r" line"` (a leading space, as `///` gives): the doc text is copied as

@@ -97,6 +97,7 @@ impl Default for EmitOptions {
 /// Every identifier comes from one naming pass over the whole model, made before any code is written.
 pub fn emit(model: &Model, options: &EmitOptions) -> Result<Emitted, EmitError> {
     check_references(model)?;
+    docs::forget_lines();
     let index = types::TypeIndex::new(model, &options.crate_name);
     let names = &index.names;
     let (types_root, type_modules) = types::plan_types(model, &index);
