@@ -24,7 +24,7 @@ pub struct TypeIndex<'m> {
     messages: BTreeMap<&'m str, &'m Message>,
     enums: BTreeMap<&'m str, &'m Enum>,
     /// Message fields that must be boxed to break a cycle: (message, field wire name).
-    boxed: BTreeSet<(String, String)>,
+    boxed: BTreeSet<(&'m str, &'m str)>,
     /// Where each message or enum is used, for docs: `request of /S/M`, `Runner.spec`.
     uses: BTreeMap<String, Vec<String>>,
 }
@@ -53,7 +53,7 @@ impl<'m> TypeIndex<'m> {
 
     /// Whether `message.field` (wire name) is boxed to break a cycle.
     pub fn is_boxed(&self, message: &str, field: &str) -> bool {
-        self.boxed.contains(&(message.to_string(), field.to_string()))
+        self.boxed.contains(&(message, field))
     }
 }
 
@@ -100,7 +100,7 @@ fn usage_doc(kind: &str, name: &str, index: &TypeIndex) -> String {
 }
 
 /// Finds message-typed (non-list) fields through which a message reaches itself; those get a `Box`.
-fn cyclic_fields(messages: &BTreeMap<&str, &Message>) -> BTreeSet<(String, String)> {
+fn cyclic_fields<'m>(messages: &BTreeMap<&str, &'m Message>) -> BTreeSet<(&'m str, &'m str)> {
     fn reaches(from: &str, target: &str, messages: &BTreeMap<&str, &Message>, seen: &mut BTreeSet<String>) -> bool {
         if !seen.insert(from.to_string()) {
             return false;
@@ -116,7 +116,7 @@ fn cyclic_fields(messages: &BTreeMap<&str, &Message>) -> BTreeSet<(String, Strin
         for field in &message.fields {
             if let Type::Message { name } = &field.ty {
                 if name == &message.name || reaches(name, &message.name, messages, &mut BTreeSet::new()) {
-                    boxed.insert((message.name.clone(), field.name.clone()));
+                    boxed.insert((message.name.as_str(), field.name.as_str()));
                 }
             }
         }
