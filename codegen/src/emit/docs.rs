@@ -5,21 +5,49 @@
 //! `rustdoc::invalid_html_tags`, and an unlabelled code fence becomes a Rust doctest.
 
 use proc_macro2::{Delimiter, Group, Ident, Literal, Punct, Spacing, Span, TokenStream, TokenTree};
+use rustc_hash::FxHashMap;
 use std::borrow::Cow;
+use std::cell::RefCell;
 
 /// `#[doc = "..."]` attributes, one per line, for a cleaned description. Empty text gives nothing.
 pub fn doc_attrs(markdown: &str) -> TokenStream {
     // Built token by token (what `quote! { #( #[doc = #lines] )* }` makes), without an identifier check and a
     // copy of each literal per line: docs are most of the emitter's tokens.
-    let doc = Ident::new("doc", Span::call_site());
     let mut tokens = TokenStream::new();
-    clean_lines(markdown, |line| {
-        let lit = if line.is_empty() { Literal::string("") } else { doc_line(line) };
-        let attr = [TokenTree::Ident(doc.clone()), Punct::new('=', Spacing::Alone).into(), lit.into()];
-        let group = Group::new(Delimiter::Bracket, attr.into_iter().collect());
-        tokens.extend([TokenTree::Punct(Punct::new('#', Spacing::Alone)), group.into()]);
+    LINES.with(|groups| {
+        let mut groups = groups.borrow_mut();
+        clean_lines(markdown, |line| {
+            let group = match groups.get(line) {
+                Some(group) => group.clone(),
+                None => {
+                    let group = doc_group(line);
+                    groups.insert(line.into(), group.clone());
+                    group
+                }
+            };
+            tokens.extend([TokenTree::Punct(Punct::new('#', Spacing::Alone)), group.into()]);
+        });
     });
     tokens
+}
+
+thread_local! {
+    /// The `[doc = "..."]` group of every line written since [`forget_lines`]: about half the doc lines repeat
+    /// (blank lines, the doc examples' boilerplate, the enums'), and a copy of a group shares its tokens.
+    static LINES: RefCell<FxHashMap<Box<str>, Group>> = RefCell::new(FxHashMap::default());
+}
+
+/// Empties the doc line cache (each `emit` starts with an empty one: it holds one crate's lines at most).
+pub fn forget_lines() {
+    LINES.with(|groups| groups.borrow_mut().clear());
+}
+
+/// `[doc = "line"]`.
+fn doc_group(line: &str) -> Group {
+    let lit = if line.is_empty() { Literal::string("") } else { doc_line(line) };
+    let attr =
+        [TokenTree::Ident(Ident::new("doc", Span::call_site())), Punct::new('=', Spacing::Alone).into(), lit.into()];
+    Group::new(Delimiter::Bracket, attr.into_iter().collect())
 }
 
 /// One doc line as a raw string literal `r" line"` (a leading space, as `///` gives): the doc text is copied as
@@ -99,82 +127,90 @@ fn clean_lines(markdown: &str, mut f: impl FnMut(&str)) {
 
 /// Escapes one line of prose outside code spans.
 fn clean_inline(line: &str) -> Cow<'_, str> {
-    // Most lines hold nothing to escape: those are used as they are (every case below starts at one of these).
-    if !line.bytes().any(|b| matches!(b, b'`' | b'\\' | b'[' | b']' | b'<' | b'>')) && !line.contains("http") {
+    // Every case below starts at one of these bytes (all ASCII: a position found by byte is a char boundary).
+    let special = |b: u8| matches!(b, b'`' | b'\\' | b'[' | b']' | b'<' | b'>');
+    // Most lines hold nothing to escape: those are used as they are.
+    if !line.bytes().any(special) && !line.contains("http") {
         return Cow::Borrowed(line);
     }
-    let chars: Vec<char> = line.chars().collect();
+    let bytes = line.as_bytes();
     let mut out = String::with_capacity(line.len() + 8);
     let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        match c {
-            '`' => {
+    while i < bytes.len() {
+        match bytes[i] {
+            b'`' => {
                 // Copy a whole code span verbatim: a run of n backticks up to the next run of n.
-                let run = chars[i..].iter().take_while(|&&c| c == '`').count();
-                let close = find_backtick_run(&chars, i + run, run);
+                let run = backtick_run(bytes, i);
+                let close = find_backtick_run(bytes, i + run, run);
                 let end = close.map_or(i + run, |j| j + run);
-                out.extend(&chars[i..end]);
+                out.push_str(&line[i..end]);
                 i = end;
             }
-            '\\' if i + 1 < chars.len() => {
-                out.push(c);
-                out.push(chars[i + 1]);
-                i += 2;
+            b'\\' if i + 1 < bytes.len() => {
+                // The backslash and the whole character after it.
+                let end = i + 1 + line[i + 1..].chars().next().map_or(0, char::len_utf8);
+                out.push_str(&line[i..end]);
+                i = end;
             }
-            '[' => {
-                if let Some(end) = markdown_link_end(&chars, i) {
-                    let link: String = chars[i..end].iter().collect();
-                    out.push_str(&link);
+            b'[' => {
+                if let Some(end) = markdown_link_end(line, i) {
+                    out.push_str(&line[i..end]);
                     i = end;
                 } else {
                     out.push_str("\\[");
                     i += 1;
                 }
             }
-            ']' => {
+            b']' => {
                 out.push_str("\\]");
                 i += 1;
             }
-            '<' => {
-                if let Some(end) = autolink_end(&chars, i) {
-                    out.extend(&chars[i..end]);
+            b'<' => {
+                if let Some(end) = autolink_end(line, i) {
+                    out.push_str(&line[i..end]);
                     i = end;
                 } else {
                     out.push_str("\\<");
                     i += 1;
                 }
             }
-            '>' => {
+            b'>' => {
                 out.push_str("\\>");
                 i += 1;
             }
-            'h' if starts_with(&chars, i, "http://") || starts_with(&chars, i, "https://") => {
-                let end = url_end(&chars, i);
+            b'h' if is_url_start(line, i) => {
+                let end = url_end(line, i);
                 out.push('<');
-                out.extend(&chars[i..end]);
+                out.push_str(&line[i..end]);
                 out.push('>');
                 i = end;
             }
             _ => {
-                out.push(c);
-                i += 1;
+                // Plain text up to the next byte that may start a case above, copied at once.
+                let end =
+                    bytes[i + 1..].iter().position(|&b| special(b) || b == b'h').map_or(bytes.len(), |n| i + 1 + n);
+                out.push_str(&line[i..end]);
+                i = end;
             }
         }
     }
     Cow::Owned(out)
 }
 
-fn starts_with(chars: &[char], at: usize, needle: &str) -> bool {
-    let n: Vec<char> = needle.chars().collect();
-    chars.len() >= at + n.len() && chars[at..at + n.len()] == n[..]
+fn is_url_start(line: &str, at: usize) -> bool {
+    line[at..].starts_with("http://") || line[at..].starts_with("https://")
 }
 
-fn find_backtick_run(chars: &[char], from: usize, len: usize) -> Option<usize> {
+/// The number of backticks from `at` on.
+fn backtick_run(bytes: &[u8], at: usize) -> usize {
+    bytes[at..].iter().take_while(|&&b| b == b'`').count()
+}
+
+fn find_backtick_run(bytes: &[u8], from: usize, len: usize) -> Option<usize> {
     let mut j = from;
-    while j < chars.len() {
-        if chars[j] == '`' {
-            let run = chars[j..].iter().take_while(|&&c| c == '`').count();
+    while j < bytes.len() {
+        if bytes[j] == b'`' {
+            let run = backtick_run(bytes, j);
             if run == len {
                 return Some(j);
             }
@@ -186,39 +222,38 @@ fn find_backtick_run(chars: &[char], from: usize, len: usize) -> Option<usize> {
     None
 }
 
-/// End (exclusive) of `[text](url)` starting at `start`, if it is one.
-fn markdown_link_end(chars: &[char], start: usize) -> Option<usize> {
-    let close = chars[start + 1..].iter().position(|&c| c == ']')? + start + 1;
-    if chars[start + 1..close].contains(&'[') || chars.get(close + 1) != Some(&'(') {
+/// End (exclusive, a byte index) of `[text](url)` starting at `start`, if it is one.
+fn markdown_link_end(line: &str, start: usize) -> Option<usize> {
+    let bytes = line.as_bytes();
+    let close = bytes[start + 1..].iter().position(|&b| b == b']')? + start + 1;
+    if bytes[start + 1..close].contains(&b'[') || bytes.get(close + 1) != Some(&b'(') {
         return None;
     }
-    let paren = chars[close + 2..].iter().position(|&c| c == ')')? + close + 2;
-    if chars[close + 2..paren].iter().any(|c| c.is_whitespace()) {
+    let paren = bytes[close + 2..].iter().position(|&b| b == b')')? + close + 2;
+    if line[close + 2..paren].chars().any(char::is_whitespace) {
         return None;
     }
     Some(paren + 1)
 }
 
-/// End (exclusive) of `<https://...>` starting at `start`, if it is one.
-fn autolink_end(chars: &[char], start: usize) -> Option<usize> {
-    if !(starts_with(chars, start + 1, "http://") || starts_with(chars, start + 1, "https://")) {
+/// End (exclusive, a byte index) of `<https://...>` starting at `start`, if it is one.
+fn autolink_end(line: &str, start: usize) -> Option<usize> {
+    if !is_url_start(line, start + 1) {
         return None;
     }
-    let close = chars[start..].iter().position(|&c| c == '>')? + start;
-    if chars[start..close].iter().any(|c| c.is_whitespace()) {
+    let close = line.as_bytes()[start..].iter().position(|&b| b == b'>')? + start;
+    if line[start..close].chars().any(char::is_whitespace) {
         return None;
     }
     Some(close + 1)
 }
 
 /// A bare URL ends at whitespace or a closing bracket; trailing punctuation is not part of it.
-fn url_end(chars: &[char], start: usize) -> usize {
-    let mut end = start;
-    while end < chars.len() && !chars[end].is_whitespace() && !matches!(chars[end], ')' | ']' | '>' | '"' | '\'' | '`')
-    {
-        end += 1;
-    }
-    while end > start && matches!(chars[end - 1], '.' | ',' | ';' | ':' | '!' | '?') {
+fn url_end(line: &str, start: usize) -> usize {
+    let stop = |c: char| c.is_whitespace() || matches!(c, ')' | ']' | '>' | '"' | '\'' | '`');
+    let mut end = line[start..].char_indices().find(|&(_, c)| stop(c)).map_or(line.len(), |(n, _)| start + n);
+    // ASCII punctuation: the byte before `end` is one only if the character is.
+    while end > start && matches!(line.as_bytes()[end - 1], b'.' | b',' | b';' | b':' | b'!' | b'?') {
         end -= 1;
     }
     end

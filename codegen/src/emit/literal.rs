@@ -1,8 +1,8 @@
 //! A request example (a JSON value the parser read against the request type) as a Rust
 //! expression, for the examples in the client methods' rustdoc.
 
-use super::str_lit;
 use super::types::TypeIndex;
+use super::{moved, str_lit};
 use crate::model::{Message, Type};
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -31,12 +31,19 @@ impl LiteralWriter<'_, '_> {
             if v.is_null() {
                 continue;
             }
+            // Nested values are moved into the code around them (`moved`), not copied per level.
             let mut expr = self.value(&field.ty, v)?;
             if self.index.is_boxed(&message.name, &field.name) {
-                expr = quote!(Box::new(#expr));
+                let inner = moved(expr);
+                expr = quote!(Box::new(#inner));
             }
             let is_collection = matches!(field.ty, Type::List { .. } | Type::Map { .. });
-            fields.push(if field.optional && !is_collection { quote!(#id: Some(#expr)) } else { quote!(#id: #expr) });
+            let expr = moved(expr);
+            fields.push(moved(if field.optional && !is_collection {
+                quote!(#id: Some(#expr))
+            } else {
+                quote!(#id: #expr)
+            }));
         }
         let rest = if fields.len() < message.fields.len() || !message.undocumented_fields.is_empty() {
             quote!(..Default::default())
@@ -104,7 +111,7 @@ impl LiteralWriter<'_, '_> {
             }
             (Type::Message { name }, v) => self.message(name, v)?,
             (Type::List { item }, Value::Array(items)) => {
-                let items = items.iter().map(|v| self.value(item, v)).collect::<Option<Vec<_>>>()?;
+                let items = items.iter().map(|v| self.value(item, v).map(moved)).collect::<Option<Vec<_>>>()?;
                 quote!(vec![#( #items ),*])
             }
             (Type::Map { value: inner }, Value::Object(map)) => {
@@ -112,7 +119,8 @@ impl LiteralWriter<'_, '_> {
                     .iter()
                     .map(|(k, v)| {
                         let k = str_lit(k);
-                        self.value(inner, v).map(|v| quote!((#k.to_string(), #v)))
+                        let v = moved(self.value(inner, v)?);
+                        Some(moved(quote!((#k.to_string(), #v))))
                     })
                     .collect::<Option<Vec<_>>>()?;
                 quote!([#( #entries ),*].into_iter().collect())

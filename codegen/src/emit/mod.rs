@@ -14,7 +14,8 @@ mod types;
 
 use crate::model::Model;
 use proc_macro2::{Literal, TokenStream};
-use quote::quote;
+use quote::{quote, ToTokens};
+use std::cell::Cell;
 use std::fmt;
 
 /// The first line of every file regen owns; regen only removes files that carry it.
@@ -96,6 +97,7 @@ impl Default for EmitOptions {
 /// Every identifier comes from one naming pass over the whole model, made before any code is written.
 pub fn emit(model: &Model, options: &EmitOptions) -> Result<Emitted, EmitError> {
     check_references(model)?;
+    docs::forget_lines();
     let index = types::TypeIndex::new(model, &options.crate_name);
     let names = &index.names;
     let (types_root, type_modules) = types::plan_types(model, &index);
@@ -239,6 +241,20 @@ pub(crate) fn str_lit(s: &str) -> Literal {
         }
     }
     Literal::string(s)
+}
+
+/// Tokens that `quote!` moves into its output: `#x` of a `TokenStream` copies every token of it (`to_tokens`
+/// only borrows), and nested code would be copied once per level. Interpolated once; a second use panics.
+pub(crate) struct Moved(Cell<Option<TokenStream>>);
+
+pub(crate) fn moved(tokens: TokenStream) -> Moved {
+    Moved(Cell::new(Some(tokens)))
+}
+
+impl ToTokens for Moved {
+    fn to_tokens(&self, out: &mut TokenStream) {
+        out.extend(self.0.take().expect("moved tokens are interpolated once"));
+    }
 }
 
 /// Parses and formats one file and puts the header on top.

@@ -233,11 +233,14 @@ fn ascii_words(s: &str, mut word: impl FnMut(&str)) {
 /// The identifier for a base name: `_` before a leading digit, keywords escaped (a raw identifier
 /// where `raw` allows it and Rust does, else a trailing underscore).
 pub fn finish(base: &str, raw: bool) -> String {
+    // No keyword is longer than 8 bytes: most names skip the two lists.
+    let short = base.len() <= 8;
+    let keyword = short && KEYWORDS.contains(&base);
     if base.starts_with(|c: char| c.is_ascii_digit()) {
         format!("_{base}")
-    } else if NON_RAW.contains(&base) || (!raw && KEYWORDS.contains(&base)) {
+    } else if (short && NON_RAW.contains(&base)) || (!raw && keyword) {
         format!("{base}_")
-    } else if KEYWORDS.contains(&base) {
+    } else if keyword {
         format!("r#{base}")
     } else {
         base.to_string()
@@ -727,6 +730,8 @@ mod tests {
         assert_eq!(id("ref", Style::Snake), "r#ref");
         assert_eq!(id("plain", Style::Snake), "plain");
         assert_eq!(finish("type", false), "type_");
+        // `finish` looks only names of up to 8 bytes up in the lists.
+        assert!(KEYWORDS.iter().chain(NON_RAW).all(|k| k.len() <= 8));
     }
 
     #[test]

@@ -7,11 +7,13 @@
 //! the request it receives, and calls every method with the generated clients.
 
 use super::names::{self, Names, UNKNOWN_VARIANT};
-use super::str_lit;
 use super::types::TypeIndex;
+use super::{moved, str_lit, Moved};
 use crate::model::{Model, Streaming, Type};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
+use rustc_hash::FxHashMap;
+use std::cell::RefCell;
 
 /// How deep sample messages nest before fields are left at their defaults (recursive types).
 const MAX_DEPTH: usize = 5;
@@ -25,31 +27,55 @@ enum Side {
 struct Sampler<'a, 'm> {
     index: &'a TypeIndex<'m>,
     side: Side,
+    /// The sample of each message at each depth, built once: many methods share messages, and a copy of a sample
+    /// is cheap (its few top-level tokens; the braced fields are shared, not copied).
+    built: RefCell<FxHashMap<(&'m str, usize), TokenStream>>,
 }
 
-impl Sampler<'_, '_> {
-    fn message(&self, name: &str, depth: usize) -> TokenStream {
+impl<'a, 'm> Sampler<'a, 'm> {
+    fn new(index: &'a TypeIndex<'m>, side: Side) -> Self {
+        Sampler { index, side, built: RefCell::default() }
+    }
+
+    fn message(&self, name: &'m str, depth: usize) -> TokenStream {
+        if let Some(tokens) = self.built.borrow().get(&(name, depth)) {
+            return tokens.clone();
+        }
+        let tokens = self.build_message(name, depth);
+        self.built.borrow_mut().insert((name, depth), tokens.clone());
+        tokens
+    }
+
+    fn build_message(&self, name: &'m str, depth: usize) -> TokenStream {
         let ty = self.index.names.type_ident(name);
         let Some(message) = self.index.message(name) else { return quote!(types::#ty::default()) };
         if depth >= MAX_DEPTH || message.fields.is_empty() {
             return quote!(types::#ty::default());
         }
-        let fields = message.fields.iter().zip(self.index.names.fields(name)).map(|(field, id)| {
-            let value = self.value(&field.ty, &field.name, depth + 1);
-            let is_collection = matches!(field.ty, Type::List { .. } | Type::Map { .. });
-            let boxed = self.index.is_boxed(&message.name, &field.name);
-            let value = if boxed { quote!(Box::new(#value)) } else { value };
-            if field.optional && !is_collection {
-                quote!(#id: Some(#value))
-            } else {
-                quote!(#id: #value)
-            }
-        });
+        // Each value is moved into the code around it (`moved`): nested messages are not copied per level.
+        let fields: Vec<Moved> = message
+            .fields
+            .iter()
+            .zip(self.index.names.fields(name))
+            .map(|(field, id)| {
+                let value = self.value(&field.ty, &field.name, depth + 1);
+                let is_collection = matches!(field.ty, Type::List { .. } | Type::Map { .. });
+                let boxed = self.index.is_boxed(&message.name, &field.name);
+                let value = if boxed {
+                    let value = moved(value);
+                    quote!(Box::new(#value))
+                } else {
+                    value
+                };
+                let value = moved(value);
+                moved(if field.optional && !is_collection { quote!(#id: Some(#value)) } else { quote!(#id: #value) })
+            })
+            .collect();
         let rest = if message.undocumented_fields.is_empty() { quote!() } else { quote!(..Default::default()) };
         quote!(types::#ty { #( #fields, )* #rest })
     }
 
-    fn value(&self, ty: &Type, wire: &str, depth: usize) -> TokenStream {
+    fn value(&self, ty: &'m Type, wire: &str, depth: usize) -> TokenStream {
         match ty {
             Type::String => {
                 let s = str_lit(&format!("{wire}-value"));
@@ -76,10 +102,11 @@ impl Sampler<'_, '_> {
                     Type::Enum { name } if self.side == Side::Response => self.enum_value(name, true),
                     _ => first.clone(),
                 };
+                let (first, second) = (moved(first), moved(second));
                 quote!(Vec::from([#first, #second]))
             }
             Type::Map { value } => {
-                let v = self.value(value, wire, depth);
+                let v = moved(self.value(value, wire, depth));
                 quote!([("key".to_string(), #v)].into_iter().collect())
             }
         }
@@ -99,25 +126,26 @@ impl Sampler<'_, '_> {
 }
 
 /// `tests/samples/mod.rs`: `{method}_request()` and `{method}_response()` for every method.
-pub fn emit_samples(model: &Model, index: &TypeIndex) -> TokenStream {
+pub fn emit_samples<'m>(model: &'m Model, index: &TypeIndex<'m>) -> TokenStream {
     let names = &index.names;
     let krate = &names.krate;
     let mut fns = Vec::new();
+    let (requests, responses) = (Sampler::new(index, Side::Request), Sampler::new(index, Side::Response));
     for (service, service_names) in model.services.iter().zip(&names.services) {
         for (method, method_names) in service.methods.iter().zip(&service_names.methods) {
             let (request_fn, response_fn) = (&method_names.request_fn, &method_names.response_fn);
             let request_ty = names.type_ident(&method.request);
             let response_ty = names.type_ident(&method.response);
-            let request = Sampler { index, side: Side::Request }.message(&method.request, 0);
-            let response = Sampler { index, side: Side::Response }.message(&method.response, 0);
+            let request = moved(requests.message(&method.request, 0));
+            let response = moved(responses.message(&method.response, 0));
             let request_doc = str_lit(&format!(" A filled `{}` for `{}`.", method.request, method.path));
             let response_doc = str_lit(&format!(" A filled `{}` for `{}`.", method.response, method.path));
-            fns.push(quote! {
+            fns.push(moved(quote! {
                 #[doc = #request_doc]
                 pub fn #request_fn() -> types::#request_ty { #request }
                 #[doc = #response_doc]
                 pub fn #response_fn() -> types::#response_ty { #response }
-            });
+            }));
         }
     }
     quote! {

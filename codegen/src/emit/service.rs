@@ -5,7 +5,7 @@ use super::docs::doc_attrs;
 use super::literal::LiteralWriter;
 use super::names::{MethodNames, ServiceNames};
 use super::types::TypeIndex;
-use super::{str_lit, EmitError};
+use super::{moved, str_lit, EmitError};
 use crate::model::{Method, Service, Streaming, Type};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -25,17 +25,18 @@ pub fn emit_service(
 ) -> Result<TokenStream, EmitError> {
     let constants = service.methods.iter().zip(&names.methods).map(|(m, MethodNames { constant, .. })| {
         let path = str_lit(&m.path);
-        let doc = doc_attrs(&format!("`{}`", m.name));
-        quote!(#doc pub const #constant: &str = #path;)
+        let doc = moved(doc_attrs(&format!("`{}`", m.name)));
+        moved(quote!(#doc pub const #constant: &str = #path;))
     });
-    let client = emit_client(service, names, index, examples)?;
-    let server = emit_server(service, names, index);
+    // The client, the server and every doc are moved into the file's code (`moved`), not copied.
+    let client = moved(emit_client(service, names, index, examples)?);
+    let server = moved(emit_server(service, names, index));
     let module_doc = format!(
         "`{}`: procedure paths, the client (feature `client`) and the server trait (feature `server`).",
         service.name
     );
     let service_path = str_lit(&format!("/{}/", service.name));
-    let names_doc = doc_attrs(&format!("Procedure paths of `{}`, as the router matches them.", service.name));
+    let names_doc = moved(doc_attrs(&format!("Procedure paths of `{}`, as the router matches them.", service.name)));
     let module_doc = module_doc.lines().map(|l| str_lit(&format!(" {l}")));
     Ok(quote! {
         #( #![doc = #module_doc] )*
@@ -130,7 +131,7 @@ fn emit_client(
 ) -> Result<TokenStream, EmitError> {
     let client = &names.client;
     let client_doc =
-        doc_attrs(&format!("Client for `{}`. Cheap to clone: clones share one connection pool.", service.name));
+        moved(doc_attrs(&format!("Client for `{}`. Cheap to clone: clones share one connection pool.", service.name)));
     let mut methods = Vec::new();
     for (method, method_names) in service.methods.iter().zip(&names.methods) {
         let MethodNames { func, constant, .. } = method_names;
@@ -146,15 +147,15 @@ fn emit_client(
                 doc.push_str("\n\n# Example\n\n");
                 doc.push_str(&example);
             }
-            let docs = doc_attrs(&doc);
+            let docs = moved(doc_attrs(&doc));
             let deprecated = deprecated_attr(method);
-            methods.push(quote! {
+            methods.push(moved(quote! {
                 #docs
                 #deprecated
                 pub fn #func(&self, request: #request) -> ::gitpod_runtime::client::ResponseStream<#response> {
                     self.transport.server_stream(procedures::#constant, &request)
                 }
-            });
+            }));
             continue;
         }
         // A create sent twice makes two resources: retry it only when it surely was not processed.
@@ -171,18 +172,18 @@ fn emit_client(
             doc.push_str("\n\n# Example\n\n");
             doc.push_str(&example);
         }
-        let docs = doc_attrs(&doc);
+        let docs = moved(doc_attrs(&doc));
         let deprecated = deprecated_attr(method);
         let lints = name_lints(func);
         // `func_with_response`: the same call, with the answer's status, headers and request id.
         let with_response = &method_names.with_response;
         let call_with_response = quote::format_ident!("{call}_with_response");
-        let with_response_doc = doc_attrs(&format!(
+        let with_response_doc = moved(doc_attrs(&format!(
             "[`{0}`](Self::{0}), returning the message with the HTTP status, the response headers and the \
              request id (`x-request-id`).",
             func.to_string().trim_start_matches("r#")
-        ));
-        methods.push(quote! {
+        )));
+        methods.push(moved(quote! {
             #docs
             #deprecated
             #lints
@@ -198,9 +199,9 @@ fn emit_client(
             ) -> Result<::gitpod_runtime::client::Response<#response>, ::gitpod_runtime::Error> {
                 self.transport.#call_with_response(procedures::#constant, &request).await
             }
-        });
+        }));
         if method.pagination.is_some() {
-            methods.push(emit_stream_method(method, method_names, index)?);
+            methods.push(moved(emit_stream_method(method, method_names, index)?));
         }
     }
     Ok(quote! {
@@ -316,17 +317,17 @@ fn next_token_expr(index: &TypeIndex, message: &str, path: &str) -> Result<Token
 
 fn emit_server(service: &Service, names: &ServiceNames, index: &TypeIndex) -> TokenStream {
     let trait_name = &names.trait_name;
-    let trait_doc = doc_attrs(&format!(
+    let trait_doc = moved(doc_attrs(&format!(
         "The server side of `{0}`: implement the methods you serve, then [`router`] or [`register`] it.\n\n\
          Every method has a default body that answers `unimplemented`, so a method added to the reference \
          never breaks an existing implementation.",
         service.name
-    ));
+    )));
     let mut trait_methods = Vec::new();
     let mut routes = Vec::new();
     for (method, MethodNames { func, constant, .. }) in service.methods.iter().zip(&names.methods) {
         let (request, response) = method_types(method, index);
-        let docs = doc_attrs(&server_method_doc(method));
+        let docs = moved(doc_attrs(&server_method_doc(method)));
         let deprecated = deprecated_attr(method);
         let lints = name_lints(func);
         // A server-streaming method answers a stream of messages and is registered as one.
@@ -336,7 +337,7 @@ fn emit_server(service: &Service, names: &ServiceNames, index: &TypeIndex) -> To
             let paged = method.pagination.is_some();
             (quote!(#response), format_ident!("unary"), quote!(#paged,))
         };
-        trait_methods.push(quote! {
+        trait_methods.push(moved(quote! {
             #docs
             #deprecated
             #lints
@@ -348,8 +349,8 @@ fn emit_server(service: &Service, names: &ServiceNames, index: &TypeIndex) -> To
                 let _ = (context, request);
                 ::std::future::ready(Err(::gitpod_runtime::ConnectError::unimplemented(procedures::#constant)))
             }
-        });
-        routes.push(quote! {
+        }));
+        routes.push(moved(quote! {
             .#register(procedures::#constant, #paged {
                 let service = service.clone();
                 move |context, request: #request| {
@@ -357,10 +358,10 @@ fn emit_server(service: &Service, names: &ServiceNames, index: &TypeIndex) -> To
                     async move { service.#func(context, request).await }
                 }
             })
-        });
+        }));
     }
-    let register_doc = doc_attrs(&format!("Adds every method of `{}` to `router`.", service.name));
-    let router_doc = doc_attrs(&format!("An axum router that serves `{}` with `service`.", service.name));
+    let register_doc = moved(doc_attrs(&format!("Adds every method of `{}` to `router`.", service.name)));
+    let router_doc = moved(doc_attrs(&format!("An axum router that serves `{}` with `service`.", service.name)));
     quote! {
         #[cfg(feature = "server")]
         #trait_doc
@@ -402,7 +403,7 @@ impl ExampleWriter<'_, '_> {
             .or_else(|| Some(("", examples.python_args.as_ref()?)))?;
         let krate = &self.index.names.krate;
         let writer = LiteralWriter { index: self.index, types: quote!(types), krate: krate.clone() };
-        let request = writer.message(&method.request, value)?;
+        let request = moved(writer.message(&method.request, value)?);
         let client = &names.client;
         // Formatted inside a short wrapper so prettyplease lays out only the body.
         let call = if method.streaming == Streaming::Server {
@@ -418,6 +419,7 @@ impl ExampleWriter<'_, '_> {
                 println!("{response:?}");
             }
         };
+        let call = moved(call);
         let file: syn::File = syn::parse2(quote! {
             fn f() {
                 use #krate::types;

@@ -3,7 +3,7 @@
 use super::docs::doc_attrs;
 use super::names::{self, Names, UNDOCUMENTED_FIELD, UNKNOWN_VARIANT};
 use super::secrets::is_secret_field;
-use super::str_lit;
+use super::{moved, str_lit, Moved};
 use crate::model::{Enum, Field, Message, Model, Type};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -24,7 +24,7 @@ pub struct TypeIndex<'m> {
     messages: BTreeMap<&'m str, &'m Message>,
     enums: BTreeMap<&'m str, &'m Enum>,
     /// Message fields that must be boxed to break a cycle: (message, field wire name).
-    boxed: BTreeSet<(String, String)>,
+    boxed: BTreeSet<(&'m str, &'m str)>,
     /// Where each message or enum is used, for docs: `request of /S/M`, `Runner.spec`.
     uses: BTreeMap<String, Vec<String>>,
 }
@@ -53,7 +53,7 @@ impl<'m> TypeIndex<'m> {
 
     /// Whether `message.field` (wire name) is boxed to break a cycle.
     pub fn is_boxed(&self, message: &str, field: &str) -> bool {
-        self.boxed.contains(&(message.to_string(), field.to_string()))
+        self.boxed.contains(&(message, field))
     }
 }
 
@@ -100,7 +100,7 @@ fn usage_doc(kind: &str, name: &str, index: &TypeIndex) -> String {
 }
 
 /// Finds message-typed (non-list) fields through which a message reaches itself; those get a `Box`.
-fn cyclic_fields(messages: &BTreeMap<&str, &Message>) -> BTreeSet<(String, String)> {
+fn cyclic_fields<'m>(messages: &BTreeMap<&str, &'m Message>) -> BTreeSet<(&'m str, &'m str)> {
     fn reaches(from: &str, target: &str, messages: &BTreeMap<&str, &Message>, seen: &mut BTreeSet<String>) -> bool {
         if !seen.insert(from.to_string()) {
             return false;
@@ -116,7 +116,7 @@ fn cyclic_fields(messages: &BTreeMap<&str, &Message>) -> BTreeSet<(String, Strin
         for field in &message.fields {
             if let Type::Message { name } = &field.ty {
                 if name == &message.name || reaches(name, &message.name, messages, &mut BTreeSet::new()) {
-                    boxed.insert((message.name.clone(), field.name.clone()));
+                    boxed.insert((message.name.as_str(), field.name.as_str()));
                 }
             }
         }
@@ -147,12 +147,12 @@ fn rust_type(ty: &Type, names: &Names) -> RustType {
         }
         Type::List { item } => {
             let inner = rust_type(item, names);
-            let ty = inner.ty;
+            let ty = moved(inner.ty);
             RustType { ty: quote!(Vec<#ty>), adapter: inner.adapter.map(|a| format!("Vec<{a}>")) }
         }
         Type::Map { value } => {
             let inner = rust_type(value, names);
-            let ty = inner.ty;
+            let ty = moved(inner.ty);
             RustType {
                 ty: quote!(::std::collections::BTreeMap<String, #ty>),
                 adapter: inner.adapter.map(|a| format!("::std::collections::BTreeMap<::serde_with::Same, {a}>")),
@@ -285,11 +285,12 @@ fn emit_message(message: &Message, index: &TypeIndex) -> TokenStream {
         let aliases: Vec<String> = message.aliases.iter().map(|a| format!("`{a}`")).collect();
         doc.push_str(&format!("\n\nThe reference also calls this {}.", aliases.join(", ")));
     }
-    let docs = doc_attrs(&doc);
+    // The docs, fields and impl are moved into the struct's code (`moved`), not copied.
+    let docs = moved(doc_attrs(&doc));
     let rust_names = index.names.fields(&message.name);
     let wire_names: BTreeSet<&str> = message.fields.iter().map(|f| f.name.as_str()).collect();
     let mut needs_serde_as = false;
-    let fields: Vec<TokenStream> = message
+    let fields: Vec<Moved> = message
         .fields
         .iter()
         .zip(rust_names)
@@ -297,10 +298,10 @@ fn emit_message(message: &Message, index: &TypeIndex) -> TokenStream {
             let boxed = index.is_boxed(&message.name, &field.name);
             let (tokens, uses_adapter) = emit_field(field, rust_name, boxed, &wire_names, &index.names);
             needs_serde_as |= uses_adapter;
-            tokens
+            moved(tokens)
         })
         .collect();
-    let undocumented = emit_undocumented_field(message);
+    let undocumented = moved(emit_undocumented_field(message));
     // Secrets, and the values of undocumented fields (which may be secrets), stay out of `Debug`.
     let has_secret =
         message.fields.iter().any(|f| is_secret_field(&message.name, f)) || !message.undocumented_fields.is_empty();
@@ -308,7 +309,7 @@ fn emit_message(message: &Message, index: &TypeIndex) -> TokenStream {
     let serde_as = if needs_serde_as { quote!(#[::serde_with::serde_as]) } else { quote!() };
     let has_option = message.fields.iter().any(|f| f.optional && !matches!(f.ty, Type::List { .. } | Type::Map { .. }));
     let skip_none = if has_option { quote!(#[::serde_with::skip_serializing_none]) } else { quote!() };
-    let debug_impl = if has_secret { emit_redacted_debug(message, &name, rust_names) } else { quote!() };
+    let debug_impl = moved(if has_secret { emit_redacted_debug(message, &name, rust_names) } else { quote!() });
     quote! {
         #docs
         #serde_as
@@ -333,7 +334,12 @@ fn emit_field(
 ) -> (TokenStream, bool) {
     let wire = &field.name;
     let RustType { ty, adapter } = rust_type(&field.ty, names);
-    let ty = if boxed { quote!(Box<#ty>) } else { ty };
+    let ty = if boxed {
+        let ty = moved(ty);
+        quote!(Box<#ty>)
+    } else {
+        ty
+    };
     let is_list = matches!(field.ty, Type::List { .. } | Type::Map { .. });
     let is_message = matches!(field.ty, Type::Message { .. });
     let optional = field.optional && !is_list;
@@ -352,6 +358,7 @@ fn emit_field(
     // ProtoJSON omits unset fields; `null` means unset, so non-optional fields read null as default.
     // (`skip_serializing_none` on the struct omits unset options.)
     let (full_ty, skip, as_adapter) = if optional {
+        let ty = moved(ty);
         (quote!(Option<#ty>), String::new(), adapter.map(|a| format!("Option<{a}>")))
     } else if is_list {
         let skip = if matches!(field.ty, Type::Map { .. }) {
@@ -386,7 +393,7 @@ fn emit_field(
     if field.required_marker {
         doc.push_str("\n\nThe server requires this field.");
     }
-    let docs = doc_attrs(&doc);
+    let (docs, full_ty) = (moved(doc_attrs(&doc)), moved(full_ty));
     let deprecated = if field.deprecated { quote!(#[deprecated]) } else { quote!() };
     (
         quote! {
@@ -461,7 +468,7 @@ fn emit_redacted_debug(message: &Message, name: &proc_macro2::Ident, rust_names:
 fn emit_enum(e: &Enum, index: &TypeIndex) -> TokenStream {
     let name = index.names.type_ident(&e.name);
     let doc = if e.doc.trim().is_empty() { usage_doc("enum", &e.name, index) } else { e.doc.clone() };
-    let docs = doc_attrs(&doc);
+    let docs = moved(doc_attrs(&doc));
     let variants = index.names.variants(&e.name);
     // Each wire name is spelled three times: one literal, cloned.
     let wire: Vec<proc_macro2::Literal> = e.values.iter().map(|v| str_lit(v)).collect();
@@ -469,9 +476,10 @@ fn emit_enum(e: &Enum, index: &TypeIndex) -> TokenStream {
     let unknown = format_ident!("{}", UNKNOWN_VARIANT);
     let indices = (0..variants.len()).map(proc_macro2::Literal::usize_unsuffixed);
     let variant_defs = variants.iter().zip(&e.values).enumerate().map(|(i, (v, w))| {
-        let doc = doc_attrs(&if w.is_empty() { "`\"\"` (the empty string)".to_string() } else { format!("`{w}`") });
+        let doc =
+            moved(doc_attrs(&if w.is_empty() { "`\"\"` (the empty string)".to_string() } else { format!("`{w}`") }));
         let default = if i == 0 { quote!(#[default]) } else { quote!() };
-        quote!(#doc #default #v,)
+        moved(quote!(#doc #default #v,))
     });
     quote! {
         #docs
