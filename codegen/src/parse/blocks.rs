@@ -449,7 +449,8 @@ mod tests {
     /// other ASCII whitespace, non-ASCII letters and Unicode whitespace, at every position.
     #[test]
     fn collapse_matches_the_per_byte_map_on_generated_texts() {
-        let pieces = ["a", "bc", " ", " ", "  ", "\n", "\t", "\r\n", "é", "\u{a0}", "\u{85}", "\u{3000}", "\u{0}", "日"];
+        let pieces =
+            ["a", "bc", " ", " ", "  ", "\n", "\t", "\r\n", "é", "\u{a0}", "\u{85}", "\u{3000}", "\u{0}", "日"];
         let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
         let mut next = move || {
             state ^= state << 13;

@@ -127,9 +127,12 @@ fn entries(page: &Page, body: &[Node], warnings: &mut Vec<Diagnostic>) -> Vec<En
                 warnings.push(page.warning(*offset, format!("item `{h}`: {note}")));
             }
             match parsed {
-                Some(head) => {
-                    out.push(Entry { head, text: text.as_str().into(), offset: *offset, indent: indent_at(page, *offset) })
-                }
+                Some(head) => out.push(Entry {
+                    head,
+                    text: text.as_str().into(),
+                    offset: *offset,
+                    indent: indent_at(page, *offset),
+                }),
                 None => warnings.push(
                     page.warning(*offset, format!("item `{h}` is not a field, enum value or type header; ignored")),
                 ),
