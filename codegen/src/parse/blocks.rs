@@ -73,6 +73,18 @@ impl<'a> Collapsed<'a> {
         Collapsed { text: Cow::Owned(text), runs, src_len: n }
     }
 
+    /// `sub`, a stretch of the collapsed text, as a block's text: borrowed from the page when the page needed no
+    /// collapsing (most pages, and no copy of them), else copied out of the collapsed text.
+    fn piece(&self, sub: &str) -> Cow<'a, str> {
+        match &self.text {
+            Cow::Borrowed(whole) => {
+                let start = sub.as_ptr() as usize - whole.as_ptr() as usize;
+                Cow::Borrowed(&whole[start..start + sub.len()])
+            }
+            Cow::Owned(_) => Cow::Owned(sub.to_string()),
+        }
+    }
+
     /// Original byte offset of a collapsed offset.
     pub fn original(&self, collapsed: usize) -> usize {
         if collapsed >= self.text.len() {
@@ -162,37 +174,38 @@ fn whitespace_len(src: &str, i: usize) -> usize {
     src[i..].chars().next().filter(|c| c.is_whitespace()).map_or(0, char::len_utf8)
 }
 
-/// What a block is. Text is kept exactly as it stands in the collapsed page.
+/// What a block is. Text is kept exactly as it stands in the collapsed page (borrowed from the page when it
+/// needed no collapsing).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BlockKind {
+pub enum BlockKind<'a> {
     Heading {
         level: u8,
         title: String,
     },
     /// A list item: `head` is the leading code span (without backticks) when there is one.
     Item {
-        head: Option<String>,
-        text: String,
+        head: Option<Cow<'a, str>>,
+        text: Cow<'a, str>,
     },
     Code {
         lang: String,
-        body: String,
+        body: Cow<'a, str>,
     },
     Para {
-        text: String,
+        text: Cow<'a, str>,
     },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Block {
-    pub kind: BlockKind,
+pub struct Block<'a> {
+    pub kind: BlockKind<'a>,
     /// Byte offset in the collapsed text.
     pub offset: usize,
 }
 
 /// Cuts collapsed text into blocks. Fails (with a diagnostic) only on an unterminated code fence or code span
 /// in an item head, the two places where the rest of the page cannot be read safely.
-pub fn split_blocks(file: &str, src: &str, page: &Collapsed) -> Result<Vec<Block>, Diagnostic> {
+pub fn split_blocks<'a>(file: &str, src: &str, page: &Collapsed<'a>) -> Result<Vec<Block<'a>>, Diagnostic> {
     let t = &*page.text;
     // The reference has a block every 80 bytes or so: sized for that, the list rarely grows (a megabyte page
     // would otherwise be copied at every doubling).
@@ -212,7 +225,7 @@ pub fn split_blocks(file: &str, src: &str, page: &Collapsed) -> Result<Vec<Block
             let Some(close) = find_fence_close(t, pos + lang_end) else {
                 return Err(err(pos, "unterminated code fence: no closing ``` before the end of the page".into()));
             };
-            let body = t[(pos + lang_end).min(close)..close].trim().to_string();
+            let body = page.piece(t[(pos + lang_end).min(close)..close].trim());
             blocks.push(Block { kind: BlockKind::Code { lang, body }, offset: pos });
             pos = close + 3;
             continue;
@@ -231,24 +244,25 @@ pub fn split_blocks(file: &str, src: &str, page: &Collapsed) -> Result<Vec<Block
             let Some(close) = t[head_start..].find('`').map(|i| head_start + i) else {
                 return Err(err(pos, "list item code span is not closed".into()));
             };
-            let head = t[head_start..close].to_string();
+            let head = page.piece(&t[head_start..close]);
             let end = next_block_start(t, close + 1, in_examples);
-            let text = t[close + 1..end].trim().to_string();
+            let text = page.piece(t[close + 1..end].trim());
             blocks.push(Block { kind: BlockKind::Item { head: Some(head), text }, offset: pos });
             pos = end;
             continue;
         }
         if in_examples && rest.starts_with("- ") {
             let end = next_block_start(t, pos + 2, in_examples);
-            let text = t[pos + 2..end].trim().to_string();
+            let text = page.piece(t[pos + 2..end].trim());
             blocks.push(Block { kind: BlockKind::Item { head: None, text }, offset: pos });
             pos = end;
             continue;
         }
         let end = next_block_start(t, pos, in_examples).max(pos + 1);
         let end = floor_boundary(t, end);
-        let text = t[pos..end].trim().to_string();
+        let text = t[pos..end].trim();
         if !text.is_empty() {
+            let text = page.piece(text);
             blocks.push(Block { kind: BlockKind::Para { text }, offset: pos });
         }
         pos = end.max(pos + rest.chars().next().map_or(1, char::len_utf8));

@@ -3,28 +3,29 @@
 use super::blocks::{self, BlockKind, Collapsed};
 use super::limits;
 use crate::diag::Diagnostic;
+use std::borrow::Cow;
 
 /// One node of a section's body. `offset` is a byte offset in the original page text.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Node {
+pub enum Node<'a> {
     Para {
-        text: String,
+        text: Cow<'a, str>,
         offset: usize,
     },
     /// A list item; `head` is its leading code span when there is one.
     Item {
-        head: Option<String>,
-        text: String,
+        head: Option<Cow<'a, str>>,
+        text: Cow<'a, str>,
         offset: usize,
     },
     Code {
         lang: String,
-        body: String,
+        body: Cow<'a, str>,
         offset: usize,
     },
 }
 
-impl Node {
+impl Node<'_> {
     pub fn offset(&self) -> usize {
         match self {
             Node::Para { offset, .. } | Node::Item { offset, .. } | Node::Code { offset, .. } => *offset,
@@ -33,13 +34,13 @@ impl Node {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Section {
+pub struct Section<'a> {
     /// 0 for the page root.
     pub level: u8,
     pub title: String,
     pub offset: usize,
-    pub body: Vec<Node>,
-    pub children: Vec<Section>,
+    pub body: Vec<Node<'a>>,
+    pub children: Vec<Section<'a>>,
 }
 
 /// A parsed page: its file name, original text (borrowed from the spec page), and section tree.
@@ -47,7 +48,7 @@ pub struct Section {
 pub struct Page<'a> {
     pub file: String,
     pub src: &'a str,
-    pub root: Section,
+    pub root: Section<'a>,
     /// Byte offsets of the newlines in `src`, ascending: where a line starts is a binary search, not a scan back
     /// through the page (flattened pages are one long line, with thousands of items on it).
     newlines: Vec<usize>,
@@ -111,7 +112,7 @@ pub fn parse_page<'a>(file: &str, src: &'a str) -> Result<Page<'a>, Diagnostic> 
     Ok(Page { file: file.to_string(), src, root, newlines })
 }
 
-fn close_top(stack: &mut Vec<Section>) {
+fn close_top(stack: &mut Vec<Section<'_>>) {
     if let Some(done) = stack.pop() {
         if let Some(parent) = stack.last_mut() {
             parent.children.push(done);

@@ -129,7 +129,7 @@ fn entries(page: &Page, body: &[Node], warnings: &mut Vec<Diagnostic>) -> Vec<En
             match parsed {
                 Some(head) => out.push(Entry {
                     head,
-                    text: text.as_str().into(),
+                    text: std::rc::Rc::from(&**text),
                     offset: *offset,
                     indent: indent_at(page, *offset),
                 }),
@@ -209,7 +209,7 @@ fn read_method(page: &Page, s: &Section, group: Option<&str>, warnings: &mut Vec
                     for n in &resp.body {
                         if let Node::Code { lang, body, offset } = n {
                             if lang == "json" {
-                                m.json_text = Some(body.clone());
+                                m.json_text = Some(body.to_string());
                                 m.json_offset = *offset;
                             }
                         }
@@ -223,7 +223,7 @@ fn read_method(page: &Page, s: &Section, group: Option<&str>, warnings: &mut Vec
                     .body
                     .iter()
                     .filter_map(|n| match n {
-                        Node::Para { text, .. } => Some(text.as_str()),
+                        Node::Para { text, .. } => Some(&**text),
                         _ => None,
                     })
                     .collect();
