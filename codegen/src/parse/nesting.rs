@@ -79,13 +79,12 @@ impl Level {
     fn json_allows(&self, wire: &str) -> bool {
         !self.known.iter().any(|k| k.signal == Signal::JsonExample && !k.contains(wire))
     }
-    /// Known sets that still agree with every child seen so far.
-    fn live_known(&self, open_child: Option<&FieldNode>) -> Vec<&Known> {
-        if self.refuted {
-            return vec![];
-        }
+    /// Known sets that still agree with every child seen so far (an iterator, not a list: this runs for every
+    /// field at every open level).
+    fn live_known<'s>(&'s self, open_child: Option<&'s FieldNode>) -> impl Iterator<Item = &'s Known> {
         let seen = self.children.len();
-        self.known.iter().filter(|k| k.live && open_child.is_none_or(|c| k.accepts(c.wire(), seen))).collect()
+        let refuted = self.refuted;
+        self.known.iter().filter(move |k| !refuted && k.live && open_child.is_none_or(|c| k.accepts(c.wire(), seen)))
     }
 }
 
@@ -152,9 +151,9 @@ fn fits(level: &Level, open_child: Option<&FieldNode>, f: &FieldNode) -> Fit {
     if level.has(w) || open_child.is_some_and(|c| c.wire() == w) {
         return Fit::No(Signal::DuplicateKey);
     }
-    let live = level.live_known(open_child);
+    let live = || level.live_known(open_child);
     // The JSON example shows this very object: it settles it outright.
-    if let Some(k) = live.iter().find(|k| k.signal == Signal::JsonExample) {
+    if let Some(k) = live().find(|k| k.signal == Signal::JsonExample) {
         return if k.contains(w) { Fit::Yes(Signal::JsonExample) } else { Fit::No(Signal::JsonExample) };
     }
     // So does a stated member count.
@@ -162,10 +161,9 @@ fn fits(level: &Level, open_child: Option<&FieldNode>, f: &FieldNode) -> Fit {
         let have = level.children.len() + usize::from(open_child.is_some());
         return if have < n { Fit::Yes(Signal::InlineObject) } else { Fit::No(Signal::InlineObject) };
     }
-    if !live.is_empty() {
-        let signal = live.iter().map(|k| k.signal).min().unwrap_or(Signal::KnownType);
+    if let Some(signal) = live().map(|k| k.signal).min() {
         let seen = level.children.len() + usize::from(open_child.is_some());
-        return if live.iter().any(|k| k.accepts(w, seen)) { Fit::Yes(signal) } else { Fit::No(signal) };
+        return if live().any(|k| k.accepts(w, seen)) { Fit::Yes(signal) } else { Fit::No(signal) };
     }
     match open_child.or(level.children.last()) {
         Some(last) if order_rank(f) <= order_rank(last) => Fit::No(Signal::FieldOrder),
@@ -602,7 +600,7 @@ fn decide_level(
         // Nothing accepts it: the innermost level still trusting a known set of its type name meets a
         // different structure under that name. Drop that set there and decide again.
         let open_child = |j: usize| stack.get(j + 1).and_then(|l| l.field.as_ref());
-        let Some(j) = (1..stack.len()).rev().find(|&j| !stack[j].live_known(open_child(j)).is_empty()) else {
+        let Some(j) = (1..stack.len()).rev().find(|&j| stack[j].live_known(open_child(j)).next().is_some()) else {
             break;
         };
         stack[j].refuted = true;
