@@ -10,7 +10,15 @@ use std::rc::Rc;
 #[derive(Clone)]
 pub struct JsonRef {
     root: Rc<Value>,
-    path: Rc<[Step]>,
+    /// The last step, linked to the steps before it: a step further shares the path so far (one allocation,
+    /// no copy of the path).
+    path: Option<Rc<Link>>,
+}
+
+#[derive(PartialEq)]
+struct Link {
+    before: Option<Rc<Link>>,
+    step: Step,
 }
 
 #[derive(Clone, PartialEq)]
@@ -22,26 +30,26 @@ enum Step {
 impl JsonRef {
     /// The whole of `value`.
     pub fn new(value: Rc<Value>) -> Self {
-        JsonRef { root: value, path: Rc::from([]) }
+        JsonRef { root: value, path: None }
     }
 
     /// The value this points at.
     pub fn get(&self) -> &Value {
-        // Every path was built from values that exist, so the lookups cannot miss.
-        self.path.iter().fold(&*self.root, |v, step| match step {
-            Step::Key(k) => v.get(&**k).unwrap_or(&Value::Null),
-            Step::Index(i) => v.get(*i).unwrap_or(&Value::Null),
-        })
+        follow(&self.root, self.path.as_deref())
     }
 
     fn step(&self, step: Step) -> JsonRef {
-        let path: Vec<Step> = self.path.iter().cloned().chain(Some(step)).collect();
-        JsonRef { root: self.root.clone(), path: path.into() }
+        JsonRef { root: self.root.clone(), path: Some(Rc::new(Link { before: self.path.clone(), step })) }
     }
 
     /// The value under `key`, when this is an object that has it.
     pub fn key(&self, key: &str) -> Option<JsonRef> {
         self.get().get(key).map(|_| self.step(Step::Key(key.into())))
+    }
+
+    /// [`JsonRef::key`] with a key already shared (a field's wire name): no copy of it.
+    pub fn shared_key(&self, key: &Rc<str>) -> Option<JsonRef> {
+        self.get().get(&**key).map(|_| self.step(Step::Key(Rc::clone(key))))
     }
 
     /// The element at `index`, when this is an array that long.
@@ -53,6 +61,17 @@ impl JsonRef {
     pub fn first_value(&self) -> Option<JsonRef> {
         let key = self.get().as_object()?.keys().next()?;
         Some(self.step(Step::Key(key.as_str().into())))
+    }
+}
+
+/// The value `path` leads to from `root` (its steps in order, first to last; as deep as the example nests).
+fn follow<'v>(root: &'v Value, path: Option<&Link>) -> &'v Value {
+    let Some(link) = path else { return root };
+    let v = follow(root, link.before.as_deref());
+    // Every path was built from values that exist, so the lookups cannot miss.
+    match &link.step {
+        Step::Key(k) => v.get(&**k).unwrap_or(&Value::Null),
+        Step::Index(i) => v.get(*i).unwrap_or(&Value::Null),
     }
 }
 

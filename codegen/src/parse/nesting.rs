@@ -295,7 +295,7 @@ fn step(w: Walk, i: usize, stack: &mut Stack, out: &mut Outcome, forced: Option<
                 placed = false;
             }
         }
-        node.example = stack.last().and_then(|l| l.json.as_ref()).and_then(|j| j.key(node.wire()));
+        node.example = stack.last().and_then(|l| l.json.as_ref()).and_then(|j| j.shared_key(node.shared_wire()));
 
         // With indentation, a message has children only when the next item is indented further.
         let next = entries
