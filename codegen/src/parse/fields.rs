@@ -61,8 +61,8 @@ pub enum Kind {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct FieldNode {
-    /// The name as spelled (snake_case in Python, camelCase in HTTP).
-    pub name: String,
+    /// The name as spelled (snake_case in Python, camelCase in HTTP), shared with its list item.
+    pub name: Rc<str>,
     pub spelled: Spelled,
     pub text: Rc<str>,
     pub offset: usize,
@@ -77,7 +77,7 @@ pub struct FieldNode {
 }
 
 impl FieldNode {
-    pub fn new(name: String, spelled: Spelled, text: Rc<str>, offset: usize, kind: Kind) -> Self {
+    pub fn new(name: Rc<str>, spelled: Spelled, text: Rc<str>, offset: usize, kind: Kind) -> Self {
         let (wire, snake) = (shared_wire(&name), shared_snake(&name));
         FieldNode { name, spelled, text, offset, kind, example: None, wire, snake }
     }

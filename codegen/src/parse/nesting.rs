@@ -734,7 +734,7 @@ mod tests {
             .iter()
             .map(|f| match &f.kind {
                 Kind::Message { children, .. } => format!("{}{{{}}}", f.name, shape(children)),
-                _ => f.name.clone(),
+                _ => f.name.to_string(),
             })
             .collect::<Vec<_>>()
             .join(" ")

@@ -1,5 +1,7 @@
 //! Item heads and type spellings of both dialects (Python SDK and HTTP) → one small type grammar.
 
+use std::rc::Rc;
+
 /// A type as spelled in the docs, before messages and enums are told apart.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TypeExpr {
@@ -69,7 +71,8 @@ pub struct Spelled {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Head {
     /// `name: Type`
-    Field { name: String, spelled: Spelled },
+    /// (The name is shared with the field nodes nesting makes of this item.)
+    Field { name: Rc<str>, spelled: Spelled },
     /// `"VALUE"`: one enum value.
     Value(String),
     /// `class X: …` (Python) or `X object { a, b }` (HTTP).
@@ -140,7 +143,7 @@ fn read_head(head: &str, notes: &mut Vec<String>) -> Option<Head> {
     if !is_ident(name) {
         return None;
     }
-    Some(Head::Field { name: name.to_string(), spelled: super::dialect::spelling(ty.trim(), notes)? })
+    Some(Head::Field { name: name.into(), spelled: super::dialect::spelling(ty.trim(), notes)? })
 }
 
 pub(crate) fn quoted_list(s: &str, sep: char) -> (Vec<String>, bool) {

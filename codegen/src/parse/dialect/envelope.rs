@@ -45,7 +45,7 @@ impl PageEnvelope {
         let items_json = self.json.key(&self.key);
         let list_of_item = Spelled { ty: TypeExpr::List(Box::new(TypeExpr::Named(self.item.clone()))), optional: true };
         let kind = Kind::Message { type_name: Some(self.item), children: Rc::new(item_fields), json: item_json };
-        let mut items = FieldNode::new(self.key, list_of_item, Rc::from(""), offset, kind);
+        let mut items = FieldNode::new(self.key.into(), list_of_item, Rc::from(""), offset, kind);
         items.example = items_json;
         let string = Spelled { ty: TypeExpr::String, optional: true };
         let mut next = FieldNode::new("nextToken".into(), string, Rc::from(""), offset, Kind::Scalar);

@@ -87,7 +87,7 @@ pub fn unmangle(name: &str) -> &str {
 /// The name of a field entry.
 fn field_name(e: Option<&Entry>) -> Option<&str> {
     match e.map(|e| &e.head) {
-        Some(super::types::Head::Field { name, .. }) => Some(name.as_str()),
+        Some(super::types::Head::Field { name, .. }) => Some(&**name),
         _ => None,
     }
 }
