@@ -13,6 +13,8 @@
 //!   - CPU ms per method (regen's CPU time / the model's method count), and spec + corpus over spec alone:
 //!     1.0 means the cost per method stays flat as the spec grows; then where it goes: parse CPU per KiB of
 //!     pages (parsing's input) and emit CPU per method (emitting's output), spec + corpus over spec alone;
+//!   - the floor's CPU per method, spec + corpus over spec alone (what the reference's shape costs any
+//!     implementation: bigger files parse and format slower per byte);
 //!   - CPU µs per KiB of code emitted, spec + corpus over spec alone (the corpus's methods come with more types
 //!     each, so this is the cost per unit of output whatever the reference's shape).
 //!
@@ -234,6 +236,14 @@ fn main() {
         ms(pm_spec.clone()),
         ms(pm_both.clone()),
         ratio(per_round(&pm_both, &pm_spec))
+    );
+    // The floor's own cost per method, the same way: what any implementation pays for the reference's shape.
+    let (fm_spec, fm_both) = (per_method(&f_spec, spec_methods), per_method(&f_both, both_methods));
+    println!(
+        "floor CPU per method: spec {}   spec+corpus {}   ratio {}",
+        ms(fm_spec.clone()),
+        ms(fm_both.clone()),
+        ratio(per_round(&fm_both, &fm_spec))
     );
     // The same per unit of output: the corpus's methods come with more types each, so code emitted is the
     // measure of work that does not depend on how a reference spreads its types over its methods.
