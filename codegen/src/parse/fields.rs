@@ -2,7 +2,7 @@
 //! pass builds them, what other places confirm about a type (the registry), and how decisions were settled.
 
 use super::json_ref::JsonRef;
-use super::names::{shared_snake, shared_wire};
+use super::names::shared_names;
 use super::types::{Head, Spelled};
 use serde::Serialize;
 use std::cell::RefCell;
@@ -78,7 +78,7 @@ pub struct FieldNode {
 
 impl FieldNode {
     pub fn new(name: Rc<str>, spelled: Spelled, text: Rc<str>, offset: usize, kind: Kind) -> Self {
-        let (wire, snake) = (shared_wire(&name), shared_snake(&name));
+        let (wire, snake) = shared_names(&name);
         FieldNode { name, spelled, text, offset, kind, example: None, wire, snake }
     }
     /// The lowerCamelCase wire name.

@@ -17,41 +17,42 @@ pub fn snake(name: &str) -> String {
 
 /// [`wire`], shared with the memo (no copy).
 pub fn shared_wire(name: &str) -> Rc<str> {
-    memo(&WIRE, name, |n| unmangle(n).to_lower_camel_case())
+    shared_names(name).0
 }
 
 /// [`snake`], shared with the memo (no copy).
 pub fn shared_snake(name: &str) -> Rc<str> {
-    memo(&SNAKE, name, |n| unmangle(n).to_snake_case())
+    shared_names(name).1
 }
 
-/// (Fx: the keys are short names, for which SipHash costs more than the conversion lookup saves.)
-type Memo = RefCell<FxHashMap<Box<str>, Rc<str>>>;
-
-thread_local! {
-    /// Conversions already made: a spec has a few thousand distinct field names, and the nesting passes
-    /// convert each of them many times (every pass, every probe). A conversion depends on the name alone.
-    static WIRE: Memo = RefCell::new(FxHashMap::default());
-    static SNAKE: Memo = RefCell::new(FxHashMap::default());
-}
-
-/// Names kept per conversion before the memo starts over (a bound on memory, far above any spec's count).
-const MEMO_LIMIT: usize = 1 << 16;
-
-fn memo(cache: &'static std::thread::LocalKey<Memo>, name: &str, convert: fn(&str) -> String) -> Rc<str> {
-    cache.with(|c| {
-        if let Some(hit) = c.borrow().get(name) {
-            return Rc::clone(hit);
+/// [`wire`] and [`snake`] of `name`, from one lookup (a field node needs both).
+pub fn shared_names(name: &str) -> (Rc<str>, Rc<str>) {
+    NAMES.with(|c| {
+        if let Some((wire, snake)) = c.borrow().get(name) {
+            return (Rc::clone(wire), Rc::clone(snake));
         }
-        let converted: Rc<str> = convert(name).into();
+        let plain = unmangle(name);
+        let converted: (Rc<str>, Rc<str>) = (plain.to_lower_camel_case().into(), plain.to_snake_case().into());
         let mut c = c.borrow_mut();
         if c.len() >= MEMO_LIMIT {
             c.clear();
         }
-        c.insert(name.into(), Rc::clone(&converted));
+        c.insert(name.into(), converted.clone());
         converted
     })
 }
+
+/// (Fx: the keys are short names, for which SipHash costs more than the conversion lookup saves.)
+type Memo = RefCell<FxHashMap<Box<str>, (Rc<str>, Rc<str>)>>;
+
+thread_local! {
+    /// Conversions already made: a spec has a few thousand distinct field names, and the nesting passes
+    /// convert each of them many times (every pass, every probe). A conversion depends on the name alone.
+    static NAMES: Memo = RefCell::new(FxHashMap::default());
+}
+
+/// Names kept before the memo starts over (a bound on memory, far above any spec's count).
+const MEMO_LIMIT: usize = 1 << 16;
 
 /// The documented name with the SDK's renames undone (each dialect says which: `class_` → `class`).
 fn unmangle(name: &str) -> &str {
