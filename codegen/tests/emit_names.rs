@@ -124,3 +124,16 @@ fn names_fixture_pages_warn() {
         assert!(warnings.contains(expected), "missing {expected}\n{warnings:#?}");
     }
 }
+
+/// Two variants cannot share a wire name: a hand-built model whose enum lists a value twice is refused with
+/// an error that names the enum and the value (the parser lists every value once).
+#[test]
+fn an_enum_value_listed_twice_is_refused() {
+    let mut model = names_model();
+    let e = model.enums.first_mut().expect("the names model has enums");
+    let value = e.values[0].clone();
+    e.values.push(value.clone());
+    let name = e.name.clone();
+    let err = emit(&model, &EmitOptions::default()).expect_err("a repeated value is refused");
+    assert!(err.message.contains(&format!("enum `{name}` lists the value `{value}` twice")), "{err}");
+}

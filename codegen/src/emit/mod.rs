@@ -116,7 +116,8 @@ pub fn emit(model: &Model, options: &EmitOptions) -> Result<Emitted, EmitError> 
     Ok(Emitted { files, warnings: names.warnings.clone() })
 }
 
-/// Every type a field or method names must exist, or the output would not compile.
+/// Every type a field or method names must exist, and every enum value must be listed once, or the output
+/// would not compile.
 fn check_references(model: &Model) -> Result<(), EmitError> {
     use crate::model::Type;
     let messages: std::collections::BTreeSet<&str> = model.messages.iter().map(|m| m.name.as_str()).collect();
@@ -141,6 +142,13 @@ fn check_references(model: &Model) -> Result<(), EmitError> {
     for message in &model.messages {
         for field in &message.fields {
             check(&field.ty, &messages, &enums, &format!("{}.{}", message.name, field.name))?;
+        }
+    }
+    // Two variants cannot share a wire name (and naming them would number one after the other).
+    for e in &model.enums {
+        let mut seen = std::collections::BTreeSet::new();
+        if let Some(twice) = e.values.iter().find(|v| !seen.insert(v.as_str())) {
+            return Err(EmitError::new(format!("enum `{}` lists the value `{twice}` twice", e.name)));
         }
     }
     for service in &model.services {

@@ -188,19 +188,18 @@ fn collect_enums(res: &Resolution) -> Vec<Enum> {
     enums.into_iter().map(|(name, values)| Enum { name, doc: String::new(), values }).collect()
 }
 
-/// Longest documented order wins; values only another place lists are appended.
+/// Longest documented order wins; values only another place lists are appended. A value listed twice counts
+/// once (two variants cannot share a wire name), at its first place.
 fn merge_values(into: &mut Vec<String>, values: &[String]) {
     if values.len() > into.len() && values.starts_with(into) || into.is_empty() {
         let extra: Vec<String> = into.iter().filter(|v| !values.contains(v)).cloned().collect();
         *into = values.to_vec();
         into.extend(extra);
     } else {
-        for v in values {
-            if !into.contains(v) {
-                into.push(v.clone());
-            }
-        }
+        into.extend(values.iter().cloned());
     }
+    let mut seen = BTreeSet::new();
+    into.retain(|v| seen.insert(v.clone()));
 }
 fn services(
     res: &Resolution,
@@ -323,6 +322,21 @@ fn pagination(insts: &[Inst], resp: usize, names: &[String], has_query: bool) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn enum_values_count_once_in_documented_order() {
+        let list = |vs: &[&str]| vs.iter().map(|v| v.to_string()).collect::<Vec<_>>();
+        let mut values = vec![];
+        // A list that repeats its values (thousands of times, in a mangled page) gives each value once.
+        let repeated: Vec<String> = (0..2000).map(|i| ["A", "B", "A", "C"][i % 4].to_string()).collect();
+        merge_values(&mut values, &repeated);
+        assert_eq!(values, list(&["A", "B", "C"]));
+        // A longer list in the same order wins; values only the other place lists are appended, once.
+        merge_values(&mut values, &list(&["A", "B", "C", "D", "D"]));
+        assert_eq!(values, list(&["A", "B", "C", "D"]));
+        merge_values(&mut values, &list(&["E", "A", "E"]));
+        assert_eq!(values, list(&["A", "B", "C", "D", "E"]));
+    }
 
     #[test]
     fn resource_names_are_english_plurals() {
