@@ -334,6 +334,11 @@ impl Scope<'_> {
             distinct.len() == keys.len() && keys.iter().all(|k| !taken.contains_key(k))
         };
         let mut chosen: Vec<Option<String>> = vec![None; entries.len()];
+        // For each numbered name's stem (base and id hash), the first number not yet tried: entries that share
+        // an id (a mangled page can repeat a name a thousand times) take the next number, not a probe from 2
+        // each (quadratic). Numbers below it were taken, or did not fit an entry with the same stem; `taken`
+        // only grows.
+        let mut next_number: BTreeMap<(&str, u32), usize> = BTreeMap::new();
         // First every entry that can keep its preferred name, best-ranked first...
         for &i in &order {
             let keys = (self.keys)(i, &entries[i].converted.base);
@@ -370,11 +375,16 @@ impl Scope<'_> {
             }
             candidates.push(hashed(format!("{:04x}", hash & 0xffff)));
             candidates.push(hashed(format!("{hash:08x}")));
-            let pick = candidates
+            let first_number = next_number.get(&(base.as_str(), hash)).copied().unwrap_or(2);
+            let (pick, number) = candidates
                 .into_iter()
-                .chain((2..).map(|n| hashed(format!("{hash:08x}_{n}"))))
-                .find(|c| fits(&taken, &(self.keys)(i, c)))
+                .map(|c| (c, None))
+                .chain((first_number..).map(|n| (hashed(format!("{hash:08x}_{n}")), Some(n))))
+                .find(|(c, _)| fits(&taken, &(self.keys)(i, c)))
                 .expect("the numbered candidates are unbounded");
+            if let Some(n) = number {
+                next_number.insert((base.as_str(), hash), n + 1);
+            }
             let why = if holders.is_empty() {
                 "names two items itself".to_string()
             } else if reserved_only {
@@ -863,6 +873,31 @@ mod tests {
         let bases = scope.resolve(&entries, &mut warnings);
         let named = originals.iter().zip(bases).map(|(o, b)| (o.to_string(), finish(&b, true))).collect();
         (named, warnings)
+    }
+
+    /// Entries that share an id (a mangled page repeating a field) are numbered one after the other: every
+    /// name distinct, and the same names as probing each from 2 would give (2, 3, ... in entry order).
+    #[test]
+    fn repeated_ids_take_consecutive_numbers() {
+        let entries: Vec<Entry> = (0..300).map(|_| Entry::new("same_name", "same_name", Style::Snake)).collect();
+        let keys = single_key(true);
+        let scope = Scope {
+            label: "test".into(),
+            style: Style::Snake,
+            reserved: BTreeSet::new(),
+            reserved_suffix: "_rpc",
+            keys: &keys,
+        };
+        let bases = scope.resolve(&entries, &mut Vec::new());
+        let distinct: BTreeSet<&String> = bases.iter().collect();
+        assert_eq!(distinct.len(), bases.len());
+        let hash = fnv1a("same_name");
+        assert_eq!(bases[0], "same_name");
+        assert_eq!(bases[1], format!("same_name_{:04x}", hash & 0xffff));
+        assert_eq!(bases[2], format!("same_name_{hash:08x}"));
+        for (k, base) in bases[3..].iter().enumerate() {
+            assert_eq!(*base, format!("same_name_{hash:08x}_{}", k + 2));
+        }
     }
 
     #[test]
