@@ -90,6 +90,22 @@ fn per_round(a: &[f64], b: &[f64]) -> Vec<f64> {
     a.iter().zip(b).map(|(a, b)| a / b).collect()
 }
 
+/// Each round's figure divided by `n` (a count of methods, KiB, ...).
+fn per_unit(xs: &[f64], n: f64) -> Vec<f64> {
+    xs.iter().map(|x| x / n).collect()
+}
+
+/// One line comparing a cost per unit at spec + corpus with spec alone: both, printed by `unit`, and the ratio
+/// per round.
+fn growth(label: &str, unit: fn(Vec<f64>) -> String, spec: &[f64], both: &[f64]) -> String {
+    format!(
+        "{label} spec {}   spec+corpus {}   ratio {}",
+        unit(spec.to_vec()),
+        unit(both.to_vec()),
+        ratio(per_round(both, spec))
+    )
+}
+
 /// Runs `subjects` `rounds` times, interleaved: round `r` starts at subject `r % n` (after one warm-up
 /// round); returns each subject's CPU seconds per round.
 fn interleaved(rounds: usize, subjects: &mut [&mut dyn FnMut()]) -> Vec<Vec<f64>> {
@@ -229,35 +245,19 @@ fn main() {
     for (name, r, f) in [("spec", &r_spec, &f_spec), ("spec+corpus", &r_both, &f_both)] {
         println!("regen {name:<12} {}   floor {}   ratio {}", ms(r.clone()), ms(f.clone()), ratio(per_round(r, f)));
     }
-    let per_method = |xs: &[f64], n: usize| xs.iter().map(|x| x / n as f64).collect::<Vec<_>>();
-    let (pm_spec, pm_both) = (per_method(&r_spec, spec_methods), per_method(&r_both, both_methods));
-    println!(
-        "regen CPU per method: spec {}   spec+corpus {}   ratio {}",
-        ms(pm_spec.clone()),
-        ms(pm_both.clone()),
-        ratio(per_round(&pm_both, &pm_spec))
-    );
+    let (spec_n, both_n) = (spec_methods as f64, both_methods as f64);
+    println!("{}", growth("regen CPU per method:", ms, &per_unit(&r_spec, spec_n), &per_unit(&r_both, both_n)));
     // The floor's own cost per method, the same way: what any implementation pays for the reference's shape.
-    let (fm_spec, fm_both) = (per_method(&f_spec, spec_methods), per_method(&f_both, both_methods));
-    println!(
-        "floor CPU per method: spec {}   spec+corpus {}   ratio {}",
-        ms(fm_spec.clone()),
-        ms(fm_both.clone()),
-        ratio(per_round(&fm_both, &fm_spec))
-    );
+    println!("{}", growth("floor CPU per method:", ms, &per_unit(&f_spec, spec_n), &per_unit(&f_both, both_n)));
     // The same per unit of output: the corpus's methods come with more types each, so code emitted is the
     // measure of work that does not depend on how a reference spreads its types over its methods.
     let kib = |files: &[String]| files.iter().map(String::len).sum::<usize>() as f64 / 1024.0;
     let (spec_kib, both_kib) = (kib(&spec_out), kib(&both_out));
-    let per_kib = |xs: &[f64], n: f64| xs.iter().map(|x| x / n).collect::<Vec<_>>();
-    let (pk_spec, pk_both) = (per_kib(&r_spec, spec_kib), per_kib(&r_both, both_kib));
     println!(
-        "regen CPU per KiB emitted: spec {}   spec+corpus {}   ratio {}   ({:.1} / {:.1} KiB emitted per method)",
-        us(pk_spec.clone()),
-        us(pk_both.clone()),
-        ratio(per_round(&pk_both, &pk_spec)),
-        spec_kib / spec_methods as f64,
-        both_kib / both_methods as f64
+        "{}   ({:.1} / {:.1} KiB emitted per method)",
+        growth("regen CPU per KiB emitted:", us, &per_unit(&r_spec, spec_kib), &per_unit(&r_both, both_kib)),
+        spec_kib / spec_n,
+        both_kib / both_n
     );
     split_per_method(rounds, &spec_dirs, &both_dirs);
 }
@@ -287,26 +287,15 @@ fn split_per_method(rounds: usize, spec_dirs: &[PathBuf], both_dirs: &[PathBuf])
         &mut [&mut parse_spec, &mut parse_both, &mut emit_spec, &mut emit_both],
     ))
     .unwrap();
-    let per = |xs: &[f64], n: f64| xs.iter().map(|x| x / n).collect::<Vec<_>>();
-    let (ps, pb) = (per(&ps, kib(&inputs[0])), per(&pb, kib(&inputs[1])));
-    let (es, eb) = (per(&es, methods[0]), per(&eb, methods[1]));
+    let (ps, pb) = (per_unit(&ps, kib(&inputs[0])), per_unit(&pb, kib(&inputs[1])));
+    let (es, eb) = (per_unit(&es, methods[0]), per_unit(&eb, methods[1]));
     println!(
         "  pages per method: spec {:.1} KiB, spec+corpus {:.1} KiB",
         kib(&inputs[0]) / methods[0],
         kib(&inputs[1]) / methods[1]
     );
-    println!(
-        "  parse CPU per KiB:   spec {}   spec+corpus {}   ratio {}",
-        us(ps.clone()),
-        us(pb.clone()),
-        ratio(per_round(&pb, &ps))
-    );
-    println!(
-        "  emit CPU per method: spec {}   spec+corpus {}   ratio {}",
-        ms(es.clone()),
-        ms(eb.clone()),
-        ratio(per_round(&eb, &es))
-    );
+    println!("{}", growth("  parse CPU per KiB:  ", us, &ps, &pb));
+    println!("{}", growth("  emit CPU per method:", ms, &es, &eb));
 }
 
 /// The parse baseline: every word of every page, the least any reader of the pages must look at.

@@ -859,7 +859,8 @@ mod tests {
         assert_eq!(serde_camel_case("_foo"), "foo");
     }
 
-    fn resolve(originals: &[&str], reserved: &[&str], style: Style) -> (BTreeMap<String, String>, Vec<EmitWarning>) {
+    /// The bases a one-namespace test scope chooses for `originals` (each its own id), in input order.
+    fn bases(originals: &[&str], reserved: &[&str], style: Style) -> (Vec<String>, Vec<EmitWarning>) {
         let entries: Vec<Entry> = originals.iter().map(|o| Entry::new(o, o, style)).collect();
         let keys = single_key(true);
         let scope = Scope {
@@ -871,6 +872,11 @@ mod tests {
         };
         let mut warnings = Vec::new();
         let bases = scope.resolve(&entries, &mut warnings);
+        (bases, warnings)
+    }
+
+    fn resolve(originals: &[&str], reserved: &[&str], style: Style) -> (BTreeMap<String, String>, Vec<EmitWarning>) {
+        let (bases, warnings) = bases(originals, reserved, style);
         let named = originals.iter().zip(bases).map(|(o, b)| (o.to_string(), finish(&b, true))).collect();
         (named, warnings)
     }
@@ -879,16 +885,7 @@ mod tests {
     /// name distinct, and the same names as probing each from 2 would give (2, 3, ... in entry order).
     #[test]
     fn repeated_ids_take_consecutive_numbers() {
-        let entries: Vec<Entry> = (0..300).map(|_| Entry::new("same_name", "same_name", Style::Snake)).collect();
-        let keys = single_key(true);
-        let scope = Scope {
-            label: "test".into(),
-            style: Style::Snake,
-            reserved: BTreeSet::new(),
-            reserved_suffix: "_rpc",
-            keys: &keys,
-        };
-        let bases = scope.resolve(&entries, &mut Vec::new());
+        let (bases, _) = bases(&["same_name"; 300], &[], Style::Snake);
         let distinct: BTreeSet<&String> = bases.iter().collect();
         assert_eq!(distinct.len(), bases.len());
         let hash = fnv1a("same_name");
