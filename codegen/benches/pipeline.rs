@@ -8,8 +8,8 @@
 //!   `spec/` holds the whole reference; the sticky-name and collision warnings that gives are expected):
 //!   - regen: read the pages, `parse_pages`, `emit` (what `cargo xtask regen` does for one crate);
 //!   - floor: read the pages, one pulldown-cmark pass over them (the standard CommonMark parser: the least
-//!     work any Markdown reader must do), then `syn::parse_file` + `prettyplease::unparse` of the files regen
-//!     emits (the work any token-based emitter must do at the end);
+//!     work any Markdown reader must do), then `syn` + `prettyplease::unparse` of the files regen
+//!     emits, one item at a time (the work any token-based emitter must do at the end);
 //!   - CPU ms per method (regen's CPU time / the model's method count), and spec + corpus over spec alone:
 //!     1.0 means the cost per method stays flat as the spec grows; then where it goes: parse CPU per KiB of
 //!     pages (parsing's input) and emit CPU per method (emitting's output), spec + corpus over spec alone;
@@ -152,9 +152,19 @@ fn floor(dirs: &[PathBuf], outputs: &[String]) {
         black_box(pulldown_cmark::Parser::new(&page.text).count());
     }
     for output in outputs {
-        let file = syn::parse_file(output).expect("emitted file parses");
-        black_box(prettyplease::unparse(&file));
+        black_box(syn::parse::Parser::parse_str(format_items, output).expect("emitted file parses"));
     }
+}
+
+/// `prettyplease::unparse` of a whole file, one item at a time: the same text, faster on big files (only one
+/// item's syntax tree is held at once), so the least work formatting takes (regen formats the same way).
+fn format_items(input: syn::parse::ParseStream) -> syn::Result<String> {
+    let one = |attrs, items| prettyplease::unparse(&syn::File { shebang: None, attrs, items });
+    let mut code = one(input.call(syn::Attribute::parse_inner)?, Vec::new());
+    while !input.is_empty() {
+        code.push_str(&one(Vec::new(), vec![input.parse()?]));
+    }
+    Ok(code)
 }
 
 fn main() {

@@ -76,3 +76,22 @@ fn output_does_not_depend_on_page_or_section_order() {
     page.text = format!("{head}{}", parts.concat());
     assert_eq!(emit_pages(&shuffled), baseline, "section order changed the output");
 }
+
+/// `emit` formats a file one item at a time (so the syntax tree it holds is one item's); the result must be
+/// what prettyplease makes of the whole file, on the biggest files regen writes: spec + every corpus page as
+/// one spec. Blank lines are left out of the comparison (the emitter adds one between items).
+#[test]
+fn files_are_formatted_as_prettyplease_formats_the_whole_file() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut pages = load_spec_dir(&parse_common::spec_dir()).unwrap().0;
+    pages.extend(load_spec_dir(&root.join("corpus/pages-flat")).unwrap().0);
+    let files = emit_pages(&pages);
+    let code_lines = |text: &str| text.lines().filter(|l| !l.is_empty()).map(str::to_string).collect::<Vec<_>>();
+    for file in &files {
+        let body = file.contents.split_once('\n').expect("a header line").1;
+        let whole = prettyplease::unparse(&syn::parse_file(body).unwrap_or_else(|e| panic!("{}: {e}", file.path)));
+        assert_eq!(code_lines(body), code_lines(&whole), "{}", file.path);
+    }
+    let biggest = files.iter().map(|f| f.contents.len()).max().unwrap();
+    assert!(files.len() > 20 && biggest > 200_000, "{} files, biggest {biggest} bytes", files.len());
+}
