@@ -137,3 +137,14 @@ fn an_enum_value_listed_twice_is_refused() {
     let err = emit(&model, &EmitOptions::default()).expect_err("a repeated value is refused");
     assert!(err.message.contains(&format!("enum `{name}` lists the value `{value}` twice")), "{err}");
 }
+
+#[test]
+fn a_field_listed_twice_is_refused() {
+    let mut model = names_model();
+    let m = model.messages.iter_mut().find(|m| !m.fields.is_empty()).expect("the names model has fields");
+    let field = m.fields[0].clone();
+    m.fields.push(field.clone());
+    let name = m.name.clone();
+    let err = emit(&model, &EmitOptions::default()).expect_err("a repeated field is refused");
+    assert!(err.message.contains(&format!("message `{name}` lists the field `{}` twice", field.name)), "{err}");
+}

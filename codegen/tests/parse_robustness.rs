@@ -101,3 +101,44 @@ fn bad_overrides_are_errors_with_a_position() {
     let errs = parse_pages(&pages, Some(&ov)).expect_err("bad type name");
     assert_eq!((errs[0].file.as_str(), errs[0].line), ("overrides.toml", 2));
 }
+
+/// A field listed twice in one list (a slip in the docs) would give a message with two fields of one wire
+/// name: a JSON object that writes a key twice, and a crate that does not build warning-free. The model keeps
+/// the first listing, and the page is told where the second is; with newlines kept and flattened alike.
+#[test]
+fn a_field_listed_twice_is_kept_once_with_a_warning() {
+    let text = "# Dups\n\n## GetDup\n\n`dups.retrieve(DupRetrieveParams**kwargs) -> DupRetrieveResponse`\n\n\
+                **post** `/test.v1.DupService/GetDup`\n\nGets a dup.\n\n### Parameters\n\n\
+                - `id: Optional[str]`\n\n  id is the identifier\n\n- `id: Optional[str]`\n\n  id again\n\n\
+                ### Returns\n\n- `class DupRetrieveResponse: …`\n\n  - `name: Optional[str]`\n\n\
+                \x20 - `count: Optional[int]`\n\n  - `name: Optional[str]`\n\n    the name again\n";
+    for (text, lines) in [(text.to_string(), [17, 29]), (parse_common::collapse(text), [1, 1])] {
+        let page = SpecPage { file: "dups.python.md".into(), text };
+        let parsed = parse_pages(&[page], None).expect("the page parses");
+        let wire_names = |name: &str| {
+            let m = parsed.model.messages.iter().find(|m| m.name == name).expect("the message exists");
+            m.fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>()
+        };
+        assert_eq!(wire_names("GetDupRequest"), ["id"]);
+        assert_eq!(wire_names("GetDupResponse"), ["name", "count"]);
+        let twice: Vec<_> = parsed.warnings.iter().filter(|w| w.message.contains("twice")).collect();
+        let found: Vec<_> = twice.iter().map(|w| (w.file.as_str(), w.line, w.message.as_str())).collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    "dups.python.md",
+                    lines[0],
+                    "`GetDupRequest` lists the field `id` twice; the second listing is left out"
+                ),
+                (
+                    "dups.python.md",
+                    lines[1],
+                    "`GetDupResponse` lists the field `name` twice; the second listing is left out"
+                ),
+            ]
+        );
+        let emitted = emit(&parsed.model, &EmitOptions::default()).expect("the model emits");
+        assert!(emitted.warnings.is_empty(), "{:?}", emitted.warnings);
+    }
+}

@@ -116,8 +116,8 @@ pub fn emit(model: &Model, options: &EmitOptions) -> Result<Emitted, EmitError> 
     Ok(Emitted { files, warnings: names.warnings.clone() })
 }
 
-/// Every type a field or method names must exist, and every enum value must be listed once, or the output
-/// would not compile.
+/// Every type a field or method names must exist, and every enum value and field must be listed once, or the
+/// output would not compile (or would not build warning-free).
 fn check_references(model: &Model) -> Result<(), EmitError> {
     use crate::model::Type;
     let messages: std::collections::BTreeSet<&str> = model.messages.iter().map(|m| m.name.as_str()).collect();
@@ -140,8 +140,16 @@ fn check_references(model: &Model) -> Result<(), EmitError> {
         }
     }
     for message in &model.messages {
+        let mut seen = std::collections::BTreeSet::new();
         for field in &message.fields {
             check(&field.ty, &messages, &enums, &format!("{}.{}", message.name, field.name))?;
+            // Two fields cannot share a JSON key.
+            if !seen.insert(field.name.as_str()) {
+                return Err(EmitError::new(format!(
+                    "message `{}` lists the field `{}` twice",
+                    message.name, field.name
+                )));
+            }
         }
     }
     // Two variants cannot share a wire name (and naming them would number one after the other).

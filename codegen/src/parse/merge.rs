@@ -89,7 +89,19 @@ fn message(
 ) -> Message {
     let first = &insts[idxs[0]];
     let mut msg = Message { name: name.to_string(), ..Message::default() };
+    // A JSON object holds a key once: a field listed again under the same wire name (a slip in the docs, or a
+    // list no open message accepted) is left out, and the page is told.
+    let mut wire_names: BTreeSet<&str> = BTreeSet::new();
     for (fi, f) in first.fields.iter().enumerate() {
+        if !wire_names.insert(f.wire()) {
+            if let Some(p) = pages.get(first.file) {
+                warnings.push(p.warning(
+                    f.offset,
+                    format!("`{name}` lists the field `{}` twice; the second listing is left out", f.name),
+                ));
+            }
+            continue;
+        }
         // The longest cleaned description (the last of equally long ones); instances of one type mostly repeat
         // one text, which is cleaned once.
         let mut cleaned: BTreeMap<&str, String> = BTreeMap::new();
@@ -300,12 +312,15 @@ fn plural(word: &str) -> String {
     }
 }
 
-/// A list method: query `token`/`pageSize`, a `pagination` with `nextToken` and one repeated message field.
+/// A list method: query `token`/`pageSize`, a `pagination` with a string `nextToken` and one repeated message
+/// field.
 fn pagination(insts: &[Inst], resp: usize, names: &[String], has_query: bool) -> Option<Pagination> {
     let r = &insts[resp];
     let pag = r.fields.iter().position(|f| f.wire() == "pagination")?;
     let pag_inst = r.child_inst[pag]?;
-    if !has_query || !insts[pag_inst].fields.iter().any(|f| f.wire() == "nextToken") {
+    // The token is what the next request sends back: a string, or there is no page to ask for.
+    let token = insts[pag_inst].fields.iter().find(|f| f.wire() == "nextToken")?;
+    if !has_query || token.spelled.ty != TypeExpr::String {
         return None;
     }
     let lists: Vec<usize> = (0..r.fields.len())
