@@ -202,9 +202,15 @@ fn emit_lib(model: &Model, names: &names::Names, options: &EmitOptions) -> Token
         "Typed Rust client and server for the Gitpod API (Connect protocol, JSON codec), generated from \
          the published API reference by `cargo xtask regen`.\n\n\
          - [`types`]: every message and enum.{service_list}\n\n\
-         Each service module has a client (feature `client`) and a server trait with a router (feature `server`); \
-         `Client` holds one client per service over one connection pool. \
-         The wire runtime they call is re-exported as [`runtime`]."
+         {}",
+        if model.services.is_empty() {
+            "The reference documents no methods: the crate holds its types, and re-exports the wire runtime as \
+             [`runtime`]."
+        } else {
+            "Each service module has a client (feature `client`) and a server trait with a router (feature \
+             `server`); `Client` holds one client per service over one connection pool. The wire runtime they call \
+             is re-exported as [`runtime`]."
+        }
     );
     let readme = options.readme.as_ref().map(|path| {
         quote! {
@@ -214,6 +220,28 @@ fn emit_lib(model: &Model, names: &names::Names, options: &EmitOptions) -> Token
         }
     });
     let crate_doc = crate_doc.lines().map(|l| if l.is_empty() { str_lit("") } else { str_lit(&format!(" {l}")) });
+    // A spec with no methods (pages of shared types only) has nothing to call: no client, whose transport would
+    // never be read.
+    let client = (!model.services.is_empty()).then(|| {
+        quote! {
+            /// One client for every service, sharing one connection pool and configuration.
+            #[cfg(feature = "client")]
+            #[derive(Debug, Clone)]
+            pub struct Client {
+                transport: ::gitpod_runtime::client::Transport,
+            }
+
+            #[cfg(feature = "client")]
+            impl Client {
+                /// Creates a client from a configuration (base URL, token, timeout, retries).
+                pub fn new(config: ::gitpod_runtime::client::ClientConfig) -> Result<Self, ::gitpod_runtime::Error> {
+                    Ok(Self { transport: ::gitpod_runtime::client::Transport::new(config)? })
+                }
+
+                #( #accessors )*
+            }
+        }
+    });
     quote! {
         #( #![doc = #crate_doc] )*
         #![deny(missing_docs)]
@@ -226,22 +254,7 @@ fn emit_lib(model: &Model, names: &names::Names, options: &EmitOptions) -> Token
         #( #clients )*
         #( #traits )*
 
-        /// One client for every service, sharing one connection pool and configuration.
-        #[cfg(feature = "client")]
-        #[derive(Debug, Clone)]
-        pub struct Client {
-            transport: ::gitpod_runtime::client::Transport,
-        }
-
-        #[cfg(feature = "client")]
-        impl Client {
-            /// Creates a client from a configuration (base URL, token, timeout, retries).
-            pub fn new(config: ::gitpod_runtime::client::ClientConfig) -> Result<Self, ::gitpod_runtime::Error> {
-                Ok(Self { transport: ::gitpod_runtime::client::Transport::new(config)? })
-            }
-
-            #( #accessors )*
-        }
+        #client
 
         #readme
     }
