@@ -110,9 +110,12 @@ pub fn emit(model: &Model, options: &EmitOptions) -> Result<Emitted, EmitError> 
         let path = format!("src/{}.rs", service_names.module);
         files.push(render(&path, service::emit_service(service, service_names, &index, &examples)?)?);
     }
-    files.push(render("tests/samples/mod.rs", samples::emit_samples(model, &index))?);
-    files.push(render("tests/every_method.rs", samples::emit_every_method_test(model, names))?);
-    files.push(render("tests/examples.rs", samples::emit_example_tests(model, names))?);
+    // The tests call methods and read their examples: a reference with no methods (shared types only) has none.
+    if model.services.iter().any(|s| !s.methods.is_empty()) {
+        files.push(render("tests/samples/mod.rs", samples::emit_samples(model, &index))?);
+        files.push(render("tests/every_method.rs", samples::emit_every_method_test(model, names))?);
+        files.push(render("tests/examples.rs", samples::emit_example_tests(model, names))?);
+    }
     Ok(Emitted { files, warnings: names.warnings.clone() })
 }
 
