@@ -201,8 +201,13 @@ fn collect_enums(res: &Resolution) -> Vec<Enum> {
 }
 
 /// Longest documented order wins; values only another place lists are appended. A value listed twice counts
-/// once (two variants cannot share a wire name), at its first place.
+/// once (two variants cannot share a wire name), at its first place. `into` holds each value once: it is only
+/// ever filled here.
 fn merge_values(into: &mut Vec<String>, values: &[String]) {
+    // Most places list an enum's values just as an earlier place did: appending them would add nothing.
+    if into.as_slice() == values {
+        return;
+    }
     if values.len() > into.len() && values.starts_with(into) || into.is_empty() {
         let extra: Vec<String> = into.iter().filter(|v| !values.contains(v)).cloned().collect();
         *into = values.to_vec();
@@ -210,8 +215,15 @@ fn merge_values(into: &mut Vec<String>, values: &[String]) {
     } else {
         into.extend(values.iter().cloned());
     }
-    let mut seen = BTreeSet::new();
-    into.retain(|v| seen.insert(v.clone()));
+    // Which values come first, judged on borrowed text (no copy of a value to remember it).
+    let first: Vec<bool> = {
+        let mut seen = BTreeSet::new();
+        into.iter().map(|v| seen.insert(v.as_str())).collect()
+    };
+    if first.contains(&false) {
+        let mut keep = first.into_iter();
+        into.retain(|_| keep.next().unwrap_or(true));
+    }
 }
 fn services(
     res: &Resolution,
