@@ -22,7 +22,7 @@ use super::typing::{with_note, Typed, Typing};
 use crate::diag::Diagnostic;
 use crate::model::{DocAliases, Enum, Examples, Field, Message, Method, Model, Pagination, Service, Streaming};
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{btree_map, BTreeMap, BTreeSet};
 
 pub(super) struct Built {
     pub(super) model: Model,
@@ -103,20 +103,26 @@ fn message(
             continue;
         }
         // The longest cleaned description (the last of equally long ones); instances of one type mostly repeat
-        // one text, which is cleaned once.
+        // one text, which is cleaned and read for markers once. The field is deprecated or marked required when
+        // any instance's text says so, optional when every instance's spelling is.
         let mut cleaned: BTreeMap<&str, String> = BTreeMap::new();
         let mut best: Option<(&str, usize)> = None;
+        let (mut deprecated, mut required_marker, mut optional) = (false, false, true);
         for f in idxs.iter().filter_map(|&i| insts[i].fields.get(fi)) {
-            let len = cleaned.entry(&*f.text).or_insert_with(|| docs::clean(&f.text)).len();
+            optional &= f.spelled.optional;
+            let len = match cleaned.entry(&*f.text) {
+                btree_map::Entry::Occupied(seen) => seen.get().len(),
+                btree_map::Entry::Vacant(new) => {
+                    deprecated |= docs::is_deprecated(&f.text);
+                    required_marker |= docs::has_required_marker(&f.text);
+                    new.insert(docs::clean(&f.text)).len()
+                }
+            };
             if best.is_none_or(|(_, longest)| len >= longest) {
                 best = Some((&*f.text, len));
             }
         }
         let doc_src = best.and_then(|(text, _)| cleaned.remove(text)).unwrap_or_default();
-        let raw_any = idxs.iter().filter_map(|&i| insts[i].fields.get(fi));
-        let deprecated = raw_any.clone().any(|f| docs::is_deprecated(&f.text));
-        let required_marker = raw_any.clone().any(|f| docs::has_required_marker(&f.text));
-        let optional = raw_any.clone().all(|f| f.spelled.optional);
         let Typed { ty, note } = typing.field(f, first.child_inst[fi].map(|c| names[c].as_str()), name, first.file);
         msg.fields.push(Field {
             name: f.wire().to_string(),
