@@ -101,7 +101,7 @@ impl<'a> Collapsed<'a> {
 
 /// Whether `src` is already collapsed: no whitespace but single plain spaces, none at either end. Checked with
 /// memchr and memmem (a few bytes per instruction), so a page with nothing to collapse is not copied byte by byte.
-fn is_collapsed(src: &str) -> bool {
+pub(crate) fn is_collapsed(src: &str) -> bool {
     let bytes = src.as_bytes();
     if bytes.first() == Some(&b' ') || bytes.last() == Some(&b' ') {
         return false;

@@ -3,13 +3,9 @@
 /// Collapses whitespace, shortens the well-known-type boilerplate, strips `+required`/`+optional` markers
 /// (they become data) and puts plain `- ` bullets after a colon on their own lines. Links are kept.
 pub fn clean(text: &str) -> String {
-    let mut t = String::with_capacity(text.len());
-    for word in text.split_whitespace() {
-        if !t.is_empty() {
-            t.push(' ');
-        }
-        t.push_str(word);
-    }
+    // Texts come from pages already collapsed, so there is mostly nothing to collapse: a copy, not a pass
+    // word by word.
+    let t = if super::blocks::is_collapsed(text) { text.to_string() } else { collapse_whitespace(text) };
     let mut t = shorten_boilerplate(t);
     // Most descriptions have no marker: skip the five copying passes then.
     if t.contains('+') {
@@ -22,6 +18,18 @@ pub fn clean(text: &str) -> String {
         t = trimmed.to_string();
     }
     bullets(t)
+}
+
+/// Each whitespace run as one space, none at either end.
+fn collapse_whitespace(text: &str) -> String {
+    let mut t = String::with_capacity(text.len());
+    for word in text.split_whitespace() {
+        if !t.is_empty() {
+            t.push(' ');
+        }
+        t.push_str(word);
+    }
+    t
 }
 
 const TIMESTAMP_START: &str = "A Timestamp represents a point in time";
@@ -109,5 +117,16 @@ mod tests {
         assert!(is_deprecated("deprecated, will be removed. Use exchange_token instead."));
         assert!(is_deprecated("Maximum. Deprecated: Use pagination.page_size instead"));
         assert!(!is_deprecated("the deprecated_field name"));
+    }
+
+    #[test]
+    fn collapsed_texts_clean_like_the_word_by_word_pass() {
+        let texts = ["", "a", "a b", " a", "a ", "a  b", "a\nb", "a\u{a0}b", "\u{3000}a", "é ü", "a\u{b}b", "a\u{1c}b"];
+        for text in texts {
+            assert_eq!(clean(text), clean(&collapse_whitespace(text)), "{text:?}");
+            if super::super::blocks::is_collapsed(text) {
+                assert_eq!(collapse_whitespace(text), text, "{text:?}");
+            }
+        }
     }
 }

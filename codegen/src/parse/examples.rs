@@ -6,58 +6,89 @@
 pub fn canonical_json(text: &str) -> Option<String> {
     // Validated without building the value (IgnoredAny accepts exactly the JSON a Value would).
     serde_json::from_str::<serde::de::IgnoredAny>(text).ok()?;
-    let mut out = String::new();
+    // Valid JSON is ASCII outside its strings: the text is walked byte by byte, strings copied whole, and
+    // every cut falls on a char boundary.
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len() * 2);
     let mut indent = 0usize;
-    let mut chars = text.chars().peekable();
     let newline = |out: &mut String, indent: usize| {
         out.push('\n');
-        out.push_str(&"  ".repeat(indent));
+        for _ in 0..indent {
+            out.push_str("  ");
+        }
     };
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => {
-                out.push('"');
-                while let Some(s) = chars.next() {
-                    out.push(s);
-                    if s == '\\' {
-                        if let Some(esc) = chars.next() {
-                            out.push(esc);
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b'"' => {
+                // To the closing quote; an escaped char is copied with its backslash.
+                let mut end = i + 1;
+                loop {
+                    match bytes.get(end..).and_then(|rest| memchr::memchr2(b'"', b'\\', rest)) {
+                        Some(at) if bytes[end + at] == b'\\' => end += at + 2,
+                        Some(at) => {
+                            end += at + 1;
+                            break;
                         }
-                    } else if s == '"' {
-                        break;
+                        None => {
+                            end = bytes.len();
+                            break;
+                        }
                     }
                 }
+                out.push_str(&text[i..end]);
+                i = end;
+                continue;
             }
-            '{' | '[' => {
-                let close = if c == '{' { '}' } else { ']' };
-                while chars.peek().is_some_and(|n| n.is_whitespace()) {
-                    chars.next();
-                }
-                if chars.peek() == Some(&close) {
-                    chars.next();
-                    out.push(c);
+            b'{' | b'[' => {
+                let close = if b == b'{' { '}' } else { ']' };
+                let next = skip_whitespace(text, i + 1);
+                if text[next..].starts_with(close) {
+                    out.push(char::from(b));
                     out.push(close);
+                    i = next + 1;
                 } else {
-                    out.push(c);
+                    out.push(char::from(b));
                     indent += 1;
                     newline(&mut out, indent);
+                    i = next;
                 }
+                continue;
             }
-            '}' | ']' => {
+            b'}' | b']' => {
                 indent = indent.saturating_sub(1);
                 newline(&mut out, indent);
-                out.push(c);
+                out.push(char::from(b));
             }
-            ',' => {
+            b',' => {
                 out.push(',');
                 newline(&mut out, indent);
             }
-            ':' => out.push_str(": "),
-            c if c.is_whitespace() => {}
-            c => out.push(c),
+            b':' => out.push_str(": "),
+            b if b.is_ascii() => {
+                if !matches!(b, b'\t'..=b'\r' | b' ') {
+                    out.push(char::from(b));
+                }
+            }
+            _ => {
+                // Not in valid JSON outside a string; kept as the char-by-char reading kept it.
+                let c = text[i..].chars().next().unwrap_or(' ');
+                if !c.is_whitespace() {
+                    out.push(c);
+                }
+                i += c.len_utf8();
+                continue;
+            }
         }
+        i += 1;
     }
     Some(out)
+}
+
+/// Where the whitespace (any Unicode whitespace) starting at byte `i` of `text` ends.
+fn skip_whitespace(text: &str, i: usize) -> usize {
+    text[i..].find(|c: char| !c.is_whitespace()).map_or(text.len(), |at| i + at)
 }
 
 /// The `client.….…(...)` call of a Python example, whitespace collapsed. Parentheses inside strings are skipped.
@@ -107,6 +138,91 @@ mod tests {
             "{\n  \"b\": {\n    \"x\": \"a b\"\n  },\n  \"a\": [\n    1,\n    2\n  ],\n  \"e\": {}\n}"
         );
         assert_eq!(canonical_json("{ oops"), None);
+    }
+
+    /// The char-by-char pretty-printer the byte walk replaces.
+    fn canonical_json_by_chars(text: &str) -> String {
+        let mut out = String::new();
+        let mut indent = 0usize;
+        let mut chars = text.chars().peekable();
+        let newline = |out: &mut String, indent: usize| {
+            out.push('\n');
+            out.push_str(&"  ".repeat(indent));
+        };
+        while let Some(c) = chars.next() {
+            match c {
+                '"' => {
+                    out.push('"');
+                    while let Some(s) = chars.next() {
+                        out.push(s);
+                        if s == '\\' {
+                            if let Some(esc) = chars.next() {
+                                out.push(esc);
+                            }
+                        } else if s == '"' {
+                            break;
+                        }
+                    }
+                }
+                '{' | '[' => {
+                    let close = if c == '{' { '}' } else { ']' };
+                    while chars.peek().is_some_and(|n| n.is_whitespace()) {
+                        chars.next();
+                    }
+                    if chars.peek() == Some(&close) {
+                        chars.next();
+                        out.push(c);
+                        out.push(close);
+                    } else {
+                        out.push(c);
+                        indent += 1;
+                        newline(&mut out, indent);
+                    }
+                }
+                '}' | ']' => {
+                    indent = indent.saturating_sub(1);
+                    newline(&mut out, indent);
+                    out.push(c);
+                }
+                ',' => {
+                    out.push(',');
+                    newline(&mut out, indent);
+                }
+                ':' => out.push_str(": "),
+                c if c.is_whitespace() => {}
+                c => out.push(c),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn json_walk_matches_the_char_by_char_reading() {
+        let texts = [
+            r#"{ "b": { "x": "a b" }, "a": [ 1, 2 ], "e": {} }"#,
+            "{\n  \"q\": \"say \\\"hi\\\" \\\\\", \"u\": \"\\u00e9 é 日本\",\r\n\t\"n\": [ ], \"z\": null }",
+            "[ [ ], { }, [ {\"a\" : -1.5e3 } ], true, false ]",
+            "\"just a string\"",
+            "  42  ",
+        ];
+        for text in texts {
+            assert_eq!(canonical_json(text).as_deref(), Some(canonical_json_by_chars(text).as_str()), "{text:?}");
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut checked = 0;
+        for dir in ["spec", "corpus/pages-flat"] {
+            for entry in std::fs::read_dir(root.join(dir)).expect("reference directory") {
+                let src = std::fs::read_to_string(entry.expect("directory entry").path()).expect("page text");
+                for block in src.split("```json").skip(1) {
+                    let Some((body, _)) = block.split_once("```") else { continue };
+                    if let Some(json) = canonical_json(body) {
+                        assert_eq!(json, canonical_json_by_chars(body));
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 20, "only {checked} JSON examples found");
     }
 
     #[test]

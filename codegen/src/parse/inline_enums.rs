@@ -10,6 +10,7 @@ use super::fields::{FieldNode, Kind};
 use super::names::pascal;
 use super::resolve::{Resolution, Response};
 use super::types::Head;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
@@ -67,10 +68,22 @@ fn collect(owner: &str, fields: &[FieldNode], named: &mut BTreeMap<String, Value
                 found.push(Occurrence { candidates, values: values.iter().cloned().collect() });
             }
             Kind::Enum { name, values, inline: false } => {
-                named.entry(name.clone()).or_default().extend(values.iter().cloned());
+                // Named enums repeat wherever they are used: copy only what is new.
+                let set = match named.get_mut(name) {
+                    Some(set) => set,
+                    None => named.entry(name.clone()).or_default(),
+                };
+                for v in values {
+                    if !set.contains(v) {
+                        set.insert(v.clone());
+                    }
+                }
             }
             Kind::Message { type_name, children, .. } => {
-                let inner = type_name.clone().unwrap_or_else(|| format!("{owner}{}", pascal(&f.name)));
+                let inner = match type_name {
+                    Some(t) => Cow::Borrowed(t.as_str()),
+                    None => Cow::Owned(format!("{owner}{}", pascal(&f.name))),
+                };
                 collect(&inner, children, named, found);
             }
             Kind::Scalar => {}
@@ -119,8 +132,20 @@ fn rename(fields: &mut [FieldNode], names: &mut impl Iterator<Item = String>) {
                     *name = n;
                 }
             }
-            Kind::Message { children, .. } => rename(Rc::<Vec<FieldNode>>::make_mut(children), names),
+            // A subtree shared with other lists is copied before it is renamed, so only one that has an
+            // inline enum to rename (the others take no names).
+            Kind::Message { children, .. } if Rc::strong_count(children) == 1 || has_inline_enum(children) => {
+                rename(Rc::<Vec<FieldNode>>::make_mut(children), names);
+            }
             _ => {}
         }
     }
+}
+
+fn has_inline_enum(fields: &[FieldNode]) -> bool {
+    fields.iter().any(|f| match &f.kind {
+        Kind::Enum { inline, .. } => *inline,
+        Kind::Message { children, .. } => has_inline_enum(children),
+        Kind::Scalar => false,
+    })
 }

@@ -144,9 +144,9 @@ impl<'a> Builder<'a> {
 /// signature. A digest, not the nested signature itself: spelled out, every level would repeat the whole
 /// subtree below it and signatures would grow with the square of the nesting depth.
 fn sig_of(insts: &[Inst], idx: usize) -> String {
-    use std::fmt::Write;
     let inst = &insts[idx];
-    // Written into one string (`wire:type`, comma-separated), with no string per field.
+    // Written into one string (`wire:type`, comma-separated), with no string per field and no formatting
+    // machinery (this runs once per instance, thousands of times).
     let mut sig = String::new();
     for (i, (f, c)) in inst.fields.iter().zip(&inst.child_inst).enumerate() {
         if i > 0 {
@@ -157,15 +157,34 @@ fn sig_of(insts: &[Inst], idx: usize) -> String {
             TypeExpr::Map(_) => ("map[", "]"),
             _ => ("", ""),
         };
-        let _ = write!(sig, "{}:{open}", f.wire());
-        let _ = match (&f.kind, c) {
-            (Kind::Message { .. }, Some(c)) => write!(sig, "msg {}{{{:016x}}}", insts[*c].base, digest(&insts[*c].sig)),
-            (Kind::Enum { name, .. }, _) => write!(sig, "enum {name}"),
-            _ => write!(sig, "{}", scalar_sig(f.spelled.ty.element())),
-        };
+        sig.push_str(f.wire());
+        sig.push(':');
+        sig.push_str(open);
+        match (&f.kind, c) {
+            (Kind::Message { .. }, Some(c)) => {
+                sig.push_str("msg ");
+                sig.push_str(&insts[*c].base);
+                sig.push('{');
+                push_hex16(&mut sig, digest(&insts[*c].sig));
+                sig.push('}');
+            }
+            (Kind::Enum { name, .. }, _) => {
+                sig.push_str("enum ");
+                sig.push_str(name);
+            }
+            _ => sig.push_str(scalar_sig(f.spelled.ty.element())),
+        }
         sig.push_str(close);
     }
     sig
+}
+
+/// `value` as 16 lowercase hex digits, zero-padded (what `{:016x}` writes).
+fn push_hex16(out: &mut String, value: u64) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for shift in (0..16).rev() {
+        out.push(char::from(DIGITS[((value >> (shift * 4)) & 0xf) as usize]));
+    }
 }
 
 /// 64-bit FNV-1a: stable across Rust versions and platforms (signatures order names, so they must not change
@@ -307,5 +326,19 @@ fn collect_names(res: &Resolution, out: &mut BTreeSet<String>) {
             out.insert(name.clone());
         }
         walk(&d.fields, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_digest_matches_the_format_spelling() {
+        for value in [0, 1, 0xf, 0xabc, 0x0123_4567_89ab_cdef, u64::MAX, digest("a:string")] {
+            let mut out = String::new();
+            push_hex16(&mut out, value);
+            assert_eq!(out, format!("{value:016x}"));
+        }
     }
 }

@@ -19,6 +19,16 @@ pub const MAX_ITEMS: usize = 50_000;
 pub const LOOKAHEAD_ENTRIES: usize = 64;
 pub const LOOKAHEAD_PROBES: usize = 64;
 
+/// The depth of a spelling that nests deeper than [`MAX_TYPE_DEPTH`], `None` for one within it. Every level
+/// [`type_depth`] counts is a byte of its own (a bracket, or the `o` of an `of`), so a spelling no longer than
+/// the limit is within it and is not scanned.
+pub fn over_type_depth(spelling: &str) -> Option<usize> {
+    if spelling.len() <= MAX_TYPE_DEPTH {
+        return None;
+    }
+    Some(type_depth(spelling)).filter(|&depth| depth > MAX_TYPE_DEPTH)
+}
+
 /// How deeply a type spelling nests: brackets and braces, plus HTTP `array of` / `map of` words.
 pub fn type_depth(spelling: &str) -> usize {
     // One pass over the bytes: spellings are short (30 bytes on average), so a searcher's setup would cost more
@@ -68,6 +78,18 @@ mod tests {
         ];
         for (spelling, depth) in cases {
             assert_eq!(type_depth(spelling), depth, "{spelling}");
+            assert!(depth <= spelling.len(), "{spelling}");
         }
+    }
+
+    #[test]
+    fn only_spellings_over_the_limit_report_a_depth() {
+        let deep = |n: usize| format!("{}str{}", "List[".repeat(n), "]".repeat(n));
+        assert_eq!(over_type_depth(&deep(MAX_TYPE_DEPTH)), None);
+        assert_eq!(over_type_depth(&deep(MAX_TYPE_DEPTH + 1)), Some(MAX_TYPE_DEPTH + 1));
+        assert_eq!(over_type_depth(&"[".repeat(MAX_TYPE_DEPTH)), None);
+        assert_eq!(over_type_depth(&"[".repeat(MAX_TYPE_DEPTH + 1)), Some(MAX_TYPE_DEPTH + 1));
+        assert_eq!(over_type_depth(&" of".repeat(MAX_TYPE_DEPTH + 1)), None);
+        assert_eq!(over_type_depth(&" of ".repeat(MAX_TYPE_DEPTH + 1)), Some(MAX_TYPE_DEPTH + 1));
     }
 }

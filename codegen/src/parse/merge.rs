@@ -22,7 +22,7 @@ use super::typing::{with_note, Typed, Typing};
 use crate::diag::Diagnostic;
 use crate::model::{DocAliases, Enum, Examples, Field, Message, Method, Model, Pagination, Service, Streaming};
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{btree_map, BTreeMap, BTreeSet};
 
 pub(super) struct Built {
     pub(super) model: Model,
@@ -103,20 +103,26 @@ fn message(
             continue;
         }
         // The longest cleaned description (the last of equally long ones); instances of one type mostly repeat
-        // one text, which is cleaned once.
+        // one text, which is cleaned and read for markers once. The field is deprecated or marked required when
+        // any instance's text says so, optional when every instance's spelling is.
         let mut cleaned: BTreeMap<&str, String> = BTreeMap::new();
         let mut best: Option<(&str, usize)> = None;
+        let (mut deprecated, mut required_marker, mut optional) = (false, false, true);
         for f in idxs.iter().filter_map(|&i| insts[i].fields.get(fi)) {
-            let len = cleaned.entry(&*f.text).or_insert_with(|| docs::clean(&f.text)).len();
+            optional &= f.spelled.optional;
+            let len = match cleaned.entry(&*f.text) {
+                btree_map::Entry::Occupied(seen) => seen.get().len(),
+                btree_map::Entry::Vacant(new) => {
+                    deprecated |= docs::is_deprecated(&f.text);
+                    required_marker |= docs::has_required_marker(&f.text);
+                    new.insert(docs::clean(&f.text)).len()
+                }
+            };
             if best.is_none_or(|(_, longest)| len >= longest) {
                 best = Some((&*f.text, len));
             }
         }
         let doc_src = best.and_then(|(text, _)| cleaned.remove(text)).unwrap_or_default();
-        let raw_any = idxs.iter().filter_map(|&i| insts[i].fields.get(fi));
-        let deprecated = raw_any.clone().any(|f| docs::is_deprecated(&f.text));
-        let required_marker = raw_any.clone().any(|f| docs::has_required_marker(&f.text));
-        let optional = raw_any.clone().all(|f| f.spelled.optional);
         let Typed { ty, note } = typing.field(f, first.child_inst[fi].map(|c| names[c].as_str()), name, first.file);
         msg.fields.push(Field {
             name: f.wire().to_string(),
@@ -201,8 +207,13 @@ fn collect_enums(res: &Resolution) -> Vec<Enum> {
 }
 
 /// Longest documented order wins; values only another place lists are appended. A value listed twice counts
-/// once (two variants cannot share a wire name), at its first place.
+/// once (two variants cannot share a wire name), at its first place. `into` holds each value once: it is only
+/// ever filled here.
 fn merge_values(into: &mut Vec<String>, values: &[String]) {
+    // Most places list an enum's values just as an earlier place did: appending them would add nothing.
+    if into.as_slice() == values {
+        return;
+    }
     if values.len() > into.len() && values.starts_with(into) || into.is_empty() {
         let extra: Vec<String> = into.iter().filter(|v| !values.contains(v)).cloned().collect();
         *into = values.to_vec();
@@ -210,8 +221,15 @@ fn merge_values(into: &mut Vec<String>, values: &[String]) {
     } else {
         into.extend(values.iter().cloned());
     }
-    let mut seen = BTreeSet::new();
-    into.retain(|v| seen.insert(v.clone()));
+    // Which values come first, judged on borrowed text (no copy of a value to remember it).
+    let first: Vec<bool> = {
+        let mut seen = BTreeSet::new();
+        into.iter().map(|v| seen.insert(v.as_str())).collect()
+    };
+    if first.contains(&false) {
+        let mut keep = first.into_iter();
+        into.retain(|_| keep.next().unwrap_or(true));
+    }
 }
 fn services(
     res: &Resolution,

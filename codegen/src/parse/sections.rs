@@ -99,7 +99,8 @@ fn visit(page: &Page, s: &Section, group: Option<&str>, raw: &mut RawPage, warni
 
 /// Item nodes → entries; items whose head is not a known form are reported and skipped.
 fn entries(page: &Page, body: &[Node], warnings: &mut Vec<Diagnostic>) -> Vec<Entry> {
-    let mut out = vec![];
+    // Sized for every node an item (most are): the list is not regrown as it fills.
+    let mut out = Vec::with_capacity(body.len().min(limits::MAX_ITEMS));
     for n in body {
         if let Node::Item { head: Some(h), text, offset } = n {
             if out.len() == limits::MAX_ITEMS {
@@ -112,8 +113,7 @@ fn entries(page: &Page, body: &[Node], warnings: &mut Vec<Diagnostic>) -> Vec<En
                 );
                 break;
             }
-            let depth = limits::type_depth(h);
-            if depth > limits::MAX_TYPE_DEPTH {
+            if let Some(depth) = limits::over_type_depth(h) {
                 let (h, limit) = (limits::excerpt(h), limits::MAX_TYPE_DEPTH);
                 warnings.push(page.warning(
                     *offset,

@@ -101,7 +101,7 @@ pub fn parse_head(head: &str) -> Option<Head> {
 }
 
 fn read_head(head: &str, notes: &mut Vec<String>) -> Option<Head> {
-    let head = head.trim();
+    let head = trim(head);
     if let Some(v) = head.strip_prefix('"').and_then(|h| h.strip_suffix('"')) {
         return Some(Head::Value(v.to_string()));
     }
@@ -116,9 +116,10 @@ fn read_head(head: &str, notes: &mut Vec<String>) -> Option<Head> {
         let (values, truncated) = quoted_list(inner, ',');
         return Some(Head::EnumDecl { name: None, values, truncated });
     }
-    // Most heads are fields (`name: Type`): a byte search rules the two spelled-out forms below out before
+    // Most heads are fields (`name: Type`): one byte search rules the two spelled-out forms below out before
     // the substring searches, which cost more.
-    let has = |b: u8| memchr::memchr(b, head.as_bytes()).is_some();
+    let spelled_out = memchr::memchr2(b'=', b'{', head.as_bytes()).is_some();
+    let has = |b: u8| spelled_out && memchr::memchr(b, head.as_bytes()).is_some();
     if let Some((name, rhs)) = has(b'=').then(|| head.split_once(" = ")).flatten() {
         let name = name.trim();
         if !is_ident(name) {
@@ -138,12 +139,14 @@ fn read_head(head: &str, notes: &mut Vec<String>) -> Option<Head> {
             });
         }
     }
-    let (name, ty) = head.split_once(':')?;
-    let name = name.trim();
+    // The name is short: a plain byte loop finds its `:` sooner than a searcher is set up.
+    let colon = head.bytes().position(|b| b == b':')?;
+    let (name, ty) = (trim(&head[..colon]), &head[colon + 1..]);
     if !is_ident(name) {
         return None;
     }
-    Some(Head::Field { name: name.into(), spelled: super::dialect::spelling(ty.trim(), notes)? })
+    // Every dialect trims the spelling itself.
+    Some(Head::Field { name: name.into(), spelled: super::dialect::spelling(ty, notes)? })
 }
 
 pub(crate) fn quoted_list(s: &str, sep: char) -> (Vec<String>, bool) {
@@ -158,10 +161,22 @@ pub(crate) fn quoted_list(s: &str, sep: char) -> (Vec<String>, bool) {
     (values, truncated)
 }
 
+/// [`str::trim`], answered at once for the usual text that neither starts nor ends with whitespace.
+pub(crate) fn trim(s: &str) -> &str {
+    // ASCII bytes above the space are no whitespace; anything else takes the full trim.
+    let plain = |b: Option<&u8>| b.is_some_and(|&b| b > b' ' && b.is_ascii());
+    if plain(s.as_bytes().first()) && plain(s.as_bytes().last()) {
+        s
+    } else {
+        s.trim()
+    }
+}
+
+/// ASCII letters, digits and `_`, not starting with a digit. Judged on bytes: a non-ASCII char's bytes are
+/// none of those, so no char is decoded.
 pub fn is_ident(s: &str) -> bool {
-    !s.is_empty()
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !s.starts_with(|c: char| c.is_ascii_digit())
+    let bytes = s.as_bytes();
+    bytes.first().is_some_and(|b| !b.is_ascii_digit()) && bytes.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// Splits at the commas outside brackets, trimmed: `str, Dict[str, int]` → `str`, `Dict[str, int]`.
@@ -192,6 +207,13 @@ mod tests {
         match parse_head(h) {
             Some(Head::Field { spelled, .. }) => spelled,
             other => panic!("{h}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn quick_trim_is_str_trim() {
+        for s in ["", " ", "a", " a", "a ", "\ta\n", "a b", "\u{a0}a", "a\u{3000}", "é", "\u{7f}", "\u{b}x\u{c}"] {
+            assert_eq!(trim(s), s.trim(), "{s:?}");
         }
     }
 

@@ -56,17 +56,14 @@ impl<'a> Evidence<'a> {
             if matches!(f.spelled.ty.element(), TypeExpr::Int) && !python_ints.contains(f.wire()) {
                 python_ints.insert(f.wire().to_string());
             }
-            let mut vals = vec![];
-            if let Some(v) = f.example.as_ref().map(JsonRef::get) {
-                vals.push(v);
-            }
-            if let Some(Value::Object(o)) = inst.json {
-                if let Some(v) = o.get(f.wire()) {
-                    vals.push(v);
-                }
-            }
+            // The field's own example, then the instance's: an array counts as its elements.
+            let own = f.example.as_ref().map(JsonRef::get);
+            let in_instance = match inst.json {
+                Some(Value::Object(o)) => o.get(f.wire()),
+                _ => None,
+            };
             let e = by_field.entry(f.wire()).or_default();
-            for v in vals {
+            for v in own.into_iter().chain(in_instance) {
                 match v {
                     Value::Array(a) => e.extend(a.iter()),
                     other => e.push(other),

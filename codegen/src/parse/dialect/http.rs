@@ -3,7 +3,7 @@
 
 use super::{Dialect, Rules, Signature};
 use crate::parse::fields::Entry;
-use crate::parse::types::{is_ident, quoted_list, Members, Spelled, TypeExpr};
+use crate::parse::types::{is_ident, quoted_list, trim, Members, Spelled, TypeExpr};
 
 pub struct Http;
 
@@ -17,7 +17,7 @@ impl Rules for Http {
     }
 
     fn spelling(&self, s: &str, _notes: &mut Vec<String>) -> Option<Spelled> {
-        let s = s.trim();
+        let s = trim(s);
         match s.strip_prefix("optional ") {
             Some(inner) => Some(Spelled { ty: parse(inner)?, optional: true }),
             None => Some(Spelled { ty: parse(s)?, optional: false }),
@@ -50,7 +50,7 @@ impl Rules for Http {
 }
 
 fn parse(s: &str) -> Option<TypeExpr> {
-    let s = s.trim();
+    let s = trim(s);
     Some(match s {
         "string" => TypeExpr::String,
         "boolean" => TypeExpr::Bool,

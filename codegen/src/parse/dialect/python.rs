@@ -4,7 +4,7 @@
 
 use super::{field_name, Dialect, Rules, Signature};
 use crate::parse::fields::Entry;
-use crate::parse::types::{is_ident, quoted_list, split_top_level, Spelled, TypeExpr};
+use crate::parse::types::{is_ident, quoted_list, split_top_level, trim, Spelled, TypeExpr};
 
 pub struct Python;
 
@@ -37,7 +37,7 @@ impl Rules for Python {
     }
 
     fn spelling(&self, s: &str, notes: &mut Vec<String>) -> Option<Spelled> {
-        let s = s.trim();
+        let s = trim(s);
         match s.strip_prefix("Optional[").and_then(|r| r.strip_suffix(']')) {
             Some(inner) => Some(Spelled { ty: parse(inner, notes)?, optional: true }),
             None => Some(Spelled { ty: parse(s, notes)?, optional: false }),
@@ -80,7 +80,7 @@ impl Rules for Python {
 }
 
 fn parse(s: &str, notes: &mut Vec<String>) -> Option<TypeExpr> {
-    let s = s.trim();
+    let s = trim(s);
     Some(match s {
         "str" => TypeExpr::String,
         "bool" => TypeExpr::Bool,
@@ -89,7 +89,9 @@ fn parse(s: &str, notes: &mut Vec<String>) -> Option<TypeExpr> {
         "datetime" => TypeExpr::Timestamp,
         "object" => TypeExpr::Any,
         _ => {
-            if let Some((outer, inner)) = s.split_once('[') {
+            // Type names are short: a byte loop finds the bracket sooner than a searcher is set up.
+            if let Some(open) = s.bytes().position(|b| b == b'[') {
+                let (outer, inner) = (&s[..open], &s[open + 1..]);
                 let inner = inner.strip_suffix(']')?;
                 return match outer {
                     "List" | "Sequence" | "Iterable" => Some(TypeExpr::List(Box::new(parse(inner, notes)?))),
