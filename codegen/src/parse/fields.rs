@@ -109,8 +109,9 @@ pub struct Registry {
     /// How many fields a named message has, from HTTP Domain Types headers (`X object { a, b, 3 more... }`).
     pub counts: BTreeMap<String, usize>,
     /// The type names whose field sets were read since the last [`Registry::take_reads`], each with how
-    /// many sets it had then.
-    reads: RefCell<Vec<(String, usize)>>,
+    /// many sets it had then ([`READ_AT_DIFFERENT_COUNTS`] when reads saw different counts). A map, so a
+    /// name read again (most reads are) costs a lookup, not a copy of the name.
+    reads: RefCell<BTreeMap<String, usize>>,
 }
 
 /// A field list confirmed for a type (wire names in documented order) and the signal that confirmed it.
@@ -118,6 +119,10 @@ pub type Shape = (Signal, Rc<[String]>);
 
 /// Type names whose field sets a nesting read, with how many sets each had.
 pub type Reads = Vec<(String, usize)>;
+
+/// The count logged for a name whose reads saw different numbers of sets: no count matches it, as no single
+/// count matches both of those reads.
+const READ_AT_DIFFERENT_COUNTS: usize = usize::MAX;
 
 impl Registry {
     pub fn add_shape(&mut self, name: &str, signal: Signal, fields: Vec<String>) {
@@ -130,16 +135,20 @@ impl Registry {
     /// The field sets confirmed for `name` (logged as read).
     pub fn shapes_of(&self, name: &str) -> &[Shape] {
         let sets = self.shapes.get(name).map_or(&[][..], Vec::as_slice);
-        self.reads.borrow_mut().push((name.to_string(), sets.len()));
+        let mut reads = self.reads.borrow_mut();
+        match reads.get_mut(name) {
+            Some(logged) if *logged != sets.len() => *logged = READ_AT_DIFFERENT_COUNTS,
+            Some(_) => {}
+            None => {
+                reads.insert(name.to_string(), sets.len());
+            }
+        }
         sets
     }
 
-    /// The reads logged since the last call, and a fresh log.
+    /// The reads logged since the last call (by name), and a fresh log.
     pub fn take_reads(&self) -> Reads {
-        let mut reads = std::mem::take(&mut *self.reads.borrow_mut());
-        reads.sort_unstable();
-        reads.dedup();
-        reads
+        std::mem::take(&mut *self.reads.borrow_mut()).into_iter().collect()
     }
 
     /// Whether every read in `reads` would see the same field sets now (sets are only appended, so the
@@ -216,5 +225,10 @@ mod tests {
         let reads = vec![("Spec".to_string(), 1)];
         registry.add_shape("Spec", Signal::KnownType, vec!["a".into(), "d".into()]);
         assert!(!registry.unchanged(&reads));
+        // Reads of one name that saw different counts hold for no count.
+        registry.shapes_of("Spec");
+        registry.add_shape("Spec", Signal::KnownType, vec!["e".into()]);
+        registry.shapes_of("Spec");
+        assert!(!registry.unchanged(&registry.take_reads()));
     }
 }

@@ -258,7 +258,7 @@ fn step(w: Walk, i: usize, stack: &mut Stack, out: &mut Outcome, forced: Option<
         let e = &entries[i];
         let i = i + 1;
         let (name, spelled) = match &e.head {
-            Head::Field { name, spelled } => (name.clone(), spelled.clone()),
+            Head::Field { name, spelled } => (name, spelled),
             Head::Value(v) => {
                 attach_value(stack, v, e, out);
                 return true;
@@ -271,7 +271,7 @@ fn step(w: Walk, i: usize, stack: &mut Stack, out: &mut Outcome, forced: Option<
                 return true;
             }
         };
-        let mut node = FieldNode::new(name, spelled, e.text.clone(), e.offset, Kind::Scalar);
+        let mut node = FieldNode::new(Rc::clone(name), spelled.clone(), e.text.clone(), e.offset, Kind::Scalar);
         // What the field holds when it is placed: nothing, or a copy of an earlier expansion.
         let mut extent = Extent::default();
 
@@ -305,35 +305,35 @@ fn step(w: Walk, i: usize, stack: &mut Stack, out: &mut Outcome, forced: Option<
                 _ => true,
             })
             .map(|n| &n.head);
-        let opened = match node.spelled.ty.element().clone() {
+        // Matched on the entry's type (not a copy of it): only what a kind keeps is copied.
+        let opened = match spelled.ty.element() {
             TypeExpr::Named(x) => {
                 let next_is_value = matches!(next, Some(Head::Value(_)));
                 let next_is_field = matches!(next, Some(Head::Field { .. }));
                 // A type expanded earlier in the list may show only its name later: surely when no field
                 // follows, and when the next field is not its first one again, unless an example or a
                 // list of top-level names can still say this one is expanded here.
-                let reuse = stack.expansions.get(&x).is_some_and(|earlier| {
+                let reuse = stack.expansions.get(x).is_some_and(|earlier| {
                     !next_is_field
                         || (!starts_expansion(&earlier.kind, next)
                             && (named_counts || stack.last().is_some_and(|l| l.json.is_none())))
                 });
                 if next_is_value {
                     out.kinds.record(Signal::EnumValues);
-                    node.kind = Kind::Enum { name: x, values: vec![], inline: false };
+                    node.kind = Kind::Enum { name: x.clone(), values: vec![], inline: false };
                     None
-                } else if registry.enums.contains(&x) {
+                } else if registry.enums.contains(x) {
                     out.kinds.record(Signal::KnownEnum);
-                    node.kind = Kind::Enum { name: x, values: vec![], inline: false };
+                    node.kind = Kind::Enum { name: x.clone(), values: vec![], inline: false };
                     None
-                } else if let Some((kind, copied)) = reuse.then(|| expanded_before(stack, &x, out, e.offset)).flatten()
-                {
+                } else if let Some((kind, copied)) = reuse.then(|| expanded_before(stack, x, out, e.offset)).flatten() {
                     out.kinds.record(Signal::KnownType);
                     node.kind = kind;
                     extent = copied;
                     None
                 } else if next_is_field {
                     out.kinds.record(Signal::FirstChild);
-                    Some(open_level(&node, Some(&x), registry, named_counts))
+                    Some(open_level(Some(x), registry, named_counts))
                 } else {
                     out.findings.push(Finding {
                         offset: e.offset,
@@ -343,30 +343,31 @@ fn step(w: Walk, i: usize, stack: &mut Stack, out: &mut Outcome, forced: Option<
                         ),
                     });
                     out.kinds.record(Signal::Ambiguous);
-                    node.kind = Kind::Message { type_name: Some(x), children: Rc::default(), json: None };
+                    node.kind = Kind::Message { type_name: Some(x.clone()), children: Rc::default(), json: None };
                     None
                 }
             }
             TypeExpr::InlineEnum(values) => {
                 out.kinds.record(Signal::EnumValues);
-                node.kind = Kind::Enum { name: inline_enum_name(&values, &node.name), values, inline: true };
+                node.kind =
+                    Kind::Enum { name: inline_enum_name(values, &node.name), values: values.clone(), inline: true };
                 None
             }
             TypeExpr::Object(members) => {
-                let mut level = open_level(&node, None, registry, false);
-                level.count = Some(members.count);
                 if members.count == 0 || !matches!(next, Some(Head::Field { .. })) {
                     node.kind = Kind::Message { type_name: None, children: Rc::default(), json: None };
                     None
                 } else {
-                    Some(level)
+                    let (mut level, kind) = open_level(None, registry, false);
+                    level.count = Some(members.count);
+                    Some((level, kind))
                 }
             }
             _ => None,
         };
         // Past the nesting limit a message is not opened: its fields are read one level up, reported once.
         let opened = match opened {
-            Some(level) if stack.len() > limits::MAX_NESTING => {
+            Some((_, kind)) if stack.len() > limits::MAX_NESTING => {
                 if !out.depth_reported {
                     out.depth_reported = true;
                     out.findings.push(Finding {
@@ -380,13 +381,13 @@ fn step(w: Walk, i: usize, stack: &mut Stack, out: &mut Outcome, forced: Option<
                         ),
                     });
                 }
-                node.kind = level.field.map_or(Kind::Scalar, |f| f.kind);
+                node.kind = kind;
                 None
             }
             other => other,
         };
         match opened {
-            Some(mut level) => {
+            Some((mut level, kind)) => {
                 // A map's example is keyed by map keys; the message is its first value.
                 let example = match (&node.spelled.ty, &node.example) {
                     (TypeExpr::Map(_), Some(map)) if map.get().is_object() => map.first_value(),
@@ -398,9 +399,7 @@ fn step(w: Walk, i: usize, stack: &mut Stack, out: &mut Outcome, forced: Option<
                     }
                     level.json = Some(obj);
                 }
-                if let Some(opened) = level.field.take() {
-                    node.kind = opened.kind;
-                }
+                node.kind = kind;
                 level.field = Some(node);
                 level.indent = e.indent;
                 level.opened_at = stack.pushed;
@@ -509,7 +508,9 @@ fn starts_expansion(kind: &Kind, next: Option<&Head>) -> bool {
     }
 }
 
-fn open_level(node: &FieldNode, type_name: Option<&str>, registry: &Registry, named_counts: bool) -> Level {
+/// A level for a message of type `type_name` (`None`: an inline object), and the kind of the field that opens
+/// it. The caller puts that field in the level.
+fn open_level(type_name: Option<&str>, registry: &Registry, named_counts: bool) -> (Level, Kind) {
     let mut known = vec![];
     if let Some(x) = type_name {
         known.extend(
@@ -522,11 +523,9 @@ fn open_level(node: &FieldNode, type_name: Option<&str>, registry: &Registry, na
         }
     }
     let kind = Kind::Message { type_name: type_name.map(str::to_string), children: Rc::default(), json: None };
-    let mut field = node.clone();
-    field.kind = kind;
-    let mut level = Level::new(Some(field), known, None);
+    let mut level = Level::new(None, known, None);
     level.count = type_name.filter(|_| named_counts).and_then(|x| registry.counts.get(x).copied());
-    level
+    (level, kind)
 }
 
 fn close(stack: &mut Stack, out: &mut Outcome) {
