@@ -9,22 +9,22 @@
 
 use super::dialect::Dialect;
 pub use super::fields::{DecisionStats, Entry, FieldNode, Finding, Kind, Outcome, Registry, Signal};
-use super::json_ref::JsonRef;
+use super::json_ref::{JsonAt, JsonRef};
 use super::limits;
 use super::names::{inline_enum_name, wire};
 use super::types::{Head, TypeExpr};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 #[derive(Clone)]
-struct Level {
+struct Level<'j> {
     field: Option<FieldNode>,
     children: Vec<FieldNode>,
     /// The wire names of `children`, for the "no object repeats a key" check.
     names: BTreeSet<Rc<str>>,
-    known: Vec<Known>,
-    json: Option<JsonRef>,
+    known: Vec<Known<'j>>,
+    json: Option<JsonAt<'j>>,
     /// Set when the fields contradict every known set: the name is shared by a different structure.
     refuted: bool,
     /// How many fields the message has, when the page says (HTTP `object { a, b, 2 more... }`).
@@ -45,8 +45,8 @@ struct Extent {
     depth: usize,
 }
 
-impl Level {
-    fn new(field: Option<FieldNode>, known: Vec<Known>, json: Option<JsonRef>) -> Self {
+impl<'j> Level<'j> {
+    fn new(field: Option<FieldNode>, known: Vec<Known<'j>>, json: Option<JsonAt<'j>>) -> Self {
         Level {
             field,
             children: vec![],
@@ -81,7 +81,7 @@ impl Level {
     }
     /// Known sets that still agree with every child seen so far (an iterator, not a list: this runs for every
     /// field at every open level).
-    fn live_known<'s>(&'s self, open_child: Option<&'s FieldNode>) -> impl Iterator<Item = &'s Known> {
+    fn live_known<'s>(&'s self, open_child: Option<&'s FieldNode>) -> impl Iterator<Item = &'s Known<'j>> {
         let seen = self.children.len();
         let refuted = self.refuted;
         self.known.iter().filter(move |k| !refuted && k.live && open_child.is_none_or(|c| k.accepts(c.wire(), seen)))
@@ -91,24 +91,24 @@ impl Level {
 /// A field set some other place confirms for an open object: its JSON example's keys (unordered), or the fields
 /// of the same docs type elsewhere (in documented order, so the children seen so far must be its beginning).
 #[derive(Clone, Debug)]
-struct Known {
+struct Known<'j> {
     signal: Signal,
-    members: Members,
+    members: Members<'j>,
     /// Still agrees with every child pushed so far.
     live: bool,
 }
 
 #[derive(Clone, Debug)]
-enum Members {
-    /// A JSON example's keys, in any order.
-    Keys(BTreeSet<String>),
+enum Members<'j> {
+    /// A JSON example's keys, in any order (the example object itself: no copy of its keys).
+    Keys(&'j Map<String, Value>),
     /// A confirmed field list, in documented order (shared with the registry).
     Order(Rc<[String]>),
 }
 
-impl Known {
-    fn keys(signal: Signal, set: BTreeSet<String>) -> Self {
-        Known { signal, members: Members::Keys(set), live: true }
+impl<'j> Known<'j> {
+    fn keys(signal: Signal, object: &'j Map<String, Value>) -> Self {
+        Known { signal, members: Members::Keys(object), live: true }
     }
     fn fields(signal: Signal, fields: &Rc<[String]>) -> Self {
         Known { signal, members: Members::Order(Rc::clone(fields)), live: true }
@@ -117,14 +117,14 @@ impl Known {
     fn accepts(&self, wire: &str, seen: usize) -> bool {
         match &self.members {
             Members::Order(order) => order.get(seen).is_some_and(|n| n == wire),
-            Members::Keys(set) => set.contains(wire),
+            Members::Keys(object) => object.contains_key(wire),
         }
     }
     /// Whether the set holds `wire` at all, in any place.
     fn contains(&self, wire: &str) -> bool {
         match &self.members {
             Members::Order(order) => order.iter().any(|n| n == wire),
-            Members::Keys(set) => set.contains(wire),
+            Members::Keys(object) => object.contains_key(wire),
         }
     }
 }
@@ -171,18 +171,19 @@ fn fits(level: &Level, open_child: Option<&FieldNode>, f: &FieldNode) -> Fit {
     }
 }
 
-fn json_object_keys(v: Option<&Value>) -> Option<BTreeSet<String>> {
+/// The object whose keys a JSON example shows (the first element for lists).
+fn json_object_keys(v: Option<&Value>) -> Option<&Map<String, Value>> {
     match v? {
-        Value::Object(m) => Some(m.keys().cloned().collect()),
+        Value::Object(m) => Some(m),
         Value::Array(a) => json_object_keys(a.first()),
         _ => None,
     }
 }
 
 /// The object a message field's example holds (first element for lists).
-fn json_message(v: Option<JsonRef>) -> Option<JsonRef> {
+fn json_message(v: Option<JsonAt<'_>>) -> Option<JsonAt<'_>> {
     let v = v?;
-    match v.get() {
+    match v.value {
         Value::Array(_) => json_message(v.index(0)),
         Value::Object(_) => Some(v),
         _ => None,
@@ -202,7 +203,9 @@ pub fn nest(
 ) -> Outcome {
     let named_counts = super::dialect::rules(dialect).type_names_are_global();
     let mut out = Outcome::default();
-    let keys = json_object_keys(json.as_ref().map(JsonRef::get));
+    // Every level's example lies inside this one, so the values are borrowed from it for the whole pass.
+    let json = json.as_ref().map(JsonAt::new);
+    let keys = json_object_keys(json.as_ref().map(|j| j.value));
     let mut root = Level::new(None, vec![], json);
     if let Some(keys) = keys {
         root.known.push(Known::keys(Signal::JsonExample, keys));
@@ -295,7 +298,8 @@ fn step(w: Walk, i: usize, stack: &mut Stack, out: &mut Outcome, forced: Option<
                 placed = false;
             }
         }
-        node.example = stack.last().and_then(|l| l.json.as_ref()).and_then(|j| j.shared_key(node.shared_wire()));
+        let example = stack.last().and_then(|l| l.json.as_ref()).and_then(|j| j.shared_key(node.shared_wire()));
+        node.example = example.as_ref().map(|j| j.at.clone());
 
         // With indentation, a message has children only when the next item is indented further.
         let next = entries
@@ -389,12 +393,12 @@ fn step(w: Walk, i: usize, stack: &mut Stack, out: &mut Outcome, forced: Option<
         match opened {
             Some((mut level, kind)) => {
                 // A map's example is keyed by map keys; the message is its first value.
-                let example = match (&node.spelled.ty, &node.example) {
-                    (TypeExpr::Map(_), Some(map)) if map.get().is_object() => map.first_value(),
-                    (_, example) => example.clone(),
+                let example = match (&node.spelled.ty, example) {
+                    (TypeExpr::Map(_), Some(map)) if map.value.is_object() => map.first_value(),
+                    (_, example) => example,
                 };
                 if let Some(obj) = json_message(example) {
-                    if let Some(keys) = json_object_keys(Some(obj.get())) {
+                    if let Some(keys) = json_object_keys(Some(obj.value)) {
                         level.known.insert(0, Known::keys(Signal::JsonExample, keys));
                     }
                     level.json = Some(obj);
@@ -440,8 +444,8 @@ fn expanded_before(stack: &Stack, type_name: &str, out: &mut Outcome, offset: us
 
 /// The open levels of a list being placed, and the first expansion of each type name placed so far.
 #[derive(Clone)]
-struct Stack {
-    levels: Vec<Level>,
+struct Stack<'j> {
+    levels: Vec<Level<'j>>,
     /// Fields placed so far (a clock: a level's fields were placed after its `opened_at`).
     pushed: usize,
     /// For each docs type name, the first expanded message of that type in document order and when it was
@@ -459,20 +463,20 @@ struct Expansion {
     extent: Extent,
 }
 
-impl std::ops::Deref for Stack {
-    type Target = Vec<Level>;
-    fn deref(&self) -> &Vec<Level> {
+impl<'j> std::ops::Deref for Stack<'j> {
+    type Target = Vec<Level<'j>>;
+    fn deref(&self) -> &Vec<Level<'j>> {
         &self.levels
     }
 }
 
-impl std::ops::DerefMut for Stack {
-    fn deref_mut(&mut self) -> &mut Vec<Level> {
+impl<'j> std::ops::DerefMut for Stack<'j> {
+    fn deref_mut(&mut self) -> &mut Vec<Level<'j>> {
         &mut self.levels
     }
 }
 
-impl Stack {
+impl Stack<'_> {
     /// Places `child` in the innermost open level.
     fn push_child(&mut self, child: FieldNode, extent: Extent) {
         self.push_child_closing(child, usize::MAX, extent);
@@ -510,7 +514,7 @@ fn starts_expansion(kind: &Kind, next: Option<&Head>) -> bool {
 
 /// A level for a message of type `type_name` (`None`: an inline object), and the kind of the field that opens
 /// it. The caller puts that field in the level.
-fn open_level(type_name: Option<&str>, registry: &Registry, named_counts: bool) -> (Level, Kind) {
+fn open_level<'j>(type_name: Option<&str>, registry: &Registry, named_counts: bool) -> (Level<'j>, Kind) {
     let mut known = vec![];
     if let Some(x) = type_name {
         known.extend(
@@ -547,7 +551,7 @@ fn close(stack: &mut Stack, out: &mut Outcome) {
             }
             None => {
                 *children = Rc::new(level.children);
-                *json = level.json;
+                *json = level.json.map(|j| j.at);
             }
         }
     }
