@@ -13,16 +13,18 @@ use super::json_ref::{JsonAt, JsonRef};
 use super::limits;
 use super::names::{inline_enum_name, wire};
 use super::types::{Head, TypeExpr};
+use rustc_hash::FxHashSet;
 use serde_json::{Map, Value};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 #[derive(Clone)]
 struct Level<'j> {
     field: Option<FieldNode>,
     children: Vec<FieldNode>,
-    /// The wire names of `children`, for the "no object repeats a key" check.
-    names: BTreeSet<Rc<str>>,
+    /// The wire names of `children`, for the "no object repeats a key" check (asked of every open level for
+    /// every field; Fx: the keys are short names).
+    names: FxHashSet<Rc<str>>,
     known: Vec<Known<'j>>,
     json: Option<JsonAt<'j>>,
     /// Set when the fields contradict every known set: the name is shared by a different structure.
@@ -50,7 +52,7 @@ impl<'j> Level<'j> {
         Level {
             field,
             children: vec![],
-            names: BTreeSet::new(),
+            names: FxHashSet::default(),
             known,
             json,
             refuted: false,
