@@ -4,9 +4,10 @@
 use super::json_ref::JsonRef;
 use super::names::shared_names;
 use super::types::{Head, Spelled};
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 /// The signal that settled one decision.
@@ -104,14 +105,15 @@ impl FieldNode {
 pub struct Registry {
     /// Field lists (wire names, documented order) confirmed for a docs type name. Only ever appended to; each
     /// list is shared with the nesting levels that check against it.
-    shapes: BTreeMap<String, Vec<Shape>>,
-    pub enums: BTreeSet<String>,
+    ///
+    /// (Hashed, Fx: looked up for every named field of every list nested, and never walked in order.)
+    shapes: FxHashMap<String, Vec<Shape>>,
+    pub enums: FxHashSet<String>,
     /// How many fields a named message has, from HTTP Domain Types headers (`X object { a, b, 3 more... }`).
-    pub counts: BTreeMap<String, usize>,
+    pub counts: FxHashMap<String, usize>,
     /// The type names whose field sets were read since the last [`Registry::take_reads`], each with how
-    /// many sets it had then ([`READ_AT_DIFFERENT_COUNTS`] when reads saw different counts). A map, so a
-    /// name read again (most reads are) costs a lookup, not a copy of the name.
-    reads: RefCell<BTreeMap<String, usize>>,
+    /// many sets it had then.
+    reads: RefCell<Vec<(String, usize)>>,
 }
 
 /// A field list confirmed for a type (wire names in documented order) and the signal that confirmed it.
@@ -119,10 +121,6 @@ pub type Shape = (Signal, Rc<[String]>);
 
 /// Type names whose field sets a nesting read, with how many sets each had.
 pub type Reads = Vec<(String, usize)>;
-
-/// The count logged for a name whose reads saw different numbers of sets: no count matches it, as no single
-/// count matches both of those reads.
-const READ_AT_DIFFERENT_COUNTS: usize = usize::MAX;
 
 impl Registry {
     pub fn add_shape(&mut self, name: &str, signal: Signal, fields: Vec<String>) {
@@ -135,20 +133,16 @@ impl Registry {
     /// The field sets confirmed for `name` (logged as read).
     pub fn shapes_of(&self, name: &str) -> &[Shape] {
         let sets = self.shapes.get(name).map_or(&[][..], Vec::as_slice);
-        let mut reads = self.reads.borrow_mut();
-        match reads.get_mut(name) {
-            Some(logged) if *logged != sets.len() => *logged = READ_AT_DIFFERENT_COUNTS,
-            Some(_) => {}
-            None => {
-                reads.insert(name.to_string(), sets.len());
-            }
-        }
+        self.reads.borrow_mut().push((name.to_string(), sets.len()));
         sets
     }
 
-    /// The reads logged since the last call (by name), and a fresh log.
+    /// The reads logged since the last call, and a fresh log.
     pub fn take_reads(&self) -> Reads {
-        std::mem::take(&mut *self.reads.borrow_mut()).into_iter().collect()
+        let mut reads = std::mem::take(&mut *self.reads.borrow_mut());
+        reads.sort_unstable();
+        reads.dedup();
+        reads
     }
 
     /// Whether every read in `reads` would see the same field sets now (sets are only appended, so the
