@@ -13,9 +13,8 @@ use super::json_ref::{JsonAt, JsonRef};
 use super::limits;
 use super::names::{inline_enum_name, wire};
 use super::types::{Head, TypeExpr};
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 #[derive(Clone)]
@@ -74,6 +73,14 @@ impl<'j> Level<'j> {
         self.names.insert(Rc::clone(child.shared_wire()));
         self.children.push(child);
     }
+    /// Makes room for the fields the known sets and the stated count expect (bounded: a count is whatever the
+    /// page says). Growing a level field by field moved its children and rehashed its names several times.
+    fn reserve_expected(&mut self) {
+        const MOST_RESERVED: usize = 64;
+        let expected = self.known.iter().map(Known::len).chain(self.count).max().unwrap_or(0).min(MOST_RESERVED);
+        self.children.reserve(expected);
+        self.names.reserve(expected);
+    }
     fn has(&self, wire: &str) -> bool {
         self.names.contains(wire)
     }
@@ -120,6 +127,13 @@ impl<'j> Known<'j> {
         match &self.members {
             Members::Order(order) => order.get(seen).is_some_and(|n| n == wire),
             Members::Keys(object) => object.contains_key(wire),
+        }
+    }
+    /// How many fields the set has.
+    fn len(&self) -> usize {
+        match &self.members {
+            Members::Order(order) => order.len(),
+            Members::Keys(object) => object.len(),
         }
     }
     /// Whether the set holds `wire` at all, in any place.
@@ -216,7 +230,8 @@ pub fn nest(
         root.known.extend(registry.shapes_of(t).iter().map(|(_, fields)| Known::fields(Signal::KnownType, fields)));
     }
     root.count = root_type.filter(|_| named_counts).and_then(|t| registry.counts.get(t).copied());
-    let mut stack = Stack { levels: vec![root], pushed: 0, expansions: BTreeMap::new() };
+    root.reserve_expected();
+    let mut stack = Stack { levels: vec![root], pushed: 0, expansions: FxHashMap::default() };
     let walk = Walk { entries, registry, lookahead: true, named_counts, until: entries.len() };
     run(walk, 0, &mut stack, &mut out);
     while stack.len() > 1 {
@@ -409,6 +424,7 @@ fn step(w: Walk, i: usize, stack: &mut Stack, out: &mut Outcome, forced: Option<
                 level.field = Some(node);
                 level.indent = e.indent;
                 level.opened_at = stack.pushed;
+                level.reserve_expected();
                 stack.push(level);
             }
             None => stack.push_child(node, extent),
@@ -453,7 +469,8 @@ struct Stack<'j> {
     /// For each docs type name, the first expanded message of that type in document order and when it was
     /// placed. Kept as fields are placed, so "was this type expanded before?" costs a lookup, not a walk of
     /// everything placed so far.
-    expansions: BTreeMap<String, Expansion>,
+    /// (Fx: looked up for every named field, never walked in order.)
+    expansions: FxHashMap<String, Expansion>,
 }
 
 /// The first expanded message of a docs type in a list: when it was placed, its kind, and its extent (what a
