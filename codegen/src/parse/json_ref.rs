@@ -78,10 +78,9 @@ impl<'v> JsonAt<'v> {
         JsonAt { at: at.clone(), value: at.get() }
     }
 
-    /// [`JsonRef::shared_key`].
-    pub fn shared_key(&self, key: &Rc<str>) -> Option<JsonAt<'v>> {
-        let value = self.value.get(&**key)?;
-        Some(JsonAt { at: self.at.step(Step::Key(Rc::clone(key))), value })
+    /// The member `key` of this object, whose value `value` the caller looked up.
+    pub fn member(&self, key: &Rc<str>, value: &'v Value) -> JsonAt<'v> {
+        JsonAt { at: self.at.step(Step::Key(Rc::clone(key))), value }
     }
 
     /// [`JsonRef::index`].

@@ -26,6 +26,8 @@ struct Level<'j> {
     names: FxHashSet<Rc<str>>,
     known: Vec<Known<'j>>,
     json: Option<JsonAt<'j>>,
+    /// The members of `json` when it is an object.
+    json_members: Option<Rc<ObjectMembers<'j>>>,
     /// Set when the fields contradict every known set: the name is shared by a different structure.
     refuted: bool,
     /// How many fields the message has, when the page says (HTTP `object { a, b, 2 more... }`).
@@ -54,6 +56,7 @@ impl<'j> Level<'j> {
             names: FxHashSet::default(),
             known,
             json,
+            json_members: None,
             refuted: false,
             count: None,
             indent: None,
@@ -109,14 +112,14 @@ struct Known<'j> {
 
 #[derive(Clone, Debug)]
 enum Members<'j> {
-    /// A JSON example's keys, in any order (the example object itself: no copy of its keys).
-    Keys(&'j Map<String, Value>),
+    /// A JSON example's keys, in any order.
+    Keys(Rc<ObjectMembers<'j>>),
     /// A confirmed field list, in documented order (shared with the registry).
     Order(Rc<[String]>),
 }
 
 impl<'j> Known<'j> {
-    fn keys(signal: Signal, object: &'j Map<String, Value>) -> Self {
+    fn keys(signal: Signal, object: Rc<ObjectMembers<'j>>) -> Self {
         Known { signal, members: Members::Keys(object), live: true }
     }
     fn fields(signal: Signal, fields: &Rc<[String]>) -> Self {
@@ -187,6 +190,14 @@ fn fits(level: &Level, open_child: Option<&FieldNode>, f: &FieldNode) -> Fit {
     }
 }
 
+/// A JSON example object's members by key, hashed: every field asks its level's example whether it has the
+/// field's key (an ordered map compared strings at every node) and takes its own example from there.
+type ObjectMembers<'j> = FxHashMap<&'j str, &'j Value>;
+
+fn index_members(object: &Map<String, Value>) -> Rc<ObjectMembers<'_>> {
+    Rc::new(object.iter().map(|(key, value)| (key.as_str(), value)).collect())
+}
+
 /// The object whose keys a JSON example shows (the first element for lists).
 fn json_object_keys(v: Option<&Value>) -> Option<&Map<String, Value>> {
     match v? {
@@ -221,8 +232,10 @@ pub fn nest(
     let mut out = Outcome::default();
     // Every level's example lies inside this one, so the values are borrowed from it for the whole pass.
     let json = json.as_ref().map(JsonAt::new);
-    let keys = json_object_keys(json.as_ref().map(|j| j.value));
+    let keys = json_object_keys(json.as_ref().map(|j| j.value)).map(index_members);
+    let members = keys.clone().filter(|_| json.as_ref().is_some_and(|j| j.value.is_object()));
     let mut root = Level::new(None, vec![], json);
+    root.json_members = members;
     if let Some(keys) = keys {
         root.known.push(Known::keys(Signal::JsonExample, keys));
     }
@@ -315,7 +328,10 @@ fn step(w: Walk, i: usize, stack: &mut Stack, out: &mut Outcome, forced: Option<
                 placed = false;
             }
         }
-        let example = stack.last().and_then(|l| l.json.as_ref()).and_then(|j| j.shared_key(node.shared_wire()));
+        let example = stack.last().and_then(|l| {
+            let value = l.json_members.as_ref()?.get(node.wire())?;
+            Some(l.json.as_ref()?.member(node.shared_wire(), value))
+        });
         node.example = example.as_ref().map(|j| j.at.clone());
 
         // With indentation, a message has children only when the next item is indented further.
@@ -415,8 +431,9 @@ fn step(w: Walk, i: usize, stack: &mut Stack, out: &mut Outcome, forced: Option<
                     (_, example) => example,
                 };
                 if let Some(obj) = json_message(example) {
-                    if let Some(keys) = json_object_keys(Some(obj.value)) {
-                        level.known.insert(0, Known::keys(Signal::JsonExample, keys));
+                    if let Some(keys) = json_object_keys(Some(obj.value)).map(index_members) {
+                        level.known.insert(0, Known::keys(Signal::JsonExample, Rc::clone(&keys)));
+                        level.json_members = Some(keys);
                     }
                     level.json = Some(obj);
                 }
