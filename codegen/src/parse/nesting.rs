@@ -244,7 +244,7 @@ pub fn nest(
     }
     root.count = root_type.filter(|_| named_counts).and_then(|t| registry.counts.get(t).copied());
     root.reserve_expected();
-    let mut stack = Stack { levels: vec![root], pushed: 0, expansions: FxHashMap::default() };
+    let mut stack = Stack { levels: vec![root], pushed: 0, expansions: FxHashMap::default(), fitting: vec![] };
     let walk = Walk { entries, registry, lookahead: true, named_counts, until: entries.len() };
     run(walk, 0, &mut stack, &mut out);
     while stack.len() > 1 {
@@ -488,6 +488,8 @@ struct Stack<'j> {
     /// everything placed so far.
     /// (Fx: looked up for every named field, never walked in order.)
     expansions: FxHashMap<String, Expansion>,
+    /// Scratch space for [`decide_level`], empty between decisions.
+    fitting: Vec<(usize, Signal)>,
 }
 
 /// The first expanded message of a docs type in a list: when it was placed, its kind, and its extent (what a
@@ -613,7 +615,9 @@ fn decide_level(
     }
     let mut chosen = None;
     let mut first_exclusion = None;
-    let mut fitting = vec![];
+    // The levels that take the field, innermost first (a buffer kept on the stack: one per decision cost an
+    // allocation each).
+    let mut fitting = std::mem::take(&mut stack.fitting);
     // Each round that finds no level refutes one more level's known sets, so one round per level is enough.
     for _ in 0..stack.len() {
         first_exclusion = None;
@@ -730,6 +734,8 @@ fn decide_level(
     while stack.len() > j + 1 {
         close(stack, out);
     }
+    fitting.clear();
+    stack.fitting = fitting;
     placed
 }
 
