@@ -4,9 +4,10 @@
 use super::json_ref::JsonRef;
 use super::names::shared_names;
 use super::types::{Head, Spelled};
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 /// The signal that settled one decision.
@@ -104,10 +105,12 @@ impl FieldNode {
 pub struct Registry {
     /// Field lists (wire names, documented order) confirmed for a docs type name. Only ever appended to; each
     /// list is shared with the nesting levels that check against it.
-    shapes: BTreeMap<String, Vec<Shape>>,
-    pub enums: BTreeSet<String>,
+    ///
+    /// (Hashed, Fx: looked up for every named field of every list nested, and never walked in order.)
+    shapes: FxHashMap<String, Vec<Shape>>,
+    pub enums: FxHashSet<String>,
     /// How many fields a named message has, from HTTP Domain Types headers (`X object { a, b, 3 more... }`).
-    pub counts: BTreeMap<String, usize>,
+    pub counts: FxHashMap<String, usize>,
     /// The type names whose field sets were read since the last [`Registry::take_reads`], each with how
     /// many sets it had then.
     reads: RefCell<Vec<(String, usize)>>,
@@ -216,5 +219,10 @@ mod tests {
         let reads = vec![("Spec".to_string(), 1)];
         registry.add_shape("Spec", Signal::KnownType, vec!["a".into(), "d".into()]);
         assert!(!registry.unchanged(&reads));
+        // Reads of one name that saw different counts hold for no count.
+        registry.shapes_of("Spec");
+        registry.add_shape("Spec", Signal::KnownType, vec!["e".into()]);
+        registry.shapes_of("Spec");
+        assert!(!registry.unchanged(&registry.take_reads()));
     }
 }

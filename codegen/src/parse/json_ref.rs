@@ -64,6 +64,38 @@ impl JsonRef {
     }
 }
 
+/// A [`JsonRef`] with the value it points at, looked up once: a walk down an example (the nesting pass, one level
+/// per open message) steps from values it already holds instead of following every path from the root again.
+#[derive(Clone)]
+pub struct JsonAt<'v> {
+    pub at: JsonRef,
+    pub value: &'v Value,
+}
+
+impl<'v> JsonAt<'v> {
+    /// `at` and its value (borrowed from `at`, which keeps the example alive).
+    pub fn new(at: &'v JsonRef) -> Self {
+        JsonAt { at: at.clone(), value: at.get() }
+    }
+
+    /// The member `key` of this object, whose value `value` the caller looked up.
+    pub fn member(&self, key: &Rc<str>, value: &'v Value) -> JsonAt<'v> {
+        JsonAt { at: self.at.step(Step::Key(Rc::clone(key))), value }
+    }
+
+    /// [`JsonRef::index`].
+    pub fn index(&self, index: usize) -> Option<JsonAt<'v>> {
+        let value = self.value.get(index)?;
+        Some(JsonAt { at: self.at.step(Step::Index(index)), value })
+    }
+
+    /// [`JsonRef::first_value`].
+    pub fn first_value(&self) -> Option<JsonAt<'v>> {
+        let (key, value) = self.value.as_object()?.iter().next()?;
+        Some(JsonAt { at: self.at.step(Step::Key(key.as_str().into())), value })
+    }
+}
+
 /// The value `path` leads to from `root` (its steps in order, first to last; as deep as the example nests).
 fn follow<'v>(root: &'v Value, path: Option<&Link>) -> &'v Value {
     let Some(link) = path else { return root };

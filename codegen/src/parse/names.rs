@@ -64,10 +64,12 @@ fn unmangle(name: &str) -> &str {
 pub fn inline_enum_name(values: &[String], field: &str) -> String {
     let stem = values.iter().find_map(|v| v.strip_suffix("_UNSPECIFIED"));
     match stem {
-        Some(stem) if values.iter().all(|v| v.starts_with(&format!("{stem}_"))) => {
+        // (Checked in place: a `format!("{stem}_")` per value was most of this function's cost.)
+        Some(stem) if values.iter().all(|v| v.strip_prefix(stem).is_some_and(|rest| rest.starts_with('_'))) => {
             stem.to_lowercase().to_upper_camel_case()
         }
-        _ => pascal(&unmangle(field).to_snake_case()),
+        // The memoized snake_case conversion (the same as `unmangle(field).to_snake_case()`).
+        _ => pascal(&shared_snake(field)),
     }
 }
 

@@ -9,22 +9,25 @@
 
 use super::dialect::Dialect;
 pub use super::fields::{DecisionStats, Entry, FieldNode, Finding, Kind, Outcome, Registry, Signal};
-use super::json_ref::JsonRef;
+use super::json_ref::{JsonAt, JsonRef};
 use super::limits;
 use super::names::{inline_enum_name, wire};
 use super::types::{Head, TypeExpr};
-use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde_json::{Map, Value};
 use std::rc::Rc;
 
 #[derive(Clone)]
-struct Level {
+struct Level<'j> {
     field: Option<FieldNode>,
     children: Vec<FieldNode>,
-    /// The wire names of `children`, for the "no object repeats a key" check.
-    names: BTreeSet<Rc<str>>,
-    known: Vec<Known>,
-    json: Option<JsonRef>,
+    /// The wire names of `children`, for the "no object repeats a key" check (asked of every open level for
+    /// every field; Fx: the keys are short names).
+    names: FxHashSet<Rc<str>>,
+    known: Vec<Known<'j>>,
+    json: Option<JsonAt<'j>>,
+    /// The members of `json` when it is an object.
+    json_members: Option<Rc<ObjectMembers<'j>>>,
     /// Set when the fields contradict every known set: the name is shared by a different structure.
     refuted: bool,
     /// How many fields the message has, when the page says (HTTP `object { a, b, 2 more... }`).
@@ -45,14 +48,15 @@ struct Extent {
     depth: usize,
 }
 
-impl Level {
-    fn new(field: Option<FieldNode>, known: Vec<Known>, json: Option<JsonRef>) -> Self {
+impl<'j> Level<'j> {
+    fn new(field: Option<FieldNode>, known: Vec<Known<'j>>, json: Option<JsonAt<'j>>) -> Self {
         Level {
             field,
             children: vec![],
-            names: BTreeSet::new(),
+            names: FxHashSet::default(),
             known,
             json,
+            json_members: None,
             refuted: false,
             count: None,
             indent: None,
@@ -72,6 +76,14 @@ impl Level {
         self.names.insert(Rc::clone(child.shared_wire()));
         self.children.push(child);
     }
+    /// Makes room for the fields the known sets and the stated count expect (bounded: a count is whatever the
+    /// page says). Growing a level field by field moved its children and rehashed its names several times.
+    fn reserve_expected(&mut self) {
+        const MOST_RESERVED: usize = 64;
+        let expected = self.known.iter().map(Known::len).chain(self.count).max().unwrap_or(0).min(MOST_RESERVED);
+        self.children.reserve(expected);
+        self.names.reserve(expected);
+    }
     fn has(&self, wire: &str) -> bool {
         self.names.contains(wire)
     }
@@ -81,7 +93,7 @@ impl Level {
     }
     /// Known sets that still agree with every child seen so far (an iterator, not a list: this runs for every
     /// field at every open level).
-    fn live_known<'s>(&'s self, open_child: Option<&'s FieldNode>) -> impl Iterator<Item = &'s Known> {
+    fn live_known<'s>(&'s self, open_child: Option<&'s FieldNode>) -> impl Iterator<Item = &'s Known<'j>> {
         let seen = self.children.len();
         let refuted = self.refuted;
         self.known.iter().filter(move |k| !refuted && k.live && open_child.is_none_or(|c| k.accepts(c.wire(), seen)))
@@ -91,24 +103,24 @@ impl Level {
 /// A field set some other place confirms for an open object: its JSON example's keys (unordered), or the fields
 /// of the same docs type elsewhere (in documented order, so the children seen so far must be its beginning).
 #[derive(Clone, Debug)]
-struct Known {
+struct Known<'j> {
     signal: Signal,
-    members: Members,
+    members: Members<'j>,
     /// Still agrees with every child pushed so far.
     live: bool,
 }
 
 #[derive(Clone, Debug)]
-enum Members {
+enum Members<'j> {
     /// A JSON example's keys, in any order.
-    Keys(BTreeSet<String>),
+    Keys(Rc<ObjectMembers<'j>>),
     /// A confirmed field list, in documented order (shared with the registry).
     Order(Rc<[String]>),
 }
 
-impl Known {
-    fn keys(signal: Signal, set: BTreeSet<String>) -> Self {
-        Known { signal, members: Members::Keys(set), live: true }
+impl<'j> Known<'j> {
+    fn keys(signal: Signal, object: Rc<ObjectMembers<'j>>) -> Self {
+        Known { signal, members: Members::Keys(object), live: true }
     }
     fn fields(signal: Signal, fields: &Rc<[String]>) -> Self {
         Known { signal, members: Members::Order(Rc::clone(fields)), live: true }
@@ -117,14 +129,21 @@ impl Known {
     fn accepts(&self, wire: &str, seen: usize) -> bool {
         match &self.members {
             Members::Order(order) => order.get(seen).is_some_and(|n| n == wire),
-            Members::Keys(set) => set.contains(wire),
+            Members::Keys(object) => object.contains_key(wire),
+        }
+    }
+    /// How many fields the set has.
+    fn len(&self) -> usize {
+        match &self.members {
+            Members::Order(order) => order.len(),
+            Members::Keys(object) => object.len(),
         }
     }
     /// Whether the set holds `wire` at all, in any place.
     fn contains(&self, wire: &str) -> bool {
         match &self.members {
             Members::Order(order) => order.iter().any(|n| n == wire),
-            Members::Keys(set) => set.contains(wire),
+            Members::Keys(object) => object.contains_key(wire),
         }
     }
 }
@@ -171,18 +190,27 @@ fn fits(level: &Level, open_child: Option<&FieldNode>, f: &FieldNode) -> Fit {
     }
 }
 
-fn json_object_keys(v: Option<&Value>) -> Option<BTreeSet<String>> {
+/// A JSON example object's members by key, hashed: every field asks its level's example whether it has the
+/// field's key (an ordered map compared strings at every node) and takes its own example from there.
+type ObjectMembers<'j> = FxHashMap<&'j str, &'j Value>;
+
+fn index_members(object: &Map<String, Value>) -> Rc<ObjectMembers<'_>> {
+    Rc::new(object.iter().map(|(key, value)| (key.as_str(), value)).collect())
+}
+
+/// The object whose keys a JSON example shows (the first element for lists).
+fn json_object_keys(v: Option<&Value>) -> Option<&Map<String, Value>> {
     match v? {
-        Value::Object(m) => Some(m.keys().cloned().collect()),
+        Value::Object(m) => Some(m),
         Value::Array(a) => json_object_keys(a.first()),
         _ => None,
     }
 }
 
 /// The object a message field's example holds (first element for lists).
-fn json_message(v: Option<JsonRef>) -> Option<JsonRef> {
+fn json_message(v: Option<JsonAt<'_>>) -> Option<JsonAt<'_>> {
     let v = v?;
-    match v.get() {
+    match v.value {
         Value::Array(_) => json_message(v.index(0)),
         Value::Object(_) => Some(v),
         _ => None,
@@ -202,8 +230,12 @@ pub fn nest(
 ) -> Outcome {
     let named_counts = super::dialect::rules(dialect).type_names_are_global();
     let mut out = Outcome::default();
-    let keys = json_object_keys(json.as_ref().map(JsonRef::get));
+    // Every level's example lies inside this one, so the values are borrowed from it for the whole pass.
+    let json = json.as_ref().map(JsonAt::new);
+    let keys = json_object_keys(json.as_ref().map(|j| j.value)).map(index_members);
+    let members = keys.clone().filter(|_| json.as_ref().is_some_and(|j| j.value.is_object()));
     let mut root = Level::new(None, vec![], json);
+    root.json_members = members;
     if let Some(keys) = keys {
         root.known.push(Known::keys(Signal::JsonExample, keys));
     }
@@ -211,7 +243,8 @@ pub fn nest(
         root.known.extend(registry.shapes_of(t).iter().map(|(_, fields)| Known::fields(Signal::KnownType, fields)));
     }
     root.count = root_type.filter(|_| named_counts).and_then(|t| registry.counts.get(t).copied());
-    let mut stack = Stack { levels: vec![root], pushed: 0, expansions: BTreeMap::new() };
+    root.reserve_expected();
+    let mut stack = Stack { levels: vec![root], pushed: 0, expansions: FxHashMap::default(), fitting: vec![] };
     let walk = Walk { entries, registry, lookahead: true, named_counts, until: entries.len() };
     run(walk, 0, &mut stack, &mut out);
     while stack.len() > 1 {
@@ -258,7 +291,7 @@ fn step(w: Walk, i: usize, stack: &mut Stack, out: &mut Outcome, forced: Option<
         let e = &entries[i];
         let i = i + 1;
         let (name, spelled) = match &e.head {
-            Head::Field { name, spelled } => (name.clone(), spelled.clone()),
+            Head::Field { name, spelled } => (name, spelled),
             Head::Value(v) => {
                 attach_value(stack, v, e, out);
                 return true;
@@ -271,7 +304,7 @@ fn step(w: Walk, i: usize, stack: &mut Stack, out: &mut Outcome, forced: Option<
                 return true;
             }
         };
-        let mut node = FieldNode::new(name, spelled, e.text.clone(), e.offset, Kind::Scalar);
+        let mut node = FieldNode::new(Rc::clone(name), spelled.clone(), e.text.clone(), e.offset, Kind::Scalar);
         // What the field holds when it is placed: nothing, or a copy of an earlier expansion.
         let mut extent = Extent::default();
 
@@ -295,7 +328,11 @@ fn step(w: Walk, i: usize, stack: &mut Stack, out: &mut Outcome, forced: Option<
                 placed = false;
             }
         }
-        node.example = stack.last().and_then(|l| l.json.as_ref()).and_then(|j| j.shared_key(node.shared_wire()));
+        let example = stack.last().and_then(|l| {
+            let value = l.json_members.as_ref()?.get(node.wire())?;
+            Some(l.json.as_ref()?.member(node.shared_wire(), value))
+        });
+        node.example = example.as_ref().map(|j| j.at.clone());
 
         // With indentation, a message has children only when the next item is indented further.
         let next = entries
@@ -305,35 +342,35 @@ fn step(w: Walk, i: usize, stack: &mut Stack, out: &mut Outcome, forced: Option<
                 _ => true,
             })
             .map(|n| &n.head);
-        let opened = match node.spelled.ty.element().clone() {
+        // Matched on the entry's type (not a copy of it): only what a kind keeps is copied.
+        let opened = match spelled.ty.element() {
             TypeExpr::Named(x) => {
                 let next_is_value = matches!(next, Some(Head::Value(_)));
                 let next_is_field = matches!(next, Some(Head::Field { .. }));
                 // A type expanded earlier in the list may show only its name later: surely when no field
                 // follows, and when the next field is not its first one again, unless an example or a
                 // list of top-level names can still say this one is expanded here.
-                let reuse = stack.expansions.get(&x).is_some_and(|earlier| {
+                let reuse = stack.expansions.get(x).is_some_and(|earlier| {
                     !next_is_field
                         || (!starts_expansion(&earlier.kind, next)
                             && (named_counts || stack.last().is_some_and(|l| l.json.is_none())))
                 });
                 if next_is_value {
                     out.kinds.record(Signal::EnumValues);
-                    node.kind = Kind::Enum { name: x, values: vec![], inline: false };
+                    node.kind = Kind::Enum { name: x.clone(), values: vec![], inline: false };
                     None
-                } else if registry.enums.contains(&x) {
+                } else if registry.enums.contains(x) {
                     out.kinds.record(Signal::KnownEnum);
-                    node.kind = Kind::Enum { name: x, values: vec![], inline: false };
+                    node.kind = Kind::Enum { name: x.clone(), values: vec![], inline: false };
                     None
-                } else if let Some((kind, copied)) = reuse.then(|| expanded_before(stack, &x, out, e.offset)).flatten()
-                {
+                } else if let Some((kind, copied)) = reuse.then(|| expanded_before(stack, x, out, e.offset)).flatten() {
                     out.kinds.record(Signal::KnownType);
                     node.kind = kind;
                     extent = copied;
                     None
                 } else if next_is_field {
                     out.kinds.record(Signal::FirstChild);
-                    Some(open_level(&node, Some(&x), registry, named_counts))
+                    Some(open_level(Some(x), registry, named_counts))
                 } else {
                     out.findings.push(Finding {
                         offset: e.offset,
@@ -343,30 +380,31 @@ fn step(w: Walk, i: usize, stack: &mut Stack, out: &mut Outcome, forced: Option<
                         ),
                     });
                     out.kinds.record(Signal::Ambiguous);
-                    node.kind = Kind::Message { type_name: Some(x), children: Rc::default(), json: None };
+                    node.kind = Kind::Message { type_name: Some(x.clone()), children: Rc::default(), json: None };
                     None
                 }
             }
             TypeExpr::InlineEnum(values) => {
                 out.kinds.record(Signal::EnumValues);
-                node.kind = Kind::Enum { name: inline_enum_name(&values, &node.name), values, inline: true };
+                node.kind =
+                    Kind::Enum { name: inline_enum_name(values, &node.name), values: values.clone(), inline: true };
                 None
             }
             TypeExpr::Object(members) => {
-                let mut level = open_level(&node, None, registry, false);
-                level.count = Some(members.count);
                 if members.count == 0 || !matches!(next, Some(Head::Field { .. })) {
                     node.kind = Kind::Message { type_name: None, children: Rc::default(), json: None };
                     None
                 } else {
-                    Some(level)
+                    let (mut level, kind) = open_level(None, registry, false);
+                    level.count = Some(members.count);
+                    Some((level, kind))
                 }
             }
             _ => None,
         };
         // Past the nesting limit a message is not opened: its fields are read one level up, reported once.
         let opened = match opened {
-            Some(level) if stack.len() > limits::MAX_NESTING => {
+            Some((_, kind)) if stack.len() > limits::MAX_NESTING => {
                 if !out.depth_reported {
                     out.depth_reported = true;
                     out.findings.push(Finding {
@@ -380,30 +418,30 @@ fn step(w: Walk, i: usize, stack: &mut Stack, out: &mut Outcome, forced: Option<
                         ),
                     });
                 }
-                node.kind = level.field.map_or(Kind::Scalar, |f| f.kind);
+                node.kind = kind;
                 None
             }
             other => other,
         };
         match opened {
-            Some(mut level) => {
+            Some((mut level, kind)) => {
                 // A map's example is keyed by map keys; the message is its first value.
-                let example = match (&node.spelled.ty, &node.example) {
-                    (TypeExpr::Map(_), Some(map)) if map.get().is_object() => map.first_value(),
-                    (_, example) => example.clone(),
+                let example = match (&node.spelled.ty, example) {
+                    (TypeExpr::Map(_), Some(map)) if map.value.is_object() => map.first_value(),
+                    (_, example) => example,
                 };
                 if let Some(obj) = json_message(example) {
-                    if let Some(keys) = json_object_keys(Some(obj.get())) {
-                        level.known.insert(0, Known::keys(Signal::JsonExample, keys));
+                    if let Some(keys) = json_object_keys(Some(obj.value)).map(index_members) {
+                        level.known.insert(0, Known::keys(Signal::JsonExample, Rc::clone(&keys)));
+                        level.json_members = Some(keys);
                     }
                     level.json = Some(obj);
                 }
-                if let Some(opened) = level.field.take() {
-                    node.kind = opened.kind;
-                }
+                node.kind = kind;
                 level.field = Some(node);
                 level.indent = e.indent;
                 level.opened_at = stack.pushed;
+                level.reserve_expected();
                 stack.push(level);
             }
             None => stack.push_child(node, extent),
@@ -441,14 +479,17 @@ fn expanded_before(stack: &Stack, type_name: &str, out: &mut Outcome, offset: us
 
 /// The open levels of a list being placed, and the first expansion of each type name placed so far.
 #[derive(Clone)]
-struct Stack {
-    levels: Vec<Level>,
+struct Stack<'j> {
+    levels: Vec<Level<'j>>,
     /// Fields placed so far (a clock: a level's fields were placed after its `opened_at`).
     pushed: usize,
     /// For each docs type name, the first expanded message of that type in document order and when it was
     /// placed. Kept as fields are placed, so "was this type expanded before?" costs a lookup, not a walk of
     /// everything placed so far.
-    expansions: BTreeMap<String, Expansion>,
+    /// (Fx: looked up for every named field, never walked in order.)
+    expansions: FxHashMap<String, Expansion>,
+    /// Scratch space for [`decide_level`], empty between decisions.
+    fitting: Vec<(usize, Signal)>,
 }
 
 /// The first expanded message of a docs type in a list: when it was placed, its kind, and its extent (what a
@@ -460,20 +501,20 @@ struct Expansion {
     extent: Extent,
 }
 
-impl std::ops::Deref for Stack {
-    type Target = Vec<Level>;
-    fn deref(&self) -> &Vec<Level> {
+impl<'j> std::ops::Deref for Stack<'j> {
+    type Target = Vec<Level<'j>>;
+    fn deref(&self) -> &Vec<Level<'j>> {
         &self.levels
     }
 }
 
-impl std::ops::DerefMut for Stack {
-    fn deref_mut(&mut self) -> &mut Vec<Level> {
+impl<'j> std::ops::DerefMut for Stack<'j> {
+    fn deref_mut(&mut self) -> &mut Vec<Level<'j>> {
         &mut self.levels
     }
 }
 
-impl Stack {
+impl Stack<'_> {
     /// Places `child` in the innermost open level.
     fn push_child(&mut self, child: FieldNode, extent: Extent) {
         self.push_child_closing(child, usize::MAX, extent);
@@ -509,7 +550,9 @@ fn starts_expansion(kind: &Kind, next: Option<&Head>) -> bool {
     }
 }
 
-fn open_level(node: &FieldNode, type_name: Option<&str>, registry: &Registry, named_counts: bool) -> Level {
+/// A level for a message of type `type_name` (`None`: an inline object), and the kind of the field that opens
+/// it. The caller puts that field in the level.
+fn open_level<'j>(type_name: Option<&str>, registry: &Registry, named_counts: bool) -> (Level<'j>, Kind) {
     let mut known = vec![];
     if let Some(x) = type_name {
         known.extend(
@@ -522,11 +565,9 @@ fn open_level(node: &FieldNode, type_name: Option<&str>, registry: &Registry, na
         }
     }
     let kind = Kind::Message { type_name: type_name.map(str::to_string), children: Rc::default(), json: None };
-    let mut field = node.clone();
-    field.kind = kind;
-    let mut level = Level::new(Some(field), known, None);
+    let mut level = Level::new(None, known, None);
     level.count = type_name.filter(|_| named_counts).and_then(|x| registry.counts.get(x).copied());
-    level
+    (level, kind)
 }
 
 fn close(stack: &mut Stack, out: &mut Outcome) {
@@ -548,7 +589,7 @@ fn close(stack: &mut Stack, out: &mut Outcome) {
             }
             None => {
                 *children = Rc::new(level.children);
-                *json = level.json;
+                *json = level.json.map(|j| j.at);
             }
         }
     }
@@ -574,7 +615,9 @@ fn decide_level(
     }
     let mut chosen = None;
     let mut first_exclusion = None;
-    let mut fitting = vec![];
+    // The levels that take the field, innermost first (a buffer kept on the stack: one per decision cost an
+    // allocation each).
+    let mut fitting = std::mem::take(&mut stack.fitting);
     // Each round that finds no level refutes one more level's known sets, so one round per level is enough.
     for _ in 0..stack.len() {
         first_exclusion = None;
@@ -691,6 +734,8 @@ fn decide_level(
     while stack.len() > j + 1 {
         close(stack, out);
     }
+    fitting.clear();
+    stack.fitting = fitting;
     placed
 }
 

@@ -14,6 +14,7 @@ use super::sections::{Dialect, RawDomain, RawMethod};
 use super::types::{Head, TypeExpr};
 use crate::diag::Diagnostic;
 use serde_json::Value;
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
@@ -89,7 +90,7 @@ pub fn resolve(
 
     // Pass 1: lists with a JSON example confirm the field sets of the types they contain.
     for (m, j) in methods.iter().zip(&jsons) {
-        let (res, _, _) = nest_response(m, j.clone().map(JsonRef::new), &registry, &mut cache);
+        let (res, _, _) = nest_response(m, j.clone().map(JsonRef::new), &registry, &mut cache, false);
         if let Response::Fields { class_name, fields } = &res {
             if let Some(c) = class_name {
                 registry.add_shape(c, Signal::JsonExample, fields.iter().map(|f| f.wire().to_string()).collect());
@@ -118,8 +119,7 @@ pub fn resolve(
         .iter()
         .map(|m| {
             let twin = m.twin.as_deref()?;
-            let twin_out = cache.nest(&twin.params, None, None, &registry, twin.dialect);
-            Some(JsonRef::new(Rc::new(skeleton(&twin_out.fields))))
+            Some(cache.skeleton(&twin.params, None, None, &registry, twin.dialect))
         })
         .collect();
 
@@ -132,7 +132,7 @@ pub fn resolve(
                 warnings.extend(findings.into_iter().map(|f| p.warning(f.offset, f.message)));
             }
         };
-        let (response, b, k) = nest_response(&m, j.clone().map(JsonRef::new), &registry, &mut cache);
+        let (response, b, k) = nest_response(&m, j.clone().map(JsonRef::new), &registry, &mut cache, true);
         res.boundaries.add(&b.0);
         res.kinds.add(&k);
         report(b.1);
@@ -168,7 +168,7 @@ pub fn resolve(
             _ => None,
         };
         let skeleton = domain_skeleton(&d, &registry, &mut cache);
-        let out = cache.nest(rest, skeleton, class, &registry, d.dialect);
+        let out = cache.nest_last(rest, skeleton, class, &registry, d.dialect);
         res.boundaries.add(&out.boundaries);
         res.kinds.add(&out.kinds);
         if let Some(p) = pages.get(&d.file) {
@@ -220,7 +220,11 @@ struct Cached {
     root_type: Option<String>,
     dialect: Dialect,
     reads: Reads,
-    outcome: Outcome,
+    /// Shared with the callers that only read it (most do), so a reuse copies nothing.
+    outcome: Rc<Outcome>,
+    /// The [`skeleton`] of the outcome's fields, made when first asked for: the same skeleton (the same
+    /// `JsonRef`) each time, so the lists nested against it find it equal without comparing values.
+    skeleton: OnceCell<JsonRef>,
 }
 
 impl NestCache {
@@ -232,27 +236,78 @@ impl NestCache {
         root_type: Option<&str>,
         registry: &Registry,
         dialect: Dialect,
+    ) -> Rc<Outcome> {
+        let (calls, at) = self.cached(entries, json, root_type, registry, dialect);
+        Rc::clone(&calls[at].outcome)
+    }
+
+    /// [`NestCache::nest`] for the last use of a list: the result is handed over, not copied.
+    fn nest_last(
+        &mut self,
+        entries: &[Entry],
+        json: Option<JsonRef>,
+        root_type: Option<&str>,
+        registry: &Registry,
+        dialect: Dialect,
     ) -> Outcome {
+        let (calls, at) = self.cached(entries, json, root_type, registry, dialect);
+        Rc::unwrap_or_clone(calls.swap_remove(at).outcome)
+    }
+
+    /// The [`skeleton`] of [`NestCache::nest`]'s fields.
+    fn skeleton(
+        &mut self,
+        entries: &[Entry],
+        json: Option<JsonRef>,
+        root_type: Option<&str>,
+        registry: &Registry,
+        dialect: Dialect,
+    ) -> JsonRef {
+        let (calls, at) = self.cached(entries, json, root_type, registry, dialect);
+        let c = &calls[at];
+        c.skeleton.get_or_init(|| JsonRef::new(Rc::new(skeleton(&c.outcome.fields)))).clone()
+    }
+
+    /// The results kept for `entries`, and which of them holds for these inputs (nested now if none does).
+    fn cached(
+        &mut self,
+        entries: &[Entry],
+        json: Option<JsonRef>,
+        root_type: Option<&str>,
+        registry: &Registry,
+        dialect: Dialect,
+    ) -> (&mut Vec<Cached>, usize) {
         let calls = self.lists.entry((entries.as_ptr(), entries.len())).or_default();
         let same_inputs = |c: &Cached| c.dialect == dialect && c.root_type.as_deref() == root_type && c.json == json;
-        if let Some(c) = calls.iter().find(|c| same_inputs(c) && registry.unchanged(&c.reads)) {
-            return c.outcome.clone();
+        if let Some(at) = calls.iter().position(|c| same_inputs(c) && registry.unchanged(&c.reads)) {
+            return (calls, at);
         }
         registry.take_reads();
-        let outcome = nest(entries, json.clone(), root_type, registry, dialect);
+        let outcome = Rc::new(nest(entries, json.clone(), root_type, registry, dialect));
         let reads = registry.take_reads();
         calls.retain(|c| !same_inputs(c));
-        calls.push(Cached { json, root_type: root_type.map(str::to_string), dialect, reads, outcome: outcome.clone() });
-        outcome
+        let root_type = root_type.map(str::to_string);
+        calls.push(Cached { json, root_type, dialect, reads, outcome, skeleton: OnceCell::new() });
+        let at = calls.len() - 1;
+        (calls, at)
     }
 }
 
+/// Nests a method's returns; `last_use` when the list is not nested again (its cached result is handed over).
 fn nest_response(
     m: &RawMethod,
     json: Option<JsonRef>,
     registry: &Registry,
     cache: &mut NestCache,
+    last_use: bool,
 ) -> (Response, Counted, DecisionStats) {
+    let mut nest = |rest, json, root_type, registry, dialect| {
+        if last_use {
+            cache.nest_last(rest, json, root_type, registry, dialect)
+        } else {
+            Rc::unwrap_or_clone(cache.nest(rest, json, root_type, registry, dialect))
+        }
+    };
     let (header, rest) = split_header(&m.returns);
     if matches!(header, Some(Head::Untyped { .. })) || m.returns.is_empty() {
         return (Response::Empty, (DecisionStats::default(), vec![]), DecisionStats::default());
@@ -263,11 +318,11 @@ fn nest_response(
     };
     // A list method whose dialect documents only the item type: its fields sit under the envelope's items key.
     if let Some(page) = PageEnvelope::of(m.dialect, m.returns_spelling.as_deref(), json.as_ref()) {
-        let out = cache.nest(rest, page.item_example(), Some(&page.item), registry, m.dialect);
+        let out = nest(rest, page.item_example(), Some(&page.item), registry, m.dialect);
         let fields = page.fields(out.fields, m.returns_offset);
         return (Response::Fields { class_name: None, fields }, (out.boundaries, out.findings), out.kinds);
     }
-    let out = cache.nest(rest, json, class_name.as_deref(), registry, m.dialect);
+    let out = nest(rest, json, class_name.as_deref(), registry, m.dialect);
     (Response::Fields { class_name, fields: out.fields }, (out.boundaries, out.findings), out.kinds)
 }
 
@@ -276,8 +331,7 @@ fn domain_skeleton(d: &RawDomain, registry: &Registry, cache: &mut NestCache) ->
     let twin = d.twin.as_deref()?;
     let (header, rest) = split_header(&twin.entries);
     let Some(Head::Class { name, .. }) = header else { return None };
-    let sk = skeleton(&cache.nest(rest, None, Some(&name), registry, twin.dialect).fields);
-    Some(JsonRef::new(Rc::new(sk)))
+    Some(cache.skeleton(rest, None, Some(&name), registry, twin.dialect))
 }
 
 /// Records the field sets of the messages in `fields`, by their docs name. An HTTP inline `object { a, b }`
