@@ -47,11 +47,6 @@ impl JsonRef {
         self.get().get(key).map(|_| self.step(Step::Key(key.into())))
     }
 
-    /// [`JsonRef::key`] with a key already shared (a field's wire name): no copy of it.
-    pub fn shared_key(&self, key: &Rc<str>) -> Option<JsonRef> {
-        self.get().get(&**key).map(|_| self.step(Step::Key(Rc::clone(key))))
-    }
-
     /// The element at `index`, when this is an array that long.
     pub fn index(&self, index: usize) -> Option<JsonRef> {
         self.get().get(index).map(|_| self.step(Step::Index(index)))
