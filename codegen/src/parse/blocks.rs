@@ -220,12 +220,12 @@ pub fn split_blocks<'a>(file: &str, src: &str, page: &Collapsed<'a>) -> Result<V
         }
         let rest = &t[pos..];
         if let Some(after_ticks) = rest.strip_prefix("```") {
-            let lang_end = after_ticks.find(' ').map_or(rest.len(), |i| i + 3);
+            let lang_end = memchr::memchr(b' ', after_ticks.as_bytes()).map_or(rest.len(), |i| i + 3);
             let lang = rest[3..lang_end].to_string();
             let Some(close) = find_fence_close(t, pos + lang_end) else {
                 return Err(err(pos, "unterminated code fence: no closing ``` before the end of the page".into()));
             };
-            let body = page.piece(t[(pos + lang_end).min(close)..close].trim());
+            let body = page.piece(trim_collapsed(&t[(pos + lang_end).min(close)..close]));
             blocks.push(Block { kind: BlockKind::Code { lang, body }, offset: pos });
             pos = close + 3;
             continue;
@@ -241,26 +241,26 @@ pub fn split_blocks<'a>(file: &str, src: &str, page: &Collapsed<'a>) -> Result<V
         }
         if rest.starts_with("- `") {
             let head_start = pos + 3;
-            let Some(close) = t[head_start..].find('`').map(|i| head_start + i) else {
+            let Some(close) = memchr::memchr(b'`', &t.as_bytes()[head_start..]).map(|i| head_start + i) else {
                 return Err(err(pos, "list item code span is not closed".into()));
             };
             let head = page.piece(&t[head_start..close]);
             let end = next_block_start(t, close + 1, in_examples);
-            let text = page.piece(t[close + 1..end].trim());
+            let text = page.piece(trim_collapsed(&t[close + 1..end]));
             blocks.push(Block { kind: BlockKind::Item { head: Some(head), text }, offset: pos });
             pos = end;
             continue;
         }
         if in_examples && rest.starts_with("- ") {
             let end = next_block_start(t, pos + 2, in_examples);
-            let text = page.piece(t[pos + 2..end].trim());
+            let text = page.piece(trim_collapsed(&t[pos + 2..end]));
             blocks.push(Block { kind: BlockKind::Item { head: None, text }, offset: pos });
             pos = end;
             continue;
         }
         let end = next_block_start(t, pos, in_examples).max(pos + 1);
         let end = floor_boundary(t, end);
-        let text = t[pos..end].trim();
+        let text = trim_collapsed(&t[pos..end]);
         if !text.is_empty() {
             let text = page.piece(text);
             blocks.push(Block { kind: BlockKind::Para { text }, offset: pos });
@@ -268,6 +268,13 @@ pub fn split_blocks<'a>(file: &str, src: &str, page: &Collapsed<'a>) -> Result<V
         pos = end.max(pos + rest.chars().next().map_or(1, char::len_utf8));
     }
     Ok(blocks)
+}
+
+/// [`str::trim`] of a stretch of collapsed text, where the only whitespace is a single plain space: at most
+/// one at each end to drop, so no char is decoded.
+fn trim_collapsed(s: &str) -> &str {
+    let s = s.strip_prefix(' ').unwrap_or(s);
+    s.strip_suffix(' ').unwrap_or(s)
 }
 
 fn floor_boundary(t: &str, mut i: usize) -> usize {
@@ -297,7 +304,7 @@ const fn is_ascii_whitespace(b: u8) -> bool {
 /// A closing fence is ``` preceded by a space and followed by a space or the end.
 fn find_fence_close(t: &str, from: usize) -> Option<usize> {
     let mut search = from;
-    while let Some(i) = t.get(search..)?.find(" ```") {
+    while let Some(i) = memchr::memmem::find(t.get(search..)?.as_bytes(), b" ```") {
         let at = search + i + 1;
         let after = &t[at + 3..];
         if after.is_empty() || after.starts_with(' ') {
@@ -325,7 +332,7 @@ fn heading_at(t: &str, pos: usize) -> Option<(u8, String, usize)> {
         // A title longer than 60 bytes is not plain, so ` ## ` is only looked for where such a title can end
         // (not through the rest of the page, once per `#`).
         let window = floor_boundary(t, title_start + 64);
-        let close = t[title_start..window].find(" ## ")?;
+        let close = memchr::memmem::find(&t.as_bytes()[title_start..window], b" ## ")?;
         let title = &t[title_start..title_start + close];
         let plain = !title.is_empty()
             && title.len() <= 60
@@ -334,7 +341,7 @@ fn heading_at(t: &str, pos: usize) -> Option<(u8, String, usize)> {
         return plain.then(|| (1, title.to_string(), title_start + close));
     }
     let end = title_end(t, title_start);
-    let title = t[title_start..end].trim();
+    let title = trim_collapsed(&t[title_start..end]);
     if title.is_empty() {
         return None;
     }
@@ -480,6 +487,42 @@ mod tests {
             assert_eq!(c.text, text, "{src:?}");
             for (i, &o) in origin.iter().enumerate() {
                 assert_eq!(c.original(i), o, "{src:?} at {i}");
+            }
+        }
+    }
+
+    /// Every stretch of collapsed text trims the same with [`trim_collapsed`] as with [`str::trim`]: on
+    /// generated texts (all stretches) and on every reference page (stretches between sampled boundaries).
+    #[test]
+    fn trim_collapsed_is_str_trim_on_collapsed_text() {
+        let check = |text: &str, step: usize| {
+            let bounds: Vec<usize> = (0..=text.len()).filter(|&i| text.is_char_boundary(i)).collect();
+            for (n, &start) in bounds.iter().enumerate().step_by(step) {
+                for &end in bounds[n..].iter().step_by(step).take(64) {
+                    let sub = &text[start..end];
+                    assert_eq!(trim_collapsed(sub), sub.trim(), "{sub:?}");
+                }
+            }
+        };
+        let pieces =
+            ["a", "bc", " ", "  ", "\n", "\t", "é", "\u{a0}", "\u{85}", "\u{3000}", "\u{2028}", "日", "-", "`"];
+        let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..2000 {
+            let len = (next() % 16) as usize;
+            let src: String = (0..len).map(|_| pieces[(next() % pieces.len() as u64) as usize]).collect();
+            check(&Collapsed::new(&src).text, 1);
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        for dir in ["spec", "corpus/pages", "corpus/pages-flat"] {
+            for entry in std::fs::read_dir(root.join(dir)).expect("reference directory") {
+                let src = std::fs::read_to_string(entry.expect("directory entry").path()).expect("page text");
+                check(&Collapsed::new(&src).text, 37);
             }
         }
     }
