@@ -134,10 +134,11 @@ pub(crate) fn is_collapsed(src: &str) -> bool {
         return false;
     }
     // Non-ASCII chars are rare: skip all-ASCII windows (checked a word at a time) and decode only the chars
-    // that are not ASCII, looking for Unicode whitespace. `i` is always a char boundary.
+    // that are not ASCII, looking for Unicode whitespace. `i` is always a char boundary. (256-byte windows
+    // cost fewer instructions on the reference than 64 or 1024.)
     let mut i = 0;
     while i < bytes.len() {
-        let end = (i + 64).min(bytes.len());
+        let end = (i + 256).min(bytes.len());
         let window = &bytes[i..end];
         if window.is_ascii() {
             i = end;
