@@ -120,6 +120,11 @@ impl<'a> Collapsed<'a> {
     }
 }
 
+/// The searcher for two spaces, built once: most texts checked are a few dozen bytes, where building it costs
+/// more than the search.
+static DOUBLE_SPACE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"  "));
+
 /// Whether `src` is already collapsed: no whitespace but single plain spaces, none at either end. Checked with
 /// memchr and memmem (a few bytes per instruction), so a page with nothing to collapse is not copied byte by byte.
 pub(crate) fn is_collapsed(src: &str) -> bool {
@@ -129,7 +134,7 @@ pub(crate) fn is_collapsed(src: &str) -> bool {
     }
     if memchr::memchr3(b'\t', b'\n', b'\r', bytes).is_some()
         || memchr::memchr2(0x0b, 0x0c, bytes).is_some()
-        || memchr::memmem::find(bytes, b"  ").is_some()
+        || DOUBLE_SPACE.find(bytes).is_some()
     {
         return false;
     }
