@@ -74,7 +74,9 @@ impl<'a> Collapsed<'a> {
     }
 
     /// `sub`, a stretch of the collapsed text, as a block's text: borrowed from the page when the page needed no
-    /// collapsing (most pages, and no copy of them), else copied out of the collapsed text.
+    /// collapsing (most pages, and no copy of them), else copied out of the collapsed text. Inlined: it runs
+    /// twice per item, and the borrowed case is a few instructions.
+    #[inline]
     fn piece(&self, sub: &str) -> Cow<'a, str> {
         match &self.text {
             Cow::Borrowed(whole) => {
@@ -83,6 +85,25 @@ impl<'a> Collapsed<'a> {
             }
             Cow::Owned(_) => Cow::Owned(sub.to_string()),
         }
+    }
+
+    /// [`Collapsed::original`] for offsets taken in ascending order: the run search resumes at `run` (start it
+    /// at 0) and steps forward, instead of a binary search over every run of the page per offset.
+    pub fn original_from(&self, collapsed: usize, run: &mut usize) -> usize {
+        if collapsed >= self.text.len() {
+            return self.src_len;
+        }
+        let mut c = collapsed;
+        while !self.text.is_char_boundary(c) {
+            c -= 1;
+        }
+        if self.runs.get(*run).is_none_or(|&(start, _)| start > c) {
+            *run = self.runs.partition_point(|&(start, _)| start <= c).saturating_sub(1);
+        }
+        while self.runs.get(*run + 1).is_some_and(|&(start, _)| start <= c) {
+            *run += 1;
+        }
+        self.runs.get(*run).map_or(self.src_len, |&(start, origin)| origin + (c - start))
     }
 
     /// Original byte offset of a collapsed offset.
@@ -99,6 +120,11 @@ impl<'a> Collapsed<'a> {
     }
 }
 
+/// The searcher for two spaces, built once: most texts checked are a few dozen bytes, where building it costs
+/// more than the search.
+static DOUBLE_SPACE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"  "));
+
 /// Whether `src` is already collapsed: no whitespace but single plain spaces, none at either end. Checked with
 /// memchr and memmem (a few bytes per instruction), so a page with nothing to collapse is not copied byte by byte.
 pub(crate) fn is_collapsed(src: &str) -> bool {
@@ -108,15 +134,16 @@ pub(crate) fn is_collapsed(src: &str) -> bool {
     }
     if memchr::memchr3(b'\t', b'\n', b'\r', bytes).is_some()
         || memchr::memchr2(0x0b, 0x0c, bytes).is_some()
-        || memchr::memmem::find(bytes, b"  ").is_some()
+        || DOUBLE_SPACE.find(bytes).is_some()
     {
         return false;
     }
     // Non-ASCII chars are rare: skip all-ASCII windows (checked a word at a time) and decode only the chars
-    // that are not ASCII, looking for Unicode whitespace. `i` is always a char boundary.
+    // that are not ASCII, looking for Unicode whitespace. `i` is always a char boundary. (256-byte windows
+    // cost fewer instructions on the reference than 64 or 1024.)
     let mut i = 0;
     while i < bytes.len() {
-        let end = (i + 64).min(bytes.len());
+        let end = (i + 256).min(bytes.len());
         let window = &bytes[i..end];
         if window.is_ascii() {
             i = end;
@@ -220,12 +247,12 @@ pub fn split_blocks<'a>(file: &str, src: &str, page: &Collapsed<'a>) -> Result<V
         }
         let rest = &t[pos..];
         if let Some(after_ticks) = rest.strip_prefix("```") {
-            let lang_end = after_ticks.find(' ').map_or(rest.len(), |i| i + 3);
+            let lang_end = memchr::memchr(b' ', after_ticks.as_bytes()).map_or(rest.len(), |i| i + 3);
             let lang = rest[3..lang_end].to_string();
             let Some(close) = find_fence_close(t, pos + lang_end) else {
                 return Err(err(pos, "unterminated code fence: no closing ``` before the end of the page".into()));
             };
-            let body = page.piece(t[(pos + lang_end).min(close)..close].trim());
+            let body = page.piece(trim_collapsed(&t[(pos + lang_end).min(close)..close]));
             blocks.push(Block { kind: BlockKind::Code { lang, body }, offset: pos });
             pos = close + 3;
             continue;
@@ -241,26 +268,26 @@ pub fn split_blocks<'a>(file: &str, src: &str, page: &Collapsed<'a>) -> Result<V
         }
         if rest.starts_with("- `") {
             let head_start = pos + 3;
-            let Some(close) = t[head_start..].find('`').map(|i| head_start + i) else {
+            let Some(close) = memchr::memchr(b'`', &t.as_bytes()[head_start..]).map(|i| head_start + i) else {
                 return Err(err(pos, "list item code span is not closed".into()));
             };
             let head = page.piece(&t[head_start..close]);
             let end = next_block_start(t, close + 1, in_examples);
-            let text = page.piece(t[close + 1..end].trim());
+            let text = page.piece(trim_collapsed(&t[close + 1..end]));
             blocks.push(Block { kind: BlockKind::Item { head: Some(head), text }, offset: pos });
             pos = end;
             continue;
         }
         if in_examples && rest.starts_with("- ") {
             let end = next_block_start(t, pos + 2, in_examples);
-            let text = page.piece(t[pos + 2..end].trim());
+            let text = page.piece(trim_collapsed(&t[pos + 2..end]));
             blocks.push(Block { kind: BlockKind::Item { head: None, text }, offset: pos });
             pos = end;
             continue;
         }
         let end = next_block_start(t, pos, in_examples).max(pos + 1);
         let end = floor_boundary(t, end);
-        let text = t[pos..end].trim();
+        let text = trim_collapsed(&t[pos..end]);
         if !text.is_empty() {
             let text = page.piece(text);
             blocks.push(Block { kind: BlockKind::Para { text }, offset: pos });
@@ -268,6 +295,13 @@ pub fn split_blocks<'a>(file: &str, src: &str, page: &Collapsed<'a>) -> Result<V
         pos = end.max(pos + rest.chars().next().map_or(1, char::len_utf8));
     }
     Ok(blocks)
+}
+
+/// [`str::trim`] of a stretch of collapsed text, where the only whitespace is a single plain space: at most
+/// one at each end to drop, so no char is decoded.
+fn trim_collapsed(s: &str) -> &str {
+    let s = s.strip_prefix(' ').unwrap_or(s);
+    s.strip_suffix(' ').unwrap_or(s)
 }
 
 fn floor_boundary(t: &str, mut i: usize) -> usize {
@@ -297,7 +331,7 @@ const fn is_ascii_whitespace(b: u8) -> bool {
 /// A closing fence is ``` preceded by a space and followed by a space or the end.
 fn find_fence_close(t: &str, from: usize) -> Option<usize> {
     let mut search = from;
-    while let Some(i) = t.get(search..)?.find(" ```") {
+    while let Some(i) = memchr::memmem::find(t.get(search..)?.as_bytes(), b" ```") {
         let at = search + i + 1;
         let after = &t[at + 3..];
         if after.is_empty() || after.starts_with(' ') {
@@ -312,6 +346,12 @@ fn find_fence_close(t: &str, from: usize) -> Option<usize> {
 /// plain title is followed directly by ` ## ` (this rejects `# This is the default…` in code and `# Examples`
 /// inside Timestamp descriptions). Returns level, title and the offset after the title.
 fn heading_at(t: &str, pos: usize) -> Option<(u8, String, usize)> {
+    let (level, title, end) = heading_span(t, pos)?;
+    Some((level, title.to_string(), end))
+}
+
+/// [`heading_at`] with the title borrowed: a look-ahead that only asks whether a heading starts makes no copy.
+fn heading_span(t: &str, pos: usize) -> Option<(u8, &str, usize)> {
     if pos > 0 && !t[..pos].ends_with(' ') {
         return None;
     }
@@ -325,20 +365,20 @@ fn heading_at(t: &str, pos: usize) -> Option<(u8, String, usize)> {
         // A title longer than 60 bytes is not plain, so ` ## ` is only looked for where such a title can end
         // (not through the rest of the page, once per `#`).
         let window = floor_boundary(t, title_start + 64);
-        let close = t[title_start..window].find(" ## ")?;
+        let close = memchr::memmem::find(&t.as_bytes()[title_start..window], b" ## ")?;
         let title = &t[title_start..title_start + close];
         let plain = !title.is_empty()
             && title.len() <= 60
             && title.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ')
             && title.starts_with(|c: char| c.is_ascii_uppercase());
-        return plain.then(|| (1, title.to_string(), title_start + close));
+        return plain.then_some((1, title, title_start + close));
     }
     let end = title_end(t, title_start);
-    let title = t[title_start..end].trim();
+    let title = trim_collapsed(&t[title_start..end]);
     if title.is_empty() {
         return None;
     }
-    Some((level as u8, title.to_string(), end))
+    Some((level as u8, title, end))
 }
 
 /// A heading title runs until the first item, code span, bold text, fence or heading after it (one scan that
@@ -371,7 +411,7 @@ fn next_block_start(t: &str, from: usize, in_examples: bool) -> usize {
         if next.starts_with("- `") || next.starts_with("```") || (in_examples && next.starts_with("- ")) {
             return start - 1;
         }
-        if next.starts_with('#') && heading_at(t, start).is_some() {
+        if next.starts_with('#') && heading_span(t, start).is_some() {
             return start - 1;
         }
     }
@@ -431,10 +471,16 @@ mod tests {
             let c = Collapsed::new(src);
             let (text, origin) = per_byte_origins(src);
             assert_eq!(c.text, text, "{src:?}");
+            let mut run = 0;
             for (i, &o) in origin.iter().enumerate() {
                 assert_eq!(c.original(i), o, "{src:?} at {i}");
+                assert_eq!(c.original_from(i, &mut run), o, "{src:?} at {i}, resumed");
             }
             assert_eq!(c.original(text.len() + 3), src.len());
+            // Out of order, the search starts over.
+            for (i, &o) in origin.iter().enumerate().rev() {
+                assert_eq!(c.original_from(i, &mut run), o, "{src:?} at {i}, backwards");
+            }
         }
     }
 
@@ -450,8 +496,10 @@ mod tests {
                 let c = Collapsed::new(&src);
                 let (text, origin) = per_byte_origins(&src);
                 assert_eq!(c.text, text);
+                let mut run = 0;
                 for (i, &o) in origin.iter().enumerate().step_by(97) {
                     assert_eq!(c.original(i), o, "at {i}");
+                    assert_eq!(c.original_from(i, &mut run), o, "at {i}, resumed");
                 }
                 pages += 1;
             }
@@ -478,8 +526,46 @@ mod tests {
             let c = Collapsed::new(&src);
             let (text, origin) = per_byte_origins(&src);
             assert_eq!(c.text, text, "{src:?}");
+            let mut run = 0;
             for (i, &o) in origin.iter().enumerate() {
                 assert_eq!(c.original(i), o, "{src:?} at {i}");
+                assert_eq!(c.original_from(i, &mut run), o, "{src:?} at {i}, resumed");
+            }
+        }
+    }
+
+    /// Every stretch of collapsed text trims the same with [`trim_collapsed`] as with [`str::trim`]: on
+    /// generated texts (all stretches) and on every reference page (stretches between sampled boundaries).
+    #[test]
+    fn trim_collapsed_is_str_trim_on_collapsed_text() {
+        let check = |text: &str, step: usize| {
+            let bounds: Vec<usize> = (0..=text.len()).filter(|&i| text.is_char_boundary(i)).collect();
+            for (n, &start) in bounds.iter().enumerate().step_by(step) {
+                for &end in bounds[n..].iter().step_by(step).take(64) {
+                    let sub = &text[start..end];
+                    assert_eq!(trim_collapsed(sub), sub.trim(), "{sub:?}");
+                }
+            }
+        };
+        let pieces =
+            ["a", "bc", " ", "  ", "\n", "\t", "é", "\u{a0}", "\u{85}", "\u{3000}", "\u{2028}", "日", "-", "`"];
+        let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..2000 {
+            let len = (next() % 16) as usize;
+            let src: String = (0..len).map(|_| pieces[(next() % pieces.len() as u64) as usize]).collect();
+            check(&Collapsed::new(&src).text, 1);
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        for dir in ["spec", "corpus/pages", "corpus/pages-flat"] {
+            for entry in std::fs::read_dir(root.join(dir)).expect("reference directory") {
+                let src = std::fs::read_to_string(entry.expect("directory entry").path()).expect("page text");
+                check(&Collapsed::new(&src).text, 37);
             }
         }
     }

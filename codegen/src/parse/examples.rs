@@ -93,7 +93,7 @@ fn skip_whitespace(text: &str, i: usize) -> usize {
 
 /// The `client.….…(...)` call of a Python example, whitespace collapsed. Parentheses inside strings are skipped.
 pub fn python_call(code: &str) -> Option<String> {
-    let flat: String = code.split_whitespace().collect::<Vec<_>>().join(" ");
+    let flat = collapsed(code);
     let start = flat.find("client.")?;
     let open = start + flat[start..].find('(')?;
     let mut depth = 0i32;
@@ -121,7 +121,16 @@ pub fn python_call(code: &str) -> Option<String> {
 }
 
 pub fn collapse(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    collapsed(text).into_owned()
+}
+
+/// Each whitespace run as one space, none at either end. Texts from a page's blocks already are (the page is
+/// collapsed before it is cut): those are borrowed, after a check that runs a few bytes per instruction.
+fn collapsed(text: &str) -> std::borrow::Cow<'_, str> {
+    if super::blocks::is_collapsed(text) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(text.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 #[cfg(test)]
@@ -138,6 +147,29 @@ mod tests {
             "{\n  \"b\": {\n    \"x\": \"a b\"\n  },\n  \"a\": [\n    1,\n    2\n  ],\n  \"e\": {}\n}"
         );
         assert_eq!(canonical_json("{ oops"), None);
+    }
+
+    /// Collapsing borrows a text with nothing to collapse, and reads every other text as the word-by-word join.
+    #[test]
+    fn collapse_is_the_word_join() {
+        let join = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
+        let mut texts: Vec<String> =
+            ["", " ", "a", "a b", " a", "a ", "a  b", "a\nb", "a\u{a0}b", "é ü", "x\u{3000}", "\u{85}y"]
+                .iter()
+                .map(|t| t.to_string())
+                .collect();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        for dir in ["spec", "corpus/pages", "corpus/pages-flat"] {
+            for entry in std::fs::read_dir(root.join(dir)).expect("reference directory") {
+                let src = std::fs::read_to_string(entry.expect("directory entry").path()).expect("page text");
+                texts.extend(src.split("```").map(str::to_string));
+                let flat = super::super::blocks::Collapsed::new(&src).text.into_owned();
+                texts.extend(flat.split("```").map(str::to_string));
+            }
+        }
+        for t in &texts {
+            assert_eq!(collapse(t), join(t), "{t:?}");
+        }
     }
 
     /// The char-by-char pretty-printer the byte walk replaces.

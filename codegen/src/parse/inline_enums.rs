@@ -40,11 +40,11 @@ pub(super) fn scope_inline_enums(res: &mut Resolution) {
 /// Calls `f` on every top-level field list with the name of what owns it.
 fn for_each_list(res: &mut Resolution, f: &mut dyn FnMut(&str, &mut Vec<FieldNode>)) {
     for m in &mut res.methods {
-        let rpc = m.raw.rpc.clone();
-        f(&format!("{rpc}Request"), &mut m.body);
-        f(&format!("{rpc}Request"), &mut m.query);
+        let request = format!("{}Request", m.raw.rpc);
+        f(&request, &mut m.body);
+        f(&request, &mut m.query);
         if let Response::Fields { fields, .. } = &mut m.response {
-            f(&format!("{rpc}Response"), fields);
+            f(&format!("{}Response", m.raw.rpc), fields);
         }
     }
     for d in &mut res.domains {
@@ -94,7 +94,8 @@ fn collect(owner: &str, fields: &[FieldNode], named: &mut BTreeMap<String, Value
 /// The name of each occurrence, in order: the first candidate that stands for its value set only.
 fn choose_names(found: &[Occurrence], named: &BTreeMap<String, ValueSet>) -> Vec<String> {
     let mut chosen: Vec<Option<String>> = vec![None; found.len()];
-    let mut taken: BTreeMap<String, ValueSet> = named.clone();
+    // The value set each name stands for so far: borrowed, the named enums' and the chosen occurrences'.
+    let mut taken: BTreeMap<&str, &ValueSet> = named.iter().map(|(name, set)| (name.as_str(), set)).collect();
     let rounds = found.iter().map(|o| o.candidates.len()).max().unwrap_or(0);
     for round in 0..rounds {
         let mut groups: BTreeMap<&str, BTreeSet<&ValueSet>> = BTreeMap::new();
@@ -114,9 +115,9 @@ fn choose_names(found: &[Occurrence], named: &BTreeMap<String, ValueSet>) -> Vec
                 continue;
             };
             let one_set = groups.get(name.as_str()).is_none_or(|sets| sets.len() == 1);
-            let free = taken.get(name).is_none_or(|set| *set == o.values);
+            let free = taken.get(name.as_str()).is_none_or(|set| **set == o.values);
             if (one_set && free) || last {
-                taken.insert(name.clone(), o.values.clone());
+                taken.insert(name, &o.values);
                 chosen[i] = Some(name.clone());
             }
         }

@@ -22,15 +22,16 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 /// that were numbered (`Organization2`) because the rule gave them a name another structure holds, with that
 /// name: the caller reports them, since a numbered name says nothing about what sets it apart.
 pub(super) fn assign_names(insts: &[Inst], previous: Option<&Model>) -> (Vec<String>, Vec<(usize, String)>) {
-    let mut groups: BTreeMap<String, BTreeMap<String, Vec<usize>>> = BTreeMap::new();
+    // Keyed by the instances' own strings (ordered as the strings are), not copies of them.
+    let mut groups: BTreeMap<&str, BTreeMap<&str, Vec<usize>>> = BTreeMap::new();
     for (i, inst) in insts.iter().enumerate() {
         if inst.root.is_none() {
-            groups.entry(inst.base.clone()).or_default().entry(inst.sig.clone()).or_default().push(i);
+            groups.entry(&inst.base).or_default().entry(&inst.sig).or_default().push(i);
         }
     }
     let mut names: Vec<Option<String>> = insts.iter().map(|i| i.root.clone().filter(|r| !r.is_empty())).collect();
     // Names settled without owners first; scoped ones need their owner's name, so resolve outside-in.
-    let mut scoped: Vec<(String, Vec<usize>)> = vec![];
+    let mut scoped: Vec<(&str, Vec<usize>)> = vec![];
     // Field sets (wire name, optional) of the previous model's messages, by name: a request-side twin that
     // differs only in which fields are required is another structure.
     let before: BTreeMap<&str, BTreeSet<(&str, bool)>> = previous
@@ -45,20 +46,20 @@ pub(super) fn assign_names(insts: &[Inst], previous: Option<&Model>) -> (Vec<Str
     for (base, sigs) in &groups {
         if sigs.len() == 1 {
             for idxs in sigs.values() {
-                idxs.iter().for_each(|&i| names[i] = Some(base.clone()));
+                idxs.iter().for_each(|&i| names[i] = Some(base.to_string()));
             }
             continue;
         }
         // Sticky names first: a structure keeps the name the previous model gave it.
-        let mut rest: BTreeMap<&String, &Vec<usize>> = BTreeMap::new();
+        let mut rest: BTreeMap<&str, &Vec<usize>> = BTreeMap::new();
+        // Spelled once per docs name, not once per previous message and structure.
+        let derived = [base.to_string(), format!("{base}Request"), format!("{base}Response")];
         for (sig, idxs) in sigs {
             let fields: BTreeSet<(String, bool)> =
                 insts[idxs[0]].fields.iter().map(|f| (f.wire().to_string(), f.spelled.optional)).collect();
             // Only the names the rule gives without an owner: an owner-scoped name follows from its owner's,
             // so keeping those would only make a second regen differ from the first.
-            let same = |name: &&str| {
-                [base.clone(), format!("{base}Request"), format!("{base}Response")].iter().any(|n| n == name)
-            };
+            let same = |name: &&str| derived.iter().any(|n| n == name);
             let found = before
                 .iter()
                 .filter(|(name, _)| same(name) && !kept.contains(**name))
@@ -80,25 +81,25 @@ pub(super) fn assign_names(insts: &[Inst], previous: Option<&Model>) -> (Vec<Str
         if rest.len() < sigs.len() {
             // The others are scoped by their owners, as the rule does for every structure not named otherwise.
             for idxs in rest.values() {
-                scoped.push((base.clone(), (*idxs).clone()));
+                scoped.push((base, (*idxs).clone()));
             }
             continue;
         }
-        let tops: Vec<&String> =
-            sigs.iter().filter(|(_, v)| v.iter().any(|&i| insts[i].domain_top)).map(|(s, _)| s).collect();
+        let tops: Vec<&str> =
+            sigs.iter().filter(|(_, v)| v.iter().any(|&i| insts[i].domain_top)).map(|(s, _)| *s).collect();
         let sides = |v: &Vec<usize>| v.iter().map(|&i| insts[i].side).collect::<BTreeSet<_>>();
         let split_sides = sigs.len() == 2 && {
             let s: Vec<BTreeSet<Side>> = sigs.values().map(sides).collect();
             s.iter().all(|x| x.len() == 1) && s[0] != s[1]
         };
         for (sig, idxs) in sigs {
-            if tops.len() == 1 && tops[0] == sig {
-                idxs.iter().for_each(|&i| names[i] = Some(base.clone()));
+            if tops.len() == 1 && tops[0] == *sig {
+                idxs.iter().for_each(|&i| names[i] = Some(base.to_string()));
             } else if split_sides && tops.is_empty() {
                 let suffix = if sides(idxs).contains(&Side::Request) { "Request" } else { "Response" };
                 idxs.iter().for_each(|&i| names[i] = Some(format!("{base}{suffix}")));
             } else {
-                scoped.push((base.clone(), idxs.clone()));
+                scoped.push((base, idxs.clone()));
             }
         }
     }
@@ -139,12 +140,12 @@ pub(super) fn assign_names(insts: &[Inst], previous: Option<&Model>) -> (Vec<Str
         }
     }
     // Two scoped structures may still meet under one name: number the later ones. Kept names are theirs.
-    let mut taken: BTreeMap<String, String> = BTreeMap::new();
+    let mut taken: BTreeMap<String, &str> = BTreeMap::new();
     let mut numbering = Numbering::default();
     for (i, n) in names.iter().enumerate() {
         if let Some(n) = n.as_ref().filter(|n| kept.contains(*n)) {
             numbering.record(n, &insts[i].sig);
-            taken.insert(n.clone(), insts[i].sig.clone());
+            taken.insert(n.clone(), &insts[i].sig);
         }
     }
     let mut out = vec![String::new(); names.len()];
@@ -159,7 +160,7 @@ pub(super) fn assign_names(insts: &[Inst], previous: Option<&Model>) -> (Vec<Str
                 numbered.push((i, stem));
             }
             numbering.record(&n, sig);
-            taken.insert(n.clone(), sig.clone());
+            taken.insert(n.clone(), sig);
         }
         out[i] = n;
     }
@@ -178,7 +179,7 @@ struct Numbering<'s> {
 }
 
 impl<'s> Numbering<'s> {
-    fn first_fit(&mut self, taken: &BTreeMap<String, String>, stem: &str, sig: &str) -> String {
+    fn first_fit(&mut self, taken: &BTreeMap<String, &str>, stem: &str, sig: &str) -> String {
         let k = self.lowest_free.entry(stem.to_string()).or_insert(2);
         while taken.contains_key(&format!("{stem}{k}")) {
             *k += 1;
@@ -209,9 +210,9 @@ mod tests {
     use std::collections::BTreeMap;
 
     /// Takes `name` for `sig` the way `assign_names` does.
-    fn take<'s>(taken: &mut BTreeMap<String, String>, numbering: &mut Numbering<'s>, name: &str, sig: &'s str) {
+    fn take<'s>(taken: &mut BTreeMap<String, &'s str>, numbering: &mut Numbering<'s>, name: &str, sig: &'s str) {
         numbering.record(name, sig);
-        taken.insert(name.to_string(), sig.to_string());
+        taken.insert(name.to_string(), sig);
     }
 
     #[test]

@@ -85,15 +85,27 @@ pub fn parse_page<'a>(file: &str, src: &'a str) -> Result<Page<'a>, Diagnostic> 
     }
     let collapsed = Collapsed::new(src);
     let blocks = blocks::split_blocks(file, src, &collapsed)?;
-    let mut stack: Vec<Section> = vec![Section::default()];
-    for b in blocks {
-        let offset = collapsed.original(b.offset);
+    // A section's body is the run of non-heading blocks right after its heading (the root's: before the first
+    // heading), so each body is sized exactly once instead of growing.
+    // `lens[i]`: how many non-heading blocks follow block `i` before the next heading (backwards, so each is
+    // counted once); at the end, `following` is the root's.
+    let mut lens = Vec::with_capacity(blocks.len());
+    let mut following = 0;
+    for b in blocks.iter().rev() {
+        lens.push(following);
+        following = if matches!(b.kind, BlockKind::Heading { .. }) { 0 } else { following + 1 };
+    }
+    let mut stack: Vec<Section> = vec![Section { body: Vec::with_capacity(following), ..Section::default() }];
+    // Block offsets ascend: each original offset is looked up from where the last one was found.
+    let mut run = 0;
+    for (b, body_len) in blocks.into_iter().zip(lens.into_iter().rev()) {
+        let offset = collapsed.original_from(b.offset, &mut run);
         let node = match b.kind {
             BlockKind::Heading { level, title } => {
                 while stack.len() > 1 && stack.last().is_some_and(|s| s.level >= level) {
                     close_top(&mut stack);
                 }
-                stack.push(Section { level, title, offset, ..Section::default() });
+                stack.push(Section { level, title, offset, body: Vec::with_capacity(body_len), ..Section::default() });
                 continue;
             }
             BlockKind::Item { head, text } => Node::Item { head, text, offset },

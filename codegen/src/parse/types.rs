@@ -50,6 +50,11 @@ impl Members {
         let mut names = vec![];
         let mut more = 0;
         for part in inner.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            // A member name has no space: only an `N more...` part is worth the substring search.
+            if !part.as_bytes().contains(&b' ') {
+                names.push(part.to_string());
+                continue;
+            }
             match part.split_once(" more").and_then(|(n, _)| n.trim().parse::<usize>().ok()) {
                 Some(n) => more += n,
                 None => names.push(part.to_string()),
