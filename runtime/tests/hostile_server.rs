@@ -393,6 +393,10 @@ mod raw {
         pub ended: HashSet<u32>,
         pub data_bytes: usize,
         pub closed: Option<Instant>,
+        /// Our ACK of the server's SETTINGS is written (its windows hold once the server reads it).
+        pub settings_acked: bool,
+        /// Answers to our PINGs.
+        pub pongs: usize,
     }
 
     pub struct Conn {
@@ -401,8 +405,8 @@ mod raw {
     }
 
     impl Conn {
-        /// Connects, sends the preface and `settings`; with `window_updates`, gives back the
-        /// flow-control window of every DATA frame received.
+        /// Connects, sends the preface and `settings`, and returns once the server's SETTINGS are acknowledged
+        /// and in force; with `window_updates`, gives back the flow-control window of every DATA frame received.
         pub async fn open(addr: std::net::SocketAddr, settings: &[(u16, u32)], window_updates: bool) -> Conn {
             let s = tokio::net::TcpStream::connect(addr).await.unwrap();
             s.set_nodelay(true).unwrap();
@@ -440,6 +444,7 @@ mod raw {
                                 reply = Some(frame(SETTINGS, 1, 0, &[]));
                             }
                             PING if flags & 1 == 0 => reply = Some(frame(PING, 1, 0, &payload)),
+                            PING => seen.pongs += 1,
                             GOAWAY if payload.len() >= 8 => {
                                 let code = u32::from_be_bytes([payload[4], payload[5], payload[6], payload[7]]);
                                 seen.goaway.get_or_insert((code, Instant::now()));
@@ -478,11 +483,21 @@ mod raw {
                     }
                     if let Some(reply) = reply {
                         let _ = w2.lock().await.write_all(&reply).await;
+                        if kind == SETTINGS {
+                            seen2.lock().unwrap().settings_acked = true;
+                        }
                     }
                 }
                 seen2.lock().unwrap().closed = Some(Instant::now());
             });
-            Conn { w, seen }
+            let conn = Conn { w, seen };
+            // Until the server has read our ACK of its SETTINGS, it holds us to HTTP/2's default windows
+            // (64 KiB): a test that sends more at once would race the handshake. A PING after the ACK comes
+            // back only once the server has read the ACK.
+            assert!(conn.wait_for(Duration::from_secs(5), |s| s.settings_acked).await, "the server sent SETTINGS");
+            conn.send(&frame(PING, 0, 0, &[0; 8])).await.unwrap();
+            assert!(conn.wait_for(Duration::from_secs(5), |s| s.pongs > 0).await, "the server answered a PING");
+            conn
         }
 
         pub async fn send(&self, bytes: &[u8]) -> std::io::Result<()> {
