@@ -28,7 +28,7 @@
 //! CPU time does not count the time other processes on a shared machine take the core. Both run with the
 //! allocator `cargo xtask regen` uses (mimalloc), with its options.
 
-use gitpod_codegen::emit::{emit, EmitOptions};
+use gitpod_codegen::emit::{emit, format_items, EmitOptions};
 use gitpod_codegen::parse::{load_spec_dir, parse_pages};
 use gitpod_codegen::SpecPage;
 use std::hint::black_box;
@@ -154,17 +154,6 @@ fn floor(dirs: &[PathBuf], outputs: &[String]) {
     for output in outputs {
         black_box(syn::parse::Parser::parse_str(format_items, output).expect("emitted file parses"));
     }
-}
-
-/// `prettyplease::unparse` of a whole file, one item at a time: the same text, faster on big files (only one
-/// item's syntax tree is held at once), so the least work formatting takes (regen formats the same way).
-fn format_items(input: syn::parse::ParseStream) -> syn::Result<String> {
-    let one = |attrs, items| prettyplease::unparse(&syn::File { shebang: None, attrs, items });
-    let mut code = one(input.call(syn::Attribute::parse_inner)?, Vec::new());
-    while !input.is_empty() {
-        code.push_str(&one(Vec::new(), vec![input.parse()?]));
-    }
-    Ok(code)
 }
 
 fn main() {

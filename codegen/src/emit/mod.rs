@@ -304,8 +304,9 @@ fn render(path: &str, tokens: TokenStream) -> Result<GeneratedFile, EmitError> {
 /// What `prettyplease::unparse` prints for the whole file, one item at a time: each item is parsed, printed
 /// and dropped before the next, so the syntax tree held at once is one item's, not a file's. Same text (the
 /// file's items are printed one after the other either way), and 10–15% less time on the biggest files
-/// (hundreds of KiB), whose whole tree does not fit in the caches.
-fn format_items(input: syn::parse::ParseStream) -> syn::Result<String> {
+/// (hundreds of KiB), whose whole tree does not fit in the caches. A `syn` parser: run it with
+/// `syn::parse::Parser::parse2` on tokens or `parse_str` on text (the pipeline bench's floor does).
+pub fn format_items(input: syn::parse::ParseStream) -> syn::Result<String> {
     let one = |attrs, items| prettyplease::unparse(&syn::File { shebang: None, attrs, items });
     let mut code = one(input.call(syn::Attribute::parse_inner)?, Vec::new());
     while !input.is_empty() {
