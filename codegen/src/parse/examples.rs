@@ -158,14 +158,10 @@ mod tests {
                 .iter()
                 .map(|t| t.to_string())
                 .collect();
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        for dir in ["spec", "corpus/pages", "corpus/pages-flat"] {
-            for entry in std::fs::read_dir(root.join(dir)).expect("reference directory") {
-                let src = std::fs::read_to_string(entry.expect("directory entry").path()).expect("page text");
-                texts.extend(src.split("```").map(str::to_string));
-                let flat = super::super::blocks::Collapsed::new(&src).text.into_owned();
-                texts.extend(flat.split("```").map(str::to_string));
-            }
+        for src in crate::parse::reference_pages(&["spec", "corpus/pages", "corpus/pages-flat"]) {
+            texts.extend(src.split("```").map(str::to_string));
+            let flat = super::super::blocks::Collapsed::new(&src).text.into_owned();
+            texts.extend(flat.split("```").map(str::to_string));
         }
         for t in &texts {
             assert_eq!(collapse(t), join(t), "{t:?}");
@@ -240,17 +236,13 @@ mod tests {
         for text in texts {
             assert_eq!(canonical_json(text).as_deref(), Some(canonical_json_by_chars(text).as_str()), "{text:?}");
         }
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let mut checked = 0;
-        for dir in ["spec", "corpus/pages-flat"] {
-            for entry in std::fs::read_dir(root.join(dir)).expect("reference directory") {
-                let src = std::fs::read_to_string(entry.expect("directory entry").path()).expect("page text");
-                for block in src.split("```json").skip(1) {
-                    let Some((body, _)) = block.split_once("```") else { continue };
-                    if let Some(json) = canonical_json(body) {
-                        assert_eq!(json, canonical_json_by_chars(body));
-                        checked += 1;
-                    }
+        for src in crate::parse::reference_pages(&["spec", "corpus/pages-flat"]) {
+            for block in src.split("```json").skip(1) {
+                let Some((body, _)) = block.split_once("```") else { continue };
+                if let Some(json) = canonical_json(body) {
+                    assert_eq!(json, canonical_json_by_chars(body));
+                    checked += 1;
                 }
             }
         }

@@ -114,12 +114,8 @@ mod tests {
             format!("{}x", "proof of ".repeat(40)),
             format!("{}x{}", "List[".repeat(20), "]".repeat(20)) + &" map of".repeat(13) + " o",
         ];
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        for dir in ["spec", "corpus/pages", "corpus/pages-flat"] {
-            for entry in std::fs::read_dir(root.join(dir)).expect("reference directory") {
-                let src = std::fs::read_to_string(entry.expect("directory entry").path()).expect("page text");
-                spellings.extend(src.split("- `").skip(1).filter_map(|s| s.split('`').next()).map(str::to_string));
-            }
+        for src in crate::parse::reference_pages(&["spec", "corpus/pages", "corpus/pages-flat"]) {
+            spellings.extend(src.split("- `").skip(1).filter_map(|s| s.split('`').next()).map(str::to_string));
         }
         assert!(spellings.len() > 1000, "only {} spellings", spellings.len());
         for s in &spellings {

@@ -39,6 +39,20 @@ mod sections;
 pub mod types;
 mod typing;
 
+/// The text of every page in `dirs` (folders of the workspace), for unit tests that check a routine on the
+/// whole reference we have.
+#[cfg(test)]
+pub(crate) fn reference_pages(dirs: &[&str]) -> Vec<String> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut pages = Vec::new();
+    for dir in dirs {
+        for entry in std::fs::read_dir(root.join(dir)).expect("reference directory") {
+            pages.push(std::fs::read_to_string(entry.expect("directory entry").path()).expect("page text"));
+        }
+    }
+    pages
+}
+
 use crate::diag::{Diagnostic, Severity};
 use crate::model::Model;
 use crate::SpecPage;
